@@ -1,0 +1,3 @@
+import { runMain } from '@tributary/runtime';
+
+runMain(['worker']);

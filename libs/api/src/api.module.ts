@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { TopicLogModule } from '@tributary/topic-log';
+import { GroupsController } from './groups.controller';
+import { HealthController } from './health.controller';
+import { PullController } from './pull.controller';
+import { PullMembersRegistry } from './pull-members.registry';
+import { SourcesController } from './sources.controller';
+import { TopicsController } from './topics.controller';
+
+@Module({
+  imports: [TopicLogModule],
+  controllers: [HealthController, TopicsController, SourcesController, GroupsController, PullController],
+  providers: [PullMembersRegistry],
+})
+export class ApiModule {}

@@ -1,0 +1,34 @@
+import { Controller, Get, Inject, Optional, ServiceUnavailableException } from '@nestjs/common';
+import { CaptureService } from '@tributary/capture';
+import { PlatformDatabase } from '@tributary/store';
+
+@Controller()
+export class HealthController {
+  constructor(
+    @Inject(PlatformDatabase) private readonly db: PlatformDatabase,
+    @Optional() @Inject(CaptureService) private readonly capture?: CaptureService,
+  ) {}
+
+  /** Liveness: the process answers. */
+  @Get('health')
+  health(): { status: string } {
+    return { status: 'ok' };
+  }
+
+  /** Readiness: database reachable, migrations applied, and (where this process captures) streaming. */
+  @Get('ready')
+  async ready(): Promise<Record<string, unknown>> {
+    const checks: Record<string, string> = {};
+    try {
+      await this.db.pool.query('SELECT 1');
+      checks.database = 'ok';
+      checks.migrations = (await this.db.dataSource.showMigrations()) ? 'pending' : 'ok';
+    } catch (error) {
+      checks.database = `unreachable: ${(error as Error).message}`;
+    }
+    for (const s of this.capture?.statuses() ?? []) checks[`capture:${s.source}`] = s.state;
+    const ok = Object.values(checks).every((v) => v === 'ok' || v === 'streaming' || v === 'standby');
+    if (!ok) throw new ServiceUnavailableException({ detail: 'not ready', checks });
+    return { status: 'ready', checks };
+  }
+}

@@ -1,0 +1,31 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { Response } from 'express';
+
+/** Every error as RFC 9457 problem+json; unexpected ones are logged and reported without internals. */
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Api');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const res = host.switchToHttp().getResponse<Response>();
+    let status = HttpStatus.INTERNAL_SERVER_ERROR;
+    let body: Record<string, unknown> = { title: 'Internal Server Error', detail: 'unexpected error; see the server log' };
+    if (exception instanceof HttpException) {
+      status = exception.getStatus();
+      const response = exception.getResponse();
+      const extra = typeof response === 'object' ? (response as Record<string, unknown>) : { detail: response };
+      body = { title: HttpStatus[status] ?? 'Error', ...extra };
+      delete body.statusCode;
+      if (body.message && !body.detail) {
+        body.detail = body.message;
+        delete body.message;
+      }
+    } else {
+      this.logger.error((exception as Error)?.stack ?? String(exception));
+    }
+    res
+      .status(status)
+      .type('application/problem+json')
+      .json({ type: 'about:blank', status, ...body });
+  }
+}

@@ -1,0 +1,69 @@
+import { Inject, Injectable, NotFoundException, OnApplicationShutdown } from '@nestjs/common';
+import { GroupMember, GroupRepository, PullMember } from '@tributary/consumer-groups';
+import { PlatformDatabase } from '@tributary/store';
+
+/**
+ * HTTP pull members live in the API process that created them (clients must keep talking to that
+ * instance). One that stops calling is dropped after its session timeout; the database membership
+ * expires on the same clock, so its partitions move to other members.
+ */
+@Injectable()
+export class PullMembersRegistry implements OnApplicationShutdown {
+  readonly repo: GroupRepository;
+  private readonly members = new Map<string, PullMember>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(@Inject(PlatformDatabase) db: PlatformDatabase) {
+    this.repo = new GroupRepository(db.pool);
+    this.sweeper = setInterval(() => this.sweep(), 1_000);
+    this.sweeper.unref();
+  }
+
+  async join(group: string, sessionTimeoutMs?: number): Promise<PullMember> {
+    const definition = await this.repo.getGroup(group);
+    if (!definition) throw new NotFoundException({ detail: `group "${group}" does not exist`, field: 'group' });
+    const member = new GroupMember(
+      this.repo,
+      { ...definition, sessionTimeoutMs: sessionTimeoutMs ?? definition.sessionTimeoutMs },
+      'http',
+    );
+    const pull = new PullMember(member, this.repo);
+    await pull.heartbeat();
+    this.members.set(this.key(group, member.id), pull);
+    return pull;
+  }
+
+  get(group: string, memberId: string): PullMember {
+    const pull = this.members.get(this.key(group, memberId));
+    if (!pull) {
+      throw new NotFoundException({
+        detail: `member "${memberId}" of group "${group}" is unknown here (never joined, left, or expired after its session timeout)`,
+        field: 'member',
+      });
+    }
+    return pull;
+  }
+
+  async leave(group: string, memberId: string): Promise<void> {
+    const pull = this.get(group, memberId);
+    this.members.delete(this.key(group, memberId));
+    await pull.leave();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.sweeper);
+    await Promise.all([...this.members.values()].map((m) => m.leave().catch(() => undefined)));
+    this.members.clear();
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [key, pull] of this.members) {
+      if (now - pull.lastSeenAt > pull.member.group.sessionTimeoutMs) this.members.delete(key);
+    }
+  }
+
+  private key(group: string, memberId: string): string {
+    return `${group}\u0000${memberId}`;
+  }
+}

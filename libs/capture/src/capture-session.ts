@@ -1,0 +1,373 @@
+import { Logger } from '@nestjs/common';
+import type { Client } from 'pg';
+import { LogicalReplicationService } from 'pg-logical-replication';
+import type { SourceConfig } from '@tributary/config';
+import { TableSchemaRepository } from '@tributary/schema-registry';
+import { AppendRecord, partitionForKey, TopicLog, TopicRepository, TopicSettings } from '@tributary/topic-log';
+import { CheckpointRepository } from './checkpoint.repository';
+import { ChangeContext, RenderedChange, renderEnvelope, renderKey, renderTruncate } from './envelope';
+import { formatLsn, parseLsn } from '@tributary/topic-log';
+import { RawPgoutputPlugin } from './pgoutput/raw-pgoutput.plugin';
+import type { PgoutputMessage, Relation } from './pgoutput/pgoutput.types';
+import { connectSource } from './source-preparer';
+import type { TableInfo } from './table-info';
+import { TypeRegistry } from './type-registry';
+
+export const HEARTBEAT_PREFIX = 'tributary.heartbeat';
+
+/** Session settings of the replication connection: they fix the text form of dates, intervals, floats. */
+const OUTPUT_SETTINGS = '-c DateStyle=ISO -c IntervalStyle=iso_8601 -c TimeZone=UTC -c extra_float_digits=3 -c bytea_output=hex';
+
+export interface SessionDeps {
+  source: SourceConfig;
+  /** The connection that holds this source's leadership lock; every platform write goes through it. */
+  platform: Client;
+  topicSettings: (topic: string) => TopicSettings;
+  /** Route override for a table, if configured. */
+  topicFor: (schema: string, table: string) => string;
+  startLsn: bigint;
+}
+
+interface OpenTransaction {
+  xid: number;
+  finalLsn: bigint;
+  commitTimeMs: number;
+  seq: number;
+  /** Already stored before a crash: its commit is at or before the checkpoint. */
+  skip: boolean;
+}
+
+/**
+ * One streaming session of one source: reads the slot, renders messages, and appends them to the topic
+ * tables. A source transaction's messages and the source checkpoint commit in one platform transaction
+ * (several small source transactions may share one), and only then is the slot acknowledged, with
+ * exactly that commit's end LSN. Any error ends the session; the supervisor restarts from the checkpoint.
+ */
+export class CaptureSession {
+  private readonly logger: Logger;
+  private readonly service: LogicalReplicationService;
+  private readonly types = new TypeRegistry();
+  private readonly tables = new Map<number, TableInfo>();
+  private readonly topicPartitions = new Map<string, number>();
+  private readonly warned = new Set<string>();
+  private sourceClient?: Client;
+  private database = '';
+
+  private tx?: OpenTransaction;
+  private buffer: AppendRecord[] = [];
+  private platformTxOpen = false;
+  private batchStartedAt?: number;
+  private pendingCommit?: { endLsn: bigint; xid: number; commitTimeMs: number };
+  private checkpoint: bigint;
+  private commitTimer?: NodeJS.Timeout;
+  private heartbeatTimer?: NodeJS.Timeout;
+  private serial: Promise<unknown> = Promise.resolve();
+  private stopping = false;
+  private failure?: Error;
+  private settle?: { resolve: () => void; reject: (e: Error) => void };
+
+  /** Highest LSN acknowledged to the source. */
+  confirmedLsn: bigint;
+  messagesAppended = 0;
+  lastMessageAt?: Date;
+
+  constructor(private readonly deps: SessionDeps) {
+    this.logger = new Logger(`Capture ${deps.source.name}`);
+    this.checkpoint = deps.startLsn;
+    this.confirmedLsn = deps.startLsn;
+    this.service = new LogicalReplicationService(
+      { connectionString: deps.source.url, application_name: `tributary-capture:${deps.source.name}`, options: OUTPUT_SETTINGS },
+      // The library would acknowledge on receipt and on a timer; we acknowledge only what is stored.
+      { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: true } },
+    );
+  }
+
+  /** Streams until stop() (resolves) or the first error (rejects). */
+  async run(): Promise<void> {
+    const { source } = this.deps;
+    this.sourceClient = await connectSource(source, `tributary-capture-meta:${source.name}`);
+    this.sourceClient.on('error', (e) => this.fail(e));
+    this.database = (await this.sourceClient.query<{ db: string }>('SELECT current_database() AS db')).rows[0].db;
+
+    const done = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
+    this.service.on('data', (lsn: string, message: PgoutputMessage) =>
+      this.exclusive(() => this.handle(parseLsn(lsn), message)).catch((e: Error) => this.fail(e)),
+    );
+    this.service.on('heartbeat', (_lsn: string, _ts: number, shouldRespond: boolean) => {
+      if (shouldRespond) this.acknowledge(this.confirmedLsn);
+    });
+    this.service.on('error', (e: Error) => this.fail(e));
+    const plugin = new RawPgoutputPlugin({ protoVersion: 1, publicationNames: [source.publication], messages: true });
+    this.service.subscribe(plugin, source.slot, formatLsn(this.deps.startLsn)).then(
+      () => this.fail(new Error('the replication stream ended')),
+      (e: Error) => this.fail(e),
+    );
+    this.heartbeatTimer = setInterval(() => this.emitHeartbeat(), source.heartbeatIntervalMs);
+    this.logger.log(`streaming slot ${source.slot} from ${formatLsn(this.deps.startLsn)}`);
+    return done;
+  }
+
+  /** Graceful stop: commits finished source transactions still waiting for their platform commit. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    clearInterval(this.heartbeatTimer);
+    clearTimeout(this.commitTimer);
+    if (!this.failure) await this.exclusive(() => (this.tx ? undefined : this.commitPlatform())).catch(() => undefined);
+    await this.service.destroy().catch(() => undefined);
+    await this.sourceClient?.end().catch(() => undefined);
+    this.settle?.resolve();
+  }
+
+  fail(error: Error): void {
+    if (this.failure || this.stopping) return;
+    this.failure = error;
+    clearInterval(this.heartbeatTimer);
+    clearTimeout(this.commitTimer);
+    void this.service.destroy().catch(() => undefined);
+    void this.sourceClient?.end().catch(() => undefined);
+    this.settle?.reject(error);
+  }
+
+  private exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
+    const next = this.serial.then(() => (this.failure ? (undefined as T) : fn()));
+    this.serial = next.catch(() => undefined);
+    return next;
+  }
+
+  private async handle(walStart: bigint, message: PgoutputMessage): Promise<void> {
+    this.lastMessageAt = new Date();
+    switch (message.tag) {
+      case 'begin':
+        this.tx = {
+          xid: message.xid,
+          finalLsn: message.finalLsn,
+          commitTimeMs: message.commitTimeMs,
+          seq: 0,
+          skip: message.finalLsn < this.checkpoint,
+        };
+        return;
+      case 'relation':
+        return this.onRelation(message.relation);
+      case 'insert':
+      case 'update':
+      case 'delete':
+      case 'truncate':
+        if (!this.tx || this.tx.skip) return;
+        this.onChange(walStart, message);
+        if (this.buffer.length >= this.deps.source.batchSize) await this.flush();
+        return;
+      case 'commit':
+        return this.onCommit(message.endLsn);
+      case 'message':
+        // A heartbeat outside any transaction: everything before it has been handled.
+        if (!message.transactional && message.prefix === HEARTBEAT_PREFIX && this.idle()) this.acknowledge(message.lsn);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private async onRelation(relation: Relation): Promise<void> {
+    const client = this.sourceClient as Client;
+    await this.types.resolve(
+      client,
+      relation.columns.map((c) => c.typeOid),
+    );
+    const { rows } = await client.query<{ name: string }>(
+      `SELECT a.attname AS name
+         FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+        WHERE i.indrelid = $1 AND i.indisprimary
+        ORDER BY array_position(i.indkey::int2[], a.attnum)`,
+      [relation.oid],
+    );
+    let keyIndexes = rows.map((r) => relation.columns.findIndex((c) => c.name === r.name)).filter((i) => i >= 0);
+    if (keyIndexes.length === 0 && relation.replicaIdentity === 'index') {
+      keyIndexes = relation.columns.flatMap((c, i) => (c.isKey ? [i] : []));
+    }
+    const qualified = `${relation.schema}.${relation.name}`;
+    if (keyIndexes.length === 0 && !this.warned.has(qualified)) {
+      this.warned.add(qualified);
+      this.logger.warn(
+        `table ${qualified} has no primary key: its messages have no key and go to partition 0` +
+          (relation.replicaIdentity === 'full'
+            ? '.'
+            : `; run ALTER TABLE ${qualified} REPLICA IDENTITY FULL so updates and deletes carry the old row.`),
+      );
+    }
+    const topic = this.deps.topicFor(relation.schema, relation.name);
+    const partitions = await this.ensureTopic(topic);
+    await this.saveSchema(relation, topic, keyIndexes);
+    this.tables.set(relation.oid, {
+      relation,
+      topic,
+      partitions,
+      keyIndexes,
+      kinds: relation.columns.map((c) => this.types.kindOf(c.typeOid)),
+    });
+  }
+
+  /** Records the table's shape (types as format_type prints them) for sinks that create target tables. */
+  private async saveSchema(relation: Relation, topic: string, keyIndexes: number[]): Promise<void> {
+    const { rows } = await (this.sourceClient as Client).query<{ type: string }>(
+      `SELECT format_type(t.oid, t.mod) AS type FROM unnest($1::oid[], $2::int[]) WITH ORDINALITY AS t(oid, mod, n) ORDER BY n`,
+      [relation.columns.map((c) => c.typeOid), relation.columns.map((c) => c.typeMod)],
+    );
+    await TableSchemaRepository.save(this.deps.platform, {
+      source: this.deps.source.name,
+      schema: relation.schema,
+      table: relation.name,
+      topic,
+      columns: relation.columns.map((c, i) => ({ name: c.name, type: rows[i].type, kind: this.types.kindOf(c.typeOid).kind })),
+      primaryKey: keyIndexes.map((i) => relation.columns[i].name),
+    });
+  }
+
+  private async ensureTopic(topic: string): Promise<number> {
+    const known = this.topicPartitions.get(topic);
+    if (known !== undefined) return known;
+    const partitions = await TopicRepository.ensure(this.deps.platform, topic, this.deps.topicSettings(topic));
+    // Inside an open platform transaction the topic only exists once it commits; cache it only then.
+    if (!this.platformTxOpen) this.topicPartitions.set(topic, partitions);
+    return partitions;
+  }
+
+  private onChange(
+    walStart: bigint,
+    message: Extract<PgoutputMessage, { tag: 'insert' | 'update' | 'delete' | 'truncate' }>,
+  ): void {
+    const tx = this.tx as OpenTransaction;
+    const ctx = (): ChangeContext => ({
+      source: this.deps.source.name,
+      database: this.database,
+      txId: tx.xid,
+      commitLsn: tx.finalLsn,
+      commitTimeMs: tx.commitTimeMs,
+      lsn: walStart,
+      seq: tx.seq++,
+    });
+    if (message.tag === 'truncate') {
+      for (const oid of message.relationOids) {
+        const table = this.table(oid);
+        const change = renderTruncate(table, ctx());
+        // A truncate concerns every key, so every partition gets it, in order with that partition's changes.
+        for (let p = 0; p < table.partitions; p++) this.push(table, change, walStart, p);
+      }
+      return;
+    }
+    const table = this.table(message.relationOid);
+    if (message.tag === 'insert') {
+      this.push(table, renderEnvelope(table, 'c', null, false, message.newTuple, ctx()), walStart);
+    } else if (message.tag === 'delete') {
+      this.push(table, renderEnvelope(table, 'd', message.oldTuple, message.oldKind === 'K', null, ctx()), walStart);
+    } else {
+      const keyOnly = message.oldKind === 'K';
+      const oldKey = message.oldTuple ? renderKey(table, message.oldTuple) : null;
+      const newKey = renderKey(table, message.newTuple);
+      if (oldKey !== null && newKey !== null && oldKey !== newKey) {
+        // The key changed: like Debezium, a delete under the old key and a create under the new one,
+        // so each key's partition sees its own history in order.
+        this.push(table, renderEnvelope(table, 'd', message.oldTuple, keyOnly, null, ctx()), walStart);
+        this.push(table, renderEnvelope(table, 'c', null, false, message.newTuple, ctx()), walStart);
+      } else {
+        this.push(table, renderEnvelope(table, 'u', message.oldTuple, keyOnly, message.newTuple, ctx()), walStart);
+      }
+    }
+  }
+
+  private push(table: TableInfo, change: RenderedChange, walStart: bigint, partition?: number): void {
+    const tx = this.tx as OpenTransaction;
+    this.buffer.push({
+      topic: table.topic,
+      partition: partition ?? partitionForKey(change.key, table.partitions),
+      key: change.key,
+      envelope: change.envelope,
+      sourceLsn: walStart,
+      txId: String(tx.xid),
+      commitTime: new Date(tx.commitTimeMs).toISOString(),
+    });
+  }
+
+  private table(oid: number): TableInfo {
+    const table = this.tables.get(oid);
+    if (!table) throw new Error(`pgoutput: change for relation ${oid} before its relation message`);
+    return table;
+  }
+
+  private async onCommit(endLsn: bigint): Promise<void> {
+    const tx = this.tx;
+    this.tx = undefined;
+    if (!tx || tx.skip) return;
+    if (this.buffer.length === 0 && !this.platformTxOpen && !this.pendingCommit) {
+      // Nothing of ours in it: no platform write needed, only the acknowledgement.
+      this.acknowledge(endLsn);
+      return;
+    }
+    this.pendingCommit = { endLsn, xid: tx.xid, commitTimeMs: tx.commitTimeMs };
+    this.batchStartedAt ??= Date.now();
+    const waited = Date.now() - this.batchStartedAt;
+    if (this.buffer.length >= this.deps.source.batchSize || waited >= this.deps.source.maxBatchDelayMs) {
+      await this.commitPlatform();
+    } else if (!this.commitTimer) {
+      this.commitTimer = setTimeout(() => {
+        this.commitTimer = undefined;
+        this.exclusive(() => (this.tx ? undefined : this.commitPlatform())).catch((e: Error) => this.fail(e));
+      }, this.deps.source.maxBatchDelayMs - waited);
+    }
+  }
+
+  private async flush(): Promise<void> {
+    if (this.buffer.length === 0) return;
+    await this.beginPlatformTx();
+    const batch = this.buffer;
+    this.buffer = [];
+    await TopicLog.append(this.deps.platform, batch);
+    this.messagesAppended += batch.length;
+  }
+
+  private async beginPlatformTx(): Promise<void> {
+    if (this.platformTxOpen) return;
+    await this.deps.platform.query('BEGIN');
+    this.platformTxOpen = true;
+    this.batchStartedAt ??= Date.now();
+  }
+
+  /** Commits the appended messages together with the checkpoint, then acknowledges the slot. */
+  private async commitPlatform(): Promise<void> {
+    const pending = this.pendingCommit;
+    if (!pending) return;
+    await this.flush();
+    await this.beginPlatformTx();
+    await CheckpointRepository.save(this.deps.platform, this.deps.source.name, pending.endLsn, pending.xid, pending.commitTimeMs);
+    await this.deps.platform.query('COMMIT');
+    this.platformTxOpen = false;
+    this.pendingCommit = undefined;
+    this.batchStartedAt = undefined;
+    clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
+    this.checkpoint = pending.endLsn;
+    this.acknowledge(pending.endLsn);
+  }
+
+  private idle(): boolean {
+    return !this.tx && !this.platformTxOpen && !this.pendingCommit && this.buffer.length === 0;
+  }
+
+  /** Tells the server everything up to `lsn` is stored, so the slot may release WAL before it. */
+  private acknowledge(lsn: bigint): void {
+    if (lsn <= 0n) return;
+    if (lsn > this.confirmedLsn) this.confirmedLsn = lsn;
+    // The library reports "lsn + 1" as flushed; pass one less so the server gets exactly `lsn`. One
+    // more would claim the first byte of the next record, and a transaction whose commit record starts
+    // there would be skipped after a restart.
+    void this.service.acknowledge(formatLsn(this.confirmedLsn - 1n)).catch((e: Error) => this.fail(e));
+  }
+
+  private emitHeartbeat(): void {
+    // A tiny WAL record in the source database: its arrival proves everything before it was seen,
+    // so the slot can move on even when the captured tables are idle but the database is busy.
+    this.sourceClient
+      ?.query(`SELECT pg_logical_emit_message(false, $1, '')`, [HEARTBEAT_PREFIX])
+      .catch((e: Error) => this.fail(e));
+  }
+}

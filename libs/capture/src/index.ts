@@ -1,0 +1,5 @@
+export { CaptureModule } from './capture.module';
+export { CaptureService } from './capture.service';
+export { SourceCapture, type CaptureState, type CaptureStatus } from './source-capture';
+export { SourceConfigurationError } from './capture.errors';
+export { formatLsn, parseLsn } from '@tributary/topic-log';

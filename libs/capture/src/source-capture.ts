@@ -1,0 +1,166 @@
+import { Logger } from '@nestjs/common';
+import type { Client } from 'pg';
+import type { SourceConfig, TributaryConfig } from '@tributary/config';
+import type { PlatformDatabase } from '@tributary/store';
+import type { TopicSettings } from '@tributary/topic-log';
+import { CaptureSession } from './capture-session';
+import { CheckpointRepository } from './checkpoint.repository';
+import { formatLsn } from '@tributary/topic-log';
+import { SourcePreparer } from './source-preparer';
+
+export type CaptureState = 'starting' | 'standby' | 'preparing' | 'streaming' | 'backoff' | 'stopped';
+
+export interface CaptureStatus {
+  source: string;
+  state: CaptureState;
+  confirmedLsn: string | null;
+  messagesAppended: number;
+  lastMessageAt: string | null;
+  lastError: string | null;
+  restarts: number;
+}
+
+const LOCK_NAMESPACE = 'tributary.capture';
+const STANDBY_POLL_MS = 1_000;
+const BACKOFF_MIN_MS = 500;
+const BACKOFF_MAX_MS = 30_000;
+
+/**
+ * Keeps one source captured: becomes its leader (a session advisory lock on the platform database,
+ * so a second instance waits as a hot standby), prepares the source, streams, and after any failure
+ * reconnects with exponential backoff and jitter, resuming from the stored checkpoint.
+ */
+export class SourceCapture {
+  private readonly logger: Logger;
+  private stopping = false;
+  private session?: CaptureSession;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+  private state: CaptureState = 'starting';
+  private lastError: string | null = null;
+  private restarts = 0;
+  private appendedBefore = 0;
+
+  constructor(
+    private readonly source: SourceConfig,
+    private readonly config: TributaryConfig,
+    private readonly db: PlatformDatabase,
+  ) {
+    this.logger = new Logger(`Capture ${source.name}`);
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.session?.stop();
+    await this.loop;
+    this.state = 'stopped';
+  }
+
+  status(): CaptureStatus {
+    const s = this.session;
+    return {
+      source: this.source.name,
+      state: this.state,
+      confirmedLsn: s ? formatLsn(s.confirmedLsn) : null,
+      messagesAppended: this.appendedBefore + (s?.messagesAppended ?? 0),
+      lastMessageAt: s?.lastMessageAt?.toISOString() ?? null,
+      lastError: this.lastError,
+      restarts: this.restarts,
+    };
+  }
+
+  private async run(): Promise<void> {
+    let attempt = 0;
+    while (!this.stopping) {
+      let platform: Client | undefined;
+      let streamingSince: number | undefined;
+      try {
+        platform = await this.db.connect(`tributary-capture:${this.source.name}`);
+        platform.on('error', (e) => this.session?.fail(new Error(`platform database connection lost: ${e.message}`)));
+        if (!(await this.lead(platform))) break;
+        this.state = 'preparing';
+        await new SourcePreparer(this.source).prepare();
+        const startLsn = await CheckpointRepository.get(platform, this.source.name);
+        this.session = new CaptureSession({
+          source: this.source,
+          platform,
+          startLsn,
+          topicFor: (schema, table) => this.topicFor(schema, table),
+          topicSettings: (topic) => this.topicSettings(topic),
+        });
+        const running = this.session.run();
+        this.state = 'streaming';
+        streamingSince = Date.now();
+        await running;
+      } catch (error) {
+        if (this.stopping) break;
+        this.lastError = (error as Error).message;
+        this.logger.error(`capture stopped: ${this.lastError}`);
+      } finally {
+        if (this.session) {
+          this.appendedBefore += this.session.messagesAppended;
+          await this.session.stop();
+          this.session = undefined;
+        }
+        await platform?.end().catch(() => undefined);
+      }
+      if (this.stopping) break;
+      if (streamingSince && Date.now() - streamingSince > 60_000) attempt = 0;
+      this.restarts++;
+      this.state = 'backoff';
+      const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** attempt++) * (0.5 + Math.random() / 2);
+      this.logger.log(`reconnecting in ${Math.round(delay)} ms`);
+      await this.sleep(delay);
+    }
+  }
+
+  /** Waits until this process holds the source's leadership lock; false if stopped first. */
+  private async lead(platform: Client): Promise<boolean> {
+    let announced = false;
+    while (!this.stopping) {
+      const { rows } = await platform.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1), hashtext($2)) AS ok', [
+        LOCK_NAMESPACE,
+        this.source.name,
+      ]);
+      if (rows[0].ok) {
+        if (announced) this.logger.log('took over as the active capture');
+        return true;
+      }
+      if (!announced) {
+        this.logger.log('another instance is capturing this source; waiting as hot standby');
+        announced = true;
+      }
+      this.state = 'standby';
+      await this.sleep(STANDBY_POLL_MS);
+    }
+    return false;
+  }
+
+  private topicFor(schema: string, table: string): string {
+    const exact = this.source.tables.find((t) => t.schema === schema && t.table === table && t.topic);
+    const wildcard = this.source.tables.find((t) => t.schema === schema && t.table === '*' && t.topic);
+    return exact?.topic ?? wildcard?.topic ?? `${this.source.name}.${schema}.${table}`;
+  }
+
+  private topicSettings(topic: string): TopicSettings {
+    const configured = this.config.topics.find((t) => t.name === topic);
+    if (configured) return configured;
+    const d = this.config.topicDefaults;
+    return { partitions: d.partitions, retentionMs: d.retentionMs, retentionBytes: d.retentionBytes };
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}

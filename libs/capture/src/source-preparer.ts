@@ -1,0 +1,171 @@
+import { Logger } from '@nestjs/common';
+import { Client } from 'pg';
+import type { CapturedTable, SourceConfig } from '@tributary/config';
+import { redactUrl } from '@tributary/store';
+import { SourceConfigurationError } from './capture.errors';
+
+/**
+ * Checks that a source can be captured and creates (or brings up to date) its publication and slot.
+ * Every check runs before anything is created, and a publication created here is dropped again if
+ * the slot cannot be made, so a failure leaves the source as it was.
+ */
+export class SourcePreparer {
+  private readonly logger: Logger;
+
+  constructor(private readonly source: SourceConfig) {
+    this.logger = new Logger(`Source ${source.name}`);
+  }
+
+  async prepare(): Promise<void> {
+    const client = await connectSource(this.source, `tributary-setup:${this.source.name}`);
+    try {
+      await this.checkServer(client);
+      await this.checkTables(client);
+      const slotExists = await this.checkSlot(client);
+      const createdPublication = await this.ensurePublication(client);
+      if (!slotExists) {
+        try {
+          await client.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [this.source.slot]);
+          this.logger.log(`created replication slot ${this.source.slot}`);
+        } catch (error) {
+          if (createdPublication) await client.query(`DROP PUBLICATION IF EXISTS ${quoteIdent(this.source.publication)}`);
+          throw error;
+        }
+      }
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  private async checkServer(client: Client): Promise<void> {
+    const { rows } = await client.query<{ wal_level: string; version: number }>(
+      `SELECT current_setting('wal_level') AS wal_level, current_setting('server_version_num')::int AS version`,
+    );
+    if (rows[0].wal_level !== 'logical') {
+      throw new SourceConfigurationError(
+        `source "${this.source.name}": wal_level is "${rows[0].wal_level}", logical replication needs "logical". ` +
+          `Run ALTER SYSTEM SET wal_level = logical (or set it in postgresql.conf) and restart Postgres.`,
+      );
+    }
+    if (rows[0].version < 150000) {
+      throw new SourceConfigurationError(
+        `source "${this.source.name}": Postgres ${rows[0].version} is too old; Tributary needs 15 or newer.`,
+      );
+    }
+    const role = await client.query<{ name: string; ok: boolean }>(
+      `SELECT rolname AS name, rolsuper OR rolreplication AS ok FROM pg_roles WHERE rolname = current_user`,
+    );
+    if (!role.rows[0].ok) {
+      throw new SourceConfigurationError(
+        `source "${this.source.name}": role "${role.rows[0].name}" may not use logical replication. ` +
+          `Run ALTER ROLE ${quoteIdent(role.rows[0].name)} WITH REPLICATION (as a superuser).`,
+      );
+    }
+  }
+
+  private async checkTables(client: Client): Promise<void> {
+    for (const t of this.source.tables) {
+      if (t.table === '*') {
+        const { rowCount } = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [t.schema]);
+        if (!rowCount) throw new SourceConfigurationError(`source "${this.source.name}": schema "${t.schema}" does not exist`);
+        continue;
+      }
+      const { rows } = await client.query<{ oid: string | null }>(`SELECT to_regclass($1)::oid::text AS oid`, [
+        `${quoteIdent(t.schema)}.${quoteIdent(t.table)}`,
+      ]);
+      if (!rows[0].oid) {
+        throw new SourceConfigurationError(
+          `source "${this.source.name}": table ${t.schema}.${t.table} does not exist. Create it, or remove it from the source's tables.`,
+        );
+      }
+    }
+    await this.warnAboutIdentity(client);
+  }
+
+  /** Tables whose updates and deletes cannot be identified: say which and how to fix them. */
+  private async warnAboutIdentity(client: Client): Promise<void> {
+    const { rows } = await client.query<{ schema: string; table: string; ident: string; has_pk: boolean }>(
+      `SELECT n.nspname AS schema, c.relname AS table, c.relreplident AS ident,
+              EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) AS has_pk
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p') AND (n.nspname, c.relname) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+           OR (c.relkind IN ('r', 'p') AND n.nspname = ANY($3::text[]))`,
+      [
+        this.source.tables.filter((t) => t.table !== '*').map((t) => t.schema),
+        this.source.tables.filter((t) => t.table !== '*').map((t) => t.table),
+        this.source.tables.filter((t) => t.table === '*').map((t) => t.schema),
+      ],
+    );
+    for (const r of rows) {
+      if (r.has_pk || r.ident === 'f' || r.ident === 'i') continue;
+      this.logger.warn(
+        `table ${r.schema}.${r.table} has no primary key and REPLICA IDENTITY ${r.ident === 'n' ? 'NOTHING' : 'DEFAULT'}: ` +
+          `while it is published, UPDATE and DELETE on it fail on the source. Fix: ALTER TABLE ${quoteIdent(r.schema)}.${quoteIdent(r.table)} ` +
+          `REPLICA IDENTITY FULL (or add a primary key). Its messages have no key and all go to partition 0.`,
+      );
+    }
+  }
+
+  /** True if the slot exists; throws if it exists but cannot be used. */
+  private async checkSlot(client: Client): Promise<boolean> {
+    const { rows } = await client.query<{ plugin: string; database: string; active_pid: number | null; current_db: string }>(
+      `SELECT plugin, database, active_pid, current_database() AS current_db FROM pg_replication_slots WHERE slot_name = $1`,
+      [this.source.slot],
+    );
+    if (rows.length === 0) return false;
+    const slot = rows[0];
+    if (slot.plugin !== 'pgoutput' || slot.database !== slot.current_db) {
+      throw new SourceConfigurationError(
+        `source "${this.source.name}": replication slot "${this.source.slot}" exists for plugin ${slot.plugin} on database ` +
+          `${slot.database}, not pgoutput on ${slot.current_db}. Choose another slot name or drop it with ` +
+          `SELECT pg_drop_replication_slot('${this.source.slot}').`,
+      );
+    }
+    if (slot.active_pid !== null) {
+      throw new SourceConfigurationError(
+        `source "${this.source.name}": replication slot "${this.source.slot}" is in use by another connection (pid ${slot.active_pid}). ` +
+          `Only one capture may stream a slot; stop the other consumer or use another slot name.`,
+      );
+    }
+    return true;
+  }
+
+  /** Creates the publication, or sets it to exactly the configured tables. True if it was created. */
+  private async ensurePublication(client: Client): Promise<boolean> {
+    const spec = publicationSpec(this.source.tables);
+    const name = quoteIdent(this.source.publication);
+    const { rowCount } = await client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [this.source.publication]);
+    if (rowCount) {
+      await client.query(`ALTER PUBLICATION ${name} SET ${spec}`);
+      return false;
+    }
+    await client.query(`CREATE PUBLICATION ${name} FOR ${spec}`);
+    this.logger.log(`created publication ${this.source.publication} FOR ${spec}`);
+    return true;
+  }
+}
+
+export async function connectSource(source: SourceConfig, applicationName: string): Promise<Client> {
+  const client = new Client({ connectionString: source.url, application_name: applicationName, connectionTimeoutMillis: 10_000 });
+  client.on('error', () => undefined); // reported through the failing query instead
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw new Error(`cannot reach source "${source.name}" at ${redactUrl(source.url)}: ${(error as Error).message}`);
+  }
+  return client;
+}
+
+function publicationSpec(tables: CapturedTable[]): string {
+  const explicit = tables.filter((t) => t.table !== '*').map((t) => `${quoteIdent(t.schema)}.${quoteIdent(t.table)}`);
+  const schemas = tables.filter((t) => t.table === '*').map((t) => quoteIdent(t.schema));
+  const parts: string[] = [];
+  if (explicit.length) parts.push(`TABLE ${explicit.join(', ')}`);
+  if (schemas.length) parts.push(`TABLES IN SCHEMA ${schemas.join(', ')}`);
+  return parts.join(', ');
+}
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

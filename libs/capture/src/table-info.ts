@@ -1,0 +1,12 @@
+import type { Relation } from './pgoutput/pgoutput.types';
+import type { ValueKind } from './value-renderer';
+
+/** What capture knows about one published table, rebuilt whenever its relation message arrives. */
+export interface TableInfo {
+  relation: Relation;
+  topic: string;
+  partitions: number;
+  /** Indexes into relation.columns of the primary key (or replica identity index), in key order. */
+  keyIndexes: number[];
+  kinds: ValueKind[];
+}

@@ -1,0 +1,110 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { envSchema, fileSchema } from './config.schema';
+import type { CapturedTable, SourceConfig, TributaryConfig } from './tributary-config';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const DEFAULT_CONFIG_FILE = 'tributary.yaml';
+/** The source used when the embedded default runs without a YAML file. */
+const EMBEDDED_SOURCE = { name: 'default', tables: ['public.*'] };
+
+/**
+ * Reads environment variables and the optional YAML file, validates both, and returns one typed
+ * object. Throws ConfigError naming every bad key and why; nothing starts with a bad config.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): TributaryConfig {
+  const envResult = envSchema.safeParse(env);
+  if (!envResult.success) throw new ConfigError(formatIssues('environment', envResult.error));
+  const e = envResult.data;
+
+  const configFile = e.TRIBUTARY_CONFIG ? resolve(cwd, e.TRIBUTARY_CONFIG) : resolve(cwd, DEFAULT_CONFIG_FILE);
+  let raw: unknown = {};
+  let usedFile: string | undefined;
+  if (existsSync(configFile)) {
+    usedFile = configFile;
+    try {
+      raw = parseYaml(interpolateEnv(readFileSync(configFile, 'utf8'), env, configFile)) ?? {};
+    } catch (error) {
+      if (error instanceof ConfigError) throw error;
+      throw new ConfigError(`${configFile}: not valid YAML: ${(error as Error).message}`);
+    }
+  } else if (e.TRIBUTARY_CONFIG) {
+    throw new ConfigError(`TRIBUTARY_CONFIG: file ${configFile} does not exist`);
+  }
+  if (!usedFile && !e.TRIBUTARY_DATABASE_URL) raw = { sources: [EMBEDDED_SOURCE] };
+
+  const fileResult = fileSchema.safeParse(raw);
+  if (!fileResult.success) throw new ConfigError(formatIssues(usedFile ?? 'configuration', fileResult.error));
+  const file = fileResult.data;
+
+  const databaseUrl = e.TRIBUTARY_DATABASE_URL;
+  const embeddedUrl = `postgres://postgres@127.0.0.1:${e.TRIBUTARY_EMBEDDED_PORT}/tributary`;
+  const sources: SourceConfig[] = file.sources.map((s, i) => {
+    const url = s.url ?? databaseUrl ?? embeddedUrl;
+    if (!/^postgres(ql)?:\/\//.test(url)) {
+      throw new ConfigError(`${usedFile}: sources[${i}].url: must start with postgres:// or postgresql://`);
+    }
+    return {
+      name: s.name,
+      url,
+      tables: s.tables.map(toCapturedTable),
+      slot: s.slot ?? `tributary_${s.name}`,
+      publication: s.publication ?? `tributary_${s.name}`,
+      heartbeatIntervalMs: s.heartbeatIntervalMs,
+      batchSize: s.batchSize,
+      maxBatchDelayMs: s.maxBatchDelayMs,
+    };
+  });
+
+  return {
+    databaseUrl,
+    embedded: { dataDir: resolve(cwd, e.TRIBUTARY_DATA_DIR), port: e.TRIBUTARY_EMBEDDED_PORT },
+    api: { host: e.TRIBUTARY_API_HOST, port: e.TRIBUTARY_API_PORT },
+    logLevel: e.TRIBUTARY_LOG_LEVEL,
+    topicDefaults: file.topicDefaults,
+    sources,
+    topics: file.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions ?? file.topicDefaults.partitions,
+      retentionMs: t.retentionMs ?? file.topicDefaults.retentionMs,
+      retentionBytes: t.retentionBytes ?? file.topicDefaults.retentionBytes,
+    })),
+    groups: file.groups,
+    retentionCheckIntervalMs: file.retentionCheckIntervalMs,
+    configFile: usedFile,
+  };
+}
+
+function toCapturedTable(entry: string | { table: string; topic?: string }): CapturedTable {
+  const spec = typeof entry === 'string' ? { table: entry } : entry;
+  const [schema, table] = spec.table.split('.');
+  return { schema, table, topic: spec.topic };
+}
+
+/** `${NAME}` in the YAML is replaced by the environment variable, so secrets stay out of the file. */
+function interpolateEnv(text: string, env: NodeJS.ProcessEnv, file: string): string {
+  return text.replace(/\$\{([A-Z0-9_]+)\}/g, (_, name: string) => {
+    const value = env[name];
+    if (value === undefined)
+      throw new ConfigError(`${file}: \${${name}} is used but the environment variable ${name} is not set`);
+    return value;
+  });
+}
+
+function formatIssues(where: string, error: z.ZodError): string {
+  const lines = error.issues.map((issue) => `  - ${formatPath(issue.path)}: ${issue.message}`);
+  return `Invalid ${where}:\n${lines.join('\n')}`;
+}
+
+function formatPath(path: PropertyKey[]): string {
+  if (path.length === 0) return '(root)';
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
+}

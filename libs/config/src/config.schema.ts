@@ -1,0 +1,166 @@
+import { z } from 'zod';
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
+const TOPIC_NAME = /^[A-Za-z0-9._-]{1,200}$/;
+/** `schema.table`, or `schema.*` for every table of a schema (present and future). */
+const TABLE_PATTERN = /^[A-Za-z_][A-Za-z0-9_$]*\.(\*|[A-Za-z_][A-Za-z0-9_$]*)$/;
+
+const tableEntry = z.union([
+  z.string().regex(TABLE_PATTERN, "must be 'schema.table' or 'schema.*'"),
+  z
+    .object({
+      table: z.string().regex(TABLE_PATTERN, "must be 'schema.table' or 'schema.*'"),
+      topic: z.string().regex(TOPIC_NAME, 'must be 1-200 letters, digits, dots, dashes or underscores').optional(),
+    })
+    .strict(),
+]);
+
+export const sourceSchema = z
+  .object({
+    name: z.string().regex(IDENTIFIER, 'must be a lowercase identifier (letters, digits, underscores)').max(40),
+    /** Connection URL; omitted means the embedded Postgres (or the platform database). */
+    url: z.string().url('must be a postgres:// URL').optional(),
+    tables: z.array(tableEntry).min(1, 'must list at least one table'),
+    slot: z.string().regex(IDENTIFIER).max(63).optional(),
+    publication: z.string().regex(IDENTIFIER).max(63).optional(),
+    heartbeatIntervalMs: z.number().int().min(100).max(3_600_000).default(10_000),
+    /** Messages buffered before a batch is appended to the topic tables. */
+    batchSize: z.number().int().min(1).max(100_000).default(5_000),
+    /** How long a finished source transaction may wait to share a platform commit with later ones. */
+    maxBatchDelayMs: z.number().int().min(0).max(10_000).default(20),
+  })
+  .strict();
+
+export const topicSchema = z
+  .object({
+    name: z.string().regex(TOPIC_NAME, 'must be 1-200 letters, digits, dots, dashes or underscores'),
+    partitions: z.number().int().min(1).max(1024).optional(),
+    retentionMs: z.number().int().min(1).optional(),
+    retentionBytes: z.number().int().min(1).optional(),
+  })
+  .strict();
+
+export const topicDefaultsSchema = z
+  .object({
+    partitions: z.number().int().min(1).max(1024).default(4),
+    retentionMs: z
+      .number()
+      .int()
+      .min(1)
+      .default(7 * 24 * 3600 * 1000),
+    retentionBytes: z.number().int().min(1).nullable().default(null),
+  })
+  .strict();
+
+const GROUP_NAME = /^[a-z0-9][a-z0-9_.-]{0,99}$/;
+const COLUMN = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
+
+const tableMapping = z
+  .object({
+    source: z.string().regex(TABLE_PATTERN, "must be 'schema.table'"),
+    target: z
+      .string()
+      .regex(/^([A-Za-z_][A-Za-z0-9_$]{0,62}\.)?[A-Za-z_][A-Za-z0-9_$]{0,62}$/, "must be 'table' or 'schema.table'")
+      .optional(),
+    include: z.array(z.string().regex(COLUMN, 'must be a column name')).optional(),
+    exclude: z.array(z.string().regex(COLUMN, 'must be a column name')).optional(),
+  })
+  .strict();
+
+function databaseSink<T extends 'postgres' | 'mysql'>(type: T) {
+  const scheme = type === 'postgres' ? /^postgres(ql)?:\/\// : /^(mysql|mariadb):\/\//;
+  return z
+    .object({
+      type: z.literal(type),
+      url: z.string().regex(scheme, `must be a ${type === 'postgres' ? 'postgres://' : 'mysql://'} URL`),
+      /** Postgres only: schema for target tables and the offsets table. */
+      schema: z.string().regex(COLUMN, 'must be a schema name').default('public'),
+      tables: z.array(tableMapping).min(1).optional(),
+      autoCreate: z.boolean().default(true),
+      addColumns: z.boolean().default(true),
+    })
+    .strict();
+}
+
+export const groupSchema = z
+  .object({
+    name: z.string().regex(GROUP_NAME, 'must be 1-100 lowercase letters, digits, dots, dashes or underscores'),
+    topics: z
+      .array(z.string().regex(/^[A-Za-z0-9._*-]{1,200}$/, 'must be a topic name or a glob pattern such as "src.public.*"'))
+      .min(1, 'must list at least one topic or pattern'),
+    startFrom: z
+      .union([
+        z.enum(['earliest', 'latest']),
+        z.iso.datetime({ offset: true, error: 'must be earliest, latest or an ISO 8601 timestamp' }),
+      ])
+      .default('earliest'),
+    resetPolicy: z.enum(['earliest', 'latest', 'fail']).default('earliest'),
+    sessionTimeoutMs: z.number().int().min(1_000).max(300_000).default(6_000),
+    batchSize: z.number().int().min(1).max(10_000).default(500),
+    /** In-process members this worker runs for the group. */
+    members: z.number().int().min(1).max(64).default(1),
+    sink: z
+      .discriminatedUnion('type', [
+        z.object({ type: z.literal('log') }).strict(),
+        databaseSink('postgres'),
+        databaseSink('mysql'),
+      ])
+      .default({ type: 'log' }),
+    retry: z
+      .object({
+        maxAttempts: z.number().int().min(1).max(1_000).default(5),
+        initialBackoffMs: z.number().int().min(1).max(3_600_000).default(200),
+        maxBackoffMs: z.number().int().min(1).max(86_400_000).default(30_000),
+      })
+      .strict()
+      .default({ maxAttempts: 5, initialBackoffMs: 200, maxBackoffMs: 30_000 }),
+    /** After the last attempt: park the message in the dead letter table and go on, or block the partition. */
+    onFailure: z.enum(['dead_letter', 'block']).default('dead_letter'),
+  })
+  .strict();
+
+export const fileSchema = z
+  .object({
+    topicDefaults: topicDefaultsSchema.default({ partitions: 4, retentionMs: 604_800_000, retentionBytes: null }),
+    sources: z.array(sourceSchema).default([]),
+    topics: z.array(topicSchema).default([]),
+    groups: z.array(groupSchema).default([]),
+    /** How often the retention janitor runs. */
+    retentionCheckIntervalMs: z.number().int().min(100).max(86_400_000).default(60_000),
+  })
+  .strict()
+  .superRefine((file, ctx) => {
+    const seen = new Set<string>();
+    file.sources.forEach((s, i) => {
+      if (seen.has(s.name))
+        ctx.addIssue({ code: 'custom', path: ['sources', i, 'name'], message: `duplicate source "${s.name}"` });
+      seen.add(s.name);
+    });
+    const groups = new Set<string>();
+    file.groups.forEach((g, i) => {
+      if (groups.has(g.name))
+        ctx.addIssue({ code: 'custom', path: ['groups', i, 'name'], message: `duplicate group "${g.name}"` });
+      groups.add(g.name);
+    });
+    const topics = new Set<string>();
+    file.topics.forEach((t, i) => {
+      if (topics.has(t.name))
+        ctx.addIssue({ code: 'custom', path: ['topics', i, 'name'], message: `duplicate topic "${t.name}"` });
+      topics.add(t.name);
+    });
+  });
+
+export const envSchema = z.object({
+  TRIBUTARY_DATABASE_URL: z.string().url('must be a postgres:// URL').optional(),
+  TRIBUTARY_CONFIG: z.string().optional(),
+  TRIBUTARY_DATA_DIR: z.string().default('.tributary'),
+  TRIBUTARY_EMBEDDED_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+  TRIBUTARY_API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  TRIBUTARY_API_HOST: z.string().default('127.0.0.1'),
+  TRIBUTARY_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
+});
+
+export type SourceFileConfig = z.infer<typeof sourceSchema>;
+export type TopicFileConfig = z.infer<typeof topicSchema>;
+export type GroupConfig = z.infer<typeof groupSchema>;
+export type TopicDefaults = z.infer<typeof topicDefaultsSchema>;

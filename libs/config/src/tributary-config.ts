@@ -1,0 +1,48 @@
+import type { GroupConfig, TopicDefaults } from './config.schema';
+
+export type { GroupConfig };
+
+export interface CapturedTable {
+  schema: string;
+  /** `*` stands for every table of the schema. */
+  table: string;
+  /** Topic override; default `<source>.<schema>.<table>`. */
+  topic?: string;
+}
+
+export interface SourceConfig {
+  name: string;
+  /** Resolved connection URL (the embedded database when none was configured). */
+  url: string;
+  tables: CapturedTable[];
+  slot: string;
+  publication: string;
+  heartbeatIntervalMs: number;
+  batchSize: number;
+  maxBatchDelayMs: number;
+}
+
+export interface TopicConfig {
+  name: string;
+  partitions: number;
+  retentionMs: number;
+  retentionBytes: number | null;
+}
+
+export type LogLevel = 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+
+/** The whole validated configuration, built once at start-up. */
+export interface TributaryConfig {
+  /** Platform store URL; undefined means "start the embedded Postgres". */
+  databaseUrl?: string;
+  embedded: { dataDir: string; port: number };
+  api: { host: string; port: number };
+  logLevel: LogLevel;
+  topicDefaults: TopicDefaults;
+  sources: SourceConfig[];
+  topics: TopicConfig[];
+  groups: GroupConfig[];
+  retentionCheckIntervalMs: number;
+  /** Where the YAML came from, for messages. */
+  configFile?: string;
+}

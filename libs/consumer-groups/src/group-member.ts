@@ -1,0 +1,177 @@
+import { Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { PartitionRef, partitionId } from './assignment';
+import { ConsumedMessage, GroupDefinition, Lease, StaleMemberError } from './group.types';
+import { GroupRepository } from './group.repository';
+import { OffsetTracker } from './offset-tracker';
+
+export interface OwnedPartition extends Lease {
+  tracker: OffsetTracker;
+  /** What is committed in the database. */
+  committed: bigint;
+  /** Next offset to fetch (ahead of `committed` while messages are in flight). */
+  position: bigint;
+  /** The assignment moved it elsewhere: finish, commit, release. */
+  revoked: boolean;
+  /** Pull consumers: offsets handed out and when they become visible again. */
+  inflight: Map<bigint, { visibleAt: number; attempts: number }>;
+}
+
+/**
+ * One member of a consumer group: heartbeats its membership, holds the partitions the assignment gives
+ * it (with their lease generations), fetches in offset order, and commits the contiguous acknowledged
+ * prefix, fenced by generation. Used by the worker runtime and by the HTTP pull API alike.
+ */
+export class GroupMember {
+  readonly id: string;
+  private readonly logger: Logger;
+  private readonly partitions = new Map<string, OwnedPartition>();
+  private nextHeartbeatAt = 0;
+  offsetResets = 0;
+  lastHeartbeatAt?: Date;
+
+  constructor(
+    private readonly repo: GroupRepository,
+    readonly group: GroupDefinition,
+    private readonly client: string,
+    id?: string,
+  ) {
+    this.id = id ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+    this.logger = new Logger(`Group ${group.name}`);
+  }
+
+  get heartbeatIntervalMs(): number {
+    return Math.max(100, Math.floor(this.group.sessionTimeoutMs / 6));
+  }
+
+  /** Renews membership when due (or when forced) and brings the owned partitions up to date. */
+  async heartbeat(force = false): Promise<void> {
+    if (!force && Date.now() < this.nextHeartbeatAt) return;
+    const result = await this.repo.heartbeat(this.group, this.id, this.client);
+    this.lastHeartbeatAt = new Date();
+    this.nextHeartbeatAt = Date.now() + this.heartbeatIntervalMs;
+    const owned = new Set(result.owned.map(partitionId));
+    const revoke = new Set(result.revoke.map(partitionId));
+    for (const [id, p] of this.partitions) {
+      if (!owned.has(id)) {
+        this.partitions.delete(id);
+        this.logger.warn(
+          `member ${this.id} lost ${p.topic}[${p.partition}] (lease expired); uncommitted messages will be redelivered`,
+        );
+      }
+    }
+    for (const lease of result.owned) {
+      const id = partitionId(lease);
+      const known = this.partitions.get(id);
+      if (known && known.generation === lease.generation) {
+        known.revoked = revoke.has(id);
+        continue;
+      }
+      this.partitions.set(id, {
+        ...lease,
+        tracker: new OffsetTracker(lease.nextOffset),
+        committed: lease.nextOffset,
+        position: lease.nextOffset,
+        revoked: revoke.has(id),
+        inflight: new Map(),
+      });
+      this.logger.log(
+        `member ${this.id} owns ${lease.topic}[${lease.partition}] (generation ${lease.generation}) from offset ${lease.nextOffset}`,
+      );
+    }
+  }
+
+  /** Partitions to consume now: owned, not being handed over, not failed or blocked. */
+  active(): OwnedPartition[] {
+    return [...this.partitions.values()].filter((p) => !p.revoked && p.status === 'ok');
+  }
+
+  all(): OwnedPartition[] {
+    return [...this.partitions.values()];
+  }
+
+  find(ref: PartitionRef): OwnedPartition | undefined {
+    return this.partitions.get(partitionId(ref));
+  }
+
+  /** The next messages of a partition, from its fetch position; applies the reset policy if retention removed them. */
+  async fetch(p: OwnedPartition, limit: number): Promise<ConsumedMessage[]> {
+    let messages = await this.repo.fetch(p.topic, p.partition, p.position, limit);
+    if (messages.length === 0 || messages[0].offset !== p.position) {
+      const bounds = await this.repo.bounds(p.topic, p.partition);
+      if (p.position < bounds.earliest) {
+        await this.applyResetPolicy(p, bounds.earliest, bounds.end);
+        if (p.status !== 'ok') return [];
+        messages = await this.repo.fetch(p.topic, p.partition, p.position, limit);
+      }
+    }
+    if (messages.length) p.position = messages[messages.length - 1].offset + 1n;
+    return messages;
+  }
+
+  ack(p: OwnedPartition, offset: bigint): void {
+    p.tracker.ack(offset);
+    p.inflight.delete(offset);
+  }
+
+  /** Commits the contiguous acknowledged prefix, if it moved. A fenced commit drops the partition. */
+  async commit(p: OwnedPartition, status?: { status: 'ok' | 'blocked'; detail: string | null }): Promise<void> {
+    const point = p.tracker.advance();
+    if (point === p.committed && !status) return;
+    try {
+      await this.repo.commit(this.group.name, this.id, p, point, status);
+      p.committed = point;
+      if (status) p.status = status.status;
+    } catch (error) {
+      if (error instanceof StaleMemberError) {
+        this.partitions.delete(partitionId(p));
+        this.logger.warn(error.message);
+      }
+      throw error;
+    }
+  }
+
+  /** Commits and hands back the partitions the assignment moved to other members. */
+  async releaseRevoked(): Promise<void> {
+    for (const p of this.partitions.values()) {
+      if (!p.revoked) continue;
+      await this.commit(p).catch((e: Error) => this.logger.warn(`commit before hand-over failed: ${e.message}`));
+      await this.repo.release(this.group.name, this.id, p);
+      this.partitions.delete(partitionId(p));
+      this.logger.log(`member ${this.id} handed over ${p.topic}[${p.partition}]`);
+    }
+  }
+
+  /** Commits what is acknowledged and leaves the group, so its partitions move at once. */
+  async leave(): Promise<void> {
+    for (const p of this.partitions.values()) {
+      await this.commit(p).catch((e: Error) => this.logger.warn(`final commit failed: ${e.message}`));
+    }
+    this.partitions.clear();
+    await this.repo.leave(this.group.name, this.id);
+  }
+
+  private async applyResetPolicy(p: OwnedPartition, earliest: bigint, end: bigint): Promise<void> {
+    const policy = this.group.resetPolicy;
+    const what = `offset ${p.position} of ${p.topic}[${p.partition}] was removed by retention (earliest retained: ${earliest})`;
+    this.offsetResets++;
+    if (policy === 'fail') {
+      const detail = `${what}; reset policy is "fail": consumption of this partition stopped until an operator resets its offset`;
+      this.logger.error(`group ${this.group.name}: ${detail}`);
+      await this.repo.commit(this.group.name, this.id, p, p.committed, { status: 'failed', detail });
+      p.status = 'failed';
+      await this.repo.recordEvent(this.group.name, p, 'offset_reset_failed', detail);
+      return;
+    }
+    const target = policy === 'latest' ? end : earliest;
+    const detail = `${what}; reset to ${policy} offset ${target}`;
+    this.logger.warn(`group ${this.group.name}: ${detail}`);
+    p.tracker.reset(target);
+    p.inflight.clear();
+    p.position = target;
+    await this.repo.commit(this.group.name, this.id, p, target);
+    p.committed = target;
+    await this.repo.recordEvent(this.group.name, p, 'offset_reset', detail);
+  }
+}

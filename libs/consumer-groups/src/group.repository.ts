@@ -1,0 +1,344 @@
+import type { Pool, PoolClient } from 'pg';
+import { assignPartitions, PartitionRef, partitionId } from './assignment';
+import { ConsumedMessage, GroupDefinition, Lease, StaleMemberError } from './group.types';
+
+export interface HeartbeatResult {
+  /** Partitions this member owns now (including ones it should hand over). */
+  owned: Lease[];
+  /** Owned partitions the assignment gives to someone else: finish, commit, then release them. */
+  revoke: PartitionRef[];
+  members: number;
+}
+
+export interface PartitionBounds {
+  /** First retained offset (equal to `end` when the partition is empty). */
+  earliest: bigint;
+  /** Log end offset: the next offset to be written. */
+  end: bigint;
+}
+
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  committed: string;
+  end: string;
+  lag: string;
+  owner: string | null;
+  generation: string;
+  status: string;
+  statusDetail: string | null;
+}
+
+/** All SQL of consumer groups: membership, leases, committed offsets, dead letters. */
+export class GroupRepository {
+  constructor(private readonly pool: Pool) {}
+
+  async upsertGroup(def: GroupDefinition): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO tributary.consumer_groups (name, topics, start_from, reset_policy, session_timeout_ms)
+       VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (name) DO UPDATE
+          SET topics = EXCLUDED.topics, start_from = EXCLUDED.start_from, reset_policy = EXCLUDED.reset_policy,
+              session_timeout_ms = EXCLUDED.session_timeout_ms, updated_at = now()
+        WHERE (consumer_groups.topics, consumer_groups.start_from, consumer_groups.reset_policy, consumer_groups.session_timeout_ms)
+              IS DISTINCT FROM (EXCLUDED.topics, EXCLUDED.start_from, EXCLUDED.reset_policy, EXCLUDED.session_timeout_ms)`,
+      [def.name, def.topics, def.startFrom, def.resetPolicy, def.sessionTimeoutMs],
+    );
+  }
+
+  async getGroup(name: string): Promise<(GroupDefinition & { paused: boolean }) | undefined> {
+    const { rows } = await this.pool.query(
+      `SELECT name, topics, start_from, reset_policy, session_timeout_ms, paused FROM tributary.consumer_groups WHERE name = $1`,
+      [name],
+    );
+    if (!rows.length) return undefined;
+    const r = rows[0];
+    return {
+      name: r.name,
+      topics: r.topics,
+      startFrom: r.start_from,
+      resetPolicy: r.reset_policy,
+      sessionTimeoutMs: r.session_timeout_ms,
+      paused: r.paused,
+    };
+  }
+
+  /**
+   * One membership round, serialised per group: refresh this member, expire silent ones (freeing their
+   * leases), make sure every subscribed partition has a lease and a committed position, and take the
+   * free partitions the assignment gives this member.
+   */
+  async heartbeat(def: GroupDefinition, memberId: string, client: string): Promise<HeartbeatResult> {
+    return this.transaction(async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', ['tributary.group', def.name]);
+      await c.query(
+        `INSERT INTO tributary.group_members (group_name, member_id, client) VALUES ($1, $2, $3)
+         ON CONFLICT (group_name, member_id) DO UPDATE SET heartbeat_at = now()`,
+        [def.name, memberId, client],
+      );
+      await c.query(
+        `DELETE FROM tributary.group_members
+          WHERE group_name = $1 AND heartbeat_at < now() - make_interval(secs => $2::double precision / 1000)`,
+        [def.name, def.sessionTimeoutMs],
+      );
+      await c.query(
+        `UPDATE tributary.partition_leases l SET member_id = NULL
+          WHERE l.group_name = $1 AND l.member_id IS NOT NULL
+            AND NOT EXISTS (SELECT 1 FROM tributary.group_members m WHERE m.group_name = l.group_name AND m.member_id = l.member_id)`,
+        [def.name],
+      );
+      const members = (
+        await c.query<{ id: string }>('SELECT member_id AS id FROM tributary.group_members WHERE group_name = $1', [def.name])
+      ).rows;
+      const partitions = (
+        await c.query<PartitionRef>(
+          `SELECT topic, partition FROM tributary.topic_partitions WHERE topic LIKE ANY($1::text[]) ORDER BY topic, partition`,
+          [def.topics.map(globToLike)],
+        )
+      ).rows;
+      const topics = partitions.map((p) => p.topic);
+      const numbers = partitions.map((p) => p.partition);
+      await c.query(
+        `INSERT INTO tributary.partition_leases (group_name, topic, partition)
+         SELECT $1, topic, partition FROM unnest($2::text[], $3::int[]) AS p(topic, partition)
+         ON CONFLICT DO NOTHING`,
+        [def.name, topics, numbers],
+      );
+      await c.query(
+        `INSERT INTO tributary.group_offsets (group_name, topic, partition, next_offset)
+         SELECT $1, tp.topic, tp.partition,
+                CASE $4
+                  WHEN 'latest' THEN tp.next_offset
+                  WHEN 'earliest' THEN COALESCE((SELECT min(m."offset") FROM tributary.messages m
+                                                  WHERE m.topic = tp.topic AND m.partition = tp.partition), tp.next_offset)
+                  ELSE COALESCE((SELECT min(m."offset") FROM tributary.messages m
+                                  WHERE m.topic = tp.topic AND m.partition = tp.partition AND m.appended_at >= $4::timestamptz),
+                                tp.next_offset)
+                END
+           FROM tributary.topic_partitions tp
+           JOIN unnest($2::text[], $3::int[]) AS p(topic, partition) ON p.topic = tp.topic AND p.partition = tp.partition
+         ON CONFLICT DO NOTHING`,
+        [def.name, topics, numbers, def.startFrom],
+      );
+      const desired = assignPartitions(
+        members.map((m) => m.id),
+        partitions,
+      ).get(memberId) as PartitionRef[];
+      await c.query(
+        `UPDATE tributary.partition_leases l
+            SET member_id = $2, generation = l.generation + 1, acquired_at = now()
+           FROM unnest($3::text[], $4::int[]) AS d(topic, partition)
+          WHERE l.group_name = $1 AND l.member_id IS NULL AND l.topic = d.topic AND l.partition = d.partition`,
+        [def.name, memberId, desired.map((p) => p.topic), desired.map((p) => p.partition)],
+      );
+      const owned = await c.query(
+        `SELECT l.topic, l.partition, l.generation, o.next_offset, o.status
+           FROM tributary.partition_leases l
+           JOIN tributary.group_offsets o ON o.group_name = l.group_name AND o.topic = l.topic AND o.partition = l.partition
+          WHERE l.group_name = $1 AND l.member_id = $2
+          ORDER BY l.topic, l.partition`,
+        [def.name, memberId],
+      );
+      const wanted = new Set(desired.map(partitionId));
+      return {
+        owned: owned.rows.map((r) => ({
+          topic: r.topic,
+          partition: r.partition,
+          generation: BigInt(r.generation),
+          nextOffset: BigInt(r.next_offset),
+          status: r.status,
+        })),
+        revoke: owned.rows.filter((r) => !wanted.has(partitionId(r))).map((r) => ({ topic: r.topic, partition: r.partition })),
+        members: members.length,
+      };
+    });
+  }
+
+  /** Hands a partition back (only if this member still holds it under that generation). */
+  async release(group: string, memberId: string, lease: Lease): Promise<void> {
+    await this.pool.query(
+      `UPDATE tributary.partition_leases SET member_id = NULL
+        WHERE group_name = $1 AND topic = $2 AND partition = $3 AND member_id = $4 AND generation = $5`,
+      [group, lease.topic, lease.partition, memberId, String(lease.generation)],
+    );
+  }
+
+  async leave(group: string, memberId: string): Promise<void> {
+    await this.transaction(async (c) => {
+      await c.query('UPDATE tributary.partition_leases SET member_id = NULL WHERE group_name = $1 AND member_id = $2', [
+        group,
+        memberId,
+      ]);
+      await c.query('DELETE FROM tributary.group_members WHERE group_name = $1 AND member_id = $2', [group, memberId]);
+    });
+  }
+
+  /**
+   * Moves the committed position, fenced: the lease row is read FOR SHARE, so an owner change either
+   * waits for this commit or makes it fail. Throws StaleMemberError when the lease is no longer ours.
+   */
+  async commit(
+    group: string,
+    memberId: string,
+    lease: Lease,
+    nextOffset: bigint,
+    status?: { status: string; detail: string | null },
+  ): Promise<void> {
+    const { rowCount } = await this.pool.query(
+      `WITH lease AS (
+         SELECT 1 FROM tributary.partition_leases
+          WHERE group_name = $1 AND topic = $2 AND partition = $3 AND member_id = $4 AND generation = $5
+            FOR SHARE
+       )
+       UPDATE tributary.group_offsets
+          SET next_offset = $6, updated_at = now(),
+              status = COALESCE($7, status), status_detail = CASE WHEN $7 IS NULL THEN status_detail ELSE $8 END
+        WHERE group_name = $1 AND topic = $2 AND partition = $3 AND EXISTS (SELECT 1 FROM lease)`,
+      [
+        group,
+        lease.topic,
+        lease.partition,
+        memberId,
+        String(lease.generation),
+        String(nextOffset),
+        status?.status ?? null,
+        status?.detail ?? null,
+      ],
+    );
+    if (!rowCount) throw new StaleMemberError(group, lease.topic, lease.partition, lease.generation);
+  }
+
+  async bounds(topic: string, partition: number): Promise<PartitionBounds> {
+    const { rows } = await this.pool.query(
+      `SELECT tp.next_offset AS "end",
+              COALESCE((SELECT min(m."offset") FROM tributary.messages m WHERE m.topic = tp.topic AND m.partition = tp.partition),
+                       tp.next_offset) AS earliest
+         FROM tributary.topic_partitions tp WHERE tp.topic = $1 AND tp.partition = $2`,
+      [topic, partition],
+    );
+    return { earliest: BigInt(rows[0].earliest), end: BigInt(rows[0].end) };
+  }
+
+  async fetch(topic: string, partition: number, from: bigint, limit: number): Promise<ConsumedMessage[]> {
+    const { rows } = await this.pool.query(
+      `SELECT "offset", key, envelope::text AS envelope, appended_at
+         FROM tributary.messages
+        WHERE topic = $1 AND partition = $2 AND "offset" >= $3
+        ORDER BY "offset" LIMIT $4`,
+      [topic, partition, String(from), limit],
+    );
+    return rows.map((r) => ({
+      topic,
+      partition,
+      offset: BigInt(r.offset),
+      key: r.key,
+      envelope: r.envelope,
+      appendedAt: r.appended_at,
+    }));
+  }
+
+  async fetchOffsets(topic: string, partition: number, offsets: bigint[]): Promise<ConsumedMessage[]> {
+    const { rows } = await this.pool.query(
+      `SELECT "offset", key, envelope::text AS envelope, appended_at
+         FROM tributary.messages
+        WHERE topic = $1 AND partition = $2 AND "offset" = ANY($3::bigint[])
+        ORDER BY "offset"`,
+      [topic, partition, offsets.map(String)],
+    );
+    return rows.map((r) => ({
+      topic,
+      partition,
+      offset: BigInt(r.offset),
+      key: r.key,
+      envelope: r.envelope,
+      appendedAt: r.appended_at,
+    }));
+  }
+
+  async recordEvent(group: string, ref: PartitionRef, kind: string, detail: string): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO tributary.group_events (group_name, topic, partition, kind, detail) VALUES ($1, $2, $3, $4, $5)`,
+      [group, ref.topic, ref.partition, kind, detail],
+    );
+  }
+
+  async deadLetter(group: string, message: ConsumedMessage, error: string, attempts: number): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO tributary.dead_letters (group_name, topic, partition, "offset", key, envelope, error, attempts)
+       VALUES ($1, $2, $3, $4, $5, $6::json, $7, $8)
+       ON CONFLICT (group_name, topic, partition, "offset") DO UPDATE SET error = EXCLUDED.error, attempts = EXCLUDED.attempts`,
+      [group, message.topic, message.partition, String(message.offset), message.key, message.envelope, error, attempts],
+    );
+  }
+
+  async lag(group: string): Promise<PartitionLag[]> {
+    const { rows } = await this.pool.query(
+      `SELECT o.topic, o.partition, o.next_offset AS committed, tp.next_offset AS "end",
+              tp.next_offset - o.next_offset AS lag, l.member_id AS owner, l.generation, o.status, o.status_detail
+         FROM tributary.group_offsets o
+         JOIN tributary.topic_partitions tp ON tp.topic = o.topic AND tp.partition = o.partition
+         LEFT JOIN tributary.partition_leases l ON l.group_name = o.group_name AND l.topic = o.topic AND l.partition = o.partition
+        WHERE o.group_name = $1
+        ORDER BY o.topic, o.partition`,
+      [group],
+    );
+    return rows.map((r) => ({
+      topic: r.topic,
+      partition: r.partition,
+      committed: String(r.committed),
+      end: String(r.end),
+      lag: String(r.lag),
+      owner: r.owner,
+      generation: String(r.generation ?? 0),
+      status: r.status,
+      statusDetail: r.status_detail,
+    }));
+  }
+
+  async events(group: string): Promise<{ topic: string; partition: number; kind: string; detail: string; createdAt: string }[]> {
+    const { rows } = await this.pool.query(
+      `SELECT topic, partition, kind, detail, created_at FROM tributary.group_events WHERE group_name = $1 ORDER BY id DESC LIMIT 100`,
+      [group],
+    );
+    return rows.map((r) => ({
+      topic: r.topic,
+      partition: r.partition,
+      kind: r.kind,
+      detail: r.detail,
+      createdAt: (r.created_at as Date).toISOString(),
+    }));
+  }
+
+  async members(group: string): Promise<{ memberId: string; client: string; joinedAt: string; heartbeatAt: string }[]> {
+    const { rows } = await this.pool.query(
+      `SELECT member_id, client, joined_at, heartbeat_at FROM tributary.group_members WHERE group_name = $1 ORDER BY member_id`,
+      [group],
+    );
+    return rows.map((r) => ({
+      memberId: r.member_id,
+      client: r.client,
+      joinedAt: (r.joined_at as Date).toISOString(),
+      heartbeatAt: (r.heartbeat_at as Date).toISOString(),
+    }));
+  }
+
+  private async transaction<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      const result = await fn(c);
+      await c.query('COMMIT');
+      return result;
+    } catch (error) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      c.release();
+    }
+  }
+}
+
+/** `src.public.*` -> `src.public.%`, with LIKE's own wildcards escaped. */
+export function globToLike(pattern: string): string {
+  return pattern.replace(/[\\%_]/g, (c) => `\\${c}`).replace(/\*/g, '%');
+}

@@ -1,0 +1,14 @@
+export { OffsetTracker } from './offset-tracker';
+export { assignPartitions, partitionId, type PartitionRef } from './assignment';
+export { GroupRepository, globToLike, type HeartbeatResult, type PartitionBounds, type PartitionLag } from './group.repository';
+export { GroupMember, type OwnedPartition } from './group-member';
+export { MessageNotifier } from './message-notifier';
+export { PullMember, type AckResult, type PulledMessage } from './pull-member';
+export {
+  StaleMemberError,
+  type ConsumedMessage,
+  type GroupDefinition,
+  type Lease,
+  type ResetPolicy,
+  type StartFrom,
+} from './group.types';

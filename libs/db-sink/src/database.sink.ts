@@ -1,0 +1,211 @@
+import { Logger } from '@nestjs/common';
+import type { ConsumedMessage } from '@tributary/consumer-groups';
+import { ColumnSchema, TableSchema, TableSchemaRepository } from '@tributary/schema-registry';
+import { parseChange, RowChange } from './change';
+import { planChanges } from './change-plan';
+import { IncompatibleTargetError, TargetDialect } from './target-dialect';
+
+export interface TableMapping {
+  /** `schema.table` of the source. */
+  source: string;
+  /** Target table (`name`, or `schema.name` for Postgres); default: the source table's name. */
+  target?: string;
+  include?: string[];
+  exclude?: string[];
+}
+
+export interface DatabaseSinkOptions {
+  group: string;
+  /** Only these source tables, mapped; all tables under their own names when omitted. */
+  tables?: TableMapping[];
+  autoCreate: boolean;
+  addColumns: boolean;
+}
+
+interface ResolvedTable {
+  target: string;
+  columns: Map<string, ColumnSchema>;
+  excluded: Set<string>;
+  key: ColumnSchema[];
+  primaryKey: string[];
+}
+
+/**
+ * Keeps a Postgres or MySQL/MariaDB database in sync, exactly once: each batch (one partition's
+ * messages in offset order) is applied in one target transaction together with the partition's next
+ * offset, stored in the target itself; messages below the stored offset are skipped, so a redelivered
+ * batch changes nothing.
+ */
+export class DatabaseSink {
+  readonly kind: string;
+  /** A target that is down or does not fit is waited for, never skipped. */
+  readonly blockOnFailure = true;
+  private readonly logger: Logger;
+  private readonly resolved = new Map<string, ResolvedTable | null>();
+  private prepared = false;
+
+  constructor(
+    private readonly connect: () => Promise<TargetDialect>,
+    private readonly schemas: TableSchemaRepository,
+    private readonly options: DatabaseSinkOptions,
+    kind: 'postgres' | 'mysql',
+  ) {
+    this.kind = kind;
+    this.logger = new Logger(`Sink ${options.group}`);
+  }
+
+  private dialect?: TargetDialect;
+
+  async deliver(batch: ConsumedMessage[]): Promise<void> {
+    if (batch.length === 0) return;
+    const db = await this.target();
+    const { topic, partition } = batch[0];
+    try {
+      await db.begin();
+      const stored = await db.lockOffset(this.options.group, topic, partition);
+      const fresh = stored === undefined ? batch : batch.filter((m) => m.offset >= stored);
+      if (fresh.length) {
+        await this.apply(
+          db,
+          fresh.map((m) => parseChange(m.envelope)),
+        );
+        await db.saveOffset(this.options.group, topic, partition, fresh[fresh.length - 1].offset + 1n);
+      }
+      await db.commit();
+    } catch (error) {
+      await db.rollback();
+      if (!(error instanceof IncompatibleTargetError)) await this.reset(); // connection trouble: reconnect next time
+      throw error;
+    }
+  }
+
+  /** Where the target says a partition resumes, so a restart skips what the target already holds. */
+  async storedPosition(topic: string, partition: number): Promise<bigint | undefined> {
+    const db = await this.target();
+    await db.begin();
+    try {
+      return await db.lockOffset(this.options.group, topic, partition);
+    } finally {
+      await db.commit();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.reset();
+  }
+
+  private async apply(db: TargetDialect, changes: RowChange[]): Promise<void> {
+    for (const c of changes) {
+      const known = this.resolved.get(tableId(c));
+      // First sight of the table, or a column it did not have (the source table changed): look again.
+      if (
+        known === undefined ||
+        (known && c.after && Object.keys(c.after).some((k) => !known.columns.has(k) && !known.excluded.has(k)))
+      ) {
+        await this.resolve(db, c);
+      }
+    }
+    const table = (c: RowChange) => this.resolved.get(tableId(c)) ?? undefined;
+    const steps = planChanges(
+      changes.map((c) => this.project(c, table(c))),
+      (c) => table(c)?.target,
+      (c) => JSON.stringify(table(c)?.primaryKey.map((k) => String(c.after?.[k] ?? c.key?.[k])) ?? null),
+    );
+    for (const step of steps) {
+      const t = [...this.resolved.values()].find((r) => r?.target === step.table) as ResolvedTable;
+      if (step.kind === 'truncate') await db.truncate(step.table);
+      else if (step.kind === 'delete') await db.delete(step.table, t.key, step.keys);
+      else {
+        const columns = step.columns.map((name) => t.columns.get(name)).filter((c): c is ColumnSchema => !!c);
+        await db.upsert(step.table, columns, t.primaryKey, step.rows);
+      }
+    }
+  }
+
+  /** Drops excluded columns; unchanged TOAST columns are already absent, so the target keeps them. */
+  private project(change: RowChange, table: ResolvedTable | undefined): RowChange {
+    if (!table || !change.after) return change;
+    const after: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(change.after)) if (table.columns.has(name)) after[name] = value;
+    return { ...change, after };
+  }
+
+  /** Finds the mapping and the source shape of a table, creating or widening the target as configured. */
+  private async resolve(db: TargetDialect, change: RowChange): Promise<void> {
+    const name = `${change.schema}.${change.table}`;
+    const id = tableId(change);
+    const mappings = this.options.tables;
+    const mapping = mappings ? mappings.find((m) => m.source === name) : { source: name };
+    if (!mapping) {
+      this.resolved.set(id, null);
+      return;
+    }
+    const schema = await this.schemaOf(change);
+    const target = mapping.target ?? change.table;
+    const wanted = schema.columns.filter(
+      (c) =>
+        (!mapping.include || mapping.include.includes(c.name) || schema.primaryKey.includes(c.name)) &&
+        !mapping.exclude?.includes(c.name),
+    );
+    if (schema.primaryKey.length === 0) {
+      throw new IncompatibleTargetError(
+        `source table ${name} has no primary key: a database sink needs one to apply updates and deletes`,
+      );
+    }
+    const existing = await db.describe(target);
+    if (!existing) {
+      if (!this.options.autoCreate) {
+        throw new IncompatibleTargetError(
+          `target table ${target} does not exist and autoCreate is off: create it, then the sink resumes`,
+        );
+      }
+      await db.createTable(target, wanted, schema.primaryKey);
+      this.logger.log(`created target table ${target}`);
+    } else {
+      const have = new Set(existing.map((c) => c.name));
+      for (const column of wanted.filter((c) => !have.has(c.name))) {
+        if (!this.options.addColumns) {
+          throw new IncompatibleTargetError(`target table ${target} has no column ${column.name} and addColumns is off`);
+        }
+        await db.addColumn(target, column);
+        this.logger.log(`added column ${column.name} to target table ${target}`);
+      }
+    }
+    this.resolved.set(id, {
+      target,
+      columns: new Map(wanted.map((c) => [c.name, c])),
+      excluded: new Set(schema.columns.filter((c) => !wanted.includes(c)).map((c) => c.name)),
+      key: schema.primaryKey.map((k) => wanted.find((c) => c.name === k) as ColumnSchema),
+      primaryKey: schema.primaryKey,
+    });
+  }
+
+  private async schemaOf(change: RowChange): Promise<TableSchema> {
+    const schema = await this.schemas.get(change.source, change.schema, change.table);
+    if (!schema) throw new Error(`no recorded schema for ${change.source}:${change.schema}.${change.table} yet`);
+    return schema;
+  }
+
+  private async target(): Promise<TargetDialect> {
+    if (!this.dialect) {
+      this.dialect = await this.connect();
+      this.resolved.clear();
+      this.prepared = false;
+    }
+    if (!this.prepared) {
+      await this.dialect.prepare();
+      this.prepared = true;
+    }
+    return this.dialect;
+  }
+
+  private async reset(): Promise<void> {
+    const d = this.dialect;
+    this.dialect = undefined;
+    await d?.close();
+  }
+}
+
+function tableId(c: RowChange): string {
+  return `${c.source}\u0000${c.schema}\u0000${c.table}`;
+}

@@ -1,0 +1,5 @@
+export { DatabaseSink, type DatabaseSinkOptions, type TableMapping } from './database.sink';
+export { PostgresDialect } from './postgres/postgres.dialect';
+export { MysqlDialect } from './mysql/mysql.dialect';
+export { IncompatibleTargetError, type TargetDialect } from './target-dialect';
+export { mysqlColumnType } from './mysql/mysql.types';

@@ -1,0 +1,141 @@
+import { createConnection, type Connection } from 'mysql2/promise';
+import type { ColumnSchema } from '@tributary/schema-registry';
+import { IncompatibleTargetError, TargetColumn, TargetDialect } from '../target-dialect';
+import { mysqlColumnType, toMysql } from './mysql.types';
+
+const MAX_PARAMS = 60_000;
+/** MySQL error numbers of data and schema problems that no retry can fix. */
+const INCOMPATIBLE = new Set([1054, 1146, 1264, 1265, 1292, 1366, 1406, 1416, 1048, 1062, 1452, 3140, 4025, 1690]);
+
+/**
+ * MySQL/MariaDB target: upserts with ON DUPLICATE KEY UPDATE, truncates as DELETE (TRUNCATE would
+ * commit the transaction), offsets in `tributary_offsets`, session in UTC.
+ */
+export class MysqlDialect implements TargetDialect {
+  readonly kind = 'mysql';
+  private constructor(private readonly conn: Connection) {}
+
+  static async connect(url: string): Promise<MysqlDialect> {
+    const conn = await createConnection({
+      uri: url,
+      timezone: 'Z',
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      dateStrings: true,
+    });
+    conn.on('error', () => undefined); // surfaced by the next query
+    await conn.query(`SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'`);
+    return new MysqlDialect(conn);
+  }
+
+  begin = async (): Promise<void> => void (await this.conn.query('START TRANSACTION'));
+  commit = async (): Promise<void> => void (await this.conn.query('COMMIT'));
+  rollback = async (): Promise<void> => void (await this.conn.query('ROLLBACK').catch(() => undefined));
+
+  async prepare(): Promise<void> {
+    await this.conn.query(
+      `CREATE TABLE IF NOT EXISTS tributary_offsets (
+         group_name VARCHAR(100) NOT NULL, topic VARCHAR(200) NOT NULL, \`partition\` INT NOT NULL, next_offset BIGINT NOT NULL,
+         updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), PRIMARY KEY (group_name, topic, \`partition\`)) ENGINE=InnoDB`,
+    );
+  }
+
+  async lockOffset(group: string, topic: string, partition: number): Promise<bigint | undefined> {
+    const [rows] = await this.conn.query(
+      'SELECT next_offset FROM tributary_offsets WHERE group_name = ? AND topic = ? AND `partition` = ? FOR UPDATE',
+      [group, topic, partition],
+    );
+    const list = rows as { next_offset: string }[];
+    return list.length ? BigInt(list[0].next_offset) : undefined;
+  }
+
+  async saveOffset(group: string, topic: string, partition: number, nextOffset: bigint): Promise<void> {
+    await this.conn.query(
+      `INSERT INTO tributary_offsets (group_name, topic, \`partition\`, next_offset) VALUES (?, ?, ?, ?)
+       ON DUPLICATE KEY UPDATE next_offset = VALUES(next_offset), updated_at = CURRENT_TIMESTAMP(6)`,
+      [group, topic, partition, String(nextOffset)],
+    );
+  }
+
+  async describe(table: string): Promise<TargetColumn[] | undefined> {
+    const [rows] = await this.conn.query(
+      `SELECT column_name AS name, column_type AS type FROM information_schema.columns
+        WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position`,
+      [table],
+    );
+    const list = rows as TargetColumn[];
+    return list.length ? list : undefined;
+  }
+
+  async createTable(table: string, columns: ColumnSchema[], primaryKey: string[]): Promise<void> {
+    const defs = columns.map(
+      (c) =>
+        `${this.q(c.name)} ${mysqlColumnType(c, primaryKey.includes(c.name))}${primaryKey.includes(c.name) ? ' NOT NULL' : ''}`,
+    );
+    await this.run(
+      `CREATE TABLE IF NOT EXISTS ${this.q(table)} (${defs.join(', ')}, PRIMARY KEY (${primaryKey.map((k) => this.q(k)).join(', ')})) ENGINE=InnoDB`,
+      [],
+    );
+  }
+
+  async addColumn(table: string, column: ColumnSchema): Promise<void> {
+    await this.run(
+      `ALTER TABLE ${this.q(table)} ADD COLUMN IF NOT EXISTS ${this.q(column.name)} ${mysqlColumnType(column, false)}`,
+      [],
+    );
+  }
+
+  async upsert(table: string, columns: ColumnSchema[], primaryKey: string[], rows: Record<string, unknown>[]): Promise<void> {
+    const names = columns.map((c) => this.q(c.name)).join(', ');
+    const updates = columns
+      .filter((c) => !primaryKey.includes(c.name))
+      .map((c) => `${this.q(c.name)} = VALUES(${this.q(c.name)})`);
+    // With nothing but the key to update, "update the key to itself" keeps the statement an idempotent upsert.
+    const onDuplicate = updates.length ? updates.join(', ') : `${this.q(primaryKey[0])} = ${this.q(primaryKey[0])}`;
+    const perStatement = Math.max(1, Math.floor(MAX_PARAMS / columns.length));
+    const placeholders = `(${columns.map(() => '?').join(', ')})`;
+    for (let start = 0; start < rows.length; start += perStatement) {
+      const chunk = rows.slice(start, start + perStatement);
+      const params = chunk.flatMap((row) => columns.map((c) => toMysql(row[c.name], c)));
+      await this.run(
+        `INSERT INTO ${this.q(table)} (${names}) VALUES ${chunk.map(() => placeholders).join(', ')} ON DUPLICATE KEY UPDATE ${onDuplicate}`,
+        params,
+      );
+    }
+  }
+
+  async delete(table: string, key: ColumnSchema[], keys: Record<string, unknown>[]): Promise<void> {
+    const perStatement = Math.max(1, Math.floor(MAX_PARAMS / key.length));
+    const tuple = `(${key.map(() => '?').join(', ')})`;
+    const cols = key.map((c) => this.q(c.name)).join(', ');
+    for (let start = 0; start < keys.length; start += perStatement) {
+      const chunk = keys.slice(start, start + perStatement);
+      await this.run(
+        `DELETE FROM ${this.q(table)} WHERE (${cols}) IN (${chunk.map(() => tuple).join(', ')})`,
+        chunk.flatMap((k) => key.map((c) => toMysql(k[c.name], c))),
+      );
+    }
+  }
+
+  async truncate(table: string): Promise<void> {
+    await this.run(`DELETE FROM ${this.q(table)}`, []);
+  }
+
+  async close(): Promise<void> {
+    await this.conn.end().catch(() => undefined);
+  }
+
+  private async run(sql: string, params: unknown[]): Promise<void> {
+    try {
+      await this.conn.query(sql, params);
+    } catch (error) {
+      const errno = (error as { errno?: number }).errno ?? 0;
+      if (INCOMPATIBLE.has(errno)) throw new IncompatibleTargetError(`${(error as Error).message} (MySQL error ${errno})`);
+      throw error;
+    }
+  }
+
+  private q(identifier: string): string {
+    return `\`${identifier.replace(/`/g, '``')}\``;
+  }
+}

@@ -1,0 +1,141 @@
+import { Client } from 'pg';
+import type { ColumnSchema } from '@tributary/schema-registry';
+import { IncompatibleTargetError, TargetColumn, TargetDialect } from '../target-dialect';
+import { postgresColumnType } from './postgres.types';
+import { toPostgres } from './postgres.values';
+
+const MAX_PARAMS = 60_000;
+
+/** Postgres target: same types as the source, upserts with ON CONFLICT, offsets in `tributary_offsets`. */
+export class PostgresDialect implements TargetDialect {
+  readonly kind = 'postgres';
+  private constructor(
+    private readonly client: Client,
+    private readonly schema: string,
+  ) {}
+
+  static async connect(url: string, schema: string): Promise<PostgresDialect> {
+    const client = new Client({ connectionString: url, application_name: 'tributary-sink' });
+    client.on('error', () => undefined); // surfaced by the next query
+    await client.connect();
+    return new PostgresDialect(client, schema);
+  }
+
+  begin = async (): Promise<void> => void (await this.client.query('BEGIN'));
+  commit = async (): Promise<void> => void (await this.client.query('COMMIT'));
+  rollback = async (): Promise<void> => void (await this.client.query('ROLLBACK').catch(() => undefined));
+
+  async prepare(): Promise<void> {
+    await this.client.query(
+      `CREATE TABLE IF NOT EXISTS ${this.q(this.schema)}.tributary_offsets (
+         group_name text NOT NULL, topic text NOT NULL, partition int NOT NULL, next_offset bigint NOT NULL,
+         updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (group_name, topic, partition))`,
+    );
+  }
+
+  async lockOffset(group: string, topic: string, partition: number): Promise<bigint | undefined> {
+    const { rows } = await this.client.query(
+      `SELECT next_offset FROM ${this.q(this.schema)}.tributary_offsets WHERE group_name = $1 AND topic = $2 AND partition = $3 FOR UPDATE`,
+      [group, topic, partition],
+    );
+    return rows.length ? BigInt(rows[0].next_offset) : undefined;
+  }
+
+  async saveOffset(group: string, topic: string, partition: number, nextOffset: bigint): Promise<void> {
+    await this.client.query(
+      `INSERT INTO ${this.q(this.schema)}.tributary_offsets (group_name, topic, partition, next_offset) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (group_name, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()`,
+      [group, topic, partition, String(nextOffset)],
+    );
+  }
+
+  async describe(table: string): Promise<TargetColumn[] | undefined> {
+    const [schema, name] = this.split(table);
+    const { rows } = await this.client.query(
+      `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type
+         FROM pg_attribute a
+        WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+      [`${this.q(schema)}.${this.q(name)}`],
+    );
+    return rows.length ? rows : undefined;
+  }
+
+  async createTable(table: string, columns: ColumnSchema[], primaryKey: string[]): Promise<void> {
+    const defs = columns.map(
+      (c) => `${this.q(c.name)} ${postgresColumnType(c)}${primaryKey.includes(c.name) ? ' NOT NULL' : ''}`,
+    );
+    await this.run(
+      `CREATE TABLE IF NOT EXISTS ${this.name(table)} (${defs.join(', ')}, PRIMARY KEY (${primaryKey.map((k) => this.q(k)).join(', ')}))`,
+    );
+  }
+
+  async addColumn(table: string, column: ColumnSchema): Promise<void> {
+    await this.run(
+      `ALTER TABLE ${this.name(table)} ADD COLUMN IF NOT EXISTS ${this.q(column.name)} ${postgresColumnType(column)}`,
+    );
+  }
+
+  async upsert(table: string, columns: ColumnSchema[], primaryKey: string[], rows: Record<string, unknown>[]): Promise<void> {
+    const names = columns.map((c) => this.q(c.name)).join(', ');
+    const updates = columns
+      .filter((c) => !primaryKey.includes(c.name))
+      .map((c) => `${this.q(c.name)} = EXCLUDED.${this.q(c.name)}`);
+    const conflict = updates.length ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING';
+    const perStatement = Math.max(1, Math.floor(MAX_PARAMS / columns.length));
+    for (let start = 0; start < rows.length; start += perStatement) {
+      const chunk = rows.slice(start, start + perStatement);
+      const params: unknown[] = [];
+      const tuples = chunk.map((row) => `(${columns.map((c) => `$${params.push(toPostgres(row[c.name], c))}`).join(', ')})`);
+      await this.run(
+        `INSERT INTO ${this.name(table)} (${names}) VALUES ${tuples.join(', ')}
+         ON CONFLICT (${primaryKey.map((k) => this.q(k)).join(', ')}) ${conflict}`,
+        params,
+      );
+    }
+  }
+
+  async delete(table: string, key: ColumnSchema[], keys: Record<string, unknown>[]): Promise<void> {
+    const perStatement = Math.max(1, Math.floor(MAX_PARAMS / key.length));
+    for (let start = 0; start < keys.length; start += perStatement) {
+      const params: unknown[] = [];
+      const tuples = keys
+        .slice(start, start + perStatement)
+        .map((k) => `(${key.map((c) => `$${params.push(toPostgres(k[c.name], c))}`).join(', ')})`);
+      const cols = key.map((c) => this.q(c.name)).join(', ');
+      await this.run(`DELETE FROM ${this.name(table)} WHERE (${cols}) IN (${tuples.join(', ')})`, params);
+    }
+  }
+
+  async truncate(table: string): Promise<void> {
+    await this.run(`TRUNCATE ${this.name(table)}`, []);
+  }
+
+  async close(): Promise<void> {
+    await this.client.end().catch(() => undefined);
+  }
+
+  /** Data and schema errors (SQLSTATE classes 22, 23, 42) cannot heal by retrying. */
+  private async run(sql: string, params: unknown[] = []): Promise<void> {
+    try {
+      await this.client.query(sql, params);
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? '';
+      if (/^(22|23|42)/.test(code)) throw new IncompatibleTargetError(`${(error as Error).message} (SQLSTATE ${code})`);
+      throw error;
+    }
+  }
+
+  private split(table: string): [string, string] {
+    const i = table.indexOf('.');
+    return i < 0 ? [this.schema, table] : [table.slice(0, i), table.slice(i + 1)];
+  }
+
+  private name(table: string): string {
+    const [schema, name] = this.split(table);
+    return `${this.q(schema)}.${this.q(name)}`;
+  }
+
+  private q(identifier: string): string {
+    return `"${identifier.replace(/"/g, '""')}"`;
+  }
+}

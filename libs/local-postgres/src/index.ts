@@ -1,0 +1,2 @@
+export { LocalPostgres, bundledBinDir } from './local-postgres';
+export type { LocalPostgresOptions } from './local-postgres';

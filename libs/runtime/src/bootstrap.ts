@@ -1,0 +1,67 @@
+import 'reflect-metadata';
+import { DynamicModule, INestApplication, INestApplicationContext, Logger, Module, type ModuleMetadata } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ApiModule, ProblemFilter } from '@tributary/api';
+import { CaptureModule } from '@tributary/capture';
+import { ConfigError, ConfigModule, loadConfig, type TributaryConfig } from '@tributary/config';
+import { StoreModule } from '@tributary/store';
+import { WorkerModule } from '@tributary/worker';
+
+export type Role = 'api' | 'capture' | 'worker';
+export const ALL_ROLES: Role[] = ['api', 'capture', 'worker'];
+
+@Module({})
+class RootModule {
+  static forRoles(config: TributaryConfig, roles: Role[]): DynamicModule {
+    const imports: ModuleMetadata['imports'] = [ConfigModule.forRoot(config), StoreModule.forRoot()];
+    if (roles.includes('capture')) imports.push(CaptureModule);
+    if (roles.includes('worker')) imports.push(WorkerModule);
+    if (roles.includes('api')) imports.push(ApiModule);
+    return { module: RootModule, imports };
+  }
+}
+
+/** Builds (without starting to listen) a Nest application for the given roles. */
+export async function createApp(config: TributaryConfig, roles: Role[]): Promise<INestApplicationContext> {
+  const levels = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
+  const logger = [...levels.slice(0, levels.indexOf(config.logLevel) + 1)];
+  const module = RootModule.forRoles(config, roles);
+  if (!roles.includes('api')) return NestFactory.createApplicationContext(module, { logger });
+  const app = await NestFactory.create(module, { logger });
+  app.useGlobalFilters(new ProblemFilter());
+  return app;
+}
+
+/**
+ * Starts one process with the given roles from the one provider set: the all-in-one app passes every
+ * role, the per-role apps one each. Configuration is loaded and validated here, once.
+ */
+export async function bootstrap(roles: Role[]): Promise<void> {
+  let config: TributaryConfig;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+  const logger = new Logger('Tributary');
+  const app = await createApp(config, roles);
+  app.enableShutdownHooks();
+  if (roles.includes('api')) {
+    await (app as INestApplication).listen(config.api.port, config.api.host);
+    logger.log(`API listening on http://${config.api.host}:${config.api.port} (roles: ${roles.join(', ')})`);
+  } else {
+    await app.init();
+    logger.log(`started (roles: ${roles.join(', ')})`);
+  }
+}
+
+export function runMain(roles: Role[]): void {
+  bootstrap(roles).catch((error: Error) => {
+    process.stderr.write(`Tributary failed to start: ${error.message}\n`);
+    process.exit(1);
+  });
+}

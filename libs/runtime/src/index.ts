@@ -1,0 +1,1 @@
+export { bootstrap, createApp, runMain, ALL_ROLES, type Role } from './bootstrap';

@@ -1,0 +1,2 @@
+export { TableSchemaRepository } from './table-schema.repository';
+export type { ColumnSchema, TableSchema, ValueKindName } from './table-schema';

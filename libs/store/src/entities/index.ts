@@ -1,0 +1,40 @@
+import {
+  ConsumerGroupEntity,
+  GroupEventEntity,
+  GroupMemberEntity,
+  GroupOffsetEntity,
+  PartitionLeaseEntity,
+} from './consumer-group.entity';
+import { DeadLetterEntity } from './dead-letter.entity';
+import { MessageEntity } from './message.entity';
+import { SourceCheckpointEntity } from './source-checkpoint.entity';
+import { SourceTableEntity } from './source-table.entity';
+import { TopicPartitionEntity } from './topic-partition.entity';
+import { TopicEntity } from './topic.entity';
+
+export {
+  ConsumerGroupEntity,
+  DeadLetterEntity,
+  GroupEventEntity,
+  GroupMemberEntity,
+  GroupOffsetEntity,
+  MessageEntity,
+  PartitionLeaseEntity,
+  SourceCheckpointEntity,
+  SourceTableEntity,
+  TopicEntity,
+  TopicPartitionEntity,
+};
+export const ENTITIES = [
+  TopicEntity,
+  TopicPartitionEntity,
+  MessageEntity,
+  SourceCheckpointEntity,
+  ConsumerGroupEntity,
+  GroupMemberEntity,
+  PartitionLeaseEntity,
+  GroupOffsetEntity,
+  GroupEventEntity,
+  DeadLetterEntity,
+  SourceTableEntity,
+];

@@ -1,0 +1,4 @@
+export { PlatformDatabase, PLATFORM_SCHEMA, createDataSource, runMigrations } from './platform-database';
+export { StoreModule } from './store.module';
+export { redactUrl } from './redact-url';
+export * from './entities';

@@ -1,0 +1,94 @@
+import { Logger } from '@nestjs/common';
+import { join } from 'node:path';
+import { Client, Pool } from 'pg';
+import { DataSource } from 'typeorm';
+import type { TributaryConfig } from '@tributary/config';
+import { LocalPostgres } from '@tributary/local-postgres';
+import { MIGRATIONS } from '../../../migrations';
+import { ENTITIES } from './entities';
+import { redactUrl } from './redact-url';
+
+export const PLATFORM_SCHEMA = 'tributary';
+const EMBEDDED_DATABASE = 'tributary';
+
+/**
+ * The platform's own database: a pg Pool for the hand-written SQL of the repositories, and a TypeORM
+ * DataSource for entities and migrations. When no URL is configured it is the embedded Postgres.
+ */
+export class PlatformDatabase {
+  private constructor(
+    readonly url: string,
+    readonly pool: Pool,
+    readonly dataSource: DataSource,
+    private readonly embedded?: LocalPostgres,
+  ) {}
+
+  static async open(config: TributaryConfig, options: { migrate?: boolean } = {}): Promise<PlatformDatabase> {
+    const logger = new Logger('PlatformDatabase');
+    let url = config.databaseUrl;
+    let embedded: LocalPostgres | undefined;
+    if (!url) {
+      embedded = new LocalPostgres({ dataDir: join(config.embedded.dataDir, 'pg'), port: config.embedded.port });
+      logger.log(`starting embedded Postgres ${embedded.version()} in ${embedded.dataDir} on port ${embedded.port}`);
+      await embedded.start();
+      await ensureDatabase(embedded.url(), EMBEDDED_DATABASE);
+      url = embedded.url(EMBEDDED_DATABASE);
+    }
+    const dataSource = createDataSource(url);
+    try {
+      await dataSource.initialize();
+    } catch (error) {
+      throw new Error(`cannot connect to the platform database ${redactUrl(url)}: ${(error as Error).message}`);
+    }
+    if (options.migrate ?? true) await runMigrations(dataSource, logger);
+    const pool = new Pool({ connectionString: url, max: 10 });
+    // An idle client that loses its connection (database restart) must not crash the process.
+    pool.on('error', (error) => logger.warn(`idle platform connection lost: ${error.message}`));
+    return new PlatformDatabase(url, pool, dataSource, embedded);
+  }
+
+  /** A dedicated connection, outside the pool (for session state such as advisory locks). */
+  async connect(applicationName: string): Promise<Client> {
+    const client = new Client({ connectionString: this.url, application_name: applicationName });
+    await client.connect();
+    return client;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end().catch(() => undefined);
+    if (this.dataSource.isInitialized) await this.dataSource.destroy().catch(() => undefined);
+    await this.embedded?.stop();
+  }
+}
+
+export function createDataSource(url: string): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url,
+    schema: PLATFORM_SCHEMA,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'migrations',
+    migrationsTransactionMode: 'all',
+    synchronize: false,
+    logging: ['error'],
+  });
+}
+
+export async function runMigrations(dataSource: DataSource, logger = new Logger('Migrations')): Promise<number> {
+  await dataSource.query(`CREATE SCHEMA IF NOT EXISTS ${PLATFORM_SCHEMA}`);
+  const applied = await dataSource.runMigrations({ transaction: 'all' });
+  for (const m of applied) logger.log(`applied migration ${m.name}`);
+  return applied.length;
+}
+
+async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
+  const client = new Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (!rowCount) await client.query(`CREATE DATABASE ${database}`);
+  } finally {
+    await client.end();
+  }
+}

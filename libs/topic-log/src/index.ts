@@ -1,0 +1,7 @@
+export { MESSAGES_CHANNEL, TopicLog } from './topic-log';
+export { TopicRepository, type TopicInfo } from './topic.repository';
+export { TopicLogModule } from './topic-log.module';
+export { partitionForKey, murmur2 } from './partitioner';
+export type { AppendRecord, StoredMessage, TopicSettings } from './topic-log.types';
+export { formatLsn, parseLsn } from './lsn';
+export { RetentionJanitor, type RetentionResult } from './retention.janitor';

@@ -1,0 +1,104 @@
+import { Logger } from '@nestjs/common';
+import type { Pool } from 'pg';
+
+const BATCH = 5_000;
+
+export interface RetentionResult {
+  topic: string;
+  partition: number;
+  deleted: number;
+}
+
+/**
+ * Enforces retention.ms and retention.bytes by deleting each partition's oldest messages, in bounded
+ * batches through the primary key. The work is proportional to what expires, never to what is kept,
+ * and the log stays one contiguous range of offsets (only a prefix is ever removed).
+ */
+export class RetentionJanitor {
+  private readonly logger = new Logger('RetentionJanitor');
+
+  constructor(private readonly pool: Pool) {}
+
+  async runOnce(): Promise<RetentionResult[]> {
+    const { rows: partitions } = await this.pool.query<{
+      topic: string;
+      partition: number;
+      retention_ms: string | null;
+      retention_bytes: string | null;
+      bytes: string;
+    }>(
+      `SELECT t.name AS topic, tp.partition, t.retention_ms, t.retention_bytes, tp.bytes
+         FROM tributary.topics t JOIN tributary.topic_partitions tp ON tp.topic = t.name
+        WHERE t.retention_ms IS NOT NULL OR t.retention_bytes IS NOT NULL
+        ORDER BY t.name, tp.partition`,
+    );
+    const results: RetentionResult[] = [];
+    for (const p of partitions) {
+      let deleted = 0;
+      if (p.retention_ms !== null) deleted += await this.expireByTime(p.topic, p.partition, Number(p.retention_ms));
+      if (p.retention_bytes !== null) deleted += await this.expireBySize(p.topic, p.partition, BigInt(p.retention_bytes));
+      if (deleted) {
+        results.push({ topic: p.topic, partition: p.partition, deleted });
+        this.logger.log(`retention removed ${deleted} messages from ${p.topic}[${p.partition}]`);
+      }
+    }
+    return results;
+  }
+
+  private async expireByTime(topic: string, partition: number, retentionMs: number): Promise<number> {
+    let total = 0;
+    for (;;) {
+      // The expired prefix of the next BATCH messages: everything before the first one still in retention.
+      const n = await this.deletePrefix(
+        topic,
+        partition,
+        `SELECT "offset", size, appended_at < now() - make_interval(secs => $3::double precision / 1000) AS doomed
+           FROM tributary.messages WHERE topic = $1 AND partition = $2 ORDER BY "offset" LIMIT ${BATCH}`,
+        [retentionMs],
+      );
+      total += n;
+      if (n < BATCH) return total;
+    }
+  }
+
+  private async expireBySize(topic: string, partition: number, retentionBytes: bigint): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.deletePrefix(
+        topic,
+        partition,
+        `SELECT m."offset", m.size,
+                tp.bytes - sum(m.size) OVER (ORDER BY m."offset") + m.size > $3::bigint AS doomed
+           FROM (SELECT "offset", size FROM tributary.messages WHERE topic = $1 AND partition = $2 ORDER BY "offset" LIMIT ${BATCH}) m,
+                tributary.topic_partitions tp
+          WHERE tp.topic = $1 AND tp.partition = $2`,
+        [String(retentionBytes)],
+      );
+      total += n;
+      if (n < BATCH) return total;
+    }
+  }
+
+  /** Deletes the leading run of `doomed` rows of a candidate query and subtracts their bytes, in one transaction. */
+  private async deletePrefix(topic: string, partition: number, candidates: string, params: unknown[]): Promise<number> {
+    const { rows } = await this.pool.query<{ deleted: number }>(
+      `WITH candidates AS (${candidates}),
+            cut AS (SELECT min("offset") AS first_kept FROM candidates WHERE NOT doomed),
+            removed AS (
+              DELETE FROM tributary.messages m
+               USING candidates c, cut
+               WHERE m.topic = $1 AND m.partition = $2 AND m."offset" = c."offset" AND c.doomed
+                 AND (cut.first_kept IS NULL OR c."offset" < cut.first_kept)
+              RETURNING m.size
+            ),
+            total AS (SELECT count(*)::int AS deleted, COALESCE(sum(size), 0) AS bytes FROM removed),
+            upd AS (
+              UPDATE tributary.topic_partitions SET bytes = bytes - (SELECT bytes FROM total)
+               WHERE topic = $1 AND partition = $2
+            )
+       SELECT deleted FROM total`,
+      [topic, partition, ...params],
+    );
+    return rows[0].deleted;
+  }
+}

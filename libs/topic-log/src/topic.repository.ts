@@ -1,0 +1,51 @@
+import type { ClientBase, Pool } from 'pg';
+import type { TopicSettings } from './topic-log.types';
+
+export interface TopicInfo extends TopicSettings {
+  name: string;
+  createdAt: string;
+}
+
+/** Topic metadata: creation (with its partition heads) and lookup. */
+export class TopicRepository {
+  constructor(private readonly pool: Pool) {}
+
+  /**
+   * Creates the topic and its partition heads if it does not exist, inside the caller's transaction
+   * when a client is given. Returns the topic's actual partition count (an existing topic keeps its own).
+   */
+  static async ensure(client: ClientBase, name: string, settings: TopicSettings): Promise<number> {
+    await client.query(
+      `WITH created AS (
+         INSERT INTO tributary.topics (name, partitions, retention_ms, retention_bytes)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (name) DO NOTHING
+         RETURNING name, partitions
+       )
+       INSERT INTO tributary.topic_partitions (topic, partition)
+       SELECT c.name, p FROM created c, generate_series(0, c.partitions - 1) AS p`,
+      [name, settings.partitions, settings.retentionMs, settings.retentionBytes],
+    );
+    const { rows } = await client.query<{ partitions: number }>('SELECT partitions FROM tributary.topics WHERE name = $1', [
+      name,
+    ]);
+    return rows[0].partitions;
+  }
+
+  async list(): Promise<TopicInfo[]> {
+    const { rows } = await this.pool.query(
+      'SELECT name, partitions, retention_ms, retention_bytes, created_at FROM tributary.topics ORDER BY name',
+    );
+    return rows.map((r) => ({
+      name: r.name,
+      partitions: r.partitions,
+      retentionMs: r.retention_ms === null ? 0 : Number(r.retention_ms),
+      retentionBytes: r.retention_bytes === null ? null : Number(r.retention_bytes),
+      createdAt: (r.created_at as Date).toISOString(),
+    }));
+  }
+
+  async get(name: string): Promise<TopicInfo | undefined> {
+    return (await this.list()).find((t) => t.name === name);
+  }
+}

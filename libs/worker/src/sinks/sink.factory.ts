@@ -1,0 +1,21 @@
+import type { GroupConfig } from '@tributary/config';
+import { DatabaseSink, MysqlDialect, PostgresDialect } from '@tributary/db-sink';
+import type { TableSchemaRepository } from '@tributary/schema-registry';
+import { LogSink } from './log.sink';
+import type { Sink } from './sink';
+
+/** Builds the sink a group's configuration names. New sink kinds register here. */
+export function createSink(group: GroupConfig, schemas: TableSchemaRepository): Sink {
+  const sink = group.sink;
+  switch (sink.type) {
+    case 'log':
+      return new LogSink(group.name);
+    case 'postgres':
+    case 'mysql': {
+      const connect =
+        sink.type === 'postgres' ? () => PostgresDialect.connect(sink.url, sink.schema) : () => MysqlDialect.connect(sink.url);
+      const options = { group: group.name, tables: sink.tables, autoCreate: sink.autoCreate, addColumns: sink.addColumns };
+      return new DatabaseSink(connect, schemas, options, sink.type);
+    }
+  }
+}

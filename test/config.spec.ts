@@ -1,0 +1,85 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from '@tributary/config';
+
+function withYaml(yaml: string, env: NodeJS.ProcessEnv = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'tributary-config-'));
+  writeFileSync(join(dir, 'tributary.yaml'), yaml);
+  return () => loadConfig({ TRIBUTARY_DATABASE_URL: 'postgres://p@127.0.0.1:5432/platform', ...env }, dir);
+}
+
+describe('configuration', () => {
+  it('defaults to the embedded Postgres with a source capturing schema public', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tributary-config-'));
+    const config = loadConfig({}, dir);
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.embedded).toEqual({ dataDir: join(dir, '.tributary'), port: 54329 });
+    expect(config.sources).toEqual([
+      expect.objectContaining({
+        name: 'default',
+        url: 'postgres://postgres@127.0.0.1:54329/tributary',
+        tables: [{ schema: 'public', table: '*', topic: undefined }],
+        slot: 'tributary_default',
+        publication: 'tributary_default',
+      }),
+    ]);
+  });
+
+  it('reads sources and topics from YAML, with ${ENV} interpolation', () => {
+    const config = withYaml(
+      `
+topicDefaults: { partitions: 8 }
+sources:
+  - name: shop
+    url: postgres://app:\${SHOP_PASSWORD}@db:5432/shop
+    tables: [public.orders, { table: public.customers, topic: customers }]
+topics:
+  - { name: customers, partitions: 2, retentionMs: 1000 }
+`,
+      { SHOP_PASSWORD: 'pw' },
+    )();
+    expect(config.sources[0]).toMatchObject({
+      name: 'shop',
+      url: 'postgres://app:pw@db:5432/shop',
+      tables: [
+        { schema: 'public', table: 'orders' },
+        { schema: 'public', table: 'customers', topic: 'customers' },
+      ],
+      heartbeatIntervalMs: 10_000,
+    });
+    expect(config.topics).toEqual([{ name: 'customers', partitions: 2, retentionMs: 1000, retentionBytes: null }]);
+    expect(config.topicDefaults.partitions).toBe(8);
+  });
+
+  it.each([
+    ['sources: [{ name: Shop, tables: [public.t] }]', /sources\[0\]\.name: must be a lowercase identifier/],
+    ['sources: [{ name: shop, tables: [orders] }]', /sources\[0\]\.tables\[0\]: .*must be 'schema.table' or 'schema.\*'/s],
+    ['sources: [{ name: shop, tables: [] }]', /sources\[0\]\.tables: must list at least one table/],
+    ['sources: [{ name: shop, tables: [public.t], heartbeatIntervalMs: 5 }]', /sources\[0\]\.heartbeatIntervalMs/],
+    ['sources: [{ name: shop, tables: [public.t], colour: red }]', /sources\[0\]: .*colour/],
+    ['topics: [{ name: "bad topic" }]', /topics\[0\]\.name: must be 1-200 letters/],
+    ['topics: [{ name: t, partitions: 0 }]', /topics\[0\]\.partitions/],
+    ['sources: [{ name: a, tables: [public.t] }, { name: a, tables: [public.u] }]', /sources\[1\]\.name: duplicate source "a"/],
+    ['sources: [{ name: a, url: "http://x", tables: [public.t] }]', /sources\[0\]\.url: must start with postgres:\/\//],
+    [
+      'sources: [{ name: a, url: "${NOPE}", tables: [public.t] }]',
+      /\$\{NOPE\} is used but the environment variable NOPE is not set/,
+    ],
+    ['sources: [ { name: a', /not valid YAML/],
+  ])('rejects %s with a message naming the key', (yaml, message) => {
+    expect(withYaml(yaml)).toThrow(ConfigError);
+    expect(withYaml(yaml)).toThrow(message);
+  });
+
+  it('rejects bad environment variables by name', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tributary-config-'));
+    expect(() => loadConfig({ TRIBUTARY_API_PORT: 'abc' }, dir)).toThrow(/TRIBUTARY_API_PORT/);
+    expect(() => loadConfig({ TRIBUTARY_DATABASE_URL: 'nope' }, dir)).toThrow(
+      /TRIBUTARY_DATABASE_URL: must be a postgres:\/\/ URL/,
+    );
+    expect(() => loadConfig({ TRIBUTARY_CONFIG: 'missing.yaml' }, dir)).toThrow(
+      /TRIBUTARY_CONFIG: file .*missing.yaml does not exist/,
+    );
+  });
+});

@@ -1,0 +1,288 @@
+import {
+  ConsumedMessage,
+  GroupDefinition,
+  GroupMember,
+  GroupRepository,
+  MessageNotifier,
+  StaleMemberError,
+} from '@tributary/consumer-groups';
+import type { GroupConfig } from '@tributary/config';
+import { RetentionJanitor } from '@tributary/topic-log';
+import { GroupRunner, Sink } from '@tributary/worker';
+import { TestCluster, waitFor } from './support/pg-cluster';
+import { TestPlatform } from './support/platform';
+
+function definition(name: string, topics: string[], extra: Partial<GroupDefinition> = {}): GroupDefinition {
+  return { name, topics, startFrom: 'earliest', resetPolicy: 'earliest', sessionTimeoutMs: 1_500, ...extra };
+}
+
+function groupConfig(name: string, topics: string[], extra: Partial<GroupConfig> = {}): GroupConfig {
+  return {
+    name,
+    topics,
+    startFrom: 'earliest',
+    resetPolicy: 'earliest',
+    sessionTimeoutMs: 1_500,
+    batchSize: 200,
+    members: 1,
+    sink: { type: 'log' },
+    retry: { maxAttempts: 3, initialBackoffMs: 5, maxBackoffMs: 20 },
+    onFailure: 'dead_letter',
+    ...extra,
+  };
+}
+
+/** Remembers every delivery (redeliveries included), in order. */
+class RecordingSink implements Sink {
+  readonly kind = 'recording';
+  readonly seen: ConsumedMessage[] = [];
+  failWhen?: (m: ConsumedMessage) => boolean;
+  async deliver(batch: ConsumedMessage[]): Promise<void> {
+    if (this.failWhen && batch.some(this.failWhen)) throw new Error('sink says no');
+    this.seen.push(...batch);
+  }
+}
+
+describe('consumer groups', () => {
+  let cluster: TestCluster;
+  let platform: TestPlatform;
+  let repo: GroupRepository;
+  let notifier: MessageNotifier;
+  const runners: GroupRunner[] = [];
+
+  beforeAll(async () => {
+    cluster = await TestCluster.start(18);
+    platform = await TestPlatform.create(cluster, 'platform');
+    repo = new GroupRepository(platform.pool);
+    notifier = new MessageNotifier(platform.url);
+    await notifier.start();
+  });
+
+  afterEach(async () => {
+    await Promise.all(runners.splice(0).map((r) => r.stop()));
+  });
+
+  afterAll(async () => {
+    await notifier?.close();
+    await platform?.close();
+    await cluster?.stop();
+  });
+
+  async function member(def: GroupDefinition, id?: string): Promise<GroupMember> {
+    await repo.upsertGroup(def);
+    const m = new GroupMember(repo, def, 'test', id);
+    await m.heartbeat(true);
+    return m;
+  }
+
+  function run(m: GroupMember, config: GroupConfig, sink: Sink): GroupRunner {
+    const runner = new GroupRunner(m, config, repo, sink, notifier);
+    runners.push(runner);
+    runner.start();
+    return runner;
+  }
+
+  it('commits only the contiguous acknowledged prefix: acks 10000, 10001, 10003 -> 10002, 10003, 10004 again', async () => {
+    await platform.createTopic('contig', 1);
+    await platform.produce('contig', 1, 10_005);
+    const def = definition('contig-g', ['contig']);
+    await repo.upsertGroup(def);
+    const first = await member(def, 'a');
+    const [p] = first.active();
+    p.tracker.reset(10_000n);
+    p.position = 10_000n;
+    await first.commit(p, { status: 'ok', detail: null });
+    const batch = await first.fetch(p, 5);
+    expect(batch.map((m) => m.offset)).toEqual([10_000n, 10_001n, 10_002n, 10_003n, 10_004n]);
+    for (const o of [10_000n, 10_001n, 10_003n]) first.ack(p, o);
+    await first.commit(p);
+    expect((await repo.lag('contig-g'))[0].committed).toBe('10002');
+
+    // The member dies without a word; a new one gets the partition after the session timeout.
+    const second = new GroupMember(repo, def, 'test', 'b');
+    const took = await waitFor(async () => {
+      await second.heartbeat(true);
+      return second.active()[0];
+    }, 'the partition to move to member b');
+    const again = await second.fetch(took, 10);
+    expect(again.map((m) => m.offset)).toEqual([10_002n, 10_003n, 10_004n]);
+  });
+
+  it('fans every message out to every group', async () => {
+    await platform.createTopic('fan', 3);
+    await platform.produce('fan', 3, 900, 50);
+    const sinks = [new RecordingSink(), new RecordingSink(), new RecordingSink()];
+    for (const [i, sink] of sinks.entries()) {
+      const def = definition(`fan-${i}`, ['fan']);
+      run(await member(def), groupConfig(def.name, ['fan']), sink);
+    }
+    await waitFor(
+      async () => sinks.every((s) => new Set(s.seen.map((m) => m.envelope)).size === 900),
+      'all groups to see 900 messages',
+    );
+    for (const s of sinks) expect(new Set(s.seen.map((m) => `${m.partition}:${m.offset}`)).size).toBe(900);
+    const lags = await Promise.all([0, 1, 2].map((i) => repo.lag(`fan-${i}`)));
+    for (const lag of lags) expect(lag.map((l) => l.lag)).toEqual(['0', '0', '0']);
+  });
+
+  it('spreads partitions evenly and rebalances as members come and go, keeping per-key order', async () => {
+    await platform.createTopic('orders', 6);
+    const def = definition('order-g', ['orders']);
+    const config = groupConfig('order-g', ['orders'], { batchSize: 50 });
+    const sink = new RecordingSink();
+    const members = [await member(def, 'm1'), await member(def, 'm2'), await member(def, 'm3')];
+    const running = members.map((m) => run(m, config, sink));
+    await waitFor(async () => {
+      for (const m of members) await m.heartbeat(true);
+      const counts = members.map((m) => m.all().length);
+      return counts.every((c) => c === 2) && counts;
+    }, 'two partitions each');
+
+    await platform.produce('orders', 6, 3_000, 60);
+    await waitFor(async () => sink.seen.length >= 1_000, 'some progress');
+    await running[1].stop(); // m2 leaves: its partitions move at once
+    runners.splice(runners.indexOf(running[1]), 1);
+    await platform.produce('orders', 6, 3_000, 60, 3_000);
+    const late = await member(def, 'm4');
+    run(late, config, sink);
+    await waitFor(async () => new Set(sink.seen.map((m) => m.envelope)).size === 6_000, 'all 6000 messages');
+
+    const lag = await repo.lag('order-g');
+    expect(lag.map((l) => l.lag)).toEqual(['0', '0', '0', '0', '0', '0']);
+    expect(new Set(lag.map((l) => l.owner)).size).toBe(3);
+    // Per key: the first delivery of each message is in production order.
+    const firstSeen = new Map<string, number[]>();
+    const seen = new Set<string>();
+    for (const m of sink.seen) {
+      if (seen.has(m.envelope)) continue;
+      seen.add(m.envelope);
+      const seq = JSON.parse(m.envelope).after.seq as number;
+      firstSeen.set(m.key as string, [...(firstSeen.get(m.key as string) ?? []), seq]);
+    }
+    for (const seqs of firstSeen.values()) expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+  });
+
+  it('rejects a commit from a member that lost its lease (fencing)', async () => {
+    await platform.createTopic('fence', 1);
+    await platform.produce('fence', 1, 10);
+    const def = definition('fence-g', ['fence']);
+    const stale = await member(def, 'stale');
+    const [p] = stale.active();
+    await stale.fetch(p, 10);
+    // The stale member stops heartbeating; another takes over with a newer generation.
+    const fresh = new GroupMember(repo, def, 'test', 'fresh');
+    await waitFor(async () => {
+      await fresh.heartbeat(true);
+      return fresh.active().length === 1;
+    }, 'takeover');
+    for (let o = 0n; o < 10n; o++) stale.ack(p, o);
+    await expect(stale.commit(p)).rejects.toThrow(StaleMemberError);
+    expect((await repo.lag('fence-g'))[0]).toMatchObject({ committed: '0', owner: 'fresh' });
+    const [q] = fresh.active();
+    expect(q.generation).toBe(p.generation + 1n);
+  });
+
+  it('dead-letters a message that keeps failing and moves on', async () => {
+    await platform.createTopic('poison', 1);
+    await platform.produce('poison', 1, 20);
+    const sink = new RecordingSink();
+    sink.failWhen = (m) => m.offset === 7n;
+    const def = definition('poison-g', ['poison']);
+    const runner = run(await member(def), groupConfig('poison-g', ['poison'], { batchSize: 20 }), sink);
+    await waitFor(async () => (await repo.lag('poison-g'))[0].lag === '0', 'the group to move past the poison message');
+    expect(sink.seen.map((m) => Number(m.offset)).sort((a, b) => a - b)).toEqual([...Array(20).keys()].filter((o) => o !== 7));
+    const { rows } = await platform.pool.query(
+      `SELECT "offset", attempts, error FROM tributary.dead_letters WHERE group_name = 'poison-g'`,
+    );
+    expect(rows).toEqual([{ offset: '7', attempts: 3, error: 'sink says no' }]);
+    expect(runner.stats.deadLettered).toBe(1);
+  });
+
+  it('blocks the partition on a failing message when configured to, and resumes when it succeeds', async () => {
+    await platform.createTopic('blocky', 1);
+    await platform.produce('blocky', 1, 10);
+    const sink = new RecordingSink();
+    let failing = true;
+    sink.failWhen = (m) => failing && m.offset === 3n;
+    const def = definition('block-g', ['blocky']);
+    run(await member(def), groupConfig('block-g', ['blocky'], { onFailure: 'block', batchSize: 10 }), sink);
+    const blocked = await waitFor(async () => {
+      const [l] = await repo.lag('block-g');
+      return l.status === 'blocked' && l;
+    }, 'blocked status');
+    expect(blocked).toMatchObject({ committed: '3', statusDetail: expect.stringContaining('blocked at offset 3: sink says no') });
+    expect(sink.seen.every((m) => m.offset < 3n)).toBe(true);
+    failing = false;
+    await waitFor(async () => {
+      const [l] = await repo.lag('block-g');
+      return l.lag === '0' && l.status === 'ok';
+    }, 'unblocked');
+  });
+
+  it('removes expired messages without changing the offsets of the rest', async () => {
+    await platform.createTopic('expiring', 2, 60_000);
+    await platform.produce('expiring', 2, 200, 20);
+    await platform.pool.query(
+      `UPDATE tributary.messages SET appended_at = now() - interval '2 minutes' WHERE topic = 'expiring' AND "offset" < 30`,
+    );
+    await platform.createTopic('capped', 1, null, 2_000);
+    await platform.produce('capped', 1, 100);
+    const janitor = new RetentionJanitor(platform.pool);
+    await janitor.runOnce();
+    const { rows } = await platform.pool.query(
+      `SELECT partition, min("offset")::int AS first, max("offset")::int AS last, count(*)::int AS n
+         FROM tributary.messages WHERE topic = 'expiring' GROUP BY partition ORDER BY partition`,
+    );
+    for (const r of rows) {
+      expect(r.first).toBe(30);
+      expect(r.n).toBe(r.last - 29);
+    }
+    const capped = await platform.pool.query(
+      `SELECT (SELECT bytes FROM tributary.topic_partitions WHERE topic = 'capped') AS bytes,
+              (SELECT sum(size) FROM tributary.messages WHERE topic = 'capped') AS actual,
+              (SELECT min("offset") FROM tributary.messages WHERE topic = 'capped') AS first,
+              (SELECT max("offset") FROM tributary.messages WHERE topic = 'capped') AS last`,
+    );
+    expect(Number(capped.rows[0].bytes)).toBeLessThanOrEqual(2_000);
+    expect(capped.rows[0].bytes).toBe(capped.rows[0].actual);
+    expect(capped.rows[0].last).toBe('99');
+    expect(Number(capped.rows[0].first)).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ['earliest', '50', 'ok'],
+    ['latest', '100', 'ok'],
+    ['fail', '0', 'failed'],
+  ] as const)('follows reset policy %s when its offset was removed by retention', async (policy, committed, status) => {
+    const topic = `reset-${policy}`;
+    await platform.createTopic(topic, 1);
+    await platform.produce(topic, 1, 100);
+    const def = definition(`reset-${policy}-g`, [topic], { resetPolicy: policy });
+    const m = await member(def);
+    await platform.pool.query(`DELETE FROM tributary.messages WHERE topic = $1 AND "offset" < 50`, [topic]);
+    const [p] = m.active();
+    const batch = await m.fetch(p, 10);
+    const [lag] = await repo.lag(def.name);
+    expect(lag).toMatchObject({ committed, status });
+    expect(batch.map((x) => Number(x.offset))).toEqual(policy === 'earliest' ? [...Array(10).keys()].map((i) => i + 50) : []);
+    const { rows } = await platform.pool.query(`SELECT kind, detail FROM tributary.group_events WHERE group_name = $1`, [
+      def.name,
+    ]);
+    expect(rows).toEqual([
+      { kind: policy === 'fail' ? 'offset_reset_failed' : 'offset_reset', detail: expect.stringContaining('offset 0 of') },
+    ]);
+    expect(m.offsetResets).toBe(1);
+  });
+
+  it('starts a new group from latest or from a timestamp', async () => {
+    await platform.createTopic('start', 1);
+    await platform.produce('start', 1, 10);
+    await platform.pool.query(
+      `UPDATE tributary.messages SET appended_at = now() - interval '1 hour' WHERE topic = 'start' AND "offset" < 6`,
+    );
+    const latest = await member(definition('start-latest', ['start'], { startFrom: 'latest' }));
+    const since = await member(definition('start-ts', ['start'], { startFrom: new Date(Date.now() - 60_000).toISOString() }));
+    expect(latest.active()[0].committed).toBe(10n);
+    expect(since.active()[0].committed).toBe(6n);
+  });
+});

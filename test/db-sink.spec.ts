@@ -1,0 +1,288 @@
+import fc from 'fast-check';
+import { Client } from 'pg';
+import type { GroupConfig } from '@tributary/config';
+import { GroupMember, GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
+import { DatabaseSink, MysqlDialect, PostgresDialect } from '@tributary/db-sink';
+import { TableSchemaRepository } from '@tributary/schema-registry';
+import { GroupRunner } from '@tributary/worker';
+import { CaptureHarness, platformConfig, sourceConfig } from './support/capture-harness';
+import { createMariadbDatabase, mariadbAvailable, mariadbQuery } from './support/mariadb';
+import { TestCluster, waitFor } from './support/pg-cluster';
+
+const TABLES = ['public.items', 'public.pairs', 'public.docs'];
+
+function group(name: string): GroupConfig {
+  return {
+    name,
+    topics: ['src.public.*'],
+    startFrom: 'earliest',
+    resetPolicy: 'earliest',
+    sessionTimeoutMs: 3_000,
+    batchSize: 300,
+    members: 1,
+    sink: { type: 'log' },
+    retry: { maxAttempts: 3, initialBackoffMs: 10, maxBackoffMs: 200 },
+    onFailure: 'dead_letter',
+  };
+}
+
+type Op =
+  | { kind: 'insert'; id: number; qty: number; name: string; price: string; flag: boolean; tags: string[] }
+  | { kind: 'update'; id: number; qty: number; name: string }
+  | { kind: 'delete'; id: number }
+  | { kind: 'rekey'; id: number; to: number }
+  | { kind: 'pair'; a: number; b: string; v: number }
+  | { kind: 'unpair'; a: number; b: string }
+  | { kind: 'doc'; id: number; body: string }
+  | { kind: 'touchdoc'; id: number }
+  | { kind: 'truncate' };
+
+const op: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 25,
+    arbitrary: fc.record({
+      kind: fc.constant('insert' as const),
+      id: fc.integer({ min: 1, max: 60 }),
+      qty: fc.integer({ min: -5, max: 1e6 }),
+      name: fc.string({ maxLength: 12 }),
+      price: fc.integer({ min: 0, max: 1e8 }).map((c) => (c / 100).toFixed(2)),
+      flag: fc.boolean(),
+      tags: fc.array(fc.string({ maxLength: 5 }), { maxLength: 3 }),
+    }),
+  },
+  {
+    weight: 25,
+    arbitrary: fc.record({
+      kind: fc.constant('update' as const),
+      id: fc.integer({ min: 1, max: 60 }),
+      qty: fc.integer({ min: -5, max: 1e6 }),
+      name: fc.string({ maxLength: 12 }),
+    }),
+  },
+  { weight: 10, arbitrary: fc.record({ kind: fc.constant('delete' as const), id: fc.integer({ min: 1, max: 60 }) }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('rekey' as const),
+      id: fc.integer({ min: 1, max: 60 }),
+      to: fc.integer({ min: 61, max: 200 }),
+    }),
+  },
+  {
+    weight: 15,
+    arbitrary: fc.record({
+      kind: fc.constant('pair' as const),
+      a: fc.integer({ min: 1, max: 5 }),
+      b: fc.constantFrom('x', 'y', 'z'),
+      v: fc.integer(),
+    }),
+  },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('unpair' as const),
+      a: fc.integer({ min: 1, max: 5 }),
+      b: fc.constantFrom('x', 'y', 'z'),
+    }),
+  },
+  {
+    weight: 10,
+    arbitrary: fc.record({
+      kind: fc.constant('doc' as const),
+      id: fc.integer({ min: 1, max: 10 }),
+      body: fc.string({ minLength: 1, maxLength: 20 }).map((s) => s.repeat(500)),
+    }),
+  },
+  { weight: 10, arbitrary: fc.record({ kind: fc.constant('touchdoc' as const), id: fc.integer({ min: 1, max: 10 }) }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'truncate' as const }) },
+);
+
+async function applyOps(client: Client, ops: Op[]): Promise<void> {
+  for (let i = 0; i < ops.length; i += 7) {
+    await client.query('BEGIN');
+    for (const o of ops.slice(i, i + 7)) {
+      switch (o.kind) {
+        case 'insert':
+          await client.query(
+            `INSERT INTO items (id, name, qty, price, flag, tags, meta, seen, big, data) VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8, $9)
+             ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, qty = EXCLUDED.qty, version = items.version + 1`,
+            [
+              o.id,
+              o.name,
+              o.qty,
+              o.price,
+              o.flag,
+              o.tags,
+              JSON.stringify({ n: o.qty, tags: o.tags }),
+              `${o.id}9223372036854775`,
+              Buffer.from(o.name),
+            ],
+          );
+          break;
+        case 'update':
+          await client.query('UPDATE items SET name = $2, qty = $3, version = version + 1 WHERE id = $1', [o.id, o.name, o.qty]);
+          break;
+        case 'delete':
+          await client.query('DELETE FROM items WHERE id = $1', [o.id]);
+          break;
+        case 'rekey':
+          await client.query(
+            'UPDATE items SET id = $2, version = version + 1 WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM items WHERE id = $2)',
+            [o.id, o.to],
+          );
+          break;
+        case 'pair':
+          await client.query('INSERT INTO pairs VALUES ($1, $2, $3) ON CONFLICT (a, b) DO UPDATE SET v = EXCLUDED.v', [
+            o.a,
+            o.b,
+            o.v,
+          ]);
+          break;
+        case 'unpair':
+          await client.query('DELETE FROM pairs WHERE a = $1 AND b = $2', [o.a, o.b]);
+          break;
+        case 'doc':
+          await client.query(
+            'INSERT INTO docs VALUES ($1, $2, 0) ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body, hits = docs.hits + 1',
+            [o.id, o.body],
+          );
+          break;
+        case 'touchdoc':
+          await client.query('UPDATE docs SET hits = hits + 1 WHERE id = $1', [o.id]); // body unchanged: TOASTed, not sent
+          break;
+        case 'truncate':
+          await client.query('TRUNCATE pairs');
+          break;
+      }
+    }
+    await client.query('COMMIT');
+  }
+}
+
+describe('database sinks keep targets equal to the source', () => {
+  let cluster: TestCluster;
+  let harness: CaptureHarness;
+  let source: Client;
+  let notifier: MessageNotifier;
+  let repo: GroupRepository;
+  let mysqlUrl: string | undefined;
+  const runners: GroupRunner[] = [];
+
+  beforeAll(async () => {
+    cluster = await TestCluster.start(15);
+    await cluster.createDatabase('src');
+    await cluster.createDatabase('target');
+    const platformUrl = await cluster.createDatabase('platform');
+    const sql = (text: string) => cluster.query('src', text);
+    await sql(`CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL, qty int, price numeric(12,2), flag bool, tags text[], meta jsonb,
+                 seen timestamptz, big bigint, data bytea, version int NOT NULL DEFAULT 1)`);
+    await sql(`CREATE TABLE pairs (a int, b text, v int, PRIMARY KEY (a, b))`);
+    await sql(`CREATE TABLE docs (id int PRIMARY KEY, body text, hits int)`);
+    await sql(`ALTER TABLE docs ALTER COLUMN body SET STORAGE EXTERNAL`);
+    harness = await CaptureHarness.start(platformConfig(platformUrl, [sourceConfig('src', cluster.url('src'), TABLES)], 3));
+    source = new Client({ connectionString: cluster.url('src') });
+    await source.connect();
+    notifier = new MessageNotifier(platformUrl);
+    await notifier.start();
+    repo = new GroupRepository(harness.db.pool);
+    const schemas = new TableSchemaRepository(harness.db.pool);
+
+    const start = async (name: string, sink: DatabaseSink) => {
+      const g = group(name);
+      await repo.upsertGroup(g);
+      const runner = new GroupRunner(new GroupMember(repo, g, 'test'), g, repo, sink, notifier);
+      runners.push(runner);
+      runner.start();
+    };
+    const sinkOptions = (name: string) => ({ group: name, autoCreate: true, addColumns: true });
+    await start(
+      'to-pg',
+      new DatabaseSink(() => PostgresDialect.connect(cluster.url('target'), 'public'), schemas, sinkOptions('to-pg'), 'postgres'),
+    );
+    if (await mariadbAvailable()) {
+      mysqlUrl = await createMariadbDatabase(`tributary_sink_${process.pid}`);
+      const url = mysqlUrl;
+      await start('to-mysql', new DatabaseSink(() => MysqlDialect.connect(url), schemas, sinkOptions('to-mysql'), 'mysql'));
+    }
+  });
+
+  afterAll(async () => {
+    await Promise.all(runners.map((r) => r.stop()));
+    await notifier?.close();
+    await source?.end();
+    await harness?.stop();
+    await cluster?.stop();
+  });
+
+  async function caughtUp(): Promise<void> {
+    const [{ lsn }] = await cluster.query<{ lsn: string }>('src', 'SELECT pg_current_wal_lsn()::text AS lsn');
+    await waitFor(
+      async () => {
+        const [slot] = await cluster.query<{ ok: boolean }>(
+          'src',
+          `SELECT confirmed_flush_lsn >= $1::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = 'tributary_src'`,
+          [lsn],
+        );
+        if (!slot?.ok) return false;
+        for (const g of mysqlUrl ? ['to-pg', 'to-mysql'] : ['to-pg']) {
+          const lag = await repo.lag(g);
+          if (lag.length === 0 || lag.some((l) => l.lag !== '0' || l.status !== 'ok')) return false;
+        }
+        return true;
+      },
+      'capture and both sinks to catch up',
+      90_000,
+    );
+  }
+
+  const sourceRows = () =>
+    Promise.all([
+      cluster.query(
+        'src',
+        `SELECT id, name, qty, price::text, flag, tags, meta, to_char(seen AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS seen, big::text, encode(data, 'hex') AS data, version FROM items ORDER BY id`,
+      ),
+      cluster.query('src', 'SELECT a, b, v FROM pairs ORDER BY a, b'),
+      cluster.query('src', 'SELECT id, md5(body) AS body, hits FROM docs ORDER BY id'),
+    ]);
+
+  it('applies a randomised workload exactly (Postgres and MariaDB targets)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 20, maxLength: 150 }), async (ops) => {
+        await applyOps(source, ops);
+        await caughtUp();
+        const [items, pairs, docs] = await sourceRows();
+        const pg = await Promise.all([
+          cluster.query(
+            'target',
+            `SELECT id, name, qty, price::text, flag, tags, meta, to_char(seen AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS seen, big::text, encode(data, 'hex') AS data, version FROM items ORDER BY id`,
+          ),
+          cluster.query('target', 'SELECT a, b, v FROM pairs ORDER BY a, b'),
+          cluster.query('target', 'SELECT id, md5(body) AS body, hits FROM docs ORDER BY id'),
+        ]);
+        expect(pg).toEqual([items, pairs, docs]);
+        if (!mysqlUrl) return;
+        const my = await Promise.all([
+          mariadbQuery<Record<string, unknown>>(
+            mysqlUrl,
+            `SELECT id, name, qty, price, flag, tags, meta, seen, big, hex(data) AS data, version FROM items ORDER BY id`,
+          ),
+          mariadbQuery(mysqlUrl, 'SELECT a, b, v FROM pairs ORDER BY a, b'),
+          mariadbQuery(mysqlUrl, 'SELECT id, md5(body) AS body, hits FROM docs ORDER BY id'),
+        ]);
+        const expectedItems = items.map((r) => ({
+          ...r,
+          flag: r.flag === null ? null : r.flag ? 1 : 0,
+          tags: r.tags,
+          meta: r.meta,
+          data: String(r.data).toUpperCase(),
+        }));
+        const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
+        const gotItems = my[0].map((r) => ({ ...r, tags: json(r.tags), meta: json(r.meta) }));
+        expect(gotItems).toEqual(expectedItems);
+        expect(my[1]).toEqual(pairs);
+        expect(my[2]).toEqual(docs);
+      }),
+      { numRuns: 4 },
+    );
+  });
+});

@@ -1,0 +1,107 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, waitFor } from './support/pg-cluster';
+import { AppProcess, builtApp } from './support/processes';
+
+/** The README's promise: with no database configured, `npm start` runs everything on an embedded Postgres. */
+describe('embedded default (all-in-one app)', () => {
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  let app: AppProcess | undefined;
+  let api: string;
+
+  const sql = (statement: string) =>
+    execFileSync(process.execPath, [builtApp('tributary', 'sql'), statement], { env: { ...process.env, ...env } }).toString();
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of several shapes
+  const get = async (path: string): Promise<{ status: number; body: any }> => {
+    const res = await fetch(`${api}${path}`);
+    return { status: res.status, body: await res.json() };
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tributary-embedded-'));
+    chmodSync(dir, 0o755);
+    const apiPort = await freePort();
+    api = `http://127.0.0.1:${apiPort}`;
+    env = {
+      TRIBUTARY_DATA_DIR: join(dir, 'data'),
+      TRIBUTARY_EMBEDDED_PORT: String(await freePort()),
+      TRIBUTARY_API_PORT: String(apiPort),
+      TRIBUTARY_DATABASE_URL: '',
+      TRIBUTARY_CONFIG: '',
+    };
+    delete env.TRIBUTARY_DATABASE_URL;
+    delete env.TRIBUTARY_CONFIG;
+  });
+
+  afterEach(() => {
+    if (app && expect.getState().assertionCalls === 0) process.stderr.write(app.output);
+  });
+
+  afterAll(async () => {
+    await app?.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function start(): Promise<void> {
+    app = new AppProcess(builtApp('tributary'), { ...env, TRIBUTARY_DATABASE_URL: undefined, TRIBUTARY_CONFIG: undefined });
+    await waitFor(
+      async () => (await get('/ready').catch(() => ({ status: 0 }))).status === 200,
+      'the app to be ready',
+      90_000,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\n--- app output ---\n${app?.output}`);
+    });
+  }
+
+  it('starts, captures the walk-through, and serves the messages', async () => {
+    await start();
+    sql('CREATE TABLE orders (id bigserial PRIMARY KEY, item text NOT NULL, qty int, price numeric(10,2))');
+    sql(`INSERT INTO orders (item, qty, price) VALUES ('apple', 3, 1.25), ('pear', 1, 0.50)`);
+    sql(`UPDATE orders SET qty = 10 WHERE item = 'pear'`);
+    sql(`DELETE FROM orders WHERE item = 'apple'`);
+
+    const topic = 'default.public.orders';
+    const all = await waitFor(async () => {
+      const { body } = await get(`/api/v1/topics/${topic}`);
+      const messages = [];
+      for (const p of body.offsets ?? [])
+        messages.push(...(await get(`/api/v1/topics/${topic}/messages?partition=${p.partition}`)).body.messages);
+      return messages.length === 4 && messages;
+    }, 'four messages');
+    const ops = all.map((m: { envelope: { op: string; key: { id: string } } }) => `${m.envelope.op}:${m.envelope.key.id}`).sort();
+    expect(ops).toEqual(['c:1', 'c:2', 'd:1', 'u:2']);
+    expect((await get('/api/v1/sources')).body[0]).toMatchObject({ name: 'default', capture: { state: 'streaming' } });
+    expect((await get(`/api/v1/topics/${topic}/messages?partition=99`)).status).toBe(400);
+    expect((await get('/api/v1/topics/nope')).status).toBe(404);
+  });
+
+  it('stops its Postgres on SIGTERM and resumes where it left off', async () => {
+    const pidFile = join(env.TRIBUTARY_DATA_DIR as string, 'pg', 'postmaster.pid');
+    expect(existsSync(pidFile)).toBe(true);
+    const pgPid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+    await app?.kill('SIGTERM'); // Nest closes the app (and its Postgres), then re-raises the signal
+    await waitFor(async () => !isAlive(pgPid), 'embedded Postgres to stop');
+
+    await start();
+    sql(`INSERT INTO orders (item, qty, price) VALUES ('plum', 2, 0.75)`);
+    const topic = 'default.public.orders';
+    const count = await waitFor(async () => {
+      const { body } = await get(`/api/v1/topics/${topic}`);
+      const total = (body.offsets as { end: string }[]).reduce((n, p) => n + Number(p.end), 0);
+      return total === 5 && total;
+    }, 'the fifth message, and no duplicates of the first four');
+    expect(count).toBe(5);
+  });
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

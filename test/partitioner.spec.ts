@@ -1,0 +1,26 @@
+import { murmur2, partitionForKey } from '@tributary/topic-log';
+
+describe('partitioner', () => {
+  // Reference values from Kafka's own test of Utils.murmur2, so keys land where Kafka would put them.
+  it.each([
+    ['21', -973932308],
+    ['foobar', -790332482],
+    ['a-little-bit-long-string', -985981536],
+    ['a-little-bit-longer-string', -1486304829],
+    ['lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8', -58897971],
+    ['abc', 479470107],
+  ])('murmur2(%s) = %i', (input, expected) => {
+    expect(murmur2(Buffer.from(input))).toBe(expected);
+  });
+
+  it('is stable and spreads keys over all partitions', () => {
+    const counts = new Array(8).fill(0);
+    for (let id = 0; id < 8000; id++) counts[partitionForKey(`{"id":${id}}`, 8)]++;
+    expect(partitionForKey('{"id":42}', 8)).toBe(partitionForKey('{"id":42}', 8));
+    for (const c of counts) expect(c).toBeGreaterThan(800);
+  });
+
+  it('puts keyless messages in partition 0', () => {
+    expect(partitionForKey(null, 8)).toBe(0);
+  });
+});

@@ -1,0 +1,108 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { LocalPostgres } from '@tributary/local-postgres';
+
+export type PgVersion = 15 | 18;
+
+/** The machine's Postgres 15 binaries, if installed (Debian layout or pg_config). */
+export function systemBinDir(): string | undefined {
+  try {
+    const dir = execFileSync('pg_config', ['--bindir']).toString().trim();
+    if (existsSync(join(dir, 'initdb'))) return dir;
+  } catch {
+    // no pg_config on PATH
+  }
+  const debian = '/usr/lib/postgresql/15/bin';
+  return existsSync(join(debian, 'initdb')) ? debian : undefined;
+}
+
+/**
+ * Postgres versions the capture tests run on: the bundled 18 always, and the machine's 15. Under
+ * CI=true a missing 15 is a failure (startCluster throws), never a silent skip.
+ */
+export function testedVersions(): PgVersion[] {
+  if (systemBinDir() || process.env.CI === 'true') return [15, 18];
+  process.stderr.write('NOTE: no Postgres 15 binaries on this machine; capture tests run on Postgres 18 only\n');
+  return [18];
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A private cluster with wal_level=logical in a temporary folder, removed by stop(). */
+export class TestCluster {
+  private constructor(
+    readonly pg: LocalPostgres,
+    readonly version: PgVersion,
+    private readonly root: string,
+  ) {}
+
+  static async start(version: PgVersion, settings: Record<string, string> = {}): Promise<TestCluster> {
+    let binDir: string | undefined;
+    if (version === 15) {
+      binDir = systemBinDir();
+      if (!binDir) throw new Error('Postgres 15 binaries not found (pg_config --bindir); install postgresql-15');
+    }
+    const root = mkdtempSync(join(tmpdir(), `tributary-pg${version}-`));
+    chmodSync(root, 0o755); // Postgres runs as another user when we are root
+    const pg = new LocalPostgres({ dataDir: join(root, 'data'), port: await freePort(), binDir, settings });
+    await pg.start();
+    return new TestCluster(pg, version, root);
+  }
+
+  url(database = 'postgres'): string {
+    return this.pg.url(database);
+  }
+
+  async createDatabase(name: string): Promise<string> {
+    await this.query('postgres', `CREATE DATABASE ${name}`);
+    return this.url(name);
+  }
+
+  async query<T extends Record<string, unknown> = Record<string, unknown>>(
+    database: string,
+    sql: string,
+    params: unknown[] = [],
+  ): Promise<T[]> {
+    const client = new Client({ connectionString: this.url(database) });
+    await client.connect();
+    try {
+      return (await client.query<T>(sql, params)).rows;
+    } finally {
+      await client.end();
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.pg.stop();
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+export async function waitFor<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}

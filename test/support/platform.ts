@@ -1,0 +1,68 @@
+import { Pool } from 'pg';
+import { createDataSource, runMigrations } from '@tributary/store';
+import { AppendRecord, TopicLog, TopicRepository } from '@tributary/topic-log';
+import { TestCluster } from './pg-cluster';
+
+/** A migrated platform database on a test cluster, with helpers to fill topics directly. */
+export class TestPlatform {
+  private constructor(
+    readonly url: string,
+    readonly pool: Pool,
+  ) {}
+
+  static async create(cluster: TestCluster, database: string): Promise<TestPlatform> {
+    const url = await cluster.createDatabase(database);
+    const ds = createDataSource(url);
+    await ds.initialize();
+    await runMigrations(ds);
+    await ds.destroy();
+    return new TestPlatform(url, new Pool({ connectionString: url, max: 8 }));
+  }
+
+  async createTopic(
+    name: string,
+    partitions: number,
+    retentionMs: number | null = 604_800_000,
+    retentionBytes: number | null = null,
+  ): Promise<void> {
+    const c = await this.pool.connect();
+    try {
+      await TopicRepository.ensure(c, name, { partitions, retentionMs: retentionMs ?? 0, retentionBytes });
+      if (retentionMs === null) await c.query('UPDATE tributary.topics SET retention_ms = NULL WHERE name = $1', [name]);
+    } finally {
+      c.release();
+    }
+  }
+
+  /** Appends `count` messages keyed `k<i % keys>`, partitioned as capture would, in one transaction. */
+  async produce(topic: string, partitions: number, count: number, keys = count, from = 0): Promise<void> {
+    const { partitionForKey } = await import('@tributary/topic-log');
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      for (let start = 0; start < count; start += 5_000) {
+        const records: AppendRecord[] = [];
+        for (let i = from + start; i < from + Math.min(count, start + 5_000); i++) {
+          const key = `{"k":${i % keys}}`;
+          records.push({
+            topic,
+            partition: partitionForKey(key, partitions),
+            key,
+            envelope: `{"id":"m${i}","op":"c","key":${key},"after":{"k":${i % keys},"seq":${i}}}`,
+            sourceLsn: null,
+            txId: null,
+            commitTime: null,
+          });
+        }
+        await TopicLog.append(c, records);
+      }
+      await c.query('COMMIT');
+    } finally {
+      c.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

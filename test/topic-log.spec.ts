@@ -1,0 +1,111 @@
+import { Client } from 'pg';
+import { createDataSource, runMigrations } from '@tributary/store';
+import { AppendRecord, TopicLog, TopicRepository } from '@tributary/topic-log';
+import { TestCluster } from './support/pg-cluster';
+
+const SETTINGS = { partitions: 2, retentionMs: 60_000, retentionBytes: null };
+
+function record(topic: string, partition: number, tag: string): AppendRecord {
+  return { topic, partition, key: tag, envelope: JSON.stringify({ tag }), sourceLsn: null, txId: null, commitTime: null };
+}
+
+describe('topic log', () => {
+  let cluster: TestCluster;
+  let url: string;
+
+  beforeAll(async () => {
+    cluster = await TestCluster.start(18);
+    url = await cluster.createDatabase('platform');
+    const ds = createDataSource(url);
+    await ds.initialize();
+    await runMigrations(ds);
+    await ds.destroy();
+  });
+
+  afterAll(async () => cluster?.stop());
+
+  it('has entities that match the migrations exactly (no drift)', async () => {
+    const ds = createDataSource(url);
+    await ds.initialize();
+    try {
+      const pending = await ds.driver.createSchemaBuilder().log();
+      expect(pending.upQueries.map((q) => q.query)).toEqual([]);
+    } finally {
+      await ds.destroy();
+    }
+  });
+
+  it('hands out gap-free offsets from 0, and readers never see n+1 before n, under concurrent appenders', async () => {
+    const setup = new Client({ connectionString: url });
+    await setup.connect();
+    await TopicRepository.ensure(setup, 'orders', SETTINGS);
+
+    const writers = await Promise.all(
+      [0, 1, 2, 3].map(async () => {
+        const c = new Client({ connectionString: url });
+        await c.connect();
+        return c;
+      }),
+    );
+    let writing = true;
+    const violations: string[] = [];
+    const reader = (async () => {
+      while (writing) {
+        for (const partition of [0, 1]) {
+          const { rows } = await setup.query<{ offset: string }>(
+            `SELECT "offset" FROM tributary.messages WHERE topic = 'orders' AND partition = $1 ORDER BY "offset"`,
+            [partition],
+          );
+          rows.forEach((r, i) => {
+            if (Number(r.offset) !== i) violations.push(`partition ${partition}: saw offset ${r.offset} at position ${i}`);
+          });
+        }
+      }
+    })();
+
+    const perWriter = 40;
+    await Promise.all(
+      writers.map(async (c, w) => {
+        for (let t = 0; t < perWriter; t++) {
+          await c.query('BEGIN');
+          const batch = Array.from({ length: 1 + ((w + t) % 7) }, (_, i) => record('orders', (w + t + i) % 2, `${w}-${t}-${i}`));
+          await TopicLog.append(c, batch);
+          // Hold the transaction open a moment so commits interleave with other appenders.
+          await new Promise((r) => setTimeout(r, (w * 7 + t) % 5));
+          if (t % 9 === 4) await c.query('ROLLBACK');
+          else await c.query('COMMIT');
+        }
+      }),
+    );
+    writing = false;
+    await reader;
+    expect(violations).toEqual([]);
+
+    const expected = writers.flatMap((_, w) =>
+      Array.from({ length: perWriter }, (_, t) => t)
+        .filter((t) => t % 9 !== 4)
+        .flatMap((t) => Array.from({ length: 1 + ((w + t) % 7) }, (_, i) => `${w}-${t}-${i}`)),
+    );
+    const log = new TopicLog(setup as never);
+    for (const partition of [0, 1]) {
+      const { rows } = await setup.query<{ offset: string }>(
+        `SELECT "offset" FROM tributary.messages WHERE topic = 'orders' AND partition = $1 ORDER BY "offset"`,
+        [partition],
+      );
+      expect(rows.map((r) => Number(r.offset))).toEqual(rows.map((_, i) => i));
+    }
+    const { rows } = await setup.query<{ key: string }>(`SELECT key FROM tributary.messages WHERE topic = 'orders'`);
+    expect(rows.map((r) => r.key).sort()).toEqual([...expected].sort());
+    const offsets = await log.offsets('orders');
+    expect(offsets.reduce((n, p) => n + Number(p.end), 0)).toBe(expected.length);
+
+    await Promise.all([...writers, setup].map((c) => c.end()));
+  });
+
+  it('reports a missing partition instead of inventing one', async () => {
+    const c = new Client({ connectionString: url });
+    await c.connect();
+    await expect(TopicLog.append(c, [record('orders', 5, 'x')])).rejects.toThrow('topic "orders" has no partition 5');
+    await c.end();
+  });
+});
