@@ -167,6 +167,7 @@ describe('database sinks keep targets equal to the source', () => {
   let repo: GroupRepository;
   let mysqlUrl: string | undefined;
   const runners: GroupRunner[] = [];
+  const sinks: DatabaseSink[] = [];
 
   beforeAll(async () => {
     cluster = await TestCluster.start(15);
@@ -192,6 +193,7 @@ describe('database sinks keep targets equal to the source', () => {
       await repo.upsertGroup(g);
       const runner = new GroupRunner(new GroupMember(repo, g, 'test'), g, repo, sink, notifier);
       runners.push(runner);
+      sinks.push(sink);
       runner.start();
     };
     const sinkOptions = (name: string) => ({ group: name, autoCreate: true, addColumns: true });
@@ -208,6 +210,7 @@ describe('database sinks keep targets equal to the source', () => {
 
   afterAll(async () => {
     await Promise.all(runners.map((r) => r.stop()));
+    await Promise.all(sinks.map((s) => s.close()));
     await notifier?.close();
     await source?.end();
     await harness?.stop();

@@ -221,7 +221,8 @@ export class GroupRepository {
 
   async fetch(topic: string, partition: number, from: bigint, limit: number): Promise<ConsumedMessage[]> {
     const { rows } = await this.pool.query(
-      `SELECT "offset", key, envelope::text AS envelope, appended_at
+      `SELECT "offset", key, envelope::text AS envelope, appended_at,
+              (SELECT partitions FROM tributary.topics WHERE name = $1) AS partitions
          FROM tributary.messages
         WHERE topic = $1 AND partition = $2 AND "offset" >= $3
         ORDER BY "offset" LIMIT $4`,
@@ -234,12 +235,14 @@ export class GroupRepository {
       key: r.key,
       envelope: r.envelope,
       appendedAt: r.appended_at,
+      partitions: r.partitions,
     }));
   }
 
   async fetchOffsets(topic: string, partition: number, offsets: bigint[]): Promise<ConsumedMessage[]> {
     const { rows } = await this.pool.query(
-      `SELECT "offset", key, envelope::text AS envelope, appended_at
+      `SELECT "offset", key, envelope::text AS envelope, appended_at,
+              (SELECT partitions FROM tributary.topics WHERE name = $1) AS partitions
          FROM tributary.messages
         WHERE topic = $1 AND partition = $2 AND "offset" = ANY($3::bigint[])
         ORDER BY "offset"`,
@@ -252,6 +255,7 @@ export class GroupRepository {
       key: r.key,
       envelope: r.envelope,
       appendedAt: r.appended_at,
+      partitions: r.partitions,
     }));
   }
 

@@ -27,6 +27,8 @@ export interface ConsumedMessage {
   /** The envelope JSON text, exactly as captured. */
   envelope: string;
   appendedAt: Date;
+  /** The topic's partition count (a truncate, written to every partition, is applied per partition). */
+  partitions?: number;
 }
 
 export class StaleMemberError extends Error {

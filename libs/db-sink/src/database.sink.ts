@@ -3,6 +3,7 @@ import type { ConsumedMessage } from '@tributary/consumer-groups';
 import { ColumnSchema, TableSchema, TableSchemaRepository } from '@tributary/schema-registry';
 import { parseChange, RowChange } from './change';
 import { planChanges } from './change-plan';
+import { truncatePartition } from './partition-truncate';
 import { IncompatibleTargetError, TargetDialect } from './target-dialect';
 
 export interface TableMapping {
@@ -68,6 +69,7 @@ export class DatabaseSink {
         await this.apply(
           db,
           fresh.map((m) => parseChange(m.envelope)),
+          { partition, partitions: batch[0].partitions ?? 1 },
         );
         await db.saveOffset(this.options.group, topic, partition, fresh[fresh.length - 1].offset + 1n);
       }
@@ -94,7 +96,7 @@ export class DatabaseSink {
     await this.reset();
   }
 
-  private async apply(db: TargetDialect, changes: RowChange[]): Promise<void> {
+  private async apply(db: TargetDialect, changes: RowChange[], where: { partition: number; partitions: number }): Promise<void> {
     for (const c of changes) {
       const known = this.resolved.get(tableId(c));
       // First sight of the table, or a column it did not have (the source table changed): look again.
@@ -113,13 +115,23 @@ export class DatabaseSink {
     );
     for (const step of steps) {
       const t = [...this.resolved.values()].find((r) => r?.target === step.table) as ResolvedTable;
-      if (step.kind === 'truncate') await db.truncate(step.table);
+      if (step.kind === 'truncate') await this.truncate(db, step.table, t, where.partition, where.partitions);
       else if (step.kind === 'delete') await db.delete(step.table, t.key, step.keys);
       else {
         const columns = step.columns.map((name) => t.columns.get(name)).filter((c): c is ColumnSchema => !!c);
         await db.upsert(step.table, columns, t.primaryKey, step.rows);
       }
     }
+  }
+
+  private async truncate(db: TargetDialect, table: string, t: ResolvedTable, partition: number, partitions: number) {
+    if (partitions <= 1) return db.truncate(table);
+    if (await truncatePartition(db, table, t.key, partition, partitions)) return;
+    this.logger.warn(
+      `truncate of ${table} applied to the whole table: its key types cannot be mapped to partitions, so rows ` +
+        `written after the truncate by partitions other than ${partition} may be removed (use one partition for this topic)`,
+    );
+    await db.truncate(table);
   }
 
   /** Drops excluded columns; unchanged TOAST columns are already absent, so the target keeps them. */

@@ -27,6 +27,8 @@ export interface TargetDialect {
   upsert(table: string, columns: ColumnSchema[], primaryKey: string[], rows: Record<string, unknown>[]): Promise<void>;
   delete(table: string, key: ColumnSchema[], keys: Record<string, unknown>[]): Promise<void>;
   truncate(table: string): Promise<void>;
+  /** Every row's key columns as text (to find the rows of one partition). */
+  keyTexts(table: string, key: ColumnSchema[]): Promise<(string | null)[][]>;
   close(): Promise<void>;
 }
 

@@ -50,6 +50,8 @@ export class PlatformDatabase {
   /** A dedicated connection, outside the pool (for session state such as advisory locks). */
   async connect(applicationName: string): Promise<Client> {
     const client = new Client({ connectionString: this.url, application_name: applicationName });
+    // A lost connection surfaces through the caller's next query; unhandled, the event would kill the process.
+    client.on('error', (error) => Logger.warn(`${applicationName}: connection lost: ${error.message}`, 'PlatformDatabase'));
     await client.connect();
     return client;
   }

@@ -121,6 +121,14 @@ export class MysqlDialect implements TargetDialect {
     await this.run(`DELETE FROM ${this.q(table)}`, []);
   }
 
+  async keyTexts(table: string, key: ColumnSchema[]): Promise<(string | null)[][]> {
+    const [rows] = await this.conn.query({
+      sql: `SELECT ${key.map((c) => `CAST(${this.q(c.name)} AS CHAR)`).join(', ')} FROM ${this.q(table)}`,
+      rowsAsArray: true,
+    });
+    return rows as (string | null)[][];
+  }
+
   async close(): Promise<void> {
     await this.conn.end().catch(() => undefined);
   }

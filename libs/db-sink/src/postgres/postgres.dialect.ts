@@ -110,6 +110,14 @@ export class PostgresDialect implements TargetDialect {
     await this.run(`TRUNCATE ${this.name(table)}`, []);
   }
 
+  async keyTexts(table: string, key: ColumnSchema[]): Promise<(string | null)[][]> {
+    const { rows } = await this.client.query({
+      text: `SELECT ${key.map((c) => `${this.q(c.name)}::text`).join(', ')} FROM ${this.name(table)}`,
+      rowMode: 'array',
+    });
+    return rows as (string | null)[][];
+  }
+
   async close(): Promise<void> {
     await this.client.end().catch(() => undefined);
   }
