@@ -70,6 +70,8 @@ export class GroupMember {
       }
       this.partitions.set(id, {
         ...lease,
+        // A block is retried by whoever owns the partition; only a reset-policy failure waits for an operator.
+        status: lease.status === 'blocked' ? 'ok' : lease.status,
         tracker: new OffsetTracker(lease.nextOffset),
         committed: lease.nextOffset,
         position: lease.nextOffset,

@@ -111,7 +111,7 @@ export class GroupRunner {
    */
   private async deliver(p: OwnedPartition, batch: ConsumedMessage[]): Promise<ConsumedMessage[]> {
     const { maxAttempts } = this.config.retry;
-    const error = await this.tryDeliver(batch, maxAttempts);
+    const error = await this.tryDeliver(p, batch, maxAttempts);
     if (!error) return batch;
     if (this.stopping) return [];
     if (this.sink.blockOnFailure) return this.blockUntilDelivered(p, batch, error);
@@ -143,9 +143,9 @@ export class GroupRunner {
     await this.member.commit(p, { status: 'blocked', detail });
     p.status = 'ok'; // this loop keeps retrying; the stored status is for operators
     while (!this.stopping) {
-      await this.sleep(this.config.retry.maxBackoffMs);
-      if (this.stopping) break;
-      if (!(await this.tryDeliver(batch, 1))) {
+      await this.pause(this.config.retry.maxBackoffMs);
+      if (this.stopping || !this.stillOwns(p)) break; // a new owner takes the partition (and the block) over
+      if (!(await this.tryDeliver(p, batch, 1))) {
         await this.member.commit(p, { status: 'ok', detail: null });
         return batch;
       }
@@ -154,10 +154,10 @@ export class GroupRunner {
   }
 
   /** Up to `attempts` tries with backoff and jitter between them; the last error, or undefined on success. */
-  private async tryDeliver(batch: ConsumedMessage[], attempts: number): Promise<Error | undefined> {
+  private async tryDeliver(p: OwnedPartition, batch: ConsumedMessage[], attempts: number): Promise<Error | undefined> {
     const { initialBackoffMs, maxBackoffMs } = this.config.retry;
     let error: Error = new Error('stopped before delivery');
-    for (let attempt = 1; attempt <= attempts && !this.stopping; attempt++) {
+    for (let attempt = 1; attempt <= attempts && !this.stopping && this.stillOwns(p); attempt++) {
       try {
         await this.sink.deliver(batch);
         this.stats.delivered += batch.length;
@@ -168,10 +168,26 @@ export class GroupRunner {
       }
       if (attempt < attempts) {
         this.stats.retries++;
-        await this.sleep(backoffDelay(attempt, initialBackoffMs, maxBackoffMs));
+        await this.pause(backoffDelay(attempt, initialBackoffMs, maxBackoffMs));
       }
     }
     return error;
+  }
+
+  /**
+   * Waits out a backoff while keeping the membership alive: a backoff or a block may last longer than
+   * the session timeout, and a member that stops heartbeating loses all its partitions.
+   */
+  private async pause(ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    while (!this.stopping && Date.now() < until) {
+      await this.sleep(Math.min(until - Date.now(), this.member.heartbeatIntervalMs));
+      await this.member.heartbeat().catch((e: Error) => this.logger.warn(`heartbeat while waiting failed: ${e.message}`));
+    }
+  }
+
+  private stillOwns(p: OwnedPartition): boolean {
+    return this.member.find(p) === p && !p.revoked;
   }
 
   /** A backoff pause: unlike the notifier's wait, new messages do not cut it short; stop() does. */

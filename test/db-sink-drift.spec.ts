@@ -1,0 +1,167 @@
+import type { GroupConfig } from '@tributary/config';
+import { GroupMember, GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
+import { DatabaseSink, MysqlDialect, PostgresDialect } from '@tributary/db-sink';
+import { TableSchemaRepository } from '@tributary/schema-registry';
+import { GroupRunner } from '@tributary/worker';
+import { CaptureHarness, platformConfig, sourceConfig } from './support/capture-harness';
+import { createMariadbDatabase, mariadbAvailable, mariadbQuery } from './support/mariadb';
+import { TestCluster, waitFor } from './support/pg-cluster';
+
+function group(name: string, table: string): GroupConfig {
+  return {
+    name,
+    topics: [`src.public.${table}`],
+    startFrom: 'earliest',
+    resetPolicy: 'earliest',
+    sessionTimeoutMs: 2_000,
+    batchSize: 100,
+    members: 1,
+    sink: { type: 'log' },
+    retry: { maxAttempts: 2, initialBackoffMs: 20, maxBackoffMs: 300 },
+    onFailure: 'dead_letter', // database sinks block regardless: a row is never skipped
+  };
+}
+
+/** Schema drift and target trouble pause only the affected sink, and resuming after the fix loses nothing. */
+describe('database sinks under schema drift and target outages', () => {
+  let cluster: TestCluster;
+  let target: TestCluster;
+  let harness: CaptureHarness;
+  let notifier: MessageNotifier;
+  let repo: GroupRepository;
+  let schemas: TableSchemaRepository;
+  const runners: GroupRunner[] = [];
+  const sinks: DatabaseSink[] = [];
+  const src = (sql: string) => cluster.query('src', sql);
+
+  beforeAll(async () => {
+    cluster = await TestCluster.start(15);
+    target = await TestCluster.start(18);
+    await cluster.createDatabase('src');
+    const platformUrl = await cluster.createDatabase('platform');
+    for (const db of ['loose', 'strict', 'outage']) await target.createDatabase(db);
+    await src('CREATE TABLE items (id int PRIMARY KEY, name text)');
+    await src('CREATE TABLE widgets (id int PRIMARY KEY, label text)');
+    await src('CREATE TABLE gadgets (id int PRIMARY KEY, label text)');
+    harness = await CaptureHarness.start(
+      platformConfig(
+        platformUrl,
+        [sourceConfig('src', cluster.url('src'), ['public.items', 'public.widgets', 'public.gadgets'])],
+        2,
+      ),
+    );
+    notifier = new MessageNotifier(platformUrl);
+    await notifier.start();
+    repo = new GroupRepository(harness.db.pool);
+    schemas = new TableSchemaRepository(harness.db.pool);
+  });
+
+  afterAll(async () => {
+    await Promise.all(runners.map((r) => r.stop()));
+    await Promise.all(sinks.map((s) => s.close()));
+    await notifier?.close();
+    await harness?.stop();
+    await target?.stop();
+    await cluster?.stop();
+  });
+
+  async function run(name: string, table: string, sink: DatabaseSink): Promise<void> {
+    const g = group(name, table);
+    await repo.upsertGroup(g);
+    const runner = new GroupRunner(new GroupMember(repo, g, 'test'), g, repo, sink, notifier);
+    runners.push(runner);
+    sinks.push(sink);
+    runner.start();
+  }
+  const pgSink = (name: string, db: string, autoCreate: boolean) =>
+    new DatabaseSink(
+      () => PostgresDialect.connect(target.url(db), 'public'),
+      schemas,
+      { group: name, autoCreate, addColumns: true },
+      'postgres',
+    );
+
+  const caughtUp = (name: string) =>
+    waitFor(async () => {
+      const lag = await repo.lag(name);
+      return lag.length > 0 && lag.every((l) => l.lag === '0' && l.status === 'ok');
+    }, `group ${name} to catch up`);
+  const blocked = (name: string, reason: RegExp) =>
+    waitFor(
+      async () => (await repo.lag(name)).find((l) => l.status === 'blocked' && reason.test(l.statusDetail ?? '')),
+      `group ${name} to report the block`,
+    );
+
+  it('adds a new source column to Postgres and MariaDB targets', async () => {
+    await run('items-pg', 'items', pgSink('items-pg', 'loose', true));
+    const mysqlUrl = (await mariadbAvailable()) ? await createMariadbDatabase(`tributary_drift_${process.pid}`) : undefined;
+    if (mysqlUrl) {
+      await run(
+        'items-my',
+        'items',
+        new DatabaseSink(
+          () => MysqlDialect.connect(mysqlUrl),
+          schemas,
+          { group: 'items-my', autoCreate: true, addColumns: true },
+          'mysql',
+        ),
+      );
+    }
+    await src(`INSERT INTO items VALUES (1, 'one'), (2, 'two')`);
+    await src(`ALTER TABLE items ADD COLUMN colour text, ADD COLUMN weight numeric(8,3)`);
+    await src(`INSERT INTO items VALUES (3, 'three', 'red', 1.5)`);
+    await src(`UPDATE items SET colour = 'blue' WHERE id = 1`);
+    await caughtUp('items-pg');
+    const expected = await src('SELECT id, name, colour, weight::text FROM items ORDER BY id');
+    expect(await target.query('loose', 'SELECT id, name, colour, weight::text FROM items ORDER BY id')).toEqual(expected);
+    if (mysqlUrl) {
+      await caughtUp('items-my');
+      expect(
+        await mariadbQuery(mysqlUrl, 'SELECT id, name, colour, CAST(weight AS CHAR) AS weight FROM items ORDER BY id'),
+      ).toEqual(expected);
+    }
+  });
+
+  it('pauses a sink whose target table is missing with autoCreate off, while another sink goes on', async () => {
+    await run('widgets-strict', 'widgets', pgSink('widgets-strict', 'strict', false));
+    await run('widgets-loose', 'widgets', pgSink('widgets-loose', 'loose', true));
+    await src(`INSERT INTO widgets SELECT g, 'w' || g FROM generate_series(1, 50) g`);
+    const block = await blocked('widgets-strict', /target table widgets does not exist and autoCreate is off/);
+    expect(block.statusDetail).toMatch(/blocked at offset 0/);
+    await caughtUp('widgets-loose');
+    await src(`UPDATE widgets SET label = label || '!' WHERE id <= 10`);
+
+    await target.query('strict', 'CREATE TABLE widgets (id int PRIMARY KEY, label text)');
+    await caughtUp('widgets-strict');
+    const expected = await src('SELECT id, label FROM widgets ORDER BY id');
+    expect(await target.query('strict', 'SELECT id, label FROM widgets ORDER BY id')).toEqual(expected);
+    expect(await target.query('loose', 'SELECT id, label FROM widgets ORDER BY id')).toEqual(expected);
+  });
+
+  it('pauses on a narrowed target column and resumes after the fix with nothing lost', async () => {
+    await target.query('strict', 'CREATE TABLE gadgets (id int PRIMARY KEY, label varchar(5))');
+    await run('gadgets-strict', 'gadgets', pgSink('gadgets-strict', 'strict', true));
+    await src(`INSERT INTO gadgets VALUES (1, 'ok'), (2, 'much too long for five'), (3, 'fine')`);
+    await blocked('gadgets-strict', /too long/);
+    expect(await target.query('strict', 'SELECT id FROM gadgets')).toEqual([]); // the batch is all or nothing
+    await target.query('strict', 'ALTER TABLE gadgets ALTER COLUMN label TYPE text');
+    await caughtUp('gadgets-strict');
+    expect(await target.query('strict', 'SELECT id, label FROM gadgets ORDER BY id')).toEqual(
+      await src('SELECT id, label FROM gadgets ORDER BY id'),
+    );
+  });
+
+  it('waits for a target that is down, shows it, and loses nothing when it returns', async () => {
+    await run('items-outage', 'items', pgSink('items-outage', 'outage', true));
+    await caughtUp('items-outage');
+    await target.pg.stop('fast');
+    await src(`INSERT INTO items SELECT g, 'n' || g, 'green', g FROM generate_series(100, 400) g`);
+    await src(`DELETE FROM items WHERE id BETWEEN 100 AND 150`);
+    await blocked('items-outage', /connect|ECONNREFUSED|terminat|shut/i);
+    await target.pg.start();
+    await caughtUp('items-outage');
+    expect(await target.query('outage', 'SELECT id, name, colour, weight::text FROM items ORDER BY id')).toEqual(
+      await src('SELECT id, name, colour, weight::text FROM items ORDER BY id'),
+    );
+  });
+});
