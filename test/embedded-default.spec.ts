@@ -78,6 +78,38 @@ describe('embedded default (all-in-one app)', () => {
     expect((await get('/api/v1/topics/nope')).status).toBe(404);
   });
 
+  it('exposes Prometheus metrics that move when messages flow', async () => {
+    const scrape = async () => {
+      const res = await fetch(`${api}/metrics`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+      return res.text();
+    };
+    const value = (text: string, series: string) => {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      return line === undefined ? undefined : Number(line.slice(series.length + 1));
+    };
+    const before = await scrape();
+    expect(value(before, 'tributary_source_up{source="default"}')).toBe(1);
+    expect(value(before, 'tributary_capture_streaming{source="default",state="streaming"}')).toBe(1);
+    expect(value(before, 'tributary_capture_lag_bytes{source="default"}')).toBeGreaterThanOrEqual(0);
+    const appended = value(before, 'tributary_capture_messages_appended_total{source="default"}') ?? 0;
+    expect(appended).toBeGreaterThanOrEqual(4);
+    const ends = (text: string) =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith('tributary_topic_end_offset{topic="default.public.orders"'))
+        .reduce((n, l) => n + Number(l.split(' ')[1]), 0);
+    expect(ends(before)).toBe(4);
+
+    sql(`INSERT INTO orders (item, qty, price) SELECT 'bulk', g, 1 FROM generate_series(1, 10) g`);
+    const after = await waitFor(async () => {
+      const text = await scrape();
+      return ends(text) === 14 && text;
+    }, 'the end offsets to move by 10');
+    expect(value(after, 'tributary_capture_messages_appended_total{source="default"}')).toBe(appended + 10);
+  });
+
   it('stops its Postgres on SIGTERM and resumes where it left off', async () => {
     const pidFile = join(env.TRIBUTARY_DATA_DIR as string, 'pg', 'postmaster.pid');
     expect(existsSync(pidFile)).toBe(true);
@@ -91,9 +123,9 @@ describe('embedded default (all-in-one app)', () => {
     const count = await waitFor(async () => {
       const { body } = await get(`/api/v1/topics/${topic}`);
       const total = (body.offsets as { end: string }[]).reduce((n, p) => n + Number(p.end), 0);
-      return total === 5 && total;
-    }, 'the fifth message, and no duplicates of the first four');
-    expect(count).toBe(5);
+      return total === 15 && total;
+    }, 'one more message, and no duplicates of the first fourteen');
+    expect(count).toBe(15);
   });
 });
 

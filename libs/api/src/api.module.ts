@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TopicLogModule } from '@tributary/topic-log';
 import { GroupsController } from './groups.controller';
 import { HealthController } from './health.controller';
+import { MetricsController } from './metrics.controller';
 import { PullController } from './pull.controller';
 import { PullMembersRegistry } from './pull-members.registry';
 import { SourcesController } from './sources.controller';
@@ -9,7 +10,14 @@ import { TopicsController } from './topics.controller';
 
 @Module({
   imports: [TopicLogModule],
-  controllers: [HealthController, TopicsController, SourcesController, GroupsController, PullController],
+  controllers: [
+    HealthController,
+    MetricsController,
+    TopicsController,
+    SourcesController,
+    GroupsController,
+    PullController,
+  ],
   providers: [PullMembersRegistry],
 })
 export class ApiModule {}

@@ -1,5 +1,6 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
+import { MetricsService } from '@tributary/metrics';
 import { PlatformDatabase } from '@tributary/store';
 import { CaptureStatus, SourceCapture } from './source-capture';
 
@@ -8,8 +9,25 @@ import { CaptureStatus, SourceCapture } from './source-capture';
 export class CaptureService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly captures: SourceCapture[];
 
-  constructor(@Inject(TRIBUTARY_CONFIG) config: TributaryConfig, @Inject(PlatformDatabase) db: PlatformDatabase) {
+  private readonly reported = new Map<string, number>();
+
+  constructor(
+    @Inject(TRIBUTARY_CONFIG) config: TributaryConfig,
+    @Inject(PlatformDatabase) db: PlatformDatabase,
+    @Optional() @Inject(MetricsService) metrics?: MetricsService,
+  ) {
     this.captures = config.sources.map((source) => new SourceCapture(source, config, db));
+    metrics?.onCollect(() => {
+      const m = metrics.metrics;
+      m.captureStreaming.reset();
+      for (const s of this.statuses()) {
+        m.captureStreaming.set({ source: s.source, state: s.state }, s.state === 'streaming' ? 1 : 0);
+        // The status counts since start; the counter moves by what is new since the last scrape.
+        const before = this.reported.get(s.source) ?? 0;
+        if (s.messagesAppended > before) m.messagesAppended.inc({ source: s.source }, s.messagesAppended - before);
+        this.reported.set(s.source, s.messagesAppended);
+      }
+    });
   }
 
   onApplicationBootstrap(): void {

@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { ApiModule, ProblemFilter } from '@tributary/api';
 import { CaptureModule } from '@tributary/capture';
 import { ConfigError, ConfigModule, loadConfig, type TributaryConfig } from '@tributary/config';
+import { MetricsModule } from '@tributary/metrics';
 import { StoreModule } from '@tributary/store';
 import { WorkerModule } from '@tributary/worker';
 
@@ -13,7 +14,7 @@ export const ALL_ROLES: Role[] = ['api', 'capture', 'worker'];
 @Module({})
 class RootModule {
   static forRoles(config: TributaryConfig, roles: Role[]): DynamicModule {
-    const imports: ModuleMetadata['imports'] = [ConfigModule.forRoot(config), StoreModule.forRoot()];
+    const imports: ModuleMetadata['imports'] = [ConfigModule.forRoot(config), StoreModule.forRoot(), MetricsModule];
     if (roles.includes('capture')) imports.push(CaptureModule);
     if (roles.includes('worker')) imports.push(WorkerModule);
     if (roles.includes('api')) imports.push(ApiModule);

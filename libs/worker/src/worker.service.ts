@@ -1,7 +1,8 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { hostname } from 'node:os';
 import { TRIBUTARY_CONFIG, type GroupConfig, type TributaryConfig } from '@tributary/config';
-import { GroupMember, GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
+import { GroupMember, GroupRepository, MessageNotifier, type ConsumedMessage } from '@tributary/consumer-groups';
+import { MetricsService } from '@tributary/metrics';
 import { PlatformDatabase } from '@tributary/store';
 import { TableSchemaRepository } from '@tributary/schema-registry';
 import { RetentionJanitor } from '@tributary/topic-log';
@@ -18,6 +19,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
   private readonly janitor: RetentionJanitor;
   private readonly schemas: TableSchemaRepository;
   private readonly runners: GroupRunner[] = [];
+  private readonly reported = new Map<GroupRunner, { retries: number; deadLettered: number }>();
   private readonly sinks: Sink[] = [];
   private janitorTimer?: NodeJS.Timeout;
   private janitorRun?: Promise<unknown>;
@@ -25,11 +27,13 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
   constructor(
     @Inject(TRIBUTARY_CONFIG) private readonly config: TributaryConfig,
     @Inject(PlatformDatabase) db: PlatformDatabase,
+    @Optional() @Inject(MetricsService) private readonly metricsService?: MetricsService,
   ) {
     this.repo = new GroupRepository(db.pool);
     this.notifier = new MessageNotifier(db.url);
     this.janitor = new RetentionJanitor(db.pool);
     this.schemas = new TableSchemaRepository(db.pool);
+    metricsService?.onCollect(() => this.collectStats());
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -67,11 +71,32 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
       this.sinks.push(sink);
       kind = sink.kind;
       const member = new GroupMember(this.repo, definition, `worker ${hostname()} pid ${process.pid}`);
-      const runner = new GroupRunner(member, group, this.repo, sink, this.notifier);
+      const runner = new GroupRunner(member, group, this.repo, sink, this.notifier, (batch) => this.observe(group.name, batch));
       this.runners.push(runner);
       runner.start();
     }
     this.logger.log(`group ${group.name}: ${group.members} member(s), sink ${kind}, topics ${group.topics.join(', ')}`);
+  }
+
+  private observe(group: string, batch: ConsumedMessage[]): void {
+    const metrics = this.metricsService?.metrics;
+    if (!metrics) return;
+    const now = Date.now();
+    for (const m of batch) metrics.deliveryLatency.observe({ group }, (now - m.appendedAt.getTime()) / 1000);
+    metrics.delivered.inc({ group }, batch.length);
+  }
+
+  /** Runner stats count since start; the counters move by what is new since the last scrape. */
+  private collectStats(): void {
+    const metrics = this.metricsService?.metrics;
+    if (!metrics) return;
+    for (const runner of this.runners) {
+      const group = runner.member.group.name;
+      const seen = this.reported.get(runner) ?? { retries: 0, deadLettered: 0 };
+      metrics.deliveryErrors.inc({ group }, runner.stats.retries - seen.retries);
+      metrics.deadLettered.inc({ group }, runner.stats.deadLettered - seen.deadLettered);
+      this.reported.set(runner, { retries: runner.stats.retries, deadLettered: runner.stats.deadLettered });
+    }
   }
 
   private runJanitor(): void {
