@@ -10,14 +10,7 @@ import { TopicsController } from './topics.controller';
 
 @Module({
   imports: [TopicLogModule],
-  controllers: [
-    HealthController,
-    MetricsController,
-    TopicsController,
-    SourcesController,
-    GroupsController,
-    PullController,
-  ],
+  controllers: [HealthController, MetricsController, TopicsController, SourcesController, GroupsController, PullController],
   providers: [PullMembersRegistry],
 })
 export class ApiModule {}
