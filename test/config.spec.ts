@@ -75,6 +75,9 @@ topics:
   it('rejects bad environment variables by name', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tributary-config-'));
     expect(() => loadConfig({ TRIBUTARY_API_PORT: 'abc' }, dir)).toThrow(/TRIBUTARY_API_PORT/);
+    expect(() => loadConfig({ TRIBUTARY_DATABASE_URL: 'mysql://root@127.0.0.1/x' }, dir)).toThrow(
+      /TRIBUTARY_DATABASE_URL: must be a postgres:\/\/ URL/,
+    );
     expect(() => loadConfig({ TRIBUTARY_DATABASE_URL: 'nope' }, dir)).toThrow(
       /TRIBUTARY_DATABASE_URL: must be a postgres:\/\/ URL/,
     );

@@ -14,8 +14,9 @@ export class ProblemFilter implements ExceptionFilter {
       status = exception.getStatus();
       const response = exception.getResponse();
       const extra = typeof response === 'object' ? (response as Record<string, unknown>) : { detail: response };
-      body = { title: HttpStatus[status] ?? 'Error', ...extra };
+      body = { title: reasonPhrase(status), ...extra };
       delete body.statusCode;
+      delete body.error; // Nest's copy of the reason phrase
       if (body.message && !body.detail) {
         body.detail = body.message;
         delete body.message;
@@ -28,4 +29,14 @@ export class ProblemFilter implements ExceptionFilter {
       .type('application/problem+json')
       .json({ type: 'about:blank', status, ...body });
   }
+}
+
+/** `BAD_REQUEST` -> `Bad Request`. */
+function reasonPhrase(status: number): string {
+  const name = HttpStatus[status];
+  if (!name) return 'Error';
+  return name
+    .split('_')
+    .map((w) => w[0] + w.slice(1).toLowerCase())
+    .join(' ');
 }

@@ -151,7 +151,10 @@ export const fileSchema = z
   });
 
 export const envSchema = z.object({
-  TRIBUTARY_DATABASE_URL: z.string().url('must be a postgres:// URL').optional(),
+  TRIBUTARY_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/.+/, 'must be a postgres:// URL')
+    .optional(),
   TRIBUTARY_CONFIG: z.string().optional(),
   TRIBUTARY_DATA_DIR: z.string().default('.tributary'),
   TRIBUTARY_EMBEDDED_PORT: z.coerce.number().int().min(1).max(65535).default(54329),

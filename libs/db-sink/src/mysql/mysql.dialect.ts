@@ -80,7 +80,8 @@ export class MysqlDialect implements TargetDialect {
 
   async addColumn(table: string, column: ColumnSchema): Promise<void> {
     await this.run(
-      `ALTER TABLE ${this.q(table)} ADD COLUMN IF NOT EXISTS ${this.q(column.name)} ${mysqlColumnType(column, false)}`,
+      // No IF NOT EXISTS: MySQL 8 lacks it; the sink only adds columns describe() did not list.
+      `ALTER TABLE ${this.q(table)} ADD COLUMN ${this.q(column.name)} ${mysqlColumnType(column, false)}`,
       [],
     );
   }
