@@ -7,10 +7,19 @@ import { PullController } from './pull.controller';
 import { PullMembersRegistry } from './pull-members.registry';
 import { SourcesController } from './sources.controller';
 import { TopicsController } from './topics.controller';
+import { WebhooksController } from './webhooks.controller';
 
 @Module({
   imports: [TopicLogModule],
-  controllers: [HealthController, MetricsController, TopicsController, SourcesController, GroupsController, PullController],
+  controllers: [
+    HealthController,
+    MetricsController,
+    TopicsController,
+    SourcesController,
+    GroupsController,
+    PullController,
+    WebhooksController,
+  ],
   providers: [PullMembersRegistry],
 })
 export class ApiModule {}

@@ -77,7 +77,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       retentionMs: t.retentionMs ?? file.topicDefaults.retentionMs,
       retentionBytes: t.retentionBytes ?? file.topicDefaults.retentionBytes,
     })),
-    groups: file.groups,
+    // Webhooks may reach private networks by default only in the local (embedded database) setup.
+    groups: file.groups.map((g) =>
+      g.sink.type === 'webhook' && g.sink.allowPrivateNetworks === undefined
+        ? { ...g, sink: { ...g.sink, allowPrivateNetworks: !databaseUrl } }
+        : g,
+    ),
     retentionCheckIntervalMs: file.retentionCheckIntervalMs,
     configFile: usedFile,
   };

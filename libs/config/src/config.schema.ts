@@ -1,4 +1,6 @@
 import { z } from 'zod';
+// The file alone (zod only), not the package: config must not load the sink's runtime.
+import { webhookGroupDefaults, webhookSinkSchema } from '../../webhook-sink/src/webhook.config';
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 const TOPIC_NAME = /^[A-Za-z0-9._-]{1,200}$/;
@@ -104,6 +106,7 @@ export const groupSchema = z
         z.object({ type: z.literal('log') }).strict(),
         databaseSink('postgres'),
         databaseSink('mysql'),
+        webhookSinkSchema,
       ])
       .default({ type: 'log' }),
     retry: z
@@ -124,7 +127,7 @@ export const fileSchema = z
     topicDefaults: topicDefaultsSchema.default({ partitions: 4, retentionMs: 604_800_000, retentionBytes: null }),
     sources: z.array(sourceSchema).default([]),
     topics: z.array(topicSchema).default([]),
-    groups: z.array(groupSchema).default([]),
+    groups: z.array(z.preprocess(webhookGroupDefaults, groupSchema)).default([]),
     /** How often the retention janitor runs. */
     retentionCheckIntervalMs: z.number().int().min(100).max(86_400_000).default(60_000),
   })

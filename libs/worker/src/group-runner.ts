@@ -9,7 +9,7 @@ import {
   StaleMemberError,
 } from '@tributary/consumer-groups';
 import { backoffDelay } from './backoff';
-import type { Sink } from './sinks/sink';
+import type { DeliveryContext, Sink, SinkFailure } from './sinks/sink';
 
 const IDLE_POLL_MS = 1_000;
 
@@ -29,6 +29,8 @@ export class GroupRunner {
   private stopping = false;
   private loop?: Promise<void>;
   private wakeSleepers: (() => void)[] = [];
+  /** Calls off the delivery in hand (its waits) on stop. */
+  private inFlight?: AbortController;
   /** Partitions (per ownership) whose start was checked against the sink's own stored offset. */
   private readonly synced = new WeakSet<OwnedPartition>();
   readonly stats: RunnerStats = { delivered: 0, deadLettered: 0, retries: 0 };
@@ -52,6 +54,7 @@ export class GroupRunner {
   /** Graceful: stops fetching, lets the batch in hand finish, commits, leaves the group. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.inFlight?.abort();
     this.notifier.wakeAll();
     for (const wake of this.wakeSleepers) wake();
     await this.loop;
@@ -98,9 +101,22 @@ export class GroupRunner {
     this.synced.add(p);
   }
 
+  /** Delivers a fetched batch in pieces the sink takes whole (one request each), in order; commits once. */
   private async process(p: OwnedPartition, batch: ConsumedMessage[]): Promise<void> {
-    const done = await this.deliver(p, batch);
-    for (const m of done) this.member.ack(p, m.offset);
+    const size = Math.max(1, this.sink.maxBatchSize ?? batch.length);
+    for (let i = 0; i < batch.length && !this.stopping; i += size) {
+      const chunk = size >= batch.length ? batch : batch.slice(i, i + size);
+      const controller = new AbortController();
+      this.inFlight = controller;
+      let done: ConsumedMessage[];
+      try {
+        done = await this.deliver(p, chunk, controller);
+      } finally {
+        this.inFlight = undefined;
+      }
+      for (const m of done) this.member.ack(p, m.offset);
+      if (done.length < chunk.length) break;
+    }
     await this.member.commit(p);
   }
 
@@ -109,69 +125,104 @@ export class GroupRunner {
    * only the failing message meets the failure policy. Returns the leading messages that are done
    * (delivered or dead-lettered); fewer than the batch when blocked or stopping, to keep order.
    */
-  private async deliver(p: OwnedPartition, batch: ConsumedMessage[]): Promise<ConsumedMessage[]> {
+  private async deliver(p: OwnedPartition, batch: ConsumedMessage[], controller: AbortController): Promise<ConsumedMessage[]> {
     const { maxAttempts } = this.config.retry;
-    const error = await this.tryDeliver(p, batch, maxAttempts);
+    const error = await this.tryDeliver(p, batch, maxAttempts, controller);
     if (!error) return batch;
-    if (this.stopping) return [];
-    if (this.sink.blockOnFailure) return this.blockUntilDelivered(p, batch, error);
-    if (batch.length > 1) {
+    if (this.stopping || !this.stillOwns(p) || controller.signal.aborted) return []; // the next owner carries on
+    if (this.sink.blockOnFailure || (error as SinkFailure).blockPartition) {
+      return this.blockUntilDelivered(p, batch, error, controller);
+    }
+    if (batch.length > 1 && this.sink.isolateFailures !== false) {
       const done: ConsumedMessage[] = [];
       for (const m of batch) {
-        if ((await this.deliver(p, [m])).length === 0) break;
+        if ((await this.deliver(p, [m], controller)).length === 0) break;
         this.member.ack(p, m.offset); // so a block on a later message commits the ones before it
         done.push(m);
       }
       return done;
     }
-    const [message] = batch;
     if (this.config.onFailure === 'dead_letter') {
-      await this.repo.deadLetter(this.config.name, message, error.message, maxAttempts);
-      this.stats.deadLettered++;
-      this.logger.warn(
-        `dead-lettered ${message.topic}[${message.partition}]@${message.offset} after ${maxAttempts} attempts: ${error.message}`,
-      );
+      for (const message of batch) {
+        await this.repo.deadLetter(this.config.name, message, error.message, maxAttempts);
+        this.stats.deadLettered++;
+        this.logger.warn(
+          `dead-lettered ${message.topic}[${message.partition}]@${message.offset} after ${maxAttempts} attempts: ${error.message}`,
+        );
+      }
       return batch;
     }
-    return this.blockUntilDelivered(p, batch, error);
+    return this.blockUntilDelivered(p, batch, error, controller);
   }
 
   /** The partition waits on this batch, retrying at the longest backoff, with status `blocked` meanwhile. */
-  private async blockUntilDelivered(p: OwnedPartition, batch: ConsumedMessage[], first: Error): Promise<ConsumedMessage[]> {
+  private async blockUntilDelivered(
+    p: OwnedPartition,
+    batch: ConsumedMessage[],
+    first: Error,
+    controller: AbortController,
+  ): Promise<ConsumedMessage[]> {
     const detail = `blocked at offset ${batch[0].offset}: ${first.message}`;
     this.logger.error(`${batch[0].topic}[${batch[0].partition}] ${detail}`);
     await this.member.commit(p, { status: 'blocked', detail });
     p.status = 'ok'; // this loop keeps retrying; the stored status is for operators
+    let last = first;
+    let attempt = this.config.retry.maxAttempts;
     while (!this.stopping) {
-      await this.pause(this.config.retry.maxBackoffMs);
+      await this.pause(this.retryDelay(last, Infinity));
       if (this.stopping || !this.stillOwns(p)) break; // a new owner takes the partition (and the block) over
-      if (!(await this.tryDeliver(p, batch, 1))) {
+      const error = await this.tryDeliver(p, batch, 1, controller, ++attempt);
+      if (!error) {
         await this.member.commit(p, { status: 'ok', detail: null });
         return batch;
       }
+      last = error;
     }
     return [];
   }
 
   /** Up to `attempts` tries with backoff and jitter between them; the last error, or undefined on success. */
-  private async tryDeliver(p: OwnedPartition, batch: ConsumedMessage[], attempts: number): Promise<Error | undefined> {
-    const { initialBackoffMs, maxBackoffMs } = this.config.retry;
+  private async tryDeliver(
+    p: OwnedPartition,
+    batch: ConsumedMessage[],
+    attempts: number,
+    controller: AbortController,
+    firstAttempt = 1,
+  ): Promise<Error | undefined> {
     let error: Error = new Error('stopped before delivery');
-    for (let attempt = 1; attempt <= attempts && !this.stopping && this.stillOwns(p); attempt++) {
+    const { signal } = controller;
+    for (let n = 1; n <= attempts && !this.stopping && !signal.aborted && this.stillOwns(p); n++) {
+      const context: DeliveryContext = {
+        attempt: firstAttempt + n - 1,
+        signal,
+        wait: async (ms) => {
+          await this.pause(ms);
+          if (this.stopping || !this.stillOwns(p)) controller.abort();
+        },
+      };
       try {
-        await this.sink.deliver(batch);
+        await this.sink.deliver(batch, context);
         this.stats.delivered += batch.length;
         this.onDelivered?.(batch);
         return undefined;
       } catch (e) {
         error = e instanceof Error ? e : new Error(String(e));
       }
-      if (attempt < attempts) {
+      if ((error as SinkFailure).blockPartition) return error;
+      if (n < attempts) {
         this.stats.retries++;
-        await this.pause(backoffDelay(attempt, initialBackoffMs, maxBackoffMs));
+        await this.pause(this.retryDelay(error, n));
       }
     }
     return error;
+  }
+
+  /** The backoff after a failed attempt, or the wait the sink asked for (Retry-After), at most the max backoff. */
+  private retryDelay(error: Error, attempt: number): number {
+    const { initialBackoffMs, maxBackoffMs } = this.config.retry;
+    const asked = (error as SinkFailure).retryAfterMs;
+    if (typeof asked === 'number' && Number.isFinite(asked)) return Math.min(maxBackoffMs, Math.max(0, asked));
+    return attempt === Infinity ? maxBackoffMs : backoffDelay(attempt, initialBackoffMs, maxBackoffMs);
   }
 
   /**

@@ -3,4 +3,4 @@ export { WorkerService } from './worker.service';
 export { GroupRunner, type RunnerStats } from './group-runner';
 export { backoffDelay } from './backoff';
 export { LogSink } from './sinks/log.sink';
-export type { Sink } from './sinks/sink';
+export type { DeliveryContext, Sink, SinkFailure } from './sinks/sink';

@@ -18,6 +18,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
   private readonly notifier: MessageNotifier;
   private readonly janitor: RetentionJanitor;
   private readonly schemas: TableSchemaRepository;
+  private readonly pool: PlatformDatabase['pool'];
   private readonly runners: GroupRunner[] = [];
   private readonly reported = new Map<GroupRunner, { retries: number; deadLettered: number }>();
   private readonly sinks: Sink[] = [];
@@ -34,6 +35,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     this.janitor = new RetentionJanitor(db.pool);
     this.schemas = new TableSchemaRepository(db.pool);
     metricsService?.onCollect(() => this.collectStats());
+    this.pool = db.pool;
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -67,7 +69,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     if (!definition) throw new Error(`group "${group.name}" vanished while starting`);
     let kind = '';
     for (let i = 0; i < group.members; i++) {
-      const sink = createSink(group, this.schemas); // one per member: a sink may hold a connection and a transaction
+      const sink = createSink(group, this.schemas, this.pool); // one per member: a sink may hold a connection and a transaction
       this.sinks.push(sink);
       kind = sink.kind;
       const member = new GroupMember(this.repo, definition, `worker ${hostname()} pid ${process.pid}`);

@@ -11,6 +11,7 @@ import { SourceCheckpointEntity } from './source-checkpoint.entity';
 import { SourceTableEntity } from './source-table.entity';
 import { TopicPartitionEntity } from './topic-partition.entity';
 import { TopicEntity } from './topic.entity';
+import { WebhookAttemptEntity, WebhookSubscriptionEntity } from './webhook.entity';
 
 export {
   ConsumerGroupEntity,
@@ -24,6 +25,8 @@ export {
   SourceTableEntity,
   TopicEntity,
   TopicPartitionEntity,
+  WebhookAttemptEntity,
+  WebhookSubscriptionEntity,
 };
 export const ENTITIES = [
   TopicEntity,
@@ -37,4 +40,6 @@ export const ENTITIES = [
   GroupEventEntity,
   DeadLetterEntity,
   SourceTableEntity,
+  WebhookAttemptEntity,
+  WebhookSubscriptionEntity,
 ];

@@ -1,11 +1,13 @@
 import type { GroupConfig } from '@tributary/config';
 import { DatabaseSink, MysqlDialect, PostgresDialect } from '@tributary/db-sink';
 import type { TableSchemaRepository } from '@tributary/schema-registry';
+import { WebhookSink } from '@tributary/webhook-sink';
+import type { Pool } from 'pg';
 import { LogSink } from './log.sink';
 import type { Sink } from './sink';
 
 /** Builds the sink a group's configuration names. New sink kinds register here. */
-export function createSink(group: GroupConfig, schemas: TableSchemaRepository): Sink {
+export function createSink(group: GroupConfig, schemas: TableSchemaRepository, pool: Pool): Sink {
   const sink = group.sink;
   switch (sink.type) {
     case 'log':
@@ -17,5 +19,7 @@ export function createSink(group: GroupConfig, schemas: TableSchemaRepository): 
       const options = { group: group.name, tables: sink.tables, autoCreate: sink.autoCreate, addColumns: sink.addColumns };
       return new DatabaseSink(connect, schemas, options, sink.type);
     }
+    case 'webhook':
+      return new WebhookSink({ group: group.name, config: sink, pool });
   }
 }

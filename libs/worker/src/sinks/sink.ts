@@ -1,5 +1,32 @@
 import type { ConsumedMessage } from '@tributary/consumer-groups';
 
+/** What the runtime tells a sink about one delivery attempt. */
+export interface DeliveryContext {
+  /** 1 for the first try of this batch, counting up across retries (and on while a partition is blocked). */
+  attempt: number;
+  /**
+   * Aborted when the runner stops or loses the partition: a sink should end its own waits (rate limits,
+   * a paused endpoint) and reject. A request already in flight may finish.
+   */
+  signal: AbortSignal;
+  /**
+   * Waits `ms` the way the runtime waits out a backoff: membership stays alive (heartbeats), and it
+   * returns early when the runner stops or loses the partition (then `signal` is aborted).
+   */
+  wait?(ms: number): Promise<void>;
+}
+
+/** Optional fields a sink's error may carry to steer the runtime's retries. */
+export interface SinkFailure extends Error {
+  /** Wait this long before the next attempt instead of the backoff (a `Retry-After`), capped at the max backoff. */
+  retryAfterMs?: number;
+  /**
+   * Retrying or dead-lettering makes no sense now (the destination is disabled): the partition blocks at
+   * once, whatever the failure policy, and is tried again every `retryAfterMs` (or the max backoff).
+   */
+  blockPartition?: boolean;
+}
+
 /**
  * Where a group's messages go. `deliver` gets one partition's messages in offset order and must be
  * all-or-nothing from the runtime's point of view: resolve once every message is handled, reject
@@ -7,7 +34,7 @@ import type { ConsumedMessage } from '@tributary/consumer-groups';
  */
 export interface Sink {
   readonly kind: string;
-  deliver(batch: ConsumedMessage[]): Promise<void>;
+  deliver(batch: ConsumedMessage[], context?: DeliveryContext): Promise<void>;
   /**
    * Sinks that store their own offsets (exactly-once database sinks) say where a partition resumes;
    * the runtime skips ahead to it when it takes the partition over.
@@ -15,5 +42,12 @@ export interface Sink {
   storedPosition?(topic: string, partition: number): Promise<bigint | undefined>;
   /** True for sinks whose failures must never skip a message (a database that is down or mismatched). */
   readonly blockOnFailure?: boolean;
+  /** The most messages one `deliver` call takes; the runtime cuts fetched batches to it (one request each). */
+  readonly maxBatchSize?: number;
+  /**
+   * When a batch of several messages fails every attempt, the runtime retries its messages one by one so
+   * only a poison message meets the failure policy. False: the failure policy applies to the batch whole.
+   */
+  readonly isolateFailures?: boolean;
   close?(): Promise<void>;
 }

@@ -1,0 +1,153 @@
+import {
+  Body,
+  ConflictException,
+  Controller,
+  Get,
+  HttpCode,
+  Inject,
+  NotFoundException,
+  Param,
+  Post,
+  Query,
+} from '@nestjs/common';
+import { z } from 'zod';
+import { TRIBUTARY_CONFIG, type GroupConfig, type TributaryConfig } from '@tributary/config';
+import { PlatformDatabase } from '@tributary/store';
+import {
+  AttemptView,
+  DeadLetterView,
+  ReplayNotFoundError,
+  ReplayResult,
+  WebhookReplayer,
+  WebhookRepository,
+  type WebhookSinkConfig,
+} from '@tributary/webhook-sink';
+import { parseBody } from './body';
+import { intParam } from './query-params';
+
+const OFFSET = z.union([z.string().regex(/^\d{1,19}$/, 'must be a non-negative integer'), z.number().int().min(0)]);
+const limit = z.number().int().min(1).max(10_000).optional();
+const replayBody = z.union([
+  z.object({ deadLetterId: z.union([z.string().regex(/^\d{1,19}$/), z.number().int().min(1)]) }).strict(),
+  z
+    .object({
+      topic: z.string().min(1),
+      partition: z.number().int().min(0),
+      fromOffset: OFFSET,
+      toOffset: OFFSET,
+      limit,
+    })
+    .strict(),
+  z.object({ since: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 timestamp' }), limit }).strict(),
+]);
+
+/** Webhook subscriptions (groups with a webhook sink): attempt log, dead letters, replay, status. */
+@Controller('api/v1/groups')
+export class WebhooksController {
+  private readonly repo: WebhookRepository;
+
+  constructor(
+    @Inject(TRIBUTARY_CONFIG) private readonly config: TributaryConfig,
+    @Inject(PlatformDatabase) private readonly db: PlatformDatabase,
+  ) {
+    this.repo = new WebhookRepository(db.pool);
+  }
+
+  /** Every delivery attempt, newest first: `?limit=100&before=<id>&failed=true&topic=&partition=&offset=`. */
+  @Get(':group/attempts')
+  async attempts(
+    @Param('group') group: string,
+    @Query('limit') limitParam?: string,
+    @Query('before') before?: string,
+    @Query('failed') failed?: string,
+    @Query('topic') topic?: string,
+    @Query('partition') partition?: string,
+    @Query('offset') offset?: string,
+  ): Promise<{ status: unknown; attempts: AttemptView[] }> {
+    this.subscription(group);
+    const attempts = await this.repo.attempts(group, {
+      limit: intParam(limitParam, 'limit', { min: 1, max: 1000, default: 100 }),
+      before:
+        before === undefined
+          ? undefined
+          : String(intParam(before, 'before', { min: 1, max: Number.MAX_SAFE_INTEGER, default: 1 })),
+      failedOnly: failed === 'true' || failed === '1',
+      topic: topic || undefined,
+      partition: partition === undefined ? undefined : intParam(partition, 'partition', { min: 0, max: 1023, default: 0 }),
+      offset:
+        offset === undefined
+          ? undefined
+          : String(intParam(offset, 'offset', { min: 0, max: Number.MAX_SAFE_INTEGER, default: 0 })),
+    });
+    return { status: (await this.repo.status(group)) ?? null, attempts };
+  }
+
+  /** Dead letters, newest first, each with every attempt made at its message. */
+  @Get(':group/dead-letters')
+  async deadLetters(@Param('group') group: string, @Query('limit') limitParam?: string): Promise<DeadLetterView[]> {
+    this.subscription(group);
+    return this.repo.deadLetters(group, intParam(limitParam, 'limit', { min: 1, max: 1000, default: 100 }));
+  }
+
+  /**
+   * Delivers again: `{deadLetterId}` (removed from the dead letters once delivered),
+   * `{topic, partition, fromOffset, toOffset}`, or `{since}` (every retained message appended since).
+   */
+  @Post(':group/replay')
+  @HttpCode(200)
+  async replay(@Param('group') group: string, @Body() body: unknown): Promise<ReplayResult> {
+    const { config, sink } = this.subscription(group);
+    const request = parseBody(replayBody, body);
+    const replayer = new WebhookReplayer({ name: config.name, topics: config.topics, sink }, this.db.pool);
+    try {
+      if ('deadLetterId' in request) return await replayer.replay({ deadLetterId: String(request.deadLetterId) });
+      if ('since' in request) return await replayer.replay({ since: request.since }, { limit: request.limit });
+      return await replayer.replay(
+        {
+          topic: request.topic,
+          partition: request.partition,
+          fromOffset: String(request.fromOffset),
+          toOffset: String(request.toOffset),
+        },
+        { limit: request.limit },
+      );
+    } catch (error) {
+      if (error instanceof ReplayNotFoundError) throw new NotFoundException({ detail: error.message, field: 'deadLetterId' });
+      throw error;
+    }
+  }
+
+  /** The subscription's stored state: active, paused (circuit open) or disabled (410 Gone). */
+  @Get(':group/webhook')
+  async status(@Param('group') group: string): Promise<unknown> {
+    const { sink } = this.subscription(group);
+    const stored = await this.repo.status(group);
+    return {
+      url: sink.url,
+      status: stored?.status ?? 'active',
+      detail: stored?.detail ?? null,
+      updatedAt: stored?.updatedAt ?? null,
+      operations: sink.operations,
+      batchSize: sink.batchSize,
+      secrets: sink.secrets.length,
+    };
+  }
+
+  /** Re-enables a subscription that a 410 Gone disabled; its workers resume within seconds. */
+  @Post(':group/webhook/enable')
+  @HttpCode(200)
+  async enable(@Param('group') group: string): Promise<unknown> {
+    const { sink } = this.subscription(group);
+    await this.repo.setStatus(group, sink.url, 'active', null);
+    return this.status(group);
+  }
+
+  private subscription(group: string): { config: GroupConfig; sink: WebhookSinkConfig } {
+    const config = this.config.groups.find((g) => g.name === group);
+    if (!config) throw new NotFoundException({ detail: `group "${group}" is not configured here`, field: 'group' });
+    if (config.sink.type !== 'webhook') {
+      throw new ConflictException({ detail: `group "${group}" has a ${config.sink.type} sink, not a webhook`, field: 'group' });
+    }
+    return { config, sink: config.sink };
+  }
+}

@@ -1,0 +1,99 @@
+import { Logger } from '@nestjs/common';
+import type { Pool } from 'pg';
+
+export type AttemptKind = 'delivery' | 'replay';
+
+export interface AttemptRecord {
+  group: string;
+  webhookId: string;
+  topic: string;
+  partition: number;
+  firstOffset: bigint;
+  lastOffset: bigint;
+  messages: number;
+  attempt: number;
+  kind: AttemptKind;
+  /** HTTP status, or null when no response came. */
+  status: number | null;
+  latencyMs: number;
+  /** Null on success. */
+  error: string | null;
+  at: Date;
+}
+
+const FLUSH_EVERY_MS = 200;
+const FLUSH_AT_ROWS = 1_000;
+
+/**
+ * The per-subscription attempt log (tributary.webhook_attempts). Successful attempts are buffered and
+ * written in batches off the delivery path; a failed attempt is written before the failure is
+ * reported, so a dead letter always finds its attempts. A crash may lose the last buffered successes
+ * (a log, not data).
+ */
+export class AttemptLog {
+  private readonly logger = new Logger('WebhookAttempts');
+  private buffer: AttemptRecord[] = [];
+  private timer?: NodeJS.Timeout;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly pool: Pool) {}
+
+  /** Buffers the record; resolves once it is written when `now` is set. */
+  async record(attempt: AttemptRecord, now = false): Promise<void> {
+    this.buffer.push(attempt);
+    if (now || this.buffer.length >= FLUSH_AT_ROWS) return this.flush();
+    this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), FLUSH_EVERY_MS);
+  }
+
+  /** Writes what is buffered (in order, after any write in progress). */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const rows = this.buffer;
+    this.buffer = [];
+    const write = this.flushing.then(() => (rows.length ? this.insert(rows) : undefined));
+    this.flushing = write.catch((e: Error) => this.logger.warn(`writing ${rows.length} attempt(s) failed: ${e.message}`));
+    return this.flushing;
+  }
+
+  private async insert(rows: AttemptRecord[]): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO tributary.webhook_attempts
+         (group_name, webhook_id, topic, partition, first_offset, last_offset, messages, attempt, kind, status, latency_ms, error, created_at)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::bigint[], $7::int[], $8::int[],
+                            $9::text[], $10::int[], $11::int[], $12::text[], $13::timestamptz[])`,
+      [
+        rows.map((r) => r.group),
+        rows.map((r) => r.webhookId),
+        rows.map((r) => r.topic),
+        rows.map((r) => r.partition),
+        rows.map((r) => String(r.firstOffset)),
+        rows.map((r) => String(r.lastOffset)),
+        rows.map((r) => r.messages),
+        rows.map((r) => r.attempt),
+        rows.map((r) => r.kind),
+        rows.map((r) => r.status),
+        rows.map((r) => r.latencyMs),
+        rows.map((r) => r.error),
+        rows.map((r) => r.at.toISOString()),
+      ],
+    );
+  }
+
+  /** Deletes a group's attempts older than the retention, in bounded batches. */
+  async prune(group: string, retentionMs: number): Promise<number> {
+    let total = 0;
+    for (let round = 0; round < 100; round++) {
+      const { rowCount } = await this.pool.query(
+        `DELETE FROM tributary.webhook_attempts WHERE id IN (
+           SELECT id FROM tributary.webhook_attempts
+            WHERE group_name = $1 AND created_at < now() - make_interval(secs => $2::double precision / 1000)
+            ORDER BY id LIMIT 5000)`,
+        [group, retentionMs],
+      );
+      total += rowCount ?? 0;
+      if ((rowCount ?? 0) < 5_000) break;
+    }
+    return total;
+  }
+}

@@ -1,0 +1,97 @@
+import type { Sleeper } from './abortable.sleep';
+
+const PROBE_POLL_MS = 100;
+
+export type CircuitState = 'closed' | 'open' | 'half-open';
+
+export interface CircuitOptions {
+  failureThreshold: number;
+  cooldownMs: number;
+  maxCooldownMs: number;
+}
+
+export interface CircuitListener {
+  (state: CircuitState, detail: string): void;
+}
+
+/**
+ * Pauses an endpoint that fails persistently: after `failureThreshold` consecutive failed requests the
+ * circuit opens and requests wait; after the cooldown one request goes through as a probe (half-open).
+ * A successful probe closes the circuit; a failed one opens it again for twice as long (up to the max).
+ * Shared by the members of one subscription only: other subscriptions have their own.
+ */
+export class CircuitBreaker {
+  state: CircuitState = 'closed';
+  private failures = 0;
+  private openUntil = 0;
+  private cooldownMs: number;
+  private probing = false;
+
+  constructor(
+    private readonly options: CircuitOptions,
+    private readonly listener: CircuitListener = () => undefined,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.cooldownMs = options.cooldownMs;
+  }
+
+  /** When the next probe may go (while open). */
+  get reopensAt(): number {
+    return this.openUntil;
+  }
+
+  /** Waits until a request may go: at once when closed; after the cooldown (as the one probe) when open. */
+  async admit(sleep: Sleeper): Promise<void> {
+    for (;;) {
+      if (this.state === 'closed') return;
+      if (this.state === 'open') {
+        const wait = this.openUntil - this.now();
+        if (wait > 0) {
+          await sleep(wait);
+          continue;
+        }
+        this.state = 'half-open';
+        this.listener('half-open', 'probing the endpoint');
+      }
+      if (!this.probing) {
+        this.probing = true;
+        return;
+      }
+      await sleep(PROBE_POLL_MS); // another member's probe is in flight
+    }
+  }
+
+  succeeded(): void {
+    this.failures = 0;
+    if (this.state !== 'closed') {
+      this.state = 'closed';
+      this.cooldownMs = this.options.cooldownMs;
+      this.listener('closed', 'the endpoint answered; deliveries resume');
+    }
+    this.endProbe();
+  }
+
+  failed(reason: string): void {
+    this.failures++;
+    const wasProbe = this.state === 'half-open' && this.probing;
+    if (wasProbe || (this.state === 'closed' && this.failures >= this.options.failureThreshold)) {
+      this.state = 'open';
+      this.openUntil = this.now() + this.cooldownMs;
+      const detail =
+        `${wasProbe ? 'probe failed' : `${this.failures} consecutive failures`} (last: ${reason}); ` +
+        `paused until ${new Date(this.openUntil).toISOString()}`;
+      this.cooldownMs = Math.min(this.options.maxCooldownMs, this.cooldownMs * 2);
+      this.listener('open', detail);
+    }
+    this.endProbe();
+  }
+
+  /** A probe that never got an answer either way (called off): let another request probe. */
+  released(): void {
+    this.endProbe();
+  }
+
+  private endProbe(): void {
+    this.probing = false;
+  }
+}

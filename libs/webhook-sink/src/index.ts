@@ -1,0 +1,30 @@
+export {
+  WEBHOOK_OPERATIONS,
+  WEBHOOK_RETRY_DEFAULTS,
+  webhookGroupDefaults,
+  webhookSinkSchema,
+  type WebhookOperation,
+  type WebhookSinkConfig,
+} from './webhook.config';
+export { WebhookSink, type WebhookSinkOptions } from './webhook.sink';
+export { WebhookDeliveryError } from './webhook.errors';
+export { generateWebhookSecret, secretKey, signatureHeader } from './webhook.signature';
+export { isPrivateAddress, RefusedAddressError } from './address.guard';
+export { parseRetryAfter } from './retry-after';
+export { CircuitBreaker, type CircuitState } from './circuit.breaker';
+export { MessageFilter } from './message.filter';
+export { buildPayload, messageId } from './webhook.payload';
+export { MAX_RESPONSE_BYTES, WebhookHttpClient } from './webhook.http';
+export {
+  WebhookRepository,
+  type AttemptView,
+  type DeadLetterView,
+  type SubscriptionState as StoredSubscriptionState,
+} from './webhook.repository';
+export {
+  ReplayNotFoundError,
+  WebhookReplayer,
+  type ReplayOptions,
+  type ReplayResult,
+  type ReplaySelector,
+} from './webhook.replayer';

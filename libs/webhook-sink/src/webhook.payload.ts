@@ -1,0 +1,39 @@
+import type { ConsumedMessage } from '@tributary/consumer-groups';
+
+export interface WebhookPayload {
+  /** `webhook-id`: the envelope id (a batch: `<first id>..<last id>`); the same on every retry and replay. */
+  id: string;
+  body: Buffer;
+}
+
+const ENVELOPE_ID = /^\s*\{\s*"id"\s*:\s*"((?:[^"\\]|\\.)*)"/;
+
+/** The envelope's own id (captured envelopes start with it), else one made of the message's position. */
+export function messageId(message: ConsumedMessage): string {
+  const fast = ENVELOPE_ID.exec(message.envelope);
+  if (fast) return JSON.parse(`"${fast[1]}"`) as string;
+  try {
+    const id = (JSON.parse(message.envelope) as { id?: unknown }).id;
+    if (typeof id === 'string' && id) return id;
+  } catch {
+    // fall through
+  }
+  return `${message.topic}:${message.partition}:${message.offset}`;
+}
+
+/**
+ * The request of one delivery: with `batched` false a single message, its envelope verbatim as the
+ * body; batched, a JSON array of envelopes (even of one).
+ */
+export function buildPayload(messages: ConsumedMessage[], batched: boolean): WebhookPayload {
+  if (!batched) {
+    if (messages.length !== 1) throw new Error(`one message per request, got ${messages.length}`);
+    return { id: messageId(messages[0]), body: Buffer.from(messages[0].envelope) };
+  }
+  const first = messageId(messages[0]);
+  const last = messageId(messages[messages.length - 1]);
+  return {
+    id: messages.length === 1 ? `${first}..${first}` : `${first}..${last}`,
+    body: Buffer.from(`[${messages.map((m) => m.envelope).join(',')}]`),
+  };
+}

@@ -1,0 +1,154 @@
+import type { ConsumedMessage } from '@tributary/consumer-groups';
+import type { DeliveryContext, Sink } from '@tributary/worker';
+import type { Pool } from 'pg';
+import type { AttemptKind } from './attempt.log';
+import { DeliveryAbortedError, sleeperFor } from './abortable.sleep';
+import { MessageFilter } from './message.filter';
+import { parseRetryAfter } from './retry-after';
+import { acquireState, DISABLED_POLL_MS, releaseState, SubscriptionState } from './subscription.state';
+import type { WebhookSinkConfig } from './webhook.config';
+import { WebhookDeliveryError } from './webhook.errors';
+import type { HttpOutcome } from './webhook.http';
+import { buildPayload } from './webhook.payload';
+import { secretKey, signatureHeader } from './webhook.signature';
+
+export interface WebhookSinkOptions {
+  /** The consumer group this subscription is. */
+  group: string;
+  config: WebhookSinkConfig;
+  /** The platform database (attempt log, subscription status). */
+  pool: Pool;
+  /** `replay` sinks have their own endpoint state and log their attempts as replays. */
+  kind?: AttemptKind;
+}
+
+const USER_AGENT = 'Tributary-Webhooks/0.1';
+
+/**
+ * Delivers a consumer group's messages to an HTTP endpoint as Standard Webhooks requests: one message
+ * per request (its envelope as the body) or a JSON array of up to `batchSize`. Each `deliver` call is
+ * one attempt; the runtime schedules retries (backoff, `Retry-After`), dead-letters or blocks.
+ */
+export class WebhookSink implements Sink {
+  readonly kind = 'webhook';
+  readonly maxBatchSize: number;
+  /** A batch request is the unit: if it keeps failing, its messages meet the failure policy together. */
+  readonly isolateFailures = false;
+  private readonly batched: boolean;
+  private readonly keys: Buffer[];
+  private readonly filter: MessageFilter;
+  private readonly state: SubscriptionState;
+  private readonly attemptKind: AttemptKind;
+  private closed = false;
+
+  constructor(private readonly options: WebhookSinkOptions) {
+    const { config } = options;
+    this.batched = config.batchSize > 1;
+    this.maxBatchSize = config.batchSize;
+    this.keys = config.secrets.map(secretKey);
+    this.filter = new MessageFilter(config);
+    this.attemptKind = options.kind ?? 'delivery';
+    this.state =
+      this.attemptKind === 'delivery'
+        ? acquireState(options.group, config, options.pool)
+        : new SubscriptionState(options.group, config, options.pool, false);
+  }
+
+  /** The messages this subscription wants out of a batch (the rest is acknowledged without a request). */
+  wanted(batch: ConsumedMessage[]): ConsumedMessage[] {
+    return batch.filter((m) => this.filter.matches(m));
+  }
+
+  async deliver(batch: ConsumedMessage[], context?: DeliveryContext): Promise<void> {
+    const selected = this.wanted(batch);
+    if (selected.length === 0) return;
+    await this.state.ready();
+    for (let i = 0; i < selected.length; i += this.maxBatchSize) {
+      await this.send(selected.slice(i, i + this.maxBatchSize), context);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.attemptKind === 'delivery') await releaseState(this.state);
+    else await this.state.close();
+  }
+
+  /** One request: waits for the circuit and the rate limit, signs, posts, logs the attempt, judges. */
+  private async send(messages: ConsumedMessage[], context?: DeliveryContext): Promise<void> {
+    const state = this.state;
+    if (this.attemptKind === 'delivery' && (await state.stillDisabled())) {
+      throw new WebhookDeliveryError(`subscription disabled: ${state.disabled}`, undefined, DISABLED_POLL_MS, true);
+    }
+    const sleep = sleeperFor(context?.signal, context?.wait);
+    await state.breaker.admit(sleep);
+    let outcome: HttpOutcome;
+    const { id, body } = buildPayload(messages, this.batched);
+    try {
+      if (state.limiter) await state.limiter.take(sleep);
+      const timestamp = Math.floor(Date.now() / 1_000);
+      const first = messages[0];
+      const last = messages[messages.length - 1];
+      const headers: Record<string, string> = {
+        ...this.options.config.headers,
+        'content-type': 'application/json',
+        'user-agent': USER_AGENT,
+        'webhook-id': id,
+        'webhook-timestamp': String(timestamp),
+        'webhook-signature': signatureHeader(this.keys, id, timestamp, body),
+        'tributary-topic': first.topic,
+        'tributary-partition': String(first.partition),
+        'tributary-offset': first === last ? String(first.offset) : `${first.offset}-${last.offset}`,
+        'tributary-attempt': String(context?.attempt ?? 1),
+      };
+      outcome = await state.client.post(headers, body, this.options.config.timeoutMs);
+    } catch (error) {
+      state.breaker.released();
+      throw error instanceof DeliveryAbortedError ? error : new WebhookDeliveryError((error as Error).message);
+    }
+    const ok = outcome.status !== undefined && outcome.status >= 200 && outcome.status < 300;
+    const reason = ok ? null : describe(outcome);
+    await state.log.record(
+      {
+        group: this.options.group,
+        webhookId: id,
+        topic: messages[0].topic,
+        partition: messages[0].partition,
+        firstOffset: messages[0].offset,
+        lastOffset: messages[messages.length - 1].offset,
+        messages: messages.length,
+        attempt: context?.attempt ?? 1,
+        kind: this.attemptKind,
+        status: outcome.status ?? null,
+        latencyMs: outcome.latencyMs,
+        error: reason,
+        at: new Date(Date.now() - outcome.latencyMs),
+      },
+      !ok,
+    );
+    if (ok) {
+      state.breaker.succeeded();
+      return;
+    }
+    const message = reason as string;
+    state.breaker.failed(message);
+    if (outcome.status === 410) {
+      await state.disable(`the endpoint answered 410 Gone at ${new Date().toISOString()}`);
+      throw new WebhookDeliveryError(`${message}: subscription disabled`, 410, DISABLED_POLL_MS, true);
+    }
+    const retryAfterMs =
+      outcome.status === 429 || outcome.status === 503 ? parseRetryAfter(outcome.headers?.['retry-after']) : undefined;
+    throw new WebhookDeliveryError(message, outcome.status, retryAfterMs);
+  }
+}
+
+function describe(outcome: HttpOutcome): string {
+  if (outcome.status === undefined) return outcome.error ?? 'no response';
+  if (outcome.status >= 300 && outcome.status < 400) {
+    const location = outcome.headers?.location;
+    return `HTTP ${outcome.status}: redirect${location ? ` to ${location}` : ''} not followed`;
+  }
+  const text = (outcome.body ?? '').replace(/\s+/g, ' ').trim().slice(0, 200);
+  return `HTTP ${outcome.status}${text ? `: ${text}` : ''}`;
+}
