@@ -45,12 +45,18 @@ export class TopicLog {
     });
     const newHeads = heads.map((h) => next.get(`${h.partition}\u0000${h.topic}`) as bigint);
 
+    // The envelopes travel as one JSON array, built by joining their texts: already JSON, they need no
+    // escaping, unlike the elements of a text[] literal (quoting every '"' of every envelope made that the
+    // slowest part of an append: about 3x slower, and a lot of garbage). A `json` array's elements come
+    // back as their exact text, so the stored envelopes are byte for byte what the producer rendered. The
+    // FULL JOIN turns a text that is not exactly one JSON value (so the counts differ) into a NOT NULL error.
     await client.query(
       `WITH inserted AS (
          INSERT INTO tributary.messages (topic, partition, "offset", key, envelope, source_lsn, tx_id, commit_time, size)
-         SELECT topic, partition, "offset", key, envelope::json, source_lsn, tx_id, commit_time, octet_length(envelope)
-           FROM unnest($4::text[], $5::int[], $6::bigint[], $7::text[], $8::text[], $9::bigint[], $10::bigint[], $11::timestamptz[])
-             AS m(topic, partition, "offset", key, envelope, source_lsn, tx_id, commit_time)
+         SELECT m.topic, m.partition, m."offset", m.key, e.envelope, m.source_lsn, m.tx_id, m.commit_time, octet_length(e.envelope::text)
+           FROM unnest($4::text[], $5::int[], $6::bigint[], $7::text[], $9::bigint[], $10::bigint[], $11::timestamptz[])
+                WITH ORDINALITY AS m(topic, partition, "offset", key, source_lsn, tx_id, commit_time, n)
+           FULL JOIN json_array_elements($8::json) WITH ORDINALITY AS e(envelope, n) USING (n)
          RETURNING topic, partition, size
        ), sizes AS (
          SELECT topic, partition, sum(size) AS bytes FROM inserted GROUP BY topic, partition
@@ -68,7 +74,7 @@ export class TopicLog {
         records.map((r) => r.partition),
         offsets.map(String),
         records.map((r) => r.key),
-        records.map((r) => r.envelope),
+        `[${records.map((r) => r.envelope).join(',')}]`,
         records.map((r) => (r.sourceLsn === null ? null : String(r.sourceLsn))),
         records.map((r) => r.txId),
         records.map((r) => r.commitTime),

@@ -1,0 +1,37 @@
+export type Cell = string | number;
+
+/** A table for the console (aligned columns) and the same table as Markdown. */
+export class Table {
+  readonly rows: string[][] = [];
+
+  constructor(readonly headers: string[]) {}
+
+  add(...cells: Cell[]): this {
+    this.rows.push(cells.map((c) => (typeof c === 'number' ? c.toLocaleString('en-US') : c)));
+    return this;
+  }
+
+  text(): string {
+    const widths = this.headers.map((h, i) => Math.max(h.length, ...this.rows.map((r) => (r[i] ?? '').length)));
+    const line = (cells: string[]) =>
+      cells.map((c, i) => (i === 0 ? (c ?? '').padEnd(widths[i]) : (c ?? '').padStart(widths[i]))).join('  ');
+    return [line(this.headers), widths.map((w) => '─'.repeat(w)).join('  '), ...this.rows.map(line)].join('\n');
+  }
+
+  markdown(): string {
+    const esc = (c: string) => (c ?? '').replace(/\|/g, '\\|');
+    return [
+      `| ${this.headers.map(esc).join(' | ')} |`,
+      `| ${this.headers.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
+      ...this.rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
+    ].join('\n');
+  }
+
+  print(): void {
+    console.log(this.text());
+  }
+}
+
+export function fmt(n: number, digits = 0): string {
+  return Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a';
+}
