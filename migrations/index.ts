@@ -2,6 +2,7 @@ import { InitialSchema1764000000000 } from './1764000000000-InitialSchema';
 import { ConsumerGroups1764100000000 } from './1764100000000-ConsumerGroups';
 import { SourceTables1764200000000 } from './1764200000000-SourceTables';
 import { WebhookDeliveries1764600000000 } from './1764600000000-WebhookDeliveries';
+import { ApiTokens1764800000000 } from './1764800000000-ApiTokens';
 
 /** Every migration, in order. Listed explicitly so the build needs no glob loading. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   ConsumerGroups1764100000000,
   SourceTables1764200000000,
   WebhookDeliveries1764600000000,
+  ApiTokens1764800000000,
 ];

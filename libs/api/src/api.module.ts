@@ -1,5 +1,8 @@
 import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { PlatformDatabase } from '@tributary/store';
 import { TopicLogModule } from '@tributary/topic-log';
+import { AuthGuard, TokenRepository, TokensController } from './auth';
 import { GroupsController } from './groups.controller';
 import { HealthController } from './health.controller';
 import { MetricsController } from './metrics.controller';
@@ -19,7 +22,12 @@ import { WebhooksController } from './webhooks.controller';
     GroupsController,
     PullController,
     WebhooksController,
+    TokensController,
   ],
-  providers: [PullMembersRegistry],
+  providers: [
+    PullMembersRegistry,
+    { provide: TokenRepository, inject: [PlatformDatabase], useFactory: (db: PlatformDatabase) => new TokenRepository(db.pool) },
+    { provide: APP_GUARD, useClass: AuthGuard },
+  ],
 })
 export class ApiModule {}

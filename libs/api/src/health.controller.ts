@@ -1,8 +1,10 @@
 import { Controller, Get, Inject, Optional, ServiceUnavailableException } from '@nestjs/common';
 import { CaptureService } from '@tributary/capture';
 import { PlatformDatabase } from '@tributary/store';
+import { Public } from './auth';
 
 @Controller()
+@Public()
 export class HealthController {
   constructor(
     @Inject(PlatformDatabase) private readonly db: PlatformDatabase,

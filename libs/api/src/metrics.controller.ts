@@ -1,9 +1,11 @@
 import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { MetricsService } from '@tributary/metrics';
+import { Public } from './auth';
 
 /** Prometheus scrape endpoint (text exposition format). */
 @Controller()
+@Public()
 export class MetricsController {
   constructor(@Inject(MetricsService) private readonly metrics: MetricsService) {}
 

@@ -2,6 +2,7 @@ import { Body, Controller, Delete, HttpCode, Inject, Param, Post, Res } from '@n
 import type { Response } from 'express';
 import { z } from 'zod';
 import type { AckResult } from '@tributary/consumer-groups';
+import { ConsumerWrites } from './auth';
 import { parseBody } from './body';
 import { PullMembersRegistry } from './pull-members.registry';
 
@@ -26,6 +27,7 @@ const nackBody = z
 
 /** The HTTP pull API: consumers we do not host join a group, fetch batches, and ack or nack by offset. */
 @Controller('api/v1/groups/:group/members')
+@ConsumerWrites()
 export class PullController {
   constructor(@Inject(PullMembersRegistry) private readonly registry: PullMembersRegistry) {}
 

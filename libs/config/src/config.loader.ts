@@ -67,7 +67,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   return {
     databaseUrl,
     embedded: { dataDir: resolve(cwd, e.TRIBUTARY_DATA_DIR), port: e.TRIBUTARY_EMBEDDED_PORT },
-    api: { host: e.TRIBUTARY_API_HOST, port: e.TRIBUTARY_API_PORT },
+    api: { host: e.TRIBUTARY_API_HOST, port: e.TRIBUTARY_API_PORT, adminToken: e.TRIBUTARY_ADMIN_TOKEN },
     logLevel: e.TRIBUTARY_LOG_LEVEL,
     topicDefaults: file.topicDefaults,
     sources,

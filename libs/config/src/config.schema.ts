@@ -163,6 +163,7 @@ export const envSchema = z.object({
   TRIBUTARY_EMBEDDED_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   TRIBUTARY_API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   TRIBUTARY_API_HOST: z.string().default('127.0.0.1'),
+  TRIBUTARY_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   TRIBUTARY_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
 });
 

@@ -36,7 +36,8 @@ export interface TributaryConfig {
   /** Platform store URL; undefined means "start the embedded Postgres". */
   databaseUrl?: string;
   embedded: { dataDir: string; port: number };
-  api: { host: string; port: number };
+  /** `adminToken`: the first admin API token; when unset and no token was created, the API is open (local use). */
+  api: { host: string; port: number; adminToken?: string };
   logLevel: LogLevel;
   topicDefaults: TopicDefaults;
   sources: SourceConfig[];

@@ -7,6 +7,7 @@ import {
 } from './consumer-group.entity';
 import { DeadLetterEntity } from './dead-letter.entity';
 import { MessageEntity } from './message.entity';
+import { ApiTokenEntity } from './api-token.entity';
 import { SourceCheckpointEntity } from './source-checkpoint.entity';
 import { SourceTableEntity } from './source-table.entity';
 import { TopicPartitionEntity } from './topic-partition.entity';
@@ -14,6 +15,7 @@ import { TopicEntity } from './topic.entity';
 import { WebhookAttemptEntity, WebhookSubscriptionEntity } from './webhook.entity';
 
 export {
+  ApiTokenEntity,
   ConsumerGroupEntity,
   DeadLetterEntity,
   GroupEventEntity,
@@ -42,4 +44,5 @@ export const ENTITIES = [
   SourceTableEntity,
   WebhookAttemptEntity,
   WebhookSubscriptionEntity,
+  ApiTokenEntity,
 ];

@@ -1,0 +1,66 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Pool } from 'pg';
+
+export type TokenRole = 'admin' | 'read' | 'consumer';
+
+export interface TokenInfo {
+  id: string;
+  name: string;
+  role: TokenRole;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
+
+/** API tokens, kept as SHA-256 hashes: the token itself exists only in the creation response. */
+export class TokenRepository {
+  constructor(private readonly pool: Pool) {}
+
+  /** Returns the new token's record and its secret (shown once). Undefined when the name is taken. */
+  async create(name: string, role: TokenRole): Promise<{ info: TokenInfo; token: string } | undefined> {
+    const token = `trb_${randomBytes(32).toString('base64url')}`;
+    const { rows } = await this.pool.query(
+      `INSERT INTO tributary.api_tokens (name, token_hash, role) VALUES ($1, $2, $3)
+       ON CONFLICT (name) DO NOTHING RETURNING id, name, role, created_at, last_used_at`,
+      [name, hashToken(token), role],
+    );
+    return rows.length ? { info: toInfo(rows[0]), token } : undefined;
+  }
+
+  async list(): Promise<TokenInfo[]> {
+    const { rows } = await this.pool.query(
+      'SELECT id, name, role, created_at, last_used_at FROM tributary.api_tokens ORDER BY id',
+    );
+    return rows.map(toInfo);
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query('DELETE FROM tributary.api_tokens WHERE id = $1', [id]);
+    return (rowCount ?? 0) > 0;
+  }
+
+  /** The role of a presented token (and records its use), or undefined. */
+  async authenticate(token: string): Promise<TokenRole | undefined> {
+    const { rows } = await this.pool.query<{ role: TokenRole }>(
+      `UPDATE tributary.api_tokens SET last_used_at = now() WHERE token_hash = $1 RETURNING role`,
+      [hashToken(token)],
+    );
+    return rows[0]?.role;
+  }
+
+  async any(): Promise<boolean> {
+    const { rows } = await this.pool.query('SELECT EXISTS (SELECT 1 FROM tributary.api_tokens) AS any');
+    return rows[0].any;
+  }
+}
+
+function toInfo(r: { id: string; name: string; role: TokenRole; created_at: Date; last_used_at: Date | null }): TokenInfo {
+  return {
+    id: String(r.id),
+    name: r.name,
+    role: r.role,
+    createdAt: r.created_at.toISOString(),
+    lastUsedAt: r.last_used_at?.toISOString() ?? null,
+  };
+}

@@ -1,0 +1,49 @@
+import {
+  Body,
+  ConflictException,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Inject,
+  NotFoundException,
+  Param,
+  Post,
+} from '@nestjs/common';
+import { z } from 'zod';
+import { parseBody } from '../body';
+import { AdminOnly } from './auth.decorators';
+import { TokenRepository, type TokenInfo } from './token.repository';
+
+const createToken = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be 1-63 lowercase letters, digits, dots, dashes or underscores'),
+    role: z.enum(['admin', 'read', 'consumer']),
+  })
+  .strict();
+
+@Controller('api/v1/tokens')
+@AdminOnly()
+export class TokensController {
+  constructor(@Inject(TokenRepository) private readonly tokens: TokenRepository) {}
+
+  /** The token is in this response only; afterwards only its hash exists. */
+  @Post()
+  async create(@Body() body: unknown): Promise<TokenInfo & { token: string }> {
+    const { name, role } = parseBody(createToken, body);
+    const created = await this.tokens.create(name, role);
+    if (!created) throw new ConflictException({ detail: `a token named "${name}" exists`, field: 'name' });
+    return { ...created.info, token: created.token };
+  }
+
+  @Get()
+  list(): Promise<TokenInfo[]> {
+    return this.tokens.list();
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  async remove(@Param('id') id: string): Promise<void> {
+    if (!/^\d{1,18}$/.test(id) || !(await this.tokens.delete(id))) throw new NotFoundException({ detail: `no token ${id}` });
+  }
+}

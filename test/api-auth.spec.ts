@@ -1,0 +1,125 @@
+import type { INestApplication } from '@nestjs/common';
+import { createApp } from '@tributary/runtime';
+import { platformConfig } from './support/capture-harness';
+import { TestCluster } from './support/pg-cluster';
+import { TestPlatform } from './support/platform';
+
+const ADMIN = 'admin-token-from-the-environment';
+
+/** Bearer tokens: 401 without a valid one, 403 for a read-only token on writes, secrets never shown again. */
+describe('API authentication', () => {
+  let cluster: TestCluster;
+  let platform: TestPlatform;
+  let app: INestApplication;
+  let base: string;
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of several shapes
+  async function call(method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; body: any }> {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  }
+
+  beforeAll(async () => {
+    cluster = await TestCluster.start(18);
+    platform = await TestPlatform.create(cluster, 'platform');
+    await platform.createTopic('auth.t', 1);
+    const config = platformConfig(platform.url, []);
+    app = (await createApp({ ...config, api: { ...config.api, adminToken: ADMIN }, logLevel: 'error' }, [
+      'api',
+    ])) as INestApplication;
+    await app.listen(0, '127.0.0.1');
+    base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await platform?.close();
+    await cluster?.stop();
+  });
+
+  it('keeps liveness, readiness and metrics open', async () => {
+    expect((await call('GET', '/health')).status).toBe(200);
+    expect((await call('GET', '/ready')).status).toBe(200);
+    expect((await fetch(`${base}/metrics`)).status).toBe(200);
+  });
+
+  it('answers 401 without a token or with a wrong one', async () => {
+    const none = await call('GET', '/api/v1/topics');
+    expect(none.status).toBe(401);
+    expect(none.body).toMatchObject({
+      status: 401,
+      title: 'Unauthorized',
+      detail: expect.stringMatching(/bearer token is required/),
+    });
+    expect((await call('GET', '/api/v1/topics', 'wrong-token')).status).toBe(401);
+    expect((await call('POST', '/api/v1/groups', undefined, { name: 'g', topics: ['auth.t'] })).status).toBe(401);
+    expect((await call('GET', '/api/v1/groups/g')).status).toBe(401);
+  });
+
+  it('lets the admin token from the environment create tokens, shown once and stored hashed', async () => {
+    const created = await call('POST', '/api/v1/tokens', ADMIN, { name: 'reader', role: 'read' });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: 'reader', role: 'read', token: expect.stringMatching(/^trb_[A-Za-z0-9_-]{43}$/) });
+    const list = await call('GET', '/api/v1/tokens', ADMIN);
+    expect(list.body).toEqual([expect.objectContaining({ name: 'reader', role: 'read' })]);
+    expect(JSON.stringify(list.body)).not.toContain(created.body.token);
+    const { rows } = await platform.pool.query('SELECT token_hash FROM tributary.api_tokens');
+    expect(rows[0].token_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(rows[0].token_hash).not.toContain(created.body.token);
+
+    const reader = created.body.token as string;
+    expect((await call('GET', '/api/v1/topics', reader)).status).toBe(200);
+    const write = await call('POST', '/api/v1/groups', reader, { name: 'by-reader', topics: ['auth.t'] });
+    expect(write.status).toBe(403);
+    expect(write.body.detail).toMatch(/read token cannot make changes/);
+    expect((await call('GET', '/api/v1/tokens', reader)).status).toBe(403);
+    const { rows: groups } = await platform.pool.query(`SELECT 1 FROM tributary.consumer_groups WHERE name = 'by-reader'`);
+    expect(groups).toEqual([]);
+  });
+
+  it('lets a consumer token use the pull API but not administer', async () => {
+    expect((await call('POST', '/api/v1/groups', ADMIN, { name: 'pullers', topics: ['auth.t'] })).status).toBe(201);
+    const consumer = (await call('POST', '/api/v1/tokens', ADMIN, { name: 'app', role: 'consumer' })).body.token as string;
+    const joined = await call('POST', '/api/v1/groups/pullers/members', consumer, {});
+    expect(joined.status).toBe(201);
+    expect((await call('POST', '/api/v1/groups', consumer, { name: 'other', topics: ['auth.t'] })).status).toBe(403);
+    expect((await call('DELETE', `/api/v1/groups/pullers/members/${joined.body.memberId}`, consumer)).status).toBe(204);
+  });
+
+  it('rejects bad token requests with the field and changes nothing', async () => {
+    const cases: [unknown, string][] = [
+      [{ role: 'read' }, 'name'],
+      [{ name: 'x', role: 'root' }, 'role'],
+      [{ name: 'Bad Name', role: 'read' }, 'name'],
+      [{ name: 'x', role: 'read', extra: 1 }, '(body)'],
+      ['{not json', ''],
+    ];
+    const before = await platform.pool.query('SELECT count(*)::int AS n FROM tributary.api_tokens');
+    for (const [body, field] of cases) {
+      const res = await call('POST', '/api/v1/tokens', ADMIN, body);
+      expect(res.status).toBe(400);
+      if (field) expect(res.body.field).toBe(field);
+    }
+    const dup = await call('POST', '/api/v1/tokens', ADMIN, { name: 'reader', role: 'admin' });
+    expect(dup.status).toBe(409);
+    expect((await call('DELETE', '/api/v1/tokens/999999', ADMIN)).status).toBe(404);
+    expect((await call('DELETE', '/api/v1/tokens/abc', ADMIN)).status).toBe(404);
+    const after = await platform.pool.query('SELECT count(*)::int AS n FROM tributary.api_tokens');
+    expect(after.rows[0].n).toBe(before.rows[0].n);
+  });
+
+  it('revokes a deleted token at once', async () => {
+    const created = (await call('POST', '/api/v1/tokens', ADMIN, { name: 'temp', role: 'read' })).body;
+    expect((await call('GET', '/api/v1/topics', created.token)).status).toBe(200);
+    expect((await call('DELETE', `/api/v1/tokens/${created.id}`, ADMIN)).status).toBe(204);
+    expect((await call('GET', '/api/v1/topics', created.token)).status).toBe(401);
+  });
+});
