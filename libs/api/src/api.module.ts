@@ -1,8 +1,10 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { GroupAdminRepository } from '@tributary/consumer-groups';
 import { PlatformDatabase } from '@tributary/store';
 import { TopicLogModule } from '@tributary/topic-log';
 import { AuthGuard, TokenRepository, TokensController } from './auth';
+import { GroupOffsetsController } from './group-offsets.controller';
 import { GroupsController } from './groups.controller';
 import { HealthController } from './health.controller';
 import { MetricsController } from './metrics.controller';
@@ -20,6 +22,7 @@ import { WebhooksController } from './webhooks.controller';
     TopicsController,
     SourcesController,
     GroupsController,
+    GroupOffsetsController,
     PullController,
     WebhooksController,
     TokensController,
@@ -27,6 +30,11 @@ import { WebhooksController } from './webhooks.controller';
   providers: [
     PullMembersRegistry,
     { provide: TokenRepository, inject: [PlatformDatabase], useFactory: (db: PlatformDatabase) => new TokenRepository(db.pool) },
+    {
+      provide: GroupAdminRepository,
+      inject: [PlatformDatabase],
+      useFactory: (db: PlatformDatabase) => new GroupAdminRepository(db.pool),
+    },
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
 })

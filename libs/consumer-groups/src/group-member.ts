@@ -30,6 +30,8 @@ export class GroupMember {
   private nextHeartbeatAt = 0;
   offsetResets = 0;
   lastHeartbeatAt?: Date;
+  /** Set by an operator through the API; refreshed at every heartbeat. */
+  paused = false;
 
   constructor(
     private readonly repo: GroupRepository,
@@ -49,6 +51,7 @@ export class GroupMember {
   async heartbeat(force = false): Promise<void> {
     if (!force && Date.now() < this.nextHeartbeatAt) return;
     const result = await this.repo.heartbeat(this.group, this.id, this.client);
+    this.paused = result.paused;
     this.lastHeartbeatAt = new Date();
     this.nextHeartbeatAt = Date.now() + this.heartbeatIntervalMs;
     const owned = new Set(result.owned.map(partitionId));
@@ -86,6 +89,7 @@ export class GroupMember {
 
   /** Partitions to consume now: owned, not being handed over, not failed or blocked. */
   active(): OwnedPartition[] {
+    if (this.paused) return [];
     return [...this.partitions.values()].filter((p) => !p.revoked && p.status === 'ok');
   }
 

@@ -8,6 +8,8 @@ export interface HeartbeatResult {
   /** Owned partitions the assignment gives to someone else: finish, commit, then release them. */
   revoke: PartitionRef[];
   members: number;
+  /** An operator paused the group: members keep their leases but consume nothing. */
+  paused: boolean;
 }
 
 export interface PartitionBounds {
@@ -150,6 +152,8 @@ export class GroupRepository {
         })),
         revoke: owned.rows.filter((r) => !wanted.has(partitionId(r))).map((r) => ({ topic: r.topic, partition: r.partition })),
         members: members.length,
+        paused:
+          (await c.query('SELECT paused FROM tributary.consumer_groups WHERE name = $1', [def.name])).rows[0]?.paused ?? false,
       };
     });
   }

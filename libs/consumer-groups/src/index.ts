@@ -2,6 +2,7 @@ export { OffsetTracker } from './offset-tracker';
 export { assignPartitions, partitionId, type PartitionRef } from './assignment';
 export { GroupRepository, globToLike, type HeartbeatResult, type PartitionBounds, type PartitionLag } from './group.repository';
 export { GroupMember, type OwnedPartition } from './group-member';
+export { GroupAdminError, GroupAdminRepository, type OffsetReset, type ResetTarget } from './group-admin.repository';
 export { MessageNotifier } from './message-notifier';
 export { PullMember, type AckResult, type PulledMessage } from './pull-member';
 export {

@@ -1,0 +1,124 @@
+import type { Pool, PoolClient } from 'pg';
+
+/** Where an operator moves a paused group's committed offsets. */
+export type ResetTarget = 'earliest' | 'latest' | { timestamp: string } | { offset: bigint };
+
+export interface OffsetReset {
+  topic: string;
+  partition: number;
+  from: string;
+  to: string;
+}
+
+/** An operator request that cannot be carried out as asked; nothing was changed. */
+export class GroupAdminError extends Error {
+  constructor(
+    readonly reason: 'not_found' | 'not_paused' | 'out_of_range' | 'no_partitions',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'GroupAdminError';
+  }
+}
+
+/**
+ * Operator actions on a group: pause, resume, reset offsets. A reset moves the committed offsets and
+ * bumps the partitions' lease generations in one transaction, so members still holding a partition are
+ * fenced (their next commit is rejected) and pick the new position up at their next heartbeat.
+ */
+export class GroupAdminRepository {
+  constructor(private readonly pool: Pool) {}
+
+  async setPaused(group: string, paused: boolean): Promise<void> {
+    const { rowCount } = await this.pool.query('UPDATE tributary.consumer_groups SET paused = $2 WHERE name = $1', [
+      group,
+      paused,
+    ]);
+    if (!rowCount) throw new GroupAdminError('not_found', `group "${group}" does not exist`);
+  }
+
+  async resetOffsets(group: string, target: ResetTarget, topic?: string, partition?: number): Promise<OffsetReset[]> {
+    return this.transaction(async (c) => {
+      // The same lock as a membership round: no member takes a partition while the offsets move.
+      await c.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', ['tributary.group', group]);
+      const state = await c.query<{ paused: boolean }>(
+        'SELECT paused FROM tributary.consumer_groups WHERE name = $1 FOR UPDATE',
+        [group],
+      );
+      if (!state.rows.length) throw new GroupAdminError('not_found', `group "${group}" does not exist`);
+      if (!state.rows[0].paused)
+        throw new GroupAdminError('not_paused', `group "${group}" must be paused before its offsets are reset`);
+      const { rows } = await c.query<{
+        topic: string;
+        partition: number;
+        committed: string;
+        earliest: string;
+        end: string;
+        at: string | null;
+      }>(
+        `SELECT o.topic, o.partition, o.next_offset AS committed, tp.next_offset AS "end",
+                COALESCE((SELECT min(m."offset") FROM tributary.messages m WHERE m.topic = o.topic AND m.partition = o.partition),
+                         tp.next_offset) AS earliest,
+                CASE WHEN $4::timestamptz IS NULL THEN NULL ELSE
+                  COALESCE((SELECT min(m."offset") FROM tributary.messages m
+                             WHERE m.topic = o.topic AND m.partition = o.partition AND m.appended_at >= $4::timestamptz),
+                           tp.next_offset) END AS at
+           FROM tributary.group_offsets o
+           JOIN tributary.topic_partitions tp ON tp.topic = o.topic AND tp.partition = o.partition
+          WHERE o.group_name = $1 AND ($2::text IS NULL OR o.topic = $2) AND ($3::int IS NULL OR o.partition = $3)
+          ORDER BY o.topic, o.partition
+          FOR UPDATE OF o`,
+        [group, topic ?? null, partition ?? null, typeof target === 'object' && 'timestamp' in target ? target.timestamp : null],
+      );
+      if (!rows.length) throw new GroupAdminError('no_partitions', `group "${group}" has no such partition`);
+      const resets = rows.map((r) => ({ topic: r.topic, partition: r.partition, from: r.committed, to: newOffset(r, target) }));
+      for (const r of resets) {
+        await c.query(
+          `UPDATE tributary.group_offsets SET next_offset = $4, status = 'ok', status_detail = NULL, updated_at = now()
+            WHERE group_name = $1 AND topic = $2 AND partition = $3`,
+          [group, r.topic, r.partition, r.to],
+        );
+        await c.query(
+          `UPDATE tributary.partition_leases SET generation = generation + 1 WHERE group_name = $1 AND topic = $2 AND partition = $3`,
+          [group, r.topic, r.partition],
+        );
+        await c.query(
+          `INSERT INTO tributary.group_events (group_name, topic, partition, kind, detail) VALUES ($1, $2, $3, 'offset_reset_manual', $4)`,
+          [group, r.topic, r.partition, `an operator moved the committed offset from ${r.from} to ${r.to}`],
+        );
+      }
+      return resets;
+    });
+  }
+
+  private async transaction<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      const result = await fn(c);
+      await c.query('COMMIT');
+      return result;
+    } catch (error) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      c.release();
+    }
+  }
+}
+
+function newOffset(
+  r: { topic: string; partition: number; earliest: string; end: string; at: string | null },
+  target: ResetTarget,
+): string {
+  if (target === 'earliest') return r.earliest;
+  if (target === 'latest') return r.end;
+  if ('timestamp' in target) return r.at as string;
+  if (target.offset < BigInt(r.earliest) || target.offset > BigInt(r.end)) {
+    throw new GroupAdminError(
+      'out_of_range',
+      `offset ${target.offset} is outside ${r.topic}[${r.partition}]'s retained range ${r.earliest}..${r.end}`,
+    );
+  }
+  return String(target.offset);
+}
