@@ -99,6 +99,9 @@ describe('group administration', () => {
     await waitFor(async () => (member.lastHeartbeatAt?.getTime() ?? 0) > next, 'another membership round');
     expect(sink.seen.length).toBe(50);
     expect((await call('GET', '/api/v1/groups/adm-g')).body).toMatchObject({ paused: true, lag: '20' });
+    expect((await call('GET', '/api/v1/groups')).body).toEqual([
+      { name: 'adm-g', topics: ['adm'], paused: true, members: 1, lag: '20', blocked: 0 },
+    ]);
   });
 
   it('validates reset requests: 4xx with the field, nothing changed', async () => {

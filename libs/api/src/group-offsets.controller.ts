@@ -2,6 +2,7 @@ import {
   Body,
   ConflictException,
   Controller,
+  Get,
   HttpCode,
   Inject,
   NotFoundException,
@@ -41,18 +42,23 @@ const resetBody = z
   });
 
 /** Operator controls: pause and resume consumption, and move a paused group's committed offsets. */
-@Controller('api/v1/groups/:group')
+@Controller('api/v1/groups')
 export class GroupOffsetsController {
   constructor(@Inject(GroupAdminRepository) private readonly admin: GroupAdminRepository) {}
 
-  @Post('pause')
+  @Get()
+  list(): ReturnType<GroupAdminRepository['list']> {
+    return this.admin.list();
+  }
+
+  @Post(':group/pause')
   @HttpCode(200)
   async pause(@Param('group') group: string): Promise<{ group: string; paused: boolean }> {
     await this.run(() => this.admin.setPaused(group, true));
     return { group, paused: true };
   }
 
-  @Post('resume')
+  @Post(':group/resume')
   @HttpCode(200)
   async resume(@Param('group') group: string): Promise<{ group: string; paused: boolean }> {
     await this.run(() => this.admin.setPaused(group, false));
@@ -60,7 +66,7 @@ export class GroupOffsetsController {
   }
 
   /** Only while paused (409 otherwise): members would race the move. */
-  @Post('offsets/reset')
+  @Post(':group/offsets/reset')
   @HttpCode(200)
   async reset(@Param('group') group: string, @Body() body: unknown): Promise<{ group: string; resets: OffsetReset[] }> {
     const { to, topic, partition } = parseBody(resetBody, body);

@@ -29,6 +29,20 @@ export class GroupAdminError extends Error {
 export class GroupAdminRepository {
   constructor(private readonly pool: Pool) {}
 
+  /** Every group with its member count and total lag, for overviews (`GET /groups`, `tributary status`). */
+  async list(): Promise<{ name: string; topics: string[]; paused: boolean; members: number; lag: string; blocked: number }[]> {
+    const { rows } = await this.pool.query(
+      `SELECT g.name, g.topics, g.paused,
+              (SELECT count(*)::int FROM tributary.group_members m WHERE m.group_name = g.name) AS members,
+              COALESCE((SELECT sum(tp.next_offset - o.next_offset) FROM tributary.group_offsets o
+                          JOIN tributary.topic_partitions tp ON tp.topic = o.topic AND tp.partition = o.partition
+                         WHERE o.group_name = g.name), 0)::text AS lag,
+              (SELECT count(*)::int FROM tributary.group_offsets o WHERE o.group_name = g.name AND o.status <> 'ok') AS blocked
+         FROM tributary.consumer_groups g ORDER BY g.name`,
+    );
+    return rows;
+  }
+
   async setPaused(group: string, paused: boolean): Promise<void> {
     const { rowCount } = await this.pool.query('UPDATE tributary.consumer_groups SET paused = $2 WHERE name = $1', [
       group,
