@@ -1,4 +1,5 @@
 export {
+  WEBHOOK_DEFAULT_MEMBERS,
   WEBHOOK_OPERATIONS,
   WEBHOOK_RETRY_DEFAULTS,
   webhookGroupDefaults,

@@ -61,7 +61,10 @@ export class SubscriptionState {
 
   /** Reads the stored status once: a subscription disabled for this same URL stays disabled across restarts. */
   ready(): Promise<void> {
-    this.loaded ??= this.load();
+    this.loaded ??= this.load().catch((error: Error) => {
+      this.loaded = undefined; // the database may be back on the next attempt
+      throw error;
+    });
     return this.loaded;
   }
 

@@ -73,8 +73,15 @@ export const webhookSinkSchema = z
 export type WebhookSinkConfig = z.infer<typeof webhookSinkSchema>;
 
 /**
+ * In-process members of a webhook group unless configured: with a member per partition (topics have 4
+ * by default), a message stuck in retries holds up only its own partition, not the subscription's others.
+ */
+export const WEBHOOK_DEFAULT_MEMBERS = 4;
+
+/**
  * Input preprocessing for a group: a webhook group's `retry` block defaults to the webhook schedule
- * (keys given in the file win), and `secret: whsec_…` is accepted for `secrets: [whsec_…]`.
+ * (keys given in the file win), `members` to WEBHOOK_DEFAULT_MEMBERS, and `secret: whsec_…` is accepted
+ * for `secrets: [whsec_…]`.
  */
 export function webhookGroupDefaults(input: unknown): unknown {
   if (!isObject(input) || !isObject(input.sink) || input.sink.type !== 'webhook') return input;
@@ -84,7 +91,12 @@ export function webhookGroupDefaults(input: unknown): unknown {
     delete sink.secret;
   }
   const retry = isObject(input.retry) ? input.retry : input.retry === undefined ? {} : input.retry;
-  return { ...input, sink, retry: isObject(retry) ? { ...WEBHOOK_RETRY_DEFAULTS, ...retry } : retry };
+  return {
+    ...input,
+    sink,
+    members: input.members ?? WEBHOOK_DEFAULT_MEMBERS,
+    retry: isObject(retry) ? { ...WEBHOOK_RETRY_DEFAULTS, ...retry } : retry,
+  };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
