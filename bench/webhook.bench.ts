@@ -101,7 +101,9 @@ class App {
   output = '';
   readonly child: ChildProcess;
   constructor(script: string, env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, [join(ROOT, script)], {
+    // BENCH_PROFILE=<dir>: a V8 CPU profile of every app process, written when it exits.
+    const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
+    this.child = spawn(process.execPath, [...profile, join(ROOT, script)], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -315,6 +317,18 @@ async function latency(pg: LocalPostgres, pool: Pool, dir: string, receiver: Rec
     if (at === undefined) continue;
     capture.push(Number(r.appended) - Number(r.ts));
     delivery.push(at - Number(r.appended));
+  }
+  if (process.env.BENCH_TIMELINE) {
+    // Worst latency per second of the run, to tell load spikes from steady behaviour.
+    const worst = new Map<number, number>();
+    for (const r of rows) {
+      const at = receiver.receivedAt.get(r.id);
+      if (at === undefined) continue;
+      const second = Math.floor(Number(r.ts) / 1_000);
+      worst.set(second, Math.max(worst.get(second) ?? 0, at - Number(r.ts)));
+    }
+    const seconds = [...worst.keys()].sort();
+    process.stderr.write(`worst latency per second (ms): ${seconds.map((s) => worst.get(s)).join(' ')}\n`);
   }
   capture.sort((a, b) => a - b);
   delivery.sort((a, b) => a - b);

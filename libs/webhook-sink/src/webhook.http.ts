@@ -37,21 +37,35 @@ export class WebhookHttpClient {
     this.lookup = guardedLookup(allowPrivate);
     const https = this.url.protocol === 'https:';
     this.send = https ? httpsRequest : httpRequest;
-    const options = { keepAlive: true, maxFreeSockets: 16, scheduling: 'lifo' as const };
+    // Idle connections are dropped after 4 s, before a server's usual 5 s keep-alive timeout closes them.
+    const options = { keepAlive: true, maxFreeSockets: 16, scheduling: 'lifo' as const, timeout: 4_000 };
     this.agent = https ? new HttpsAgent(options) : new HttpAgent(options);
   }
 
-  post(headers: Record<string, string>, body: Buffer, timeoutMs: number): Promise<HttpOutcome> {
+  async post(headers: Record<string, string>, body: Buffer, timeoutMs: number): Promise<HttpOutcome> {
     const started = performance.now();
-    const elapsed = (): number => Math.round(performance.now() - started);
     try {
       checkLiteralHost(this.url, this.allowPrivate);
     } catch (error) {
-      return Promise.resolve({ error: (error as Error).message, latencyMs: elapsed() });
+      return { error: (error as Error).message, latencyMs: Math.round(performance.now() - started) };
     }
+    const first = await this.exchange(headers, body, timeoutMs, started, timeoutMs);
+    // A kept-alive connection the server had just closed: the request never reached it; once more, on a new one.
+    if (first.staleConnection) return this.exchange(headers, body, Math.max(1, timeoutMs - first.latencyMs), started, timeoutMs);
+    return first;
+  }
+
+  private exchange(
+    headers: Record<string, string>,
+    body: Buffer,
+    timeoutMs: number,
+    started: number,
+    total: number,
+  ): Promise<HttpOutcome & { staleConnection?: boolean }> {
+    const elapsed = (): number => Math.round(performance.now() - started);
     return new Promise((resolve) => {
       let settled = false;
-      const finish = (outcome: Omit<HttpOutcome, 'latencyMs'>): void => {
+      const finish = (outcome: Omit<HttpOutcome, 'latencyMs'> & { staleConnection?: boolean }): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
@@ -84,10 +98,15 @@ export class WebhookHttpClient {
         },
       );
       const timer = setTimeout(() => {
-        finish({ error: `timed out after ${timeoutMs} ms` });
+        finish({ error: `timed out after ${total} ms` });
         req.destroy();
       }, timeoutMs);
-      req.on('error', (error: NodeJS.ErrnoException) => finish({ error: describe(error) }));
+      req.on('error', (error: NodeJS.ErrnoException) =>
+        finish({
+          error: describe(error),
+          staleConnection: req.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE'),
+        }),
+      );
       req.end(body);
     });
   }
