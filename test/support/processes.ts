@@ -5,7 +5,7 @@ import { join } from 'node:path';
 const ROOT = join(__dirname, '..', '..');
 
 /** Path of a built entry point; the test command builds before jest runs. */
-export function builtApp(app: 'tributary' | 'api' | 'capture' | 'worker', file = 'main'): string {
+export function builtApp(app: 'tributary' | 'api' | 'capture' | 'worker' | 'cli', file = 'main'): string {
   const path = join(ROOT, 'dist', 'apps', app, 'src', `${file}.js`);
   if (!existsSync(path)) throw new Error(`${path} is missing: run "npm run build" first (npm test does)`);
   return path;

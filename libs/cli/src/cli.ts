@@ -1,0 +1,46 @@
+import { parseArgs } from 'node:util';
+import { ApiClient, CliError } from './api.client';
+import { pause, resetOffsets, status, tail, type Output } from './commands';
+
+export const USAGE = `usage: tributary <command>
+
+  start [api|capture|worker ...]      run the platform (all roles when none is named)
+  status                               sources and consumer groups with their lag
+  tail <topic> [--from-start]          follow a topic's messages as JSON lines
+  offsets reset <group> --to <earliest|latest|ISO time|offset> [--topic t] [--partition n]
+                                       move a paused group's committed offsets
+  groups pause <group> | groups resume <group>
+
+The API is TRIBUTARY_API_URL (default http://127.0.0.1:3000); TRIBUTARY_TOKEN is sent as a bearer token.`;
+
+/** Runs one CLI command; returns the exit code. `start` is handled by the entry point (it never returns). */
+export async function runCli(
+  argv: string[],
+  out: Output,
+  api = ApiClient.fromEnv(),
+  signal = new AbortController().signal,
+): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      to: { type: 'string' },
+      topic: { type: 'string' },
+      partition: { type: 'string' },
+      'from-start': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [command, sub, arg] = positionals;
+  if (values.help || !command) {
+    out(USAGE);
+    return command || values.help ? 0 : 64;
+  }
+  if (command === 'status') await status(api, out);
+  else if (command === 'tail' && sub) await tail(api, out, sub, { fromStart: values['from-start'] ?? false, signal });
+  else if (command === 'offsets' && sub === 'reset' && arg) await resetOffsets(api, out, arg, values);
+  else if (command === 'groups' && (sub === 'pause' || sub === 'resume') && arg) await pause(api, out, arg, sub === 'pause');
+  else throw new CliError(`unknown command: ${positionals.join(' ')}\n\n${USAGE}`);
+  return 0;
+}

@@ -1,0 +1,92 @@
+import { execFileSync } from 'node:child_process';
+import type { INestApplication } from '@nestjs/common';
+import { ApiClient, CliError, runCli } from '@tributary/cli';
+import { createApp } from '@tributary/runtime';
+import { platformConfig } from './support/capture-harness';
+import { TestCluster, waitFor } from './support/pg-cluster';
+import { TestPlatform } from './support/platform';
+import { builtApp } from './support/processes';
+
+/** The `tributary` CLI against a real API and platform database. */
+describe('tributary CLI', () => {
+  let cluster: TestCluster;
+  let platform: TestPlatform;
+  let app: INestApplication;
+  let api: ApiClient;
+
+  async function cli(...argv: string[]): Promise<string> {
+    const lines: string[] = [];
+    await runCli(argv, (t) => lines.push(t), api);
+    return lines.join('\n');
+  }
+
+  beforeAll(async () => {
+    cluster = await TestCluster.start(18);
+    platform = await TestPlatform.create(cluster, 'platform');
+    await platform.createTopic('cli.t', 2);
+    await platform.produce('cli.t', 2, 30, 30);
+    app = (await createApp({ ...platformConfig(platform.url, []), logLevel: 'error' }, ['api'])) as INestApplication;
+    await app.listen(0, '127.0.0.1');
+    api = new ApiClient((await app.getUrl()).replace('[::1]', '127.0.0.1'));
+    await api.call('POST', '/api/v1/groups', { name: 'cli-g', topics: ['cli.*'] });
+    // A first member gives the group its committed offsets; it leaves at once.
+    const { memberId } = await api.call('POST', '/api/v1/groups/cli-g/members', {});
+    await api.call('DELETE', `/api/v1/groups/cli-g/members/${memberId}`);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await platform?.close();
+    await cluster?.stop();
+  });
+
+  it('prints status as a table', async () => {
+    const out = await cli('status');
+    expect(out).toMatch(/^NAME\s+MEMBERS\s+LAG\s+BLOCKED\s+PAUSED$/m);
+    expect(out).toMatch(/^cli-g\s+0\s+30\s+0\s+no$/m);
+  });
+
+  it('pauses, resets offsets and resumes a group', async () => {
+    await expect(cli('offsets', 'reset', 'cli-g', '--to', 'latest')).rejects.toThrow(/409 group "cli-g" must be paused/);
+    expect(await cli('groups', 'pause', 'cli-g')).toBe('group cli-g paused');
+    const out = await cli('offsets', 'reset', 'cli-g', '--to', 'latest', '--topic', 'cli.t');
+    expect(out.split('\n')).toEqual([
+      expect.stringMatching(/^TOPIC\s+PARTITION\s+FROM\s+TO$/),
+      expect.stringMatching(/^cli\.t\s+0\s+0\s+\d+$/),
+      expect.stringMatching(/^cli\.t\s+1\s+0\s+\d+$/),
+    ]);
+    expect(await cli('status')).toMatch(/^cli-g\s+0\s+0\s+0\s+yes$/m);
+    await expect(cli('offsets', 'reset', 'cli-g', '--to', '99999', '--topic', 'cli.t', '--partition', '0')).rejects.toThrow(
+      /422 offset 99999 is outside/,
+    );
+    expect(await cli('groups', 'resume', 'cli-g')).toBe('group cli-g resumed');
+  });
+
+  it('tails a topic from the start and follows new messages', async () => {
+    const lines: string[] = [];
+    const stop = new AbortController();
+    const running = runCli(['tail', 'cli.t', '--from-start'], (t) => lines.push(t), api, stop.signal);
+    await waitFor(async () => lines.length === 30, 'the 30 existing messages');
+    await platform.produce('cli.t', 2, 5, 5, 30);
+    await waitFor(async () => lines.length === 35, 'the 5 new ones');
+    stop.abort();
+    await running;
+    const seqs = lines.map((l) => JSON.parse(l).envelope.after.seq as number).sort((a, b) => a - b);
+    expect(seqs).toEqual(Array.from({ length: 35 }, (_, i) => i));
+  });
+
+  it('explains bad usage and an unreachable API', async () => {
+    await expect(cli('frobnicate')).rejects.toThrow(CliError);
+    await expect(cli('offsets', 'reset', 'cli-g')).rejects.toThrow(/--to is required/);
+    await expect(cli('status', '--bogus')).rejects.toThrow(/Unknown option '--bogus'/);
+    const nowhere = new ApiClient('http://127.0.0.1:1');
+    await expect(runCli(['status'], () => undefined, nowhere)).rejects.toThrow(
+      /cannot reach the Tributary API at http:\/\/127.0.0.1:1/,
+    );
+  });
+
+  it('is installed as a command that prints its usage', () => {
+    const out = execFileSync(process.execPath, [builtApp('cli'), '--help']).toString();
+    expect(out).toMatch(/^usage: tributary <command>/);
+  });
+});
