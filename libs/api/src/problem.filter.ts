@@ -21,6 +21,10 @@ export class ProblemFilter implements ExceptionFilter {
         body.detail = body.message;
         delete body.message;
       }
+    } else if (isClientError(exception)) {
+      // Errors raised before routing (body-parser: malformed or oversized bodies) carry their own 4xx.
+      status = exception.status;
+      body = { title: reasonPhrase(status), detail: exception.message };
     } else {
       this.logger.error((exception as Error)?.stack ?? String(exception));
     }
@@ -39,4 +43,9 @@ function reasonPhrase(status: number): string {
     .split('_')
     .map((w) => w[0] + w.slice(1).toLowerCase())
     .join(' ');
+}
+
+function isClientError(e: unknown): e is { status: number; message: string } {
+  const status = (e as { status?: unknown })?.status;
+  return typeof status === 'number' && status >= 400 && status < 500 && (e as { expose?: boolean }).expose === true;
 }

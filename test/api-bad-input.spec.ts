@@ -1,0 +1,328 @@
+import type { INestApplication } from '@nestjs/common';
+import { createApp } from '@tributary/runtime';
+import { platformConfig } from './support/capture-harness';
+import { TestCluster } from './support/pg-cluster';
+import { TestPlatform } from './support/platform';
+
+interface Case {
+  name: string;
+  method: string;
+  path: string;
+  /** A string is sent as it is (malformed JSON); anything else as JSON. */
+  body?: unknown;
+  status: number;
+  /** The field the problem document must name (omit when the request has no single field at fault). */
+  field?: string;
+}
+
+const big = 'x'.repeat(2 * 1024 * 1024);
+const G = '/api/v1/groups';
+
+/**
+ * Bad input gets a 4xx problem document naming the field, never a 500, and changes nothing: the
+ * platform's tables are compared before and after the whole table of cases.
+ */
+const CASES: Case[] = [
+  // groups
+  { name: 'group without name', method: 'POST', path: G, body: { topics: ['t'] }, status: 400, field: 'name' },
+  { name: 'group name with capitals', method: 'POST', path: G, body: { name: 'Bad', topics: ['t'] }, status: 400, field: 'name' },
+  {
+    name: 'group name too long',
+    method: 'POST',
+    path: G,
+    body: { name: 'a'.repeat(101), topics: ['t'] },
+    status: 400,
+    field: 'name',
+  },
+  {
+    name: 'group name with a quote',
+    method: 'POST',
+    path: G,
+    body: { name: "g'; drop", topics: ['t'] },
+    status: 400,
+    field: 'name',
+  },
+  { name: 'group without topics', method: 'POST', path: G, body: { name: 'g1' }, status: 400, field: 'topics' },
+  { name: 'group with no topic', method: 'POST', path: G, body: { name: 'g1', topics: [] }, status: 400, field: 'topics' },
+  { name: 'topics not an array', method: 'POST', path: G, body: { name: 'g1', topics: 't' }, status: 400, field: 'topics' },
+  { name: 'topic with a space', method: 'POST', path: G, body: { name: 'g1', topics: ['a b'] }, status: 400, field: 'topics.0' },
+  {
+    name: 'bad startFrom',
+    method: 'POST',
+    path: G,
+    body: { name: 'g1', topics: ['t'], startFrom: 'soon' },
+    status: 400,
+    field: 'startFrom',
+  },
+  {
+    name: 'bad resetPolicy',
+    method: 'POST',
+    path: G,
+    body: { name: 'g1', topics: ['t'], resetPolicy: 'skip' },
+    status: 400,
+    field: 'resetPolicy',
+  },
+  {
+    name: 'session timeout too small',
+    method: 'POST',
+    path: G,
+    body: { name: 'g1', topics: ['t'], sessionTimeoutMs: 5 },
+    status: 400,
+    field: 'sessionTimeoutMs',
+  },
+  {
+    name: 'session timeout too big',
+    method: 'POST',
+    path: G,
+    body: { name: 'g1', topics: ['t'], sessionTimeoutMs: 1e9 },
+    status: 400,
+    field: 'sessionTimeoutMs',
+  },
+  {
+    name: 'session timeout a string',
+    method: 'POST',
+    path: G,
+    body: { name: 'g1', topics: ['t'], sessionTimeoutMs: '6000' },
+    status: 400,
+    field: 'sessionTimeoutMs',
+  },
+  {
+    name: 'session timeout fractional',
+    method: 'POST',
+    path: G,
+    body: { name: 'g1', topics: ['t'], sessionTimeoutMs: 1500.5 },
+    status: 400,
+    field: 'sessionTimeoutMs',
+  },
+  {
+    name: 'unknown group field',
+    method: 'POST',
+    path: G,
+    body: { name: 'g1', topics: ['t'], color: 'red' },
+    status: 400,
+    field: '(body)',
+  },
+  { name: 'group body an array', method: 'POST', path: G, body: [1, 2], status: 400, field: '(body)' },
+  { name: 'malformed JSON', method: 'POST', path: G, body: '{"name": "g1", ', status: 400 },
+  { name: 'oversized body', method: 'POST', path: G, body: { name: 'g1', topics: ['t'], pad: big }, status: 413 },
+  { name: 'existing group', method: 'POST', path: G, body: { name: 'existing', topics: ['t'] }, status: 409, field: 'name' },
+  { name: 'unknown group', method: 'GET', path: `${G}/nope`, status: 404, field: 'group' },
+  // offsets and pause
+  { name: 'pause unknown group', method: 'POST', path: `${G}/nope/pause`, status: 404, field: 'group' },
+  {
+    name: 'reset a running group',
+    method: 'POST',
+    path: `${G}/existing/offsets/reset`,
+    body: { to: 'earliest' },
+    status: 409,
+    field: 'group',
+  },
+  { name: 'reset without to', method: 'POST', path: `${G}/existing/offsets/reset`, body: {}, status: 400, field: 'to' },
+  {
+    name: 'reset to nonsense',
+    method: 'POST',
+    path: `${G}/existing/offsets/reset`,
+    body: { to: 'middle' },
+    status: 400,
+    field: 'to',
+  },
+  {
+    name: 'reset to a bad time',
+    method: 'POST',
+    path: `${G}/existing/offsets/reset`,
+    body: { to: { timestamp: '25/11/2026' } },
+    status: 400,
+    field: 'to.timestamp',
+  },
+  {
+    name: 'reset to a negative offset',
+    method: 'POST',
+    path: `${G}/existing/offsets/reset`,
+    body: { to: { offset: -3 }, topic: 't', partition: 0 },
+    status: 400,
+    field: 'to.offset',
+  },
+  {
+    name: 'reset offset without partition',
+    method: 'POST',
+    path: `${G}/existing/offsets/reset`,
+    body: { to: { offset: 3 } },
+    status: 400,
+    field: 'partition',
+  },
+  {
+    name: 'reset partition without topic',
+    method: 'POST',
+    path: `${G}/existing/offsets/reset`,
+    body: { to: 'latest', partition: 1 },
+    status: 400,
+    field: 'topic',
+  },
+  // pull API
+  { name: 'join unknown group', method: 'POST', path: `${G}/nope/members`, body: {}, status: 404, field: 'group' },
+  {
+    name: 'join with a tiny session',
+    method: 'POST',
+    path: `${G}/existing/members`,
+    body: { sessionTimeoutMs: 10 },
+    status: 400,
+    field: 'sessionTimeoutMs',
+  },
+  {
+    name: 'join with an unknown field',
+    method: 'POST',
+    path: `${G}/existing/members`,
+    body: { name: 'me' },
+    status: 400,
+    field: '(body)',
+  },
+  {
+    name: 'fetch for an unknown member',
+    method: 'POST',
+    path: `${G}/existing/members/ghost/fetch`,
+    body: {},
+    status: 404,
+    field: 'member',
+  },
+  {
+    name: 'ack for an unknown member',
+    method: 'POST',
+    path: `${G}/existing/members/ghost/ack`,
+    body: { messages: [{ topic: 't', partition: 0, offset: 0 }] },
+    status: 404,
+    field: 'member',
+  },
+  // topics
+  { name: 'unknown topic', method: 'GET', path: '/api/v1/topics/nope', status: 404, field: 'name' },
+  {
+    name: 'messages of a partition out of range',
+    method: 'GET',
+    path: '/api/v1/topics/t/messages?partition=9',
+    status: 400,
+    field: 'partition',
+  },
+  {
+    name: 'messages from a negative offset',
+    method: 'GET',
+    path: '/api/v1/topics/t/messages?offset=-1',
+    status: 400,
+    field: 'offset',
+  },
+  {
+    name: 'messages with a text limit',
+    method: 'GET',
+    path: '/api/v1/topics/t/messages?limit=lots',
+    status: 400,
+    field: 'limit',
+  },
+  {
+    name: 'messages with a huge limit',
+    method: 'GET',
+    path: '/api/v1/topics/t/messages?limit=100000',
+    status: 400,
+    field: 'limit',
+  },
+  // tokens
+  { name: 'token without role', method: 'POST', path: '/api/v1/tokens', body: { name: 'x' }, status: 400, field: 'role' },
+  {
+    name: 'token with a bad role',
+    method: 'POST',
+    path: '/api/v1/tokens',
+    body: { name: 'x', role: 'root' },
+    status: 400,
+    field: 'role',
+  },
+  {
+    name: 'token with a bad name',
+    method: 'POST',
+    path: '/api/v1/tokens',
+    body: { name: 'has space', role: 'read' },
+    status: 400,
+    field: 'name',
+  },
+  { name: 'delete an unknown token', method: 'DELETE', path: '/api/v1/tokens/12345', status: 404 },
+  // routing
+  { name: 'unknown route', method: 'GET', path: '/api/v1/nothing-here', status: 404 },
+  { name: 'wrong method', method: 'PUT', path: G, body: {}, status: 404 },
+];
+
+describe('bad input: a 4xx naming the field, never a 500, and nothing changed', () => {
+  let cluster: TestCluster;
+  let platform: TestPlatform;
+  let app: INestApplication;
+  let base: string;
+
+  beforeAll(async () => {
+    cluster = await TestCluster.start(18);
+    platform = await TestPlatform.create(cluster, 'platform');
+    await platform.createTopic('t', 2);
+    await platform.produce('t', 2, 10, 10);
+    app = (await createApp({ ...platformConfig(platform.url, []), logLevel: 'error' }, ['api'])) as INestApplication;
+    await app.listen(0, '127.0.0.1');
+    base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+    const created = await fetch(`${base}${G}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'existing', topics: ['t'] }),
+    });
+    expect(created.status).toBe(201);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await platform?.close();
+    await cluster?.stop();
+  });
+
+  async function snapshot(): Promise<string> {
+    const tables = [
+      'consumer_groups',
+      'group_offsets',
+      'partition_leases',
+      'group_members',
+      'group_events',
+      'api_tokens',
+      'topics',
+      'messages',
+    ];
+    const parts: string[] = [];
+    for (const t of tables) {
+      const { rows } = await platform.pool.query(`SELECT to_jsonb(x) AS r FROM tributary.${t} x ORDER BY 1::text`);
+      parts.push(
+        `${t}:${JSON.stringify(rows.map((r) => r.r).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))))}`,
+      );
+    }
+    return parts.join('\n');
+  }
+
+  it(`has at least 40 cases`, () => expect(CASES.length).toBeGreaterThanOrEqual(40));
+
+  it('answers every case as expected and leaves the platform unchanged', async () => {
+    const before = await snapshot();
+    const results: { name: string; status: number; field?: string; type?: string }[] = [];
+    for (const c of CASES) {
+      const res = await fetch(`${base}${c.path}`, {
+        method: c.method,
+        headers: c.body === undefined ? {} : { 'content-type': 'application/json' },
+        body: c.body === undefined ? undefined : typeof c.body === 'string' ? c.body : JSON.stringify(c.body),
+      });
+      const body = (await res.json().catch(() => ({}))) as { field?: string; status?: number; detail?: string };
+      results.push({
+        name: c.name,
+        status: res.status,
+        field: c.field === undefined ? undefined : body.field,
+        type: res.headers.get('content-type') ?? '',
+      });
+      expect(body.detail ?? '').not.toMatch(/unexpected error/);
+    }
+    expect(results).toEqual(
+      CASES.map((c) => ({
+        name: c.name,
+        status: c.status,
+        field: c.field,
+        type: expect.stringMatching(/^application\/problem\+json/),
+      })),
+    );
+    expect(await snapshot()).toEqual(before);
+  });
+});
