@@ -639,6 +639,10 @@ describe('webhook subscriptions', () => {
       expect(embedded.sink).toMatchObject({ allowPrivateNetworks: true });
       write(`{ type: webhook, url: "https://example.com/in", secrets: ["${s}"] }`, '    retry: { maxAttempts: 3 }');
       expect(loadConfig({ TRIBUTARY_CONFIG: file }, dir).groups[0].retry).toEqual({ ...WEBHOOK_RETRY_DEFAULTS, maxAttempts: 3 });
+      write(`{ type: webhook, url: "https://example.com/in", secrets: ["${s}"], headers: { Webhook-Id: x, x-ok: y } }`);
+      expect(() => loadConfig({ TRIBUTARY_CONFIG: file }, dir)).toThrow(
+        /groups\[0\]\.sink\.headers\.Webhook-Id: is set by Tributary/,
+      );
       write(`{ type: webhook, url: "ftp://example.com/in", secrets: ["not-a-secret"], operations: [x] }`);
       expect(() => loadConfig({ TRIBUTARY_CONFIG: file }, dir)).toThrow(ConfigError);
       try {

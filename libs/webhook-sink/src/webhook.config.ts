@@ -19,6 +19,10 @@ const SECRET = z
     return bytes >= 16 && bytes <= 64;
   }, 'must encode 16 to 64 bytes');
 
+/** Headers the sender owns: the signature set, framing and routing. */
+const RESERVED_HEADERS =
+  /^(webhook-.*|tributary-.*|content-type|content-length|transfer-encoding|connection|host|keep-alive|upgrade|te|trailer)$/i;
+
 const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 /** Column name -> wanted value (or any of a list of values). */
 const columnMatch = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/), z.union([scalar, z.array(scalar).min(1)]));
@@ -47,6 +51,11 @@ export const webhookSinkSchema = z
         z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be an HTTP header name'),
         z.string().regex(/^[^\r\n]*$/, 'must be one line'),
       )
+      .superRefine((headers, ctx) => {
+        for (const name of Object.keys(headers)) {
+          if (RESERVED_HEADERS.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'is set by Tributary' });
+        }
+      })
       .default({}),
     /** One secret, or two while rotating (both signatures are sent). */
     secrets: z.array(SECRET).min(1).max(2),
