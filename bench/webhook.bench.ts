@@ -263,7 +263,7 @@ async function latency(pg: LocalPostgres, pool: Pool, dir: string, receiver: Rec
       `    url: ${pg.url('source')}`,
       '    tables: [public.orders]',
       'groups:',
-      ...groupYaml('latency', 'src.public.orders', receiver.url, 1, 1),
+      ...groupYaml('latency', 'src.public.orders', receiver.url, 1, 4),
     ].join('\n'),
   );
   const app = new App('dist/apps/tributary/src/main.js', {
@@ -437,7 +437,7 @@ async function main(): Promise<void> {
 | --- | ---: | ---: | ---: | ---: | ---: |
 ${results.map((r) => `| ${r.label} | ${fmt(r.messages)} | ${fmt(r.requests)} | ${r.seconds.toFixed(1)} | ${fmt(r.perSecond)} | ${fmt(r.target)} |`).join('\n')}
 
-### Latency, source commit to receipt, at ${fmt(RATE)} rows/s for ${SECONDS} s (batch 1, 1 member)
+### Latency, source commit to receipt, at ${fmt(RATE)} rows/s for ${SECONDS} s (batch 1, 4 members: the default)
 
 | Part (${fmt(lat.n)} rows) | p50 | p99 | max |
 | --- | ---: | ---: | ---: |
