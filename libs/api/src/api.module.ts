@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_GUARD, DiscoveryModule } from '@nestjs/core';
 import { GroupAdminRepository } from '@tributary/consumer-groups';
 import { PlatformDatabase } from '@tributary/store';
 import { TopicLogModule } from '@tributary/topic-log';
@@ -8,6 +8,7 @@ import { GroupOffsetsController } from './group-offsets.controller';
 import { GroupsController } from './groups.controller';
 import { HealthController } from './health.controller';
 import { MetricsController } from './metrics.controller';
+import { DocsController, OpenApiDocument } from './openapi';
 import { PullController } from './pull.controller';
 import { PullMembersRegistry } from './pull-members.registry';
 import { SourcesController } from './sources.controller';
@@ -15,7 +16,7 @@ import { TopicsController } from './topics.controller';
 import { WebhooksController } from './webhooks.controller';
 
 @Module({
-  imports: [TopicLogModule],
+  imports: [TopicLogModule, DiscoveryModule],
   controllers: [
     HealthController,
     MetricsController,
@@ -26,9 +27,11 @@ import { WebhooksController } from './webhooks.controller';
     PullController,
     WebhooksController,
     TokensController,
+    DocsController,
   ],
   providers: [
     PullMembersRegistry,
+    OpenApiDocument,
     { provide: TokenRepository, inject: [PlatformDatabase], useFactory: (db: PlatformDatabase) => new TokenRepository(db.pool) },
     {
       provide: GroupAdminRepository,

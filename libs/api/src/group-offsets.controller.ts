@@ -13,6 +13,7 @@ import {
 import { z } from 'zod';
 import { GroupAdminError, GroupAdminRepository, type OffsetReset, type ResetTarget } from '@tributary/consumer-groups';
 import { parseBody } from './body';
+import { ApiDoc } from './openapi';
 
 const resetBody = z
   .object({
@@ -47,11 +48,13 @@ export class GroupOffsetsController {
   constructor(@Inject(GroupAdminRepository) private readonly admin: GroupAdminRepository) {}
 
   @Get()
+  @ApiDoc({ summary: 'Every group with members, lag and blocked partitions' })
   list(): ReturnType<GroupAdminRepository['list']> {
     return this.admin.list();
   }
 
   @Post(':group/pause')
+  @ApiDoc({ summary: 'Pause consumption (members keep their partitions)' })
   @HttpCode(200)
   async pause(@Param('group') group: string): Promise<{ group: string; paused: boolean }> {
     await this.run(() => this.admin.setPaused(group, true));
@@ -59,6 +62,7 @@ export class GroupOffsetsController {
   }
 
   @Post(':group/resume')
+  @ApiDoc({ summary: 'Resume consumption' })
   @HttpCode(200)
   async resume(@Param('group') group: string): Promise<{ group: string; paused: boolean }> {
     await this.run(() => this.admin.setPaused(group, false));
@@ -67,6 +71,7 @@ export class GroupOffsetsController {
 
   /** Only while paused (409 otherwise): members would race the move. */
   @Post(':group/offsets/reset')
+  @ApiDoc({ summary: "Move a paused group's committed offsets", body: resetBody })
   @HttpCode(200)
   async reset(@Param('group') group: string, @Body() body: unknown): Promise<{ group: string; resets: OffsetReset[] }> {
     const { to, topic, partition } = parseBody(resetBody, body);

@@ -2,6 +2,7 @@ import { Body, ConflictException, Controller, Get, Inject, NotFoundException, Pa
 import { z } from 'zod';
 import { PartitionLag } from '@tributary/consumer-groups';
 import { parseBody } from './body';
+import { ApiDoc } from './openapi';
 import { PullMembersRegistry } from './pull-members.registry';
 
 const createGroup = z
@@ -22,6 +23,7 @@ export class GroupsController {
   constructor(@Inject(PullMembersRegistry) private readonly registry: PullMembersRegistry) {}
 
   @Post()
+  @ApiDoc({ summary: 'Create a consumer group', body: createGroup })
   async create(@Body() body: unknown): Promise<z.infer<typeof createGroup>> {
     const group = parseBody(createGroup, body);
     if (await this.registry.repo.getGroup(group.name)) {
@@ -33,6 +35,7 @@ export class GroupsController {
 
   /** The group, its members, and per partition: committed offset, log end, lag, owner, status. */
   @Get(':group')
+  @ApiDoc({ summary: 'A group with members, lag and per-partition state' })
   async get(@Param('group') name: string): Promise<Record<string, unknown>> {
     const group = await this.registry.repo.getGroup(name);
     if (!group) throw new NotFoundException({ detail: `group "${name}" does not exist`, field: 'group' });
@@ -43,6 +46,7 @@ export class GroupsController {
 
   /** Offset resets and other notable happenings, newest first. */
   @Get(':group/events')
+  @ApiDoc({ summary: 'Offset resets and other group events, newest first' })
   async events(@Param('group') name: string): Promise<unknown> {
     return this.registry.repo.events(name);
   }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { AckResult } from '@tributary/consumer-groups';
 import { ConsumerWrites } from './auth';
 import { parseBody } from './body';
+import { ApiDoc } from './openapi';
 import { PullMembersRegistry } from './pull-members.registry';
 
 const join = z.object({ sessionTimeoutMs: z.number().int().min(1_000).max(300_000).optional() }).strict();
@@ -32,6 +33,7 @@ export class PullController {
   constructor(@Inject(PullMembersRegistry) private readonly registry: PullMembersRegistry) {}
 
   @Post()
+  @ApiDoc({ summary: 'Join a group as a pull consumer', body: join })
   async join(@Param('group') group: string, @Body() body: unknown): Promise<Record<string, unknown>> {
     const { sessionTimeoutMs } = parseBody(join, body);
     const pull = await this.registry.join(group, sessionTimeoutMs);
@@ -43,6 +45,7 @@ export class PullController {
   }
 
   @Post(':member/fetch')
+  @ApiDoc({ summary: 'Receive a batch (unacked messages come back after the visibility timeout)', body: fetchBody })
   @HttpCode(200)
   async fetch(
     @Param('group') group: string,
@@ -65,6 +68,7 @@ export class PullController {
   }
 
   @Post(':member/ack')
+  @ApiDoc({ summary: 'Acknowledge messages by offset', body: ackBody })
   @HttpCode(200)
   ack(@Param('group') group: string, @Param('member') member: string, @Body() body: unknown): Promise<AckResult> {
     const { messages } = parseBody(ackBody, body);
@@ -72,6 +76,7 @@ export class PullController {
   }
 
   @Post(':member/nack')
+  @ApiDoc({ summary: 'Give messages back for redelivery', body: nackBody })
   @HttpCode(200)
   nack(@Param('group') group: string, @Param('member') member: string, @Body() body: unknown): { nacked: number } {
     const { messages, delayMs } = parseBody(nackBody, body);
@@ -84,12 +89,14 @@ export class PullController {
   }
 
   @Post(':member/heartbeat')
+  @ApiDoc({ summary: 'Keep the membership alive' })
   @HttpCode(204)
   async heartbeat(@Param('group') group: string, @Param('member') member: string): Promise<void> {
     await this.registry.get(group, member).heartbeat();
   }
 
   @Delete(':member')
+  @ApiDoc({ summary: 'Commit and leave' })
   @HttpCode(204)
   async leave(@Param('group') group: string, @Param('member') member: string): Promise<void> {
     await this.registry.leave(group, member);

@@ -12,6 +12,7 @@ import {
 } from '@nestjs/common';
 import { z } from 'zod';
 import { parseBody } from '../body';
+import { ApiDoc } from '../openapi';
 import { AdminOnly } from './auth.decorators';
 import { TokenRepository, type TokenInfo } from './token.repository';
 
@@ -29,6 +30,7 @@ export class TokensController {
 
   /** The token is in this response only; afterwards only its hash exists. */
   @Post()
+  @ApiDoc({ summary: 'Create an API token (shown once)', body: createToken })
   async create(@Body() body: unknown): Promise<TokenInfo & { token: string }> {
     const { name, role } = parseBody(createToken, body);
     const created = await this.tokens.create(name, role);
@@ -37,11 +39,13 @@ export class TokensController {
   }
 
   @Get()
+  @ApiDoc({ summary: 'List tokens (no secrets)' })
   list(): Promise<TokenInfo[]> {
     return this.tokens.list();
   }
 
   @Delete(':id')
+  @ApiDoc({ summary: 'Revoke a token' })
   @HttpCode(204)
   async remove(@Param('id') id: string): Promise<void> {
     if (!/^\d{1,18}$/.test(id) || !(await this.tokens.delete(id))) throw new NotFoundException({ detail: `no token ${id}` });

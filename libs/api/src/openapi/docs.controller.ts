@@ -1,0 +1,38 @@
+import { Controller, Get, Header, Inject, NotFoundException, Param, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { dirname, join } from 'node:path';
+import { Public } from '../auth';
+import { OpenApiDocument } from './openapi.document';
+
+const ASSETS = new Set(['swagger-ui.css', 'swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js']);
+const PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Tributary API</title>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
+<body><div id="ui"></div><script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#ui' });</script></body></html>`;
+
+/** The OpenAPI document and interactive docs (Swagger UI served from the installed package, no CDN). */
+@Controller()
+@Public()
+export class DocsController {
+  private readonly assets = dirname(require.resolve('swagger-ui-dist/package.json'));
+
+  constructor(@Inject(OpenApiDocument) private readonly document: OpenApiDocument) {}
+
+  @Get('openapi.json')
+  openapi(): Record<string, unknown> {
+    return this.document.build();
+  }
+
+  @Get('docs')
+  @Header('Content-Type', 'text/html; charset=utf-8')
+  page(): string {
+    return PAGE;
+  }
+
+  @Get('docs/assets/:file')
+  asset(@Param('file') file: string, @Res() res: Response): void {
+    if (!ASSETS.has(file)) throw new NotFoundException({ detail: `no asset ${file}`, field: 'file' });
+    res.sendFile(join(this.assets, file));
+  }
+}

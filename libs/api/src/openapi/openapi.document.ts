@@ -1,0 +1,95 @@
+import { Inject, Injectable, RequestMethod } from '@nestjs/common';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { z } from 'zod';
+import { ACCESS } from '../auth/auth.decorators';
+import { API_DOC, type ApiDocOptions } from './api-doc.decorator';
+
+const PROBLEM = {
+  description: 'RFC 9457 problem document',
+  content: {
+    'application/problem+json': {
+      schema: {
+        type: 'object',
+        properties: {
+          type: { type: 'string' },
+          status: { type: 'integer' },
+          title: { type: 'string' },
+          detail: { type: 'string' },
+          field: { type: 'string', description: 'the failing field' },
+        },
+      },
+    },
+  },
+};
+
+/**
+ * The OpenAPI 3.1 document, built from the routes Nest actually registered: a route cannot be missing
+ * from it, and request bodies are the zod schemas the handlers validate with.
+ */
+@Injectable()
+export class OpenApiDocument {
+  private cached?: Record<string, unknown>;
+
+  constructor(
+    @Inject(DiscoveryService) private readonly discovery: DiscoveryService,
+    @Inject(MetadataScanner) private readonly scanner: MetadataScanner,
+    @Inject(Reflector) private readonly reflector: Reflector,
+  ) {}
+
+  build(): Record<string, unknown> {
+    if (this.cached) return this.cached;
+    const paths: Record<string, Record<string, unknown>> = {};
+    for (const wrapper of this.discovery.getControllers()) {
+      const { instance, metatype } = wrapper;
+      if (!instance || !metatype) continue;
+      const prefix = String(Reflect.getMetadata(PATH_METADATA, metatype) ?? '');
+      const prototype = Object.getPrototypeOf(instance);
+      for (const name of this.scanner.getAllMethodNames(prototype)) {
+        const handler = prototype[name];
+        const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
+        if (method === undefined) continue;
+        const path = toOpenApiPath(prefix, String(Reflect.getMetadata(PATH_METADATA, handler) ?? ''));
+        const doc = this.reflector.get<ApiDocOptions | undefined>(API_DOC, handler);
+        const access = this.reflector.getAllAndOverride<string | undefined>(ACCESS, [handler, metatype]);
+        const verb = RequestMethod[method].toLowerCase();
+        (paths[path] ??= {})[verb] = {
+          summary: doc?.summary ?? name,
+          tags: [metatype.name.replace(/Controller$/, '')],
+          ...(access === 'public' ? { security: [] } : {}),
+          parameters: [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+            name: m[1],
+            in: 'path',
+            required: true,
+            schema: { type: 'string' },
+          })),
+          ...(doc?.body
+            ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(doc.body) } } } }
+            : {}),
+          responses: { '2XX': { description: 'success' }, '4XX': PROBLEM },
+        };
+      }
+    }
+    this.cached = {
+      openapi: '3.1.0',
+      info: { title: 'Tributary admin API', version: '1', description: 'Change-data-capture for Postgres. See docs/api.md.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+      paths,
+    };
+    return this.cached;
+  }
+}
+
+function toOpenApiPath(prefix: string, path: string): string {
+  const joined = `/${[prefix, path].filter((p) => p && p !== '/').join('/')}`.replace(/\/+/g, '/');
+  return joined.replace(/:(\w+)/g, '{$1}');
+}
+
+function jsonSchema(schema: z.ZodType): unknown {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { unrepresentable: 'any', io: 'input' }) as Record<
+    string,
+    unknown
+  >;
+  return rest;
+}
