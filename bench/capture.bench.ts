@@ -1,7 +1,8 @@
 /**
  * `npm run bench:capture`: capture throughput into topic tables beside pg_recvlogical draining the same
  * WAL in the same run, and the capture's peak memory on a 1,000,000-row source transaction.
- * Environment: BENCH_ROWS (default 200000), BENCH_BIG_ROWS (1000000), BENCH_ROUNDS (2).
+ * Environment: BENCH_ROWS (default 200000), BENCH_BIG_ROWS (1000000), BENCH_ROUNDS (2), BENCH_TXN_ROWS (1000),
+ * BENCH_CAPTURE_MAX_BATCH_DELAY_MS (capture default).
  */
 import { spawn } from 'node:child_process';
 import { statSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -16,13 +17,14 @@ import { countPgoutput } from './support/pgoutput-file';
 import { fmtRate, phase, Progress } from './support/progress';
 import { chartBlock, factsMarkdown, machineFacts, uptime, writeSection } from './support/report';
 import { RssSampler } from './support/rss';
+import { captureOverrides, sourceYaml } from './support/source-config';
 import { barChart, sparkline } from './support/stats';
 import { fmt, Table } from './support/table';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 200_000);
 const BIG_ROWS = Number(process.env.BENCH_BIG_ROWS ?? 1_000_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-const TXN_ROWS = 1_000;
+const TXN_ROWS = Number(process.env.BENCH_TXN_ROWS ?? 1_000);
 const TARGET_ROWS_PER_S = 20_000;
 const TARGET_RATIO = 0.5;
 const TARGET_RSS_MB = 300;
@@ -91,7 +93,7 @@ runBench('bench:capture', async () => {
       'topicDefaults:',
       '  partitions: 4',
       'sources:',
-      ...sources.flatMap((s) => [`  - name: ${s}`, `    url: ${srcUrl}`, '    tables: [public.bench_rows]']),
+      ...sources.map((s) => sourceYaml(s, srcUrl, ['public.bench_rows'], captureOverrides())),
     ].join('\n');
     writeFileSync(path, `${yaml}\n`);
     return path;

@@ -28,8 +28,13 @@ export const sourceSchema = z
     heartbeatIntervalMs: z.number().int().min(100).max(3_600_000).default(10_000),
     /** Messages buffered before a batch is appended to the topic tables. */
     batchSize: z.number().int().min(1).max(100_000).default(5_000),
-    /** How long a finished source transaction may wait to share a platform commit with later ones. */
-    maxBatchDelayMs: z.number().int().min(0).max(10_000).default(20),
+    /**
+     * How long a finished source transaction may wait to share a platform commit with later ones. 5 ms keeps
+     * end-to-end latency low (p50 ~10 ms at 2,000 rows/s instead of ~20 ms with 20) and costs no measurable
+     * throughput: under a backlog each platform commit still gathers every transaction decoded meanwhile
+     * (docs/benchmarks.md). 0 would commit every source transaction on its own.
+     */
+    maxBatchDelayMs: z.number().int().min(0).max(10_000).default(5),
   })
   .strict();
 
