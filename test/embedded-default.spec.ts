@@ -74,6 +74,11 @@ describe('embedded default (all-in-one app)', () => {
     const ops = all.map((m: { envelope: { op: string; key: { id: string } } }) => `${m.envelope.op}:${m.envelope.key.id}`).sort();
     expect(ops).toEqual(['c:1', 'c:2', 'd:1', 'u:2']);
     expect((await get('/api/v1/sources')).body[0]).toMatchObject({ name: 'default', capture: { state: 'streaming' } });
+    const source = (await get('/api/v1/sources/default')).body;
+    expect(source).toMatchObject({ name: 'default', connected: true, slotActive: true, slot: 'tributary_default' });
+    expect(source.lagBytes).toBeGreaterThanOrEqual(0);
+    expect(source.confirmedLsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+    expect((await get('/api/v1/sources/nope')).status).toBe(404);
     expect((await get(`/api/v1/topics/${topic}/messages?partition=99`)).status).toBe(400);
     expect((await get('/api/v1/topics/nope')).status).toBe(404);
   });

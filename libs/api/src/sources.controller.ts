@@ -1,7 +1,7 @@
-import { Controller, Get, Inject, Optional } from '@nestjs/common';
+import { Controller, Get, Inject, NotFoundException, Optional, Param } from '@nestjs/common';
 import { CaptureService, formatLsn, type CaptureStatus } from '@tributary/capture';
 import { TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
-import { PlatformDatabase } from '@tributary/store';
+import { PlatformDatabase, probeSlot, redactUrl } from '@tributary/store';
 
 @Controller('api/v1/sources')
 export class SourcesController {
@@ -30,5 +30,23 @@ export class SourcesController {
         capture: live.get(s.name) ?? null,
       };
     });
+  }
+
+  /** One source with its live slot state read from the source: reachable, slot active, confirmed LSN, lag in bytes. */
+  @Get(':name')
+  async get(@Param('name') name: string): Promise<Record<string, unknown>> {
+    const source = this.config.sources.find((s) => s.name === name);
+    if (!source) throw new NotFoundException({ detail: `source "${name}" is not configured`, field: 'name' });
+    const [summary] = (await this.list()).filter((s) => s.name === name);
+    const state = await probeSlot(source.url, source.slot);
+    return {
+      ...summary,
+      database: redactUrl(source.url),
+      connected: state.reachable,
+      ...(state.error ? { error: state.error } : {}),
+      slotActive: state.slot?.active ?? false,
+      confirmedLsn: state.slot?.confirmedFlushLsn ?? null,
+      lagBytes: state.slot?.lagBytes ?? null,
+    };
   }
 }

@@ -1,6 +1,7 @@
 import { Gauge, type Registry } from 'prom-client';
-import { Client, type Pool } from 'pg';
+import type { Pool } from 'pg';
 import type { TributaryConfig } from '@tributary/config';
+import { probeSlot } from '@tributary/store';
 
 const SOURCE_TIMEOUT_MS = 3_000;
 
@@ -69,24 +70,9 @@ export class DatabaseMetrics {
   }
 
   private async collectSource(name: string, url: string, slot: string): Promise<void> {
-    const client = new Client({
-      connectionString: url,
-      connectionTimeoutMillis: SOURCE_TIMEOUT_MS,
-      statement_timeout: SOURCE_TIMEOUT_MS,
-    });
-    client.on('error', () => undefined); // reported as tributary_source_up 0
-    try {
-      await client.connect();
-      const { rows } = await client.query(
-        `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::float8 AS lag FROM pg_replication_slots WHERE slot_name = $1`,
-        [slot],
-      );
-      this.sourceUp.set({ source: name }, 1);
-      if (rows.length) this.captureLag.set({ source: name }, rows[0].lag ?? 0);
-    } catch {
-      this.sourceUp.set({ source: name }, 0);
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+    const state = await probeSlot(url, slot, SOURCE_TIMEOUT_MS);
+    this.sourceUp.set({ source: name }, state.reachable ? 1 : 0);
+    if (state.slot?.lagBytes !== undefined && state.slot.lagBytes !== null)
+      this.captureLag.set({ source: name }, state.slot.lagBytes);
   }
 }
