@@ -78,6 +78,7 @@ export class TestCluster {
     params: unknown[] = [],
   ): Promise<T[]> {
     const client = new Client({ connectionString: this.url(database) });
+    client.on('error', () => undefined); // a restart of this cluster surfaces through the query instead
     await client.connect();
     try {
       return (await client.query<T>(sql, params)).rows;
