@@ -1,14 +1,83 @@
-import { Controller, Get, Inject, NotFoundException, Param, Query, Res } from '@nestjs/common';
+import {
+  Body,
+  ConflictException,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Inject,
+  NotFoundException,
+  Param,
+  Patch,
+  Post,
+  Query,
+  Res,
+} from '@nestjs/common';
+import { z } from 'zod';
+import { TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
 import type { Response } from 'express';
 import { TopicInfo, TopicLog, TopicRepository } from '@tributary/topic-log';
+import { parseBody } from './body';
+import { ApiDoc } from './openapi';
 import { intParam } from './query-params';
+
+const retention = {
+  retentionMs: z.number().int().min(1_000).max(Number.MAX_SAFE_INTEGER).nullable().optional(),
+  retentionBytes: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).nullable().optional(),
+};
+const createTopic = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'must be 1-200 letters, digits, dots, dashes or underscores'),
+    partitions: z.number().int().min(1).max(1024).optional(),
+    ...retention,
+  })
+  .strict();
+const updateTopic = z
+  .object(retention)
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, { message: 'give retentionMs and/or retentionBytes (null: unlimited)' });
 
 @Controller('api/v1/topics')
 export class TopicsController {
   constructor(
     @Inject(TopicRepository) private readonly topics: TopicRepository,
     @Inject(TopicLog) private readonly log: TopicLog,
+    @Inject(TRIBUTARY_CONFIG) private readonly config: TributaryConfig,
   ) {}
+
+  /** A topic of its own (capture creates its tables' topics itself). Omitted settings use topicDefaults. */
+  @Post()
+  @ApiDoc({ summary: 'Create a topic', body: createTopic })
+  async create(@Body() body: unknown): Promise<TopicInfo> {
+    const t = parseBody(createTopic, body);
+    const d = this.config.topicDefaults;
+    const created = await this.topics.create(t.name, {
+      partitions: t.partitions ?? d.partitions,
+      retentionMs: t.retentionMs === undefined ? d.retentionMs : t.retentionMs,
+      retentionBytes: t.retentionBytes === undefined ? d.retentionBytes : t.retentionBytes,
+    });
+    if (!created) throw new ConflictException({ detail: `topic "${t.name}" already exists`, field: 'name' });
+    return this.mustExist(t.name);
+  }
+
+  /** Retention only: the partition count is fixed, since changing it would move keys between partitions. */
+  @Patch(':name')
+  @ApiDoc({ summary: "Change a topic's retention", body: updateTopic })
+  async update(@Param('name') name: string, @Body() body: unknown): Promise<TopicInfo> {
+    const change = parseBody(updateTopic, body);
+    if (!(await this.topics.updateRetention(name, change)))
+      throw new NotFoundException({ detail: `topic "${name}" does not exist`, field: 'name' });
+    return this.mustExist(name);
+  }
+
+  /** Deletes the topic, its messages and every group's position in it. A captured table's topic comes back, empty, with its next change. */
+  @Delete(':name')
+  @HttpCode(204)
+  @ApiDoc({ summary: 'Delete a topic and its messages' })
+  async remove(@Param('name') name: string): Promise<void> {
+    if (!(await this.topics.delete(name)))
+      throw new NotFoundException({ detail: `topic "${name}" does not exist`, field: 'name' });
+  }
 
   @Get()
   list(): Promise<TopicInfo[]> {

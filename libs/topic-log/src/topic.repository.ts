@@ -48,4 +48,60 @@ export class TopicRepository {
   async get(name: string): Promise<TopicInfo | undefined> {
     return (await this.list()).find((t) => t.name === name);
   }
+
+  /** Changes retention only: the partition count is fixed, since changing it would move keys between partitions. */
+  async updateRetention(name: string, change: { retentionMs?: number | null; retentionBytes?: number | null }): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE tributary.topics
+          SET retention_ms = CASE WHEN $2 THEN $3::bigint ELSE retention_ms END,
+              retention_bytes = CASE WHEN $4 THEN $5::bigint ELSE retention_bytes END
+        WHERE name = $1`,
+      [
+        name,
+        change.retentionMs !== undefined,
+        change.retentionMs ?? null,
+        change.retentionBytes !== undefined,
+        change.retentionBytes ?? null,
+      ],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  /** Removes a topic, its messages and every group's position in it, in one transaction. */
+  async delete(name: string): Promise<boolean> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      const { rowCount } = await c.query('DELETE FROM tributary.topics WHERE name = $1', [name]);
+      for (const table of ['messages', 'topic_partitions', 'group_offsets', 'partition_leases', 'dead_letters']) {
+        await c.query(`DELETE FROM tributary.${table} WHERE topic = $1`, [name]);
+      }
+      await c.query('COMMIT');
+      return (rowCount ?? 0) > 0;
+    } catch (error) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      c.release();
+    }
+  }
+
+  /** Creates a topic; false when the name is taken (also when another request created it a moment before). */
+  async create(
+    name: string,
+    settings: { partitions: number; retentionMs: number | null; retentionBytes: number | null },
+  ): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `WITH created AS (
+         INSERT INTO tributary.topics (name, partitions, retention_ms, retention_bytes)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (name) DO NOTHING
+         RETURNING name, partitions
+       )
+       INSERT INTO tributary.topic_partitions (topic, partition)
+       SELECT c.name, p FROM created c, generate_series(0, c.partitions - 1) AS p`,
+      [name, settings.partitions, settings.retentionMs, settings.retentionBytes],
+    );
+    return (rowCount ?? 0) > 0;
+  }
 }

@@ -1,0 +1,85 @@
+import type { INestApplication } from '@nestjs/common';
+import { createApp } from '@tributary/runtime';
+import { platformConfig } from './support/capture-harness';
+import { TestCluster } from './support/pg-cluster';
+import { TestPlatform } from './support/platform';
+
+/** Topic lifecycle through the API: create, change retention, delete with its messages and positions. */
+describe('topics API', () => {
+  let cluster: TestCluster;
+  let platform: TestPlatform;
+  let app: INestApplication;
+  let base: string;
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of several shapes
+  async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  }
+  const count = async (table: string) =>
+    (await platform.pool.query(`SELECT count(*)::int AS n FROM tributary.${table} WHERE topic = 'orders'`)).rows[0].n as number;
+
+  beforeAll(async () => {
+    cluster = await TestCluster.start(18);
+    platform = await TestPlatform.create(cluster, 'platform');
+    app = (await createApp({ ...platformConfig(platform.url, [], 3), logLevel: 'error' }, ['api'])) as INestApplication;
+    await app.listen(0, '127.0.0.1');
+    base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await platform?.close();
+    await cluster?.stop();
+  });
+
+  it('creates a topic with its partitions, with topicDefaults for what is omitted', async () => {
+    const created = await call('POST', '/api/v1/topics', { name: 'orders', partitions: 6, retentionMs: null });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: 'orders', partitions: 6, retentionMs: 0, retentionBytes: null });
+    expect(await count('topic_partitions')).toBe(6);
+    expect((await call('POST', '/api/v1/topics', { name: 'plain' })).body).toMatchObject({
+      partitions: 3,
+      retentionMs: 604_800_000,
+    });
+    const dup = await call('POST', '/api/v1/topics', { name: 'orders', partitions: 2 });
+    expect(dup).toMatchObject({ status: 409, body: { field: 'name' } });
+    expect(await count('topic_partitions')).toBe(6);
+  });
+
+  it('changes retention only, and validates', async () => {
+    const changed = await call('PATCH', '/api/v1/topics/orders', { retentionMs: 3_600_000, retentionBytes: 1_000_000 });
+    expect(changed.body).toMatchObject({ retentionMs: 3_600_000, retentionBytes: 1_000_000, partitions: 6 });
+    expect((await call('PATCH', '/api/v1/topics/orders', { retentionBytes: null })).body).toMatchObject({
+      retentionMs: 3_600_000,
+      retentionBytes: null,
+    });
+    for (const [body, field] of [
+      [{}, '(body)'],
+      [{ partitions: 12 }, '(body)'],
+      [{ retentionMs: 5 }, 'retentionMs'],
+      [{ retentionBytes: 'big' }, 'retentionBytes'],
+    ] as const) {
+      expect(await call('PATCH', '/api/v1/topics/orders', body)).toMatchObject({ status: 400, body: { field } });
+    }
+    expect((await call('PATCH', '/api/v1/topics/nope', { retentionMs: null })).status).toBe(404);
+    expect((await call('GET', '/api/v1/topics/orders')).body).toMatchObject({ retentionMs: 3_600_000, retentionBytes: null });
+  });
+
+  it('deletes a topic with its messages and every group position in it', async () => {
+    await platform.produce('orders', 6, 40, 10);
+    await call('POST', '/api/v1/groups', { name: 'readers', topics: ['orders'] });
+    const { memberId } = (await call('POST', '/api/v1/groups/readers/members', {})).body;
+    await call('DELETE', `/api/v1/groups/readers/members/${memberId}`);
+    expect(await count('group_offsets')).toBe(6);
+    expect((await call('DELETE', '/api/v1/topics/orders')).status).toBe(204);
+    for (const table of ['messages', 'topic_partitions', 'group_offsets', 'partition_leases']) expect(await count(table)).toBe(0);
+    expect((await call('GET', '/api/v1/topics/orders')).status).toBe(404);
+    expect((await call('DELETE', '/api/v1/topics/orders')).status).toBe(404);
+  });
+});
