@@ -3,6 +3,7 @@ import { ConsumerGroups1764100000000 } from './1764100000000-ConsumerGroups';
 import { SourceTables1764200000000 } from './1764200000000-SourceTables';
 import { WebhookDeliveries1764600000000 } from './1764600000000-WebhookDeliveries';
 import { ApiTokens1764800000000 } from './1764800000000-ApiTokens';
+import { Backfills1764900000000 } from './1764900000000-Backfills';
 
 /** Every migration, in order. Listed explicitly so the build needs no glob loading. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   SourceTables1764200000000,
   WebhookDeliveries1764600000000,
   ApiTokens1764800000000,
+  Backfills1764900000000,
 ];

@@ -4,6 +4,7 @@ import { GroupAdminRepository } from '@tributary/consumer-groups';
 import { PlatformDatabase } from '@tributary/store';
 import { TopicLogModule } from '@tributary/topic-log';
 import { AuthGuard, TokenRepository, TokensController } from './auth';
+import { BackfillsController } from './backfills.controller';
 import { GroupOffsetsController } from './group-offsets.controller';
 import { GroupsController } from './groups.controller';
 import { HealthController } from './health.controller';
@@ -22,6 +23,7 @@ import { WebhooksController } from './webhooks.controller';
     MetricsController,
     TopicsController,
     SourcesController,
+    BackfillsController,
     GroupsController,
     GroupOffsetsController,
     PullController,

@@ -3,6 +3,7 @@ import type { Client } from 'pg';
 import { LogicalReplicationService } from 'pg-logical-replication';
 import type { SourceConfig } from '@tributary/config';
 import { TableSchemaRepository } from '@tributary/schema-registry';
+import { WATERMARK_PREFIX, type WatermarkHandler } from '@tributary/snapshot';
 import { AppendRecord, partitionForKey, TopicLog, TopicRepository, TopicSettings } from '@tributary/topic-log';
 import { CheckpointRepository } from './checkpoint.repository';
 import { ChangeContext, RenderedChange, renderEnvelope, renderKey, renderTruncate } from './envelope';
@@ -26,6 +27,8 @@ export interface SessionDeps {
   /** Route override for a table, if configured. */
   topicFor: (schema: string, table: string) => string;
   startLsn: bigint;
+  /** Snapshot watermarks (libs/snapshot): sees every change, emits chunks at their high watermarks. */
+  watermarks?: WatermarkHandler;
 }
 
 interface OpenTransaction {
@@ -160,6 +163,10 @@ export class CaptureSession {
       case 'commit':
         return this.onCommit(message.endLsn);
       case 'message':
+        if (message.transactional && message.prefix === WATERMARK_PREFIX) {
+          if (this.tx && !this.tx.skip && this.deps.watermarks) await this.onWatermark(walStart, message.content);
+          return;
+        }
         // A heartbeat outside any transaction: everything before it has been handled.
         if (!message.transactional && message.prefix === HEARTBEAT_PREFIX && this.idle()) this.acknowledge(message.lsn);
         return;
@@ -277,6 +284,7 @@ export class CaptureSession {
 
   private push(table: TableInfo, change: RenderedChange, walStart: bigint, partition?: number): void {
     const tx = this.tx as OpenTransaction;
+    this.deps.watermarks?.observe(table.relation.oid, change.key, tx.xid);
     this.buffer.push({
       topic: table.topic,
       partition: partition ?? partitionForKey(change.key, table.partitions),
@@ -286,6 +294,28 @@ export class CaptureSession {
       txId: String(tx.xid),
       commitTime: new Date(tx.commitTimeMs).toISOString(),
     });
+  }
+
+  /** A snapshot chunk's rows are appended in its high watermark's transaction (docs/snapshots.md). */
+  private async onWatermark(walStart: bigint, content: Buffer): Promise<void> {
+    const tx = this.tx as OpenTransaction;
+    const records = await (this.deps.watermarks as WatermarkHandler).onMark(content, {
+      platform: this.deps.platform,
+      beginTransaction: () => this.beginPlatformTx(),
+      topicFor: this.deps.topicFor,
+      partitions: (topic) => this.ensureTopic(topic),
+      source: this.deps.source.name,
+      database: this.database,
+      txId: tx.xid,
+      commitLsn: tx.finalLsn,
+      commitTimeMs: tx.commitTimeMs,
+      lsn: walStart,
+    });
+    const commitTime = new Date(tx.commitTimeMs).toISOString();
+    for (const r of records) {
+      this.buffer.push({ ...r, sourceLsn: walStart, txId: String(tx.xid), commitTime });
+      if (this.buffer.length >= this.deps.source.batchSize) await this.flush();
+    }
   }
 
   private table(oid: number): TableInfo {

@@ -1,6 +1,14 @@
 import { Logger } from '@nestjs/common';
 import type { Client } from 'pg';
 import type { SourceConfig, TributaryConfig } from '@tributary/config';
+import {
+  ChunkExchange,
+  queueInitialSnapshots,
+  skipEmptyInitialSnapshots,
+  Snapshotter,
+  WatermarkHandler,
+  type QueuedSnapshot,
+} from '@tributary/snapshot';
 import type { PlatformDatabase } from '@tributary/store';
 import type { TopicSettings } from '@tributary/topic-log';
 import { CaptureSession } from './capture-session';
@@ -34,6 +42,7 @@ export class SourceCapture {
   private readonly logger: Logger;
   private stopping = false;
   private session?: CaptureSession;
+  private snapshotter?: Snapshotter;
   private loop?: Promise<void>;
   private wake?: () => void;
   private state: CaptureState = 'starting';
@@ -84,16 +93,31 @@ export class SourceCapture {
         platform.on('error', (e) => this.session?.fail(new Error(`platform database connection lost: ${e.message}`)));
         if (!(await this.lead(platform))) break;
         this.state = 'preparing';
-        await new SourcePreparer(this.source).prepare();
+        const queued: QueuedSnapshot[] = [];
+        await new SourcePreparer(this.source, async (tables) => {
+          queued.push(...(await queueInitialSnapshots(this.db.pool, this.source, tables)));
+        }).prepare();
+        await skipEmptyInitialSnapshots(this.db.pool, this.source, queued);
         const startLsn = await CheckpointRepository.get(platform, this.source.name);
+        const chunks = new ChunkExchange();
         this.session = new CaptureSession({
           source: this.source,
           platform,
           startLsn,
           topicFor: (schema, table) => this.topicFor(schema, table),
           topicSettings: (topic) => this.topicSettings(topic),
+          watermarks: new WatermarkHandler(this.source.name, chunks),
         });
         const running = this.session.run();
+        // Backfills run beside the stream, as long as this session lives (docs/snapshots.md).
+        const session = this.session;
+        this.snapshotter = new Snapshotter({
+          source: this.source,
+          pool: this.db.pool,
+          exchange: chunks,
+          topicFor: (schema, table) => this.topicFor(schema, table),
+        });
+        this.snapshotter.start((e) => session.fail(e));
         this.state = 'streaming';
         streamingSince = Date.now();
         await running;
@@ -102,6 +126,8 @@ export class SourceCapture {
         this.lastError = (error as Error).message;
         this.logger.error(`capture stopped: ${this.lastError}`);
       } finally {
+        await this.snapshotter?.stop();
+        this.snapshotter = undefined;
         if (this.session) {
           this.appendedBefore += this.session.messagesAppended;
           await this.session.stop();

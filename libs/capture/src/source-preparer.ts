@@ -12,7 +12,14 @@ import { SourceConfigurationError } from './capture.errors';
 export class SourcePreparer {
   private readonly logger: Logger;
 
-  constructor(private readonly source: SourceConfig) {
+  /**
+   * `onNewTables` is called with the tables that the publication change adds (every published table
+   * when the slot is new), inside the source transaction that makes the change, before it commits.
+   */
+  constructor(
+    private readonly source: SourceConfig,
+    private readonly onNewTables?: (tables: { schema: string; table: string }[]) => Promise<void>,
+  ) {
     this.logger = new Logger(`Source ${source.name}`);
   }
 
@@ -22,7 +29,7 @@ export class SourcePreparer {
       await this.checkServer(client);
       await this.checkTables(client);
       const slotExists = await this.checkSlot(client);
-      const createdPublication = await this.ensurePublication(client);
+      const createdPublication = await this.ensurePublication(client, !slotExists);
       if (!slotExists) {
         try {
           await client.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [this.source.slot]);
@@ -131,17 +138,38 @@ export class SourcePreparer {
   }
 
   /** Creates the publication, or sets it to exactly the configured tables. True if it was created. */
-  private async ensurePublication(client: Client): Promise<boolean> {
+  private async ensurePublication(client: Client, slotIsNew: boolean): Promise<boolean> {
     const spec = publicationSpec(this.source.tables);
     const name = quoteIdent(this.source.publication);
     const { rowCount } = await client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [this.source.publication]);
-    if (rowCount) {
-      await client.query(`ALTER PUBLICATION ${name} SET ${spec}`);
-      return false;
+    const before = rowCount && !slotIsNew ? await this.publishedTables(client) : [];
+    // One transaction, so the tables it adds are queued for their initial snapshot before they are
+    // published: a crash in between leaves the publication as it was (and queuing skips queued tables).
+    await client.query('BEGIN');
+    try {
+      if (rowCount) await client.query(`ALTER PUBLICATION ${name} SET ${spec}`);
+      else await client.query(`CREATE PUBLICATION ${name} FOR ${spec}`);
+      if (this.onNewTables) {
+        const known = new Set(before.map((t) => JSON.stringify([t.schema, t.table])));
+        const added = (await this.publishedTables(client)).filter((t) => !known.has(JSON.stringify([t.schema, t.table])));
+        if (added.length) await this.onNewTables(added);
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
     }
-    await client.query(`CREATE PUBLICATION ${name} FOR ${spec}`);
+    if (rowCount) return false;
     this.logger.log(`created publication ${this.source.publication} FOR ${spec}`);
     return true;
+  }
+
+  private async publishedTables(client: Client): Promise<{ schema: string; table: string }[]> {
+    const { rows } = await client.query<{ schema: string; table: string }>(
+      'SELECT schemaname AS schema, tablename AS table FROM pg_publication_tables WHERE pubname = $1 ORDER BY 1, 2',
+      [this.source.publication],
+    );
+    return rows;
   }
 }
 

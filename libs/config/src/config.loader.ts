@@ -61,6 +61,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       heartbeatIntervalMs: s.heartbeatIntervalMs,
       batchSize: s.batchSize,
       maxBatchDelayMs: s.maxBatchDelayMs,
+      snapshot: s.snapshot,
+      snapshotChunkSize: s.snapshotChunkSize,
+      snapshotChunkDelayMs: s.snapshotChunkDelayMs,
+      snapshotMaxRowsPerSecond: s.snapshotMaxRowsPerSecond,
     };
   });
 

@@ -20,6 +20,11 @@ export interface SourceConfig {
   heartbeatIntervalMs: number;
   batchSize: number;
   maxBatchDelayMs: number;
+  /** Snapshot a table's existing rows when it is first captured; undefined means `initial`. */
+  snapshot?: 'initial' | 'never';
+  snapshotChunkSize?: number;
+  snapshotChunkDelayMs?: number;
+  snapshotMaxRowsPerSecond?: number;
 }
 
 export interface TopicConfig {

@@ -8,6 +8,7 @@ import {
 import { DeadLetterEntity } from './dead-letter.entity';
 import { MessageEntity } from './message.entity';
 import { ApiTokenEntity } from './api-token.entity';
+import { BackfillEntity } from './backfill.entity';
 import { SourceCheckpointEntity } from './source-checkpoint.entity';
 import { SourceTableEntity } from './source-table.entity';
 import { TopicPartitionEntity } from './topic-partition.entity';
@@ -16,6 +17,7 @@ import { WebhookAttemptEntity, WebhookSubscriptionEntity } from './webhook.entit
 
 export {
   ApiTokenEntity,
+  BackfillEntity,
   ConsumerGroupEntity,
   DeadLetterEntity,
   GroupEventEntity,
@@ -45,4 +47,5 @@ export const ENTITIES = [
   WebhookAttemptEntity,
   WebhookSubscriptionEntity,
   ApiTokenEntity,
+  BackfillEntity,
 ];

@@ -1,0 +1,236 @@
+import { Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { Client, type Pool } from 'pg';
+import type { SourceConfig } from '@tributary/config';
+import { TableSchemaRepository } from '@tributary/schema-registry';
+import { TypeRegistry } from '../../capture/src/type-registry';
+import { BackfillRepository } from './backfill.repository';
+import type { Backfill } from './backfill.types';
+import type { ChunkExchange } from './chunk.exchange';
+import { type ReadChunk, SNAPSHOT_SESSION_OPTIONS, SnapshotTable, SnapshotTableError } from './snapshot.table';
+import { encodeMark, WATERMARK_PREFIX, type WatermarkMark } from './watermark.marks';
+import { explainRows, InvalidWhereError, isSqlError } from './where.validator';
+import { XidSnapshot } from './xid.snapshot';
+
+export const DEFAULT_CHUNK_SIZE = 5_000;
+/** Chunks read ahead of the capture session (each waits in memory for its high watermark). */
+const MAX_IN_FLIGHT = 2;
+const IDLE_POLL_MS = 1_000;
+const PROGRESS_LOG_MS = 5_000;
+
+export interface SnapshotterDeps {
+  source: SourceConfig;
+  pool: Pool;
+  exchange: ChunkExchange;
+  topicFor: (schema: string, table: string) => string;
+}
+
+/** A failure of one backfill (its table, its condition), as opposed to the source connection. */
+class BackfillFailure extends Error {}
+
+/**
+ * Runs a source's backfills, one at a time, oldest first (a running one, resumed after a restart, before
+ * any pending one), in the capture process that leads the source. For each chunk: a low watermark in the
+ * source's WAL, the next rows by primary key read in a REPEATABLE READ snapshot that is recorded, the
+ * chunk handed to the capture session, a high watermark. The session emits the rows when it reaches the
+ * high watermark and records the progress there (see WatermarkHandler). A run lives as long as one
+ * capture session; stop() ends it.
+ */
+export class Snapshotter {
+  private readonly logger: Logger;
+  private readonly repo: BackfillRepository;
+  private readonly run = randomUUID();
+  private readonly types = new TypeRegistry();
+  private readonly finished: number[] = [];
+  private client?: Client;
+  private stopped = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+
+  constructor(private readonly deps: SnapshotterDeps) {
+    this.logger = new Logger(`Snapshot ${deps.source.name}`);
+    this.repo = new BackfillRepository(deps.pool);
+  }
+
+  /** Starts the loop; `onFatal` is called if the source connection fails (the capture then restarts). */
+  start(onFatal: (error: Error) => void): void {
+    this.deps.exchange.open(this.run);
+    this.loop ??= this.runLoop().catch((error: Error) => {
+      if (!this.stopped) onFatal(new Error(`snapshot: ${error.message}`));
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    this.deps.exchange.close(this.run);
+    await this.client?.end().catch(() => undefined);
+    await this.loop;
+  }
+
+  private async runLoop(): Promise<void> {
+    while (!this.stopped) {
+      const backfill = await this.repo.next(this.deps.source.name, this.finished);
+      if (!backfill) {
+        await this.sleep(IDLE_POLL_MS);
+        continue;
+      }
+      this.client ??= await this.connect();
+      try {
+        await this.runBackfill(backfill);
+      } catch (error) {
+        if (this.stopped) return;
+        if (!(error instanceof BackfillFailure)) throw error;
+        this.logger.error(`backfill ${backfill.id} of ${backfill.schema}.${backfill.table} failed: ${error.message}`);
+        await this.repo.fail(backfill.id, error.message);
+      }
+      this.finished.push(backfill.id);
+    }
+  }
+
+  private async connect(): Promise<Client> {
+    const { source } = this.deps;
+    const client = new Client({
+      connectionString: source.url,
+      application_name: `tributary-snapshot:${source.name}`,
+      options: SNAPSHOT_SESSION_OPTIONS,
+      connectionTimeoutMillis: 10_000,
+    });
+    client.on('error', () => undefined); // surfaces through the next query
+    await client.connect();
+    return client;
+  }
+
+  private async runBackfill(b: Backfill): Promise<void> {
+    const client = this.client as Client;
+    const name = `${b.schema}.${b.table}`;
+    let table: SnapshotTable;
+    let estimate: number;
+    try {
+      table = await SnapshotTable.load(client, b.schema, b.table, this.types);
+      const published = await client.query(
+        `SELECT 1 FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND tablename = $3`,
+        [this.deps.source.publication, b.schema, b.table],
+      );
+      if (!published.rowCount)
+        throw new SnapshotTableError(`table ${name} is not in publication ${this.deps.source.publication}`);
+      estimate = await explainRows(client, table.qualified, b.where);
+    } catch (error) {
+      if (error instanceof SnapshotTableError || error instanceof InvalidWhereError || isSqlError(error)) {
+        throw new BackfillFailure((error as Error).message);
+      }
+      throw error;
+    }
+    if (!(await this.repo.start(b.id, this.run, estimate))) {
+      return; // cancelled meanwhile
+    }
+    await this.saveSchema(table);
+    const resumed = b.chunksDone > 0;
+    this.logger.log(
+      `backfill ${b.id} of ${name}${b.where ? ` WHERE ${b.where}` : ''}: ${resumed ? `resuming after chunk ${b.chunksDone} (${b.rowsDone} rows)` : 'starting'}, ` +
+        `~${estimate.toLocaleString('en-US')} rows, chunks of ${b.chunkSize}`,
+    );
+
+    const started = Date.now();
+    let lastKey = b.lastKey;
+    let chunk = b.chunksDone;
+    let rows = 0;
+    let loggedAt = started;
+    const { snapshotChunkDelayMs: delay = 0, snapshotMaxRowsPerSecond: maxRate } = this.deps.source;
+    for (;;) {
+      if (this.stopped) return;
+      if ((await this.repo.status(b.id)) !== 'running') {
+        this.logger.log(`backfill ${b.id} of ${name} is no longer running: stopped`);
+        return;
+      }
+      await this.deps.exchange.waitBelow(MAX_IN_FLIGHT, () => this.stopped);
+      if (this.stopped) return;
+      chunk++;
+      const mark = (kind: WatermarkMark['mark']) =>
+        this.emit({ backfill: b.id, run: this.run, chunk, mark: kind, table: table.oid });
+      await mark('low');
+      let read: ReadChunk;
+      let snapshot: XidSnapshot;
+      try {
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        try {
+          const snap = await client.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s');
+          snapshot = XidSnapshot.parse(snap.rows[0].s);
+          read = await table.readChunk(client, lastKey, b.chunkSize, b.where);
+        } finally {
+          await client.query('COMMIT').catch(() => undefined);
+        }
+      } catch (error) {
+        if (!isSqlError(error)) throw error;
+        await mark('abort');
+        throw new BackfillFailure(`reading chunk ${chunk}: ${(error as Error).message}`);
+      }
+      const last = read.keys.length < b.chunkSize;
+      this.deps.exchange.put({
+        backfill: b.id,
+        run: this.run,
+        chunk,
+        tableOid: table.oid,
+        schema: b.schema,
+        table: b.table,
+        snapshot,
+        keys: read.keys,
+        rows: read.rows,
+        endKey: read.endKey,
+        last,
+      });
+      await mark('high');
+      rows += read.keys.length;
+      const now = Date.now();
+      if (last || now - loggedAt >= PROGRESS_LOG_MS) {
+        loggedAt = now;
+        const done = b.rowsDone + rows;
+        const rate = Math.round(rows / Math.max(0.001, (now - started) / 1000));
+        const total = Math.max(estimate, done);
+        this.logger.log(
+          last
+            ? `backfill ${b.id} of ${name}: all ${done.toLocaleString('en-US')} rows read in ${chunk} chunks (${rate.toLocaleString('en-US')} rows/s)`
+            : `backfill ${b.id} of ${name}: ${done.toLocaleString('en-US')} / ~${total.toLocaleString('en-US')} rows ` +
+                `(${Math.floor((done / Math.max(1, total)) * 100)}%), ${rate.toLocaleString('en-US')} rows/s, ` +
+                `ETA ${rate ? Math.ceil((total - done) / rate) : '?'} s`,
+        );
+      }
+      if (last) return;
+      lastKey = read.endKey;
+      let pause = delay;
+      if (maxRate) pause = Math.max(pause, (rows / maxRate) * 1000 - (Date.now() - started));
+      if (pause > 0) await this.sleep(pause);
+    }
+  }
+
+  private async emit(mark: WatermarkMark): Promise<void> {
+    await (this.client as Client).query('SELECT pg_logical_emit_message(true, $1, $2)', [WATERMARK_PREFIX, encodeMark(mark)]);
+  }
+
+  /** Records the table's shape for sinks that create target tables, as the capture does for streamed tables. */
+  private async saveSchema(table: SnapshotTable): Promise<void> {
+    const platform = await this.deps.pool.connect();
+    try {
+      await TableSchemaRepository.save(platform, {
+        source: this.deps.source.name,
+        schema: table.schema,
+        table: table.name,
+        topic: this.deps.topicFor(table.schema, table.name),
+        columns: table.columns.map((c, i) => ({ name: c.name, type: c.type, kind: table.kindName(i) })),
+        primaryKey: table.keyColumns,
+      });
+    } finally {
+      platform.release();
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}

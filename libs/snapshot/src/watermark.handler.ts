@@ -1,0 +1,175 @@
+import { Logger } from '@nestjs/common';
+import type { ClientBase } from 'pg';
+import { formatLsn, partitionForKey } from '@tributary/topic-log';
+import { BackfillRepository } from './backfill.repository';
+import type { ChunkExchange, PreparedChunk } from './chunk.exchange';
+import { parseMark } from './watermark.marks';
+
+/** What the capture session lends the handler while it processes a watermark of a source transaction. */
+export interface WatermarkContext {
+  /** The session's platform connection; writes must follow beginTransaction() to join its transaction. */
+  platform: ClientBase;
+  beginTransaction(): Promise<void>;
+  topicFor(schema: string, table: string): string;
+  partitions(topic: string): Promise<number>;
+  source: string;
+  database: string;
+  txId: number;
+  commitLsn: bigint;
+  commitTimeMs: number;
+  /** LSN of the watermark message. */
+  lsn: bigint;
+}
+
+/** One `r` message to append, in the watermark's source transaction. */
+export interface SnapshotRecord {
+  topic: string;
+  partition: number;
+  key: string;
+  envelope: string;
+}
+
+interface Window {
+  backfill: number;
+  run: string;
+  chunk: number;
+  keys: (string | null)[];
+  xids: number[];
+}
+
+const DEFAULT_RING = 65_536;
+
+/**
+ * The capture session's side of snapshots (docs/snapshots.md). It sees every change the session
+ * streams (observe) and every watermark (onMark). Between a chunk's low and high watermark it records
+ * which keys of the chunk's table changed and in which source transaction; at the high watermark it
+ * emits the chunk's rows as `r` messages except those that a streamed transaction the chunk's snapshot
+ * did not see has changed (their latest state is already in the topic, and the chunk's would be older).
+ * A ring of the most recent changes of every table covers transactions that reached the WAL just before
+ * the low watermark but were not yet visible when the chunk was read.
+ */
+export class WatermarkHandler {
+  private readonly logger: Logger;
+  private readonly windows = new Map<number, Window>();
+  private readonly ringOid: Uint32Array;
+  private readonly ringXid: Uint32Array;
+  private readonly ringKey: (string | null)[];
+  private ringPos = 0;
+  private ringLength = 0;
+
+  constructor(
+    source: string,
+    private readonly exchange: ChunkExchange,
+    private readonly ringSize = DEFAULT_RING,
+  ) {
+    this.logger = new Logger(`Snapshot ${source}`);
+    this.ringOid = new Uint32Array(ringSize);
+    this.ringXid = new Uint32Array(ringSize);
+    this.ringKey = new Array<string | null>(ringSize).fill(null);
+  }
+
+  /** A streamed change of table `oid` (key null: a truncate, or a key that is not known). */
+  observe(oid: number, key: string | null, xid: number): void {
+    const p = this.ringPos;
+    this.ringOid[p] = oid;
+    this.ringXid[p] = xid;
+    this.ringKey[p] = key;
+    this.ringPos = p + 1 === this.ringSize ? 0 : p + 1;
+    if (this.ringLength < this.ringSize) this.ringLength++;
+    if (this.windows.size === 0) return;
+    const w = this.windows.get(oid);
+    if (w) {
+      w.keys.push(key);
+      w.xids.push(xid);
+    }
+  }
+
+  /** Handles a `tributary.watermark` message; returns the records to append in its transaction. */
+  async onMark(content: Buffer, ctx: WatermarkContext): Promise<SnapshotRecord[]> {
+    const mark = parseMark(content);
+    // Marks of another run were written before a restart: that run's chunks are gone, its backfills
+    // resume in a new run from their committed progress.
+    if (!mark || !this.exchange.isCurrent(mark.run)) return [];
+    if (mark.mark === 'low') {
+      this.windows.set(mark.table, { backfill: mark.backfill, run: mark.run, chunk: mark.chunk, keys: [], xids: [] });
+      return [];
+    }
+    const window = this.windows.get(mark.table);
+    const ours = window && window.backfill === mark.backfill && window.run === mark.run && window.chunk === mark.chunk;
+    if (ours) this.windows.delete(mark.table);
+    const chunk = this.exchange.take(mark.backfill, mark.run, mark.chunk);
+    if (mark.mark === 'abort') return [];
+    if (!chunk) throw new Error(`snapshot: high watermark of backfill ${mark.backfill} chunk ${mark.chunk} without its rows`);
+    if (!ours || !window) {
+      throw new Error(`snapshot: high watermark of backfill ${mark.backfill} chunk ${mark.chunk} without its low watermark`);
+    }
+    return this.emit(chunk, window, ctx);
+  }
+
+  private async emit(chunk: PreparedChunk, window: Window, ctx: WatermarkContext): Promise<SnapshotRecord[]> {
+    const { snapshot } = chunk;
+    const stale = new Set<string>();
+    let all = false;
+    const note = (key: string | null, xid: number) => {
+      if (snapshot.sees(xid)) return;
+      if (key === null) all = true;
+      else stale.add(key);
+    };
+    for (let i = 0; i < window.keys.length; i++) note(window.keys[i], window.xids[i]);
+    for (let n = 0, p = this.ringPos; n < this.ringLength; n++) {
+      p = p === 0 ? this.ringSize - 1 : p - 1;
+      if (this.ringOid[p] === chunk.tableOid) note(this.ringKey[p], this.ringXid[p]);
+    }
+
+    const topic = ctx.topicFor(chunk.schema, chunk.table);
+    const records: SnapshotRecord[] = [];
+    if (!all) {
+      const partitions = await ctx.partitions(topic);
+      const commitLsn = formatLsn(ctx.commitLsn);
+      // The envelope of docs/envelope.md with op "r"; source.snapshot and source.backfill mark it.
+      const idBase = `${ctx.source}:${commitLsn}:`;
+      const sourceHead =
+        `{"name":${JSON.stringify(ctx.source)},"database":${JSON.stringify(ctx.database)},` +
+        `"schema":${JSON.stringify(chunk.schema)},"table":${JSON.stringify(chunk.table)},"lsn":"${formatLsn(ctx.lsn)}",` +
+        `"commitLsn":"${commitLsn}","seq":`;
+      const sourceTail = `,"txId":${ctx.txId},"ts_ms":${ctx.commitTimeMs},"snapshot":true,"backfill":${chunk.backfill}}`;
+      const now = Date.now();
+      for (let i = 0; i < chunk.keys.length; i++) {
+        const key = chunk.keys[i];
+        if (stale.has(key)) continue;
+        const seq = records.length;
+        records.push({
+          topic,
+          partition: partitionForKey(key, partitions),
+          key,
+          envelope:
+            `{"id":${JSON.stringify(idBase + seq)},"op":"r","key":${key},"before":null,"after":${chunk.rows[i]},` +
+            `"source":${sourceHead}${seq}${sourceTail},"ts_ms":${now}}`,
+        });
+      }
+    }
+    await ctx.beginTransaction();
+    const ok = await BackfillRepository.chunkDone(ctx.platform, {
+      id: chunk.backfill,
+      runId: chunk.run,
+      chunk: chunk.chunk,
+      lastKey: chunk.endKey,
+      rowsRead: chunk.keys.length,
+      rowsEmitted: records.length,
+      last: chunk.last,
+    });
+    if (!ok) {
+      const { rows } = await ctx.platform.query<{ status: string; run_id: string | null; chunks_done: number }>(
+        'SELECT status, run_id, chunks_done FROM tributary.backfills WHERE id = $1',
+        [chunk.backfill],
+      );
+      const b = rows[0];
+      if (b && b.status === 'running' && b.run_id === chunk.run) {
+        throw new Error(`snapshot: backfill ${chunk.backfill} expected chunk ${b.chunks_done + 1}, got chunk ${chunk.chunk}`);
+      }
+      this.logger.log(`backfill ${chunk.backfill} is ${b?.status ?? 'gone'}: chunk ${chunk.chunk} dropped`);
+      return [];
+    }
+    return records;
+  }
+}
