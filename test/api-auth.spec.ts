@@ -1,6 +1,4 @@
-import type { INestApplication } from '@nestjs/common';
-import { createApp } from '@tributary/runtime';
-import { platformConfig } from './support/capture-harness';
+import { TestApi } from './support/api';
 import { TestCluster } from './support/pg-cluster';
 import { TestPlatform } from './support/platform';
 
@@ -10,37 +8,18 @@ const ADMIN = 'admin-token-from-the-environment';
 describe('API authentication', () => {
   let cluster: TestCluster;
   let platform: TestPlatform;
-  let app: INestApplication;
-  let base: string;
-
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of several shapes
-  async function call(method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; body: any }> {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: {
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        ...(body ? { 'content-type': 'application/json' } : {}),
-      },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  }
+  let api: TestApi;
+  const call = (method: string, path: string, token?: string, body?: unknown) => api.call(method, path, body, token);
 
   beforeAll(async () => {
     cluster = await TestCluster.start(18);
     platform = await TestPlatform.create(cluster, 'platform');
     await platform.createTopic('auth.t', 1);
-    const config = platformConfig(platform.url, []);
-    app = (await createApp({ ...config, api: { ...config.api, adminToken: ADMIN }, logLevel: 'error' }, [
-      'api',
-    ])) as INestApplication;
-    await app.listen(0, '127.0.0.1');
-    base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+    api = await TestApi.start(platform, (c) => ({ ...c, api: { ...c.api, adminToken: ADMIN } }));
   });
 
   afterAll(async () => {
-    await app?.close();
+    await api?.close();
     await platform?.close();
     await cluster?.stop();
   });
@@ -48,7 +27,7 @@ describe('API authentication', () => {
   it('keeps liveness, readiness and metrics open', async () => {
     expect((await call('GET', '/health')).status).toBe(200);
     expect((await call('GET', '/ready')).status).toBe(200);
-    expect((await fetch(`${base}/metrics`)).status).toBe(200);
+    expect((await call('GET', '/metrics')).status).toBe(200);
   });
 
   it('answers 401 without a token or with a wrong one', async () => {

@@ -121,7 +121,10 @@ describe('consumer groups', () => {
       'all groups to see 900 messages',
     );
     for (const s of sinks) expect(new Set(s.seen.map((m) => `${m.partition}:${m.offset}`)).size).toBe(900);
-    const lags = await Promise.all([0, 1, 2].map((i) => repo.lag(`fan-${i}`)));
+    const lags = await waitFor(async () => {
+      const now = await Promise.all([0, 1, 2].map((i) => repo.lag(`fan-${i}`)));
+      return now.every((lag) => lag.every((l) => l.lag === '0')) && now;
+    }, 'every group to commit its end');
     for (const lag of lags) expect(lag.map((l) => l.lag)).toEqual(['0', '0', '0']);
   });
 
@@ -147,7 +150,11 @@ describe('consumer groups', () => {
     run(late, config, sink);
     await waitFor(async () => new Set(sink.seen.map((m) => m.envelope)).size === 6_000, 'all 6000 messages');
 
-    const lag = await repo.lag('order-g');
+    // The sink sees a batch just before its commit: wait for the commits too.
+    const lag = await waitFor(async () => {
+      const now = await repo.lag('order-g');
+      return now.every((l) => l.lag === '0') && now;
+    }, 'every partition committed to its end');
     expect(lag.map((l) => l.lag)).toEqual(['0', '0', '0', '0', '0', '0']);
     // The newcomer's share is handed over after the others commit: wait for the rebalance to settle.
     const owners = await waitFor(async () => {

@@ -1,9 +1,7 @@
-import type { INestApplication } from '@nestjs/common';
 import type { GroupConfig } from '@tributary/config';
 import { GroupMember, GroupRepository, MessageNotifier, type ConsumedMessage } from '@tributary/consumer-groups';
-import { createApp } from '@tributary/runtime';
 import { GroupRunner, type Sink } from '@tributary/worker';
-import { platformConfig } from './support/capture-harness';
+import { TestApi } from './support/api';
 import { TestCluster, waitFor } from './support/pg-cluster';
 import { TestPlatform } from './support/platform';
 
@@ -32,23 +30,13 @@ const GROUP: GroupConfig = {
 describe('group administration', () => {
   let cluster: TestCluster;
   let platform: TestPlatform;
-  let app: INestApplication;
-  let base: string;
+  let api: TestApi;
   let notifier: MessageNotifier;
   let runner: GroupRunner;
   let member: GroupMember;
   const sink = new RecordingSink();
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of several shapes
-  async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  }
+  const call = (method: string, path: string, body?: unknown) => api.call(method, path, body);
   const committed = async () =>
     (
       await platform.pool.query(
@@ -61,9 +49,7 @@ describe('group administration', () => {
     platform = await TestPlatform.create(cluster, 'platform');
     await platform.createTopic('adm', 2);
     await platform.produce('adm', 2, 50, 50);
-    app = (await createApp({ ...platformConfig(platform.url, []), logLevel: 'error' }, ['api'])) as INestApplication;
-    await app.listen(0, '127.0.0.1');
-    base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+    api = await TestApi.start(platform);
     expect((await call('POST', '/api/v1/groups', { name: 'adm-g', topics: ['adm'], sessionTimeoutMs: 1_500 })).status).toBe(201);
     notifier = new MessageNotifier(platform.url);
     await notifier.start();
@@ -77,7 +63,7 @@ describe('group administration', () => {
   afterAll(async () => {
     await runner?.stop();
     await notifier?.close();
-    await app?.close();
+    await api?.close();
     await platform?.close();
     await cluster?.stop();
   });

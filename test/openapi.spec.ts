@@ -1,6 +1,4 @@
-import type { INestApplication } from '@nestjs/common';
-import { createApp } from '@tributary/runtime';
-import { platformConfig } from './support/capture-harness';
+import { TestApi } from './support/api';
 import { TestCluster } from './support/pg-cluster';
 import { TestPlatform } from './support/platform';
 
@@ -8,32 +6,27 @@ import { TestPlatform } from './support/platform';
 describe('OpenAPI document and interactive docs', () => {
   let cluster: TestCluster;
   let platform: TestPlatform;
-  let app: INestApplication;
-  let base: string;
+  let api: TestApi;
 
   beforeAll(async () => {
     cluster = await TestCluster.start(18);
     platform = await TestPlatform.create(cluster, 'platform');
-    const config = platformConfig(platform.url, []);
-    const adminToken = 'a-long-enough-admin-token';
-    app = (await createApp({ ...config, api: { ...config.api, adminToken }, logLevel: 'error' }, ['api'])) as INestApplication;
-    await app.listen(0, '127.0.0.1');
-    base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+    api = await TestApi.start(platform, (c) => ({ ...c, api: { ...c.api, adminToken: 'a-long-enough-admin-token' } }));
   });
 
   afterAll(async () => {
-    await app?.close();
+    await api?.close();
     await platform?.close();
     await cluster?.stop();
   });
 
   it('documents every registered route (and is readable without a token)', async () => {
-    const res = await fetch(`${base}/openapi.json`);
+    const res = await fetch(`${api.base}/openapi.json`);
     expect(res.status).toBe(200);
     const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
     expect(doc.openapi).toBe('3.1.0');
     type Layer = { route?: { path: string; methods: Record<string, boolean> } };
-    const express = app.getHttpAdapter().getInstance() as { router?: { stack: Layer[] }; _router?: { stack: Layer[] } };
+    const express = api.app.getHttpAdapter().getInstance() as { router?: { stack: Layer[] }; _router?: { stack: Layer[] } };
     const stack = (express.router ?? express._router)?.stack ?? [];
     const registered = stack
       .filter((l) => l.route)
@@ -47,7 +40,7 @@ describe('OpenAPI document and interactive docs', () => {
   });
 
   it('shows the validated body schemas', async () => {
-    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as {
+    const doc = (await (await fetch(`${api.base}/openapi.json`)).json()) as {
       paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: Record<string, unknown> }> } }>>;
     };
     const token = doc.paths['/api/v1/tokens'].post.requestBody?.content['application/json'].schema;
@@ -62,13 +55,13 @@ describe('OpenAPI document and interactive docs', () => {
   });
 
   it('serves Swagger UI from the installed package', async () => {
-    const page = await fetch(`${base}/docs`);
+    const page = await fetch(`${api.base}/docs`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('/docs/assets/swagger-ui-bundle.js');
-    const js = await fetch(`${base}/docs/assets/swagger-ui-bundle.js`);
+    const js = await fetch(`${api.base}/docs/assets/swagger-ui-bundle.js`);
     expect(js.status).toBe(200);
     expect((await js.text()).length).toBeGreaterThan(100_000);
-    expect((await fetch(`${base}/docs/assets/..%2Fpackage.json`)).status).toBe(404);
-    expect((await fetch(`${base}/docs/assets/index.html`)).status).toBe(404);
+    expect((await fetch(`${api.base}/docs/assets/..%2Fpackage.json`)).status).toBe(404);
+    expect((await fetch(`${api.base}/docs/assets/index.html`)).status).toBe(404);
   });
 });

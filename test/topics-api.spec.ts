@@ -1,6 +1,4 @@
-import type { INestApplication } from '@nestjs/common';
-import { createApp } from '@tributary/runtime';
-import { platformConfig } from './support/capture-harness';
+import { TestApi } from './support/api';
 import { TestCluster } from './support/pg-cluster';
 import { TestPlatform } from './support/platform';
 
@@ -8,32 +6,19 @@ import { TestPlatform } from './support/platform';
 describe('topics API', () => {
   let cluster: TestCluster;
   let platform: TestPlatform;
-  let app: INestApplication;
-  let base: string;
-
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of several shapes
-  async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  }
+  let api: TestApi;
+  const call = (method: string, path: string, body?: unknown) => api.call(method, path, body);
   const count = async (table: string) =>
     (await platform.pool.query(`SELECT count(*)::int AS n FROM tributary.${table} WHERE topic = 'orders'`)).rows[0].n as number;
 
   beforeAll(async () => {
     cluster = await TestCluster.start(18);
     platform = await TestPlatform.create(cluster, 'platform');
-    app = (await createApp({ ...platformConfig(platform.url, [], 3), logLevel: 'error' }, ['api'])) as INestApplication;
-    await app.listen(0, '127.0.0.1');
-    base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+    api = await TestApi.start(platform, (c) => ({ ...c, topicDefaults: { ...c.topicDefaults, partitions: 3 } }));
   });
 
   afterAll(async () => {
-    await app?.close();
+    await api?.close();
     await platform?.close();
     await cluster?.stop();
   });

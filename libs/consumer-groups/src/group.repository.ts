@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { assignPartitions, PartitionRef, partitionId } from './assignment';
 import { ConsumedMessage, GroupDefinition, Lease, StaleMemberError } from './group.types';
+import { withTransaction } from '@tributary/store';
 
 export interface HeartbeatResult {
   /** Partitions this member owns now (including ones it should hand over). */
@@ -330,19 +331,8 @@ export class GroupRepository {
     }));
   }
 
-  private async transaction<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect();
-    try {
-      await c.query('BEGIN');
-      const result = await fn(c);
-      await c.query('COMMIT');
-      return result;
-    } catch (error) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      c.release();
-    }
+  private transaction<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
+    return withTransaction(this.pool, fn);
   }
 }
 

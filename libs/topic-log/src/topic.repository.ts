@@ -1,5 +1,9 @@
 import type { ClientBase, Pool } from 'pg';
+import { withTransaction } from '@tributary/store';
 import type { TopicSettings } from './topic-log.types';
+
+/** Settings of a topic to create; a null retention is unlimited. */
+type NewTopic = { partitions: number; retentionMs: number | null; retentionBytes: number | null };
 
 export interface TopicInfo extends TopicSettings {
   name: string;
@@ -15,17 +19,7 @@ export class TopicRepository {
    * when a client is given. Returns the topic's actual partition count (an existing topic keeps its own).
    */
   static async ensure(client: ClientBase, name: string, settings: TopicSettings): Promise<number> {
-    await client.query(
-      `WITH created AS (
-         INSERT INTO tributary.topics (name, partitions, retention_ms, retention_bytes)
-         VALUES ($1, $2, $3, $4)
-         ON CONFLICT (name) DO NOTHING
-         RETURNING name, partitions
-       )
-       INSERT INTO tributary.topic_partitions (topic, partition)
-       SELECT c.name, p FROM created c, generate_series(0, c.partitions - 1) AS p`,
-      [name, settings.partitions, settings.retentionMs, settings.retentionBytes],
-    );
+    await insertTopic(client, name, settings);
     const { rows } = await client.query<{ partitions: number }>('SELECT partitions FROM tributary.topics WHERE name = $1', [
       name,
     ]);
@@ -69,39 +63,33 @@ export class TopicRepository {
 
   /** Removes a topic, its messages and every group's position in it, in one transaction. */
   async delete(name: string): Promise<boolean> {
-    const c = await this.pool.connect();
-    try {
-      await c.query('BEGIN');
+    return withTransaction(this.pool, async (c) => {
       const { rowCount } = await c.query('DELETE FROM tributary.topics WHERE name = $1', [name]);
       for (const table of ['messages', 'topic_partitions', 'group_offsets', 'partition_leases', 'dead_letters']) {
         await c.query(`DELETE FROM tributary.${table} WHERE topic = $1`, [name]);
       }
-      await c.query('COMMIT');
       return (rowCount ?? 0) > 0;
-    } catch (error) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      c.release();
-    }
+    });
   }
 
   /** Creates a topic; false when the name is taken (also when another request created it a moment before). */
-  async create(
-    name: string,
-    settings: { partitions: number; retentionMs: number | null; retentionBytes: number | null },
-  ): Promise<boolean> {
-    const { rowCount } = await this.pool.query(
-      `WITH created AS (
-         INSERT INTO tributary.topics (name, partitions, retention_ms, retention_bytes)
-         VALUES ($1, $2, $3, $4)
-         ON CONFLICT (name) DO NOTHING
-         RETURNING name, partitions
-       )
-       INSERT INTO tributary.topic_partitions (topic, partition)
-       SELECT c.name, p FROM created c, generate_series(0, c.partitions - 1) AS p`,
-      [name, settings.partitions, settings.retentionMs, settings.retentionBytes],
-    );
-    return (rowCount ?? 0) > 0;
+  async create(name: string, settings: NewTopic): Promise<boolean> {
+    return (await insertTopic(this.pool, name, settings)) > 0;
   }
+}
+
+/** Inserts the topic and its partition heads unless the name exists; returns the partitions created (0: it existed). */
+async function insertTopic(db: Pick<ClientBase, 'query'>, name: string, settings: NewTopic): Promise<number> {
+  const { rowCount } = await db.query(
+    `WITH created AS (
+       INSERT INTO tributary.topics (name, partitions, retention_ms, retention_bytes)
+       VALUES ($1, $2, $3, $4)
+       ON CONFLICT (name) DO NOTHING
+       RETURNING name, partitions
+     )
+     INSERT INTO tributary.topic_partitions (topic, partition)
+     SELECT c.name, p FROM created c, generate_series(0, c.partitions - 1) AS p`,
+    [name, settings.partitions, settings.retentionMs, settings.retentionBytes],
+  );
+  return rowCount ?? 0;
 }
