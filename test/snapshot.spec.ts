@@ -1,4 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
+import { ApiClient, runCli } from '@tributary/cli';
 import type { GroupConfig, SourceConfig } from '@tributary/config';
 import { GroupMember, GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
 import { DatabaseSink, PostgresDialect } from '@tributary/db-sink';
@@ -7,6 +8,7 @@ import { TableSchemaRepository } from '@tributary/schema-registry';
 import { planBackfill } from '@tributary/snapshot';
 import { GroupRunner } from '@tributary/worker';
 import { CaptureHarness, platformConfig, sourceConfig } from './support/capture-harness';
+import { backfill } from '../libs/cli/src/backfill.command';
 import { TestCluster, testedVersions, waitFor } from './support/pg-cluster';
 import { backfillsSettled, captureCaughtUp, TableChurn } from './support/snapshot';
 
@@ -217,6 +219,29 @@ describe('snapshots: initial snapshot, types, composite keys, the backfill API',
     expect(new Set(fresh.map((m) => (m.envelope.after as { grp: number }).grp))).toEqual(new Set([1, 2]));
     expect((await call('DELETE', `/api/v1/sources/src/backfills/${id}`)).status).toBe(409);
     expect((await call('GET', `/api/v1/sources/src/backfills/999999`)).status).toBe(404);
+  });
+
+  it('starts and follows a backfill from the CLI, with a progress bar', async () => {
+    const lines: string[] = [];
+    const bars: string[] = [];
+    const api = new ApiClient(base);
+    const signal = new AbortController().signal;
+    const argv = ['backfill', 'start', 'src', 'public.plain', '--where', 'grp = 3', '--chunk-size', '30'];
+    await backfill(api, (t) => lines.push(t), argv.slice(1), {
+      where: 'grp = 3',
+      chunkSize: '30',
+      signal,
+      pollMs: 20,
+      progress: (line) => bars.push(line),
+    });
+    expect(lines[0]).toMatch(/^backfill \d+ of public\.plain queued/);
+    expect(lines[lines.length - 1]).toMatch(/^backfill \d+ of public\.plain done: 100 rows$/);
+    expect(bars[bars.length - 1]).toMatch(/^\[█{30}\] {2}100\.0% {2}100\/~\d+ rows {2}.*done$/);
+    const status: string[] = [];
+    await runCli(['backfill', 'status', 'src'], (t) => status.push(t), api);
+    expect(status[0]).toMatch(/^ID\s+TABLE\s+STATUS\s+ROWS/);
+    expect(status.join('\n')).toContain('public.plain');
+    await expect(runCli(['backfill', 'start', 'src', 'public.nope'], () => undefined, api)).rejects.toThrow(/400/);
   });
 
   it('cancels a running backfill', async () => {

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ApiClient, CliError } from './api.client';
+import { backfill } from './backfill.command';
 import { pause, resetOffsets, status, tail, type Output } from './commands';
 
 export const USAGE = `usage: tributary <command>
@@ -10,6 +11,9 @@ export const USAGE = `usage: tributary <command>
   offsets reset <group> --to <earliest|latest|ISO time|offset> [--topic t] [--partition n]
                                        move a paused group's committed offsets
   groups pause <group> | groups resume <group>
+  backfill start <source> <schema.table> [--where SQL] [--chunk-size n] [--detach]
+                                       snapshot a table's rows into its topic, with a progress bar
+  backfill status <source> [id] | backfill watch <source> <id> | backfill cancel <source> <id>
 
 The API is TRIBUTARY_API_URL (default http://127.0.0.1:3000); TRIBUTARY_TOKEN is sent as a bearer token.`;
 
@@ -29,6 +33,9 @@ export async function runCli(
       topic: { type: 'string' },
       partition: { type: 'string' },
       'from-start': { type: 'boolean', default: false },
+      where: { type: 'string' },
+      'chunk-size': { type: 'string' },
+      detach: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -41,6 +48,13 @@ export async function runCli(
   else if (command === 'tail' && sub) await tail(api, out, sub, { fromStart: values['from-start'] ?? false, signal });
   else if (command === 'offsets' && sub === 'reset' && arg) await resetOffsets(api, out, arg, values);
   else if (command === 'groups' && (sub === 'pause' || sub === 'resume') && arg) await pause(api, out, arg, sub === 'pause');
-  else throw new CliError(`unknown command: ${positionals.join(' ')}\n\n${USAGE}`);
+  else if (command === 'backfill' && sub) {
+    await backfill(api, out, positionals.slice(1), {
+      where: values.where,
+      chunkSize: values['chunk-size'],
+      detach: values.detach,
+      signal,
+    });
+  } else throw new CliError(`unknown command: ${positionals.join(' ')}\n\n${USAGE}`);
   return 0;
 }

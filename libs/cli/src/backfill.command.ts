@@ -1,0 +1,121 @@
+import { ApiClient, CliError } from './api.client';
+import type { Output } from './commands';
+import { formatTable } from './table';
+
+interface BackfillView {
+  id: number;
+  table: string;
+  status: string;
+  rowsDone: number;
+  estimatedTotal: number | null;
+  percent: number | null;
+  rowsPerSecond: number | null;
+  etaSeconds: number | null;
+  error: string | null;
+}
+
+export interface BackfillOptions {
+  where?: string;
+  chunkSize?: string;
+  detach?: boolean;
+  signal: AbortSignal;
+  pollMs?: number;
+  /** Where the progress bar goes; default stderr (rewritten in place on a terminal). */
+  progress?: (line: string, final: boolean) => void;
+}
+
+const ACTIVE = new Set(['pending', 'running']);
+
+/**
+ * `tributary backfill start <source> <schema.table> [--where SQL] [--chunk-size N] [--detach]`,
+ * `backfill status <source> [id]`, `backfill watch <source> <id>`, `backfill cancel <source> <id>`:
+ * snapshots of captured tables (docs/snapshots.md), with a progress bar while one runs.
+ */
+export async function backfill(api: ApiClient, out: Output, args: string[], opts: BackfillOptions): Promise<void> {
+  const [action, source, arg] = args;
+  if (!source) throw new CliError('usage: tributary backfill start|status|watch|cancel <source> ...');
+  const base = `/api/v1/sources/${encodeURIComponent(source)}/backfills`;
+  if (action === 'start' && arg) {
+    const body: Record<string, unknown> = { table: arg };
+    if (opts.where !== undefined) body.where = opts.where;
+    if (opts.chunkSize !== undefined) {
+      if (!/^\d+$/.test(opts.chunkSize)) throw new CliError('--chunk-size must be a positive integer');
+      body.chunkSize = Number(opts.chunkSize);
+    }
+    const created = (await api.call('POST', base, body)) as BackfillView;
+    out(`backfill ${created.id} of ${created.table} queued (~${created.estimatedTotal ?? '?'} rows)`);
+    if (!opts.detach) await watch(api, out, `${base}/${created.id}`, opts);
+  } else if (action === 'status') {
+    const list = (
+      arg ? [await api.call('GET', `${base}/${encodeURIComponent(arg)}`)] : await api.call('GET', base)
+    ) as BackfillView[];
+    out(
+      formatTable(
+        list.map((b) => ({
+          ...b,
+          rows: b.rowsDone,
+          total: b.estimatedTotal ?? '-',
+          percent: b.percent === null ? '-' : `${b.percent}%`,
+          rate: b.rowsPerSecond === null ? '-' : `${b.rowsPerSecond}/s`,
+          eta: b.etaSeconds === null ? '-' : `${b.etaSeconds}s`,
+          error: b.error ?? '',
+        })),
+        ['id', 'table', 'status', 'rows', 'total', 'percent', 'rate', 'eta', 'error'],
+      ),
+    );
+  } else if (action === 'watch' && arg) {
+    await watch(api, out, `${base}/${encodeURIComponent(arg)}`, opts);
+  } else if (action === 'cancel' && arg) {
+    const b = (await api.call('DELETE', `${base}/${encodeURIComponent(arg)}`)) as BackfillView;
+    out(`backfill ${b.id} of ${b.table} cancelled after ${b.rowsDone} rows`);
+  } else {
+    throw new CliError(`unknown backfill command: ${args.join(' ')}`);
+  }
+}
+
+/** Polls one backfill and draws its progress until it finishes; fails unless it is done. */
+async function watch(api: ApiClient, out: Output, path: string, opts: BackfillOptions): Promise<void> {
+  const draw = opts.progress ?? stderrProgress();
+  let b = (await api.call('GET', path)) as BackfillView;
+  while (ACTIVE.has(b.status) && !opts.signal.aborted) {
+    draw(progressLine(b), false);
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
+    b = (await api.call('GET', path)) as BackfillView;
+  }
+  draw(progressLine(b), true);
+  if (opts.signal.aborted && ACTIVE.has(b.status)) {
+    out(`stopped watching; backfill ${b.id} goes on (tributary backfill cancel to stop it)`);
+    return;
+  }
+  if (b.status !== 'done') throw new CliError(`backfill ${b.id} of ${b.table} ${b.status}${b.error ? `: ${b.error}` : ''}`);
+  out(`backfill ${b.id} of ${b.table} done: ${b.rowsDone} rows`);
+}
+
+/** `[██████░░░░] 60.0%  120,000/~200,000 rows  25,000 rows/s  ETA 3s  running` */
+export function progressLine(b: BackfillView, width = 30): string {
+  const fraction = b.status === 'done' ? 1 : (b.percent ?? 0) / 100;
+  const filled = Math.min(width, Math.round(fraction * width));
+  const n = (v: number) => v.toLocaleString('en-US');
+  return [
+    `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}]`,
+    b.percent === null ? '  ?  ' : `${b.percent.toFixed(1)}%`,
+    `${n(b.rowsDone)}/${b.estimatedTotal === null ? '?' : `~${n(Math.max(b.estimatedTotal, b.rowsDone))}`} rows`,
+    b.rowsPerSecond === null ? '' : `${n(b.rowsPerSecond)} rows/s`,
+    b.etaSeconds === null || b.status !== 'running' ? '' : `ETA ${b.etaSeconds}s`,
+    b.status,
+  ]
+    .filter(Boolean)
+    .join('  ');
+}
+
+function stderrProgress(): (line: string, final: boolean) => void {
+  const tty = process.stderr.isTTY === true;
+  let printed = 0;
+  return (line, final) => {
+    if (tty) process.stderr.write(`\r\x1b[2K${line}${final ? '\n' : ''}`);
+    else if (final || Date.now() - printed > 2_000) {
+      process.stderr.write(`${line}\n`);
+      printed = Date.now();
+    }
+  };
+}
