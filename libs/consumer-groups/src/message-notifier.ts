@@ -12,6 +12,7 @@ export class MessageNotifier {
   private waiters: (() => void)[] = [];
   private closed = false;
   private reconnectTimer?: NodeJS.Timeout;
+  private notifications = 0;
 
   constructor(private readonly url: string) {}
 
@@ -22,8 +23,17 @@ export class MessageNotifier {
     });
   }
 
-  /** Resolves on the next append notification, or after `timeoutMs`. */
-  wait(timeoutMs: number): Promise<void> {
+  /** Counts append notifications: read it before looking for messages, and pass it to wait(). */
+  get sequence(): number {
+    return this.notifications;
+  }
+
+  /**
+   * Resolves on the next append notification, or after `timeoutMs`. With `since` (a sequence read before
+   * the caller found nothing to do), a notification that came in meanwhile ends the wait at once.
+   */
+  wait(timeoutMs: number, since?: number): Promise<void> {
+    if (since !== undefined && this.notifications > since) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, timeoutMs);
       const waiters = this.waiters;
@@ -50,7 +60,10 @@ export class MessageNotifier {
 
   private async connect(): Promise<void> {
     const client = new Client({ connectionString: this.url, application_name: 'tributary-notifier' });
-    client.on('notification', () => this.wakeAll());
+    client.on('notification', () => {
+      this.notifications++;
+      this.wakeAll();
+    });
     client.on('error', (e) => {
       this.logger.warn(`LISTEN connection lost: ${e.message}`);
       this.client = undefined;

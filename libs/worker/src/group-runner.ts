@@ -68,6 +68,7 @@ export class GroupRunner {
     while (!this.stopping) {
       try {
         await this.member.heartbeat();
+        const seen = this.notifier.sequence; // an append after this point must not wait out a whole poll
         let worked = false;
         for (const p of this.member.active()) {
           if (this.stopping) break;
@@ -80,7 +81,7 @@ export class GroupRunner {
         await this.member.releaseRevoked();
         failures = 0;
         if (!worked && !this.stopping) {
-          await this.notifier.wait(Math.min(IDLE_POLL_MS, Math.max(10, this.member.heartbeatIntervalMs)));
+          await this.notifier.wait(Math.min(IDLE_POLL_MS, Math.max(10, this.member.heartbeatIntervalMs)), seen);
         }
       } catch (error) {
         if (error instanceof StaleMemberError) continue; // the partition was dropped; carry on with the rest
