@@ -19,7 +19,7 @@ describe('snapshots: initial snapshot, types, composite keys, the backfill API',
   let app: INestApplication;
   let base: string;
   const sql = (text: string, params: unknown[] = []) => cluster.query('src', text, params);
-  const TABLES = ['public.typed', 'public.pairs', 'public.plain', 'public.nokey', 'public.slow'];
+  const TABLES = ['public.typed', 'public.pairs', 'public.plain', 'public.nokey', 'public.slow', 'public.odd_keys'];
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of several shapes
   async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
@@ -54,6 +54,10 @@ describe('snapshots: initial snapshot, types, composite keys, the backfill API',
     // The key's column order differs from the table's: keys render (and partition) in key order.
     await sql(`CREATE TABLE pairs (a int, b text, c uuid, v numeric, PRIMARY KEY (b, a, c))`);
     await sql(`INSERT INTO pairs SELECT g % 7, 'k' || (g % 13), md5(g::text)::uuid, g / 3.0 FROM generate_series(1, 500) g`);
+    // Keys whose text must survive a round trip as the next chunk's lower bound: char(n), timestamptz, float8.
+    await sql(`CREATE TABLE odd_keys (code char(3), at timestamptz, f float8, n int, PRIMARY KEY (code, at, f))`);
+    await sql(`INSERT INTO odd_keys SELECT chr(97 + g % 5) || 'x', timestamptz '2024-03-01 12:00:00.123456+05' + g * interval '1 second',
+                 g / 7.0, g FROM generate_series(1, 300) g`);
     await sql(`CREATE TABLE plain (id int PRIMARY KEY, grp int NOT NULL, note text)`);
     await sql(`INSERT INTO plain SELECT g, g % 10, 'row ' || g FROM generate_series(1, 1000) g`);
     await sql(`CREATE TABLE nokey (a int, b text)`);
@@ -80,7 +84,15 @@ describe('snapshots: initial snapshot, types, composite keys, the backfill API',
   it('snapshots every table of a new slot once, as r messages identical to what the stream renders', async () => {
     const done = await settled();
     const byTable = new Map(done.map((b) => [b.table_name, b]));
-    expect([...byTable.keys()].sort()).toEqual(['nokey', 'pairs', 'plain', 'slow', 'typed']);
+    expect([...byTable.keys()].sort()).toEqual(['nokey', 'odd_keys', 'pairs', 'plain', 'slow', 'typed']);
+    expect(byTable.get('odd_keys')).toMatchObject({ status: 'done', rows_done: '300', rows_emitted: '300', chunks_done: 5 });
+    const odd = await harness.messages('src.public.odd_keys');
+    expect(new Set(odd.map((m) => m.key)).size).toBe(300);
+    expect(odd[0].envelope.key).toEqual({
+      code: expect.stringMatching(/^[a-e]x $/),
+      at: expect.any(String),
+      f: expect.any(Number),
+    });
     expect(byTable.get('typed')).toMatchObject({ status: 'done', rows_done: '302', rows_emitted: '302' });
     expect(byTable.get('pairs')).toMatchObject({ status: 'done', rows_done: '500' });
     expect(byTable.get('plain')).toMatchObject({ status: 'done', rows_done: '1000', chunks_done: 16 });

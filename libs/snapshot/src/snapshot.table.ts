@@ -21,9 +21,10 @@ export class SnapshotTableError extends Error {
 interface Column {
   name: string;
   typeOid: number;
-  /** format_type(type, NULL): for casts of key values. */
-  castType: string;
-  /** format_type(type, typmod): for the schema registry. */
+  /**
+   * format_type(type, typmod): for the schema registry, and for the casts of key values (with the
+   * modifier: `character` alone would mean char(1); a value read from the column always fits it).
+   */
   type: string;
 }
 
@@ -68,8 +69,8 @@ export class SnapshotTable {
     if (!found.length) throw new SnapshotTableError(`table ${schema}.${name} does not exist`);
     if (!['r', 'p'].includes(found[0].kind)) throw new SnapshotTableError(`${schema}.${name} is not a table`);
     const oid = found[0].oid;
-    const { rows: columns } = await client.query<{ name: string; oid: number; cast: string; type: string }>(
-      `SELECT attname AS name, atttypid::int AS oid, format_type(atttypid, NULL) AS cast, format_type(atttypid, atttypmod) AS type
+    const { rows: columns } = await client.query<{ name: string; oid: number; type: string }>(
+      `SELECT attname AS name, atttypid::int AS oid, format_type(atttypid, atttypmod) AS type
          FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped AND attgenerated = ''
         ORDER BY attnum`,
       [oid],
@@ -95,7 +96,7 @@ export class SnapshotTable {
       client,
       columns.map((c) => c.oid),
     );
-    const cols = columns.map((c) => ({ name: c.name, typeOid: c.oid, castType: c.cast, type: c.type }));
+    const cols = columns.map((c) => ({ name: c.name, typeOid: c.oid, type: c.type }));
     const keyIndexes = key.map((k) => cols.findIndex((c) => c.name === k.name));
     return new SnapshotTable(
       oid,
@@ -123,7 +124,7 @@ export class SnapshotTable {
     if (after) {
       params.push(...after);
       const left = keys.map((k) => quoteIdent(k.name)).join(', ');
-      const right = keys.map((k, i) => `$${i + 1}::${k.castType}`).join(', ');
+      const right = keys.map((k, i) => `$${i + 1}::${k.type}`).join(', ');
       conditions.push(keys.length === 1 ? `${left} > ${right}` : `(${left}) > (${right})`);
     }
     if (where) conditions.push(`(${where})`);
