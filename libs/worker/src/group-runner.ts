@@ -106,6 +106,17 @@ export class GroupRunner {
 
   /** Delivers a fetched batch in pieces the sink takes whole (one request each), in order; commits once. */
   private async process(p: OwnedPartition, batch: ConsumedMessage[]): Promise<void> {
+    try {
+      await this.processPieces(p, batch);
+    } finally {
+      // fetch() moved the position past the whole batch; whatever was not acknowledged (an error, a
+      // block, a stop) must be fetched again, in order, or it would be skipped.
+      const next = p.tracker.advance();
+      if (next < p.position) p.position = next;
+    }
+  }
+
+  private async processPieces(p: OwnedPartition, batch: ConsumedMessage[]): Promise<void> {
     const size = Math.max(1, this.sink.maxBatchSize ?? batch.length);
     let committedAt = Date.now();
     for (let i = 0; i < batch.length && !this.stopping; i += size) {
