@@ -66,6 +66,19 @@ describe('HTTP pull API', () => {
     });
     expect(ack.status).toBe(200);
     expect(ack.body.committed).toEqual([{ topic: 'pull.t', partition: 0, nextOffset: '1' }]);
+
+    // Offsets never handed out (or past the log's end) are refused: they would commit over unread messages.
+    const bogus = await call('POST', `/api/v1/groups/puller/members/${member}/ack`, {
+      messages: [
+        { topic: 'pull.t', partition: 0, offset: 1_000 },
+        { topic: 'pull.t', partition: 0, offset: p0[0].offset }, // acknowledged before: idempotent
+      ],
+    });
+    expect(bogus.body.rejected).toEqual([
+      { topic: 'pull.t', partition: 0, offset: '1000', reason: 'offset was not delivered to this member; fetch it first' },
+    ]);
+    expect(bogus.body.acked).toEqual([{ topic: 'pull.t', partition: 0, offset: String(p0[0].offset) }]);
+    expect((await call('GET', '/api/v1/groups/puller')).body.partitions[0]).toMatchObject({ partition: 0, committed: '1' });
     const nack = await call('POST', `/api/v1/groups/puller/members/${member}/nack`, {
       messages: [{ topic: 'pull.t', partition: 1, offset: p1[0].offset }],
     });

@@ -72,6 +72,15 @@ export class PullMember {
         });
         continue;
       }
+      if (p.tracker.isAcked(ref.offset)) {
+        result.acked.push(shown); // acknowledged before: acks are idempotent
+        continue;
+      }
+      if (!p.inflight.has(ref.offset)) {
+        // Acknowledging what was never handed out would move the group's position over unread messages.
+        result.rejected.push({ ...shown, reason: 'offset was not delivered to this member; fetch it first' });
+        continue;
+      }
       this.member.ack(p, ref.offset);
       touched.add(p);
       result.acked.push(shown);
