@@ -62,13 +62,17 @@ export class DatabaseSink {
     const db = await this.target();
     const { topic, partition } = batch[0];
     try {
+      const changes = new Map(batch.map((m) => [m.offset, parseChange(m.envelope)]));
+      // Target DDL (create table, add column) before the batch's transaction: MySQL commits implicitly
+      // on DDL, which would end the transaction that must hold the rows and the offset together.
+      await this.resolveTables(db, [...changes.values()]);
       await db.begin();
       const stored = await db.lockOffset(this.options.group, topic, partition);
       const fresh = stored === undefined ? batch : batch.filter((m) => m.offset >= stored);
       if (fresh.length) {
         await this.apply(
           db,
-          fresh.map((m) => parseChange(m.envelope)),
+          fresh.map((m) => changes.get(m.offset) as RowChange),
           { partition, partitions: batch[0].partitions ?? 1 },
         );
         await db.saveOffset(this.options.group, topic, partition, fresh[fresh.length - 1].offset + 1n);
@@ -96,7 +100,7 @@ export class DatabaseSink {
     await this.reset();
   }
 
-  private async apply(db: TargetDialect, changes: RowChange[], where: { partition: number; partitions: number }): Promise<void> {
+  private async resolveTables(db: TargetDialect, changes: RowChange[]): Promise<void> {
     for (const c of changes) {
       const known = this.resolved.get(tableId(c));
       // First sight of the table, or a column it did not have (the source table changed): look again.
@@ -107,6 +111,9 @@ export class DatabaseSink {
         await this.resolve(db, c);
       }
     }
+  }
+
+  private async apply(db: TargetDialect, changes: RowChange[], where: { partition: number; partitions: number }): Promise<void> {
     const table = (c: RowChange) => this.resolved.get(tableId(c)) ?? undefined;
     const steps = planChanges(
       changes.map((c) => this.project(c, table(c))),
