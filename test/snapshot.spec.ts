@@ -230,6 +230,11 @@ describe('snapshots: initial snapshot, types, composite keys, the backfill API',
     expect(fresh).toHaveLength(200);
     expect(new Set(fresh.map((m) => (m.envelope.after as { grp: number }).grp))).toEqual(new Set([1, 2]));
     expect((await call('DELETE', `/api/v1/sources/src/backfills/${id}`)).status).toBe(409);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toContain(
+      `tributary_backfill_rows_done{source="src",table="public.plain",backfill="${id}",status="done"} 200`,
+    );
+    expect(metrics).toMatch(/tributary_backfill_rows_per_second\{[^}]*backfill="\d+"[^}]*\} \d+/);
     expect((await call('GET', `/api/v1/sources/src/backfills/999999`)).status).toBe(404);
   });
 

@@ -99,13 +99,13 @@ export class BackfillsController {
   private registerMetrics(metrics: TributaryMetrics): void {
     const repo = this.repo;
     const labelNames = ['source', 'table', 'backfill', 'status'];
-    const gauge = (name: string, help: string, collect?: () => Promise<void>) =>
-      new Gauge({ name, help, labelNames, registers: [], ...(collect ? { collect } : {}) });
-    // The first gauge's collect (run first at every scrape) reads the records and sets all four.
+    // prom-client collects the gauges of a scrape concurrently: they share one read of the records.
     const gauges: Gauge[] = [];
+    let reading: Promise<void> | undefined;
     const refresh = async () => {
+      const rows = (await repo.active()).map((r) => backfillView(r));
       for (const g of gauges) g.reset();
-      for (const b of (await repo.active()).map((r) => backfillView(r))) {
+      for (const b of rows) {
         const labels = { source: b.source, table: b.table, backfill: String(b.id), status: b.status };
         gauges[0].set(labels, b.rowsDone);
         if (b.estimatedTotal !== null) gauges[1].set(labels, b.estimatedTotal);
@@ -113,8 +113,10 @@ export class BackfillsController {
         if (b.etaSeconds !== null) gauges[3].set(labels, b.etaSeconds);
       }
     };
+    const collect = () => (reading ??= refresh().finally(() => (reading = undefined)));
+    const gauge = (name: string, help: string) => new Gauge({ name, help, labelNames, registers: [], collect });
     gauges.push(
-      gauge('tributary_backfill_rows_done', 'Rows a backfill has read, committed with their messages', refresh),
+      gauge('tributary_backfill_rows_done', 'Rows a backfill has read, committed with their messages'),
       gauge('tributary_backfill_rows_estimated', "The planner's estimate of a backfill's rows"),
       gauge('tributary_backfill_rows_per_second', 'Average rate of a backfill since it started'),
       gauge('tributary_backfill_eta_seconds', 'Estimated seconds until a running backfill is done'),
