@@ -21,6 +21,7 @@ import {
   WebhookReplayer,
   WebhookRepository,
   type WebhookSinkConfig,
+  storedUrl,
 } from '@tributary/webhook-sink';
 import { parseBody } from './body';
 import { intParam } from './query-params';
@@ -123,7 +124,7 @@ export class WebhooksController {
     const { sink } = this.subscription(group);
     const stored = await this.repo.status(group);
     return {
-      url: sink.url,
+      url: storedUrl(sink.url), // credentials in the URL (user:pass@, ?token=) are secrets
       status: stored?.status ?? 'active',
       detail: stored?.detail ?? null,
       updatedAt: stored?.updatedAt ?? null,

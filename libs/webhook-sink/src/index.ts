@@ -17,6 +17,7 @@ export { MessageFilter } from './message.filter';
 export { buildPayload, messageId } from './webhook.payload';
 export { MAX_RESPONSE_BYTES, WebhookHttpClient } from './webhook.http';
 export {
+  storedUrl,
   WebhookRepository,
   type AttemptView,
   type DeadLetterView,
