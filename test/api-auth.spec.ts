@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { TestApi } from './support/api';
+import { builtApp } from './support/processes';
 import { TestCluster } from './support/pg-cluster';
 import { TestPlatform } from './support/platform';
 
@@ -100,5 +102,14 @@ describe('API authentication', () => {
     expect((await call('GET', '/api/v1/topics', created.token)).status).toBe(200);
     expect((await call('DELETE', `/api/v1/tokens/${created.id}`, ADMIN)).status).toBe(204);
     expect((await call('GET', '/api/v1/topics', created.token)).status).toBe(401);
+  });
+
+  it('refuses to serve the API beyond loopback without an admin token', () => {
+    const env = { ...process.env, TRIBUTARY_DATABASE_URL: platform.url, TRIBUTARY_API_HOST: '0.0.0.0', TRIBUTARY_API_PORT: '0' };
+    delete env.TRIBUTARY_ADMIN_TOKEN;
+    delete env.TRIBUTARY_CONFIG;
+    const run = spawnSync(process.execPath, [builtApp('api')], { env, encoding: 'utf8', timeout: 60_000 });
+    expect(run.status).toBe(78);
+    expect(run.stderr).toMatch(/TRIBUTARY_ADMIN_TOKEN: required when the API listens on 0\.0\.0\.0/);
   });
 });

@@ -41,6 +41,7 @@ export async function bootstrap(roles: Role[]): Promise<void> {
   let config: TributaryConfig;
   try {
     config = loadConfig();
+    if (roles.includes('api')) requireTokenBeyondLoopback(config);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
@@ -65,4 +66,15 @@ export function runMain(roles: Role[]): void {
     process.stderr.write(`Tributary failed to start: ${error.message}\n`);
     process.exit(1);
   });
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** Without a token the API is open; that is only acceptable when nothing but this machine can reach it. */
+function requireTokenBeyondLoopback(config: TributaryConfig): void {
+  if (config.api.adminToken || LOOPBACK.has(config.api.host)) return;
+  throw new ConfigError(
+    `Invalid environment:\n  - TRIBUTARY_ADMIN_TOKEN: required when the API listens on ${config.api.host} (not loopback); ` +
+      'without it anyone who can reach the port could administer the platform',
+  );
 }
