@@ -15,9 +15,9 @@ import { onCleanup, runBench } from './support/cleanup';
 import { BenchCluster, tempDir, waitUntil } from './support/cluster';
 import { countPgoutput } from './support/pgoutput-file';
 import { fmtRate, phase, Progress } from './support/progress';
-import { chartBlock, factsMarkdown, machineFacts, uptime, writeSection } from './support/report';
+import { CAPTURE_KNOBS, chartBlock, factsMarkdown, machineFacts, recordSection, uptime } from './support/report';
 import { RssSampler } from './support/rss';
-import { captureOverrides, sourceYaml } from './support/source-config';
+import { captureDefaults, captureOverrides, sourceYaml } from './support/source-config';
 import { barChart, sparkline } from './support/stats';
 import { fmt, Table } from './support/table';
 
@@ -260,7 +260,7 @@ runBench('bench:capture', async () => {
 
 /**
  * How fast the platform database alone takes these messages: the envelopes capture stored are read
- * back and appended again with TopicLog.append (batches of 5,000, one commit each, as capture does),
+ * back and appended again with TopicLog.append (capture's batch size, one commit each, as capture does),
  * with no replication stream and no rendering. Capture cannot be faster than this.
  */
 async function appendCeiling(platform: Client, fromTopic: string, rows: number): Promise<number> {
@@ -283,11 +283,12 @@ async function appendCeiling(platform: Client, fromTopic: string, rows: number):
   }));
   const progress = new Progress('TopicLog.append');
   const started = performance.now();
-  for (let i = 0; i < records.length; i += 5_000) {
+  const size = batchSize();
+  for (let i = 0; i < records.length; i += size) {
     await platform.query('BEGIN');
-    await TopicLog.append(platform, records.slice(i, i + 5_000));
+    await TopicLog.append(platform, records.slice(i, i + size));
     await platform.query('COMMIT');
-    progress.count(Math.min(records.length, i + 5_000), rows, 'messages');
+    progress.count(Math.min(records.length, i + size), rows, 'messages');
   }
   const rate = rows / ((performance.now() - started) / 1000);
   progress.done(`${rows.toLocaleString('en-US')} messages appended at ${fmtRate(rate)} messages/s`);
@@ -405,7 +406,7 @@ waits for each append).${best.rowsPerS >= TARGET_ROWS_PER_S ? ' The absolute tar
       `writing to a file, which is then parsed to check that it holds every row as a pgoutput insert message.`
     : `**unavailable**: the Postgres binaries used (${r.cluster.versionText}, bundled) have no pg_recvlogical. ` +
       'Install the system Postgres (e.g. `postgresql-15`) to get the baseline.';
-  writeSection(
+  recordSection(
     'capture',
     `## Capture (\`npm run bench:capture\`)
 
@@ -413,9 +414,10 @@ ${factsMarkdown(
   r.facts,
   {
     Postgres: `${r.cluster.versionText} (${r.cluster.system ? 'system' : 'bundled'} binaries), one cluster for source and platform databases, default settings, \`wal_level=logical\`, fsync on`,
+    Capture: captureSettings(),
     Workload: `${ROWS.toLocaleString('en-US')} rows of an 8-column table (bigint key, int, numeric, text ×2, boolean, timestamptz, jsonb) inserted in transactions of ${TXN_ROWS.toLocaleString('en-US')} rows before any consumer starts; then one ${BIG_ROWS.toLocaleString('en-US')}-row transaction`,
   },
-  'npm run bench:capture   # BENCH_ROWS, BENCH_BIG_ROWS, BENCH_ROUNDS to change the sizes',
+  'npm run bench:capture   # sizes: BENCH_ROWS, BENCH_BIG_ROWS, BENCH_ROUNDS, BENCH_TXN_ROWS; settings: BENCH_CAPTURE_*; such runs are recorded here only with BENCH_WRITE=1',
 )}
 
 ### Throughput (${ROWS.toLocaleString('en-US')} rows, ${ROUNDS} rounds, each on its own slots)
@@ -444,12 +446,24 @@ ${whyRatio}### How it is measured
 - Each round drains its own pair of slots over the same WAL, so both consumers do the same work; the best round is reported
   as the headline. Peak RSS is the process's \`VmHWM\` from \`/proc/<pid>/status\`, with \`VmRSS\` sampled every 100 ms for the chart.
 - **Append ceiling:** the messages of round 1 read back and appended again in-process with \`TopicLog.append\`, batches of
-  5,000 rows, one commit each. \`TopicLog.append\` sends the envelopes as one JSON array (\`json_array_elements\`);
+  ${fmt(batchSize())} rows, one commit each. \`TopicLog.append\` sends the envelopes as one JSON array (\`json_array_elements\`);
   before, as a \`text[]\` parameter whose every \`"\` had to be escaped, capture managed only 9,000–14,000 rows/s here.
 - The platform commits a source transaction's messages with the checkpoint in one transaction, so the
   ${BIG_ROWS.toLocaleString('en-US')}-row transaction becomes visible at once at its end; memory stays bounded because messages are
-  appended in batches of 5,000 inside that open platform transaction.`,
+  appended in batches of ${fmt(batchSize())} inside that open platform transaction.`,
+    ['BENCH_ROWS', 'BENCH_BIG_ROWS', 'BENCH_ROUNDS', 'BENCH_TXN_ROWS', ...CAPTURE_KNOBS],
   );
+}
+
+/** The batch size capture runs with in this bench (its default unless overridden). */
+function batchSize(): number {
+  return captureOverrides().batchSize ?? captureDefaults().batchSize;
+}
+
+function captureSettings(): string {
+  const c = { ...captureDefaults(), ...captureOverrides() };
+  const overridden = Object.keys(captureOverrides()).length ? ' (overridden by BENCH_CAPTURE_* variables)' : ' (the defaults)';
+  return `batchSize ${c.batchSize}, maxBatchDelayMs ${c.maxBatchDelayMs}${overridden}; topics of 4 partitions`;
 }
 
 function mark(ok: boolean): string {

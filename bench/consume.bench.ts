@@ -20,7 +20,7 @@ import { benchRecords } from './support/envelopes';
 import { createTopic, openPlatform, quietLibraries } from './support/platform';
 import { fmtRate, phase, Progress } from './support/progress';
 import { captureDefaults, captureOverrides, sourceYaml } from './support/source-config';
-import { chartBlock, factsMarkdown, machineFacts, uptime, writeSection } from './support/report';
+import { CAPTURE_KNOBS, chartBlock, factsMarkdown, machineFacts, recordSection, uptime } from './support/report';
 import { barChart, histogram, summarize, Summary } from './support/stats';
 import { fmt, Table } from './support/table';
 
@@ -365,7 +365,7 @@ async function latency(
 function settingsNote(): string {
   const g = defaultGroup('x', ['x']);
   const c = { ...captureDefaults(), ...captureOverrides() };
-  const overridden = Object.keys(captureOverrides()).length ? ' (maxBatchDelayMs set by BENCH_CAPTURE_MAX_BATCH_DELAY_MS)' : '';
+  const overridden = Object.keys(captureOverrides()).length ? ' (overridden by BENCH_CAPTURE_* variables)' : '';
   return (
     `groups with the defaults of a group declared by name and topics only (batchSize ${g.batchSize}, sessionTimeoutMs ${g.sessionTimeoutMs}); ` +
     `capture with batchSize ${c.batchSize}, maxBatchDelayMs ${c.maxBatchDelayMs}${overridden}`
@@ -514,7 +514,7 @@ change (source, walsender, platform) and, while it ran, with other people's test
   targets.print();
   console.log(`\n${findings}`);
 
-  writeSection(
+  recordSection(
     'consume',
     `## Consume (\`npm run bench:consume\`)
 
@@ -524,7 +524,7 @@ ${factsMarkdown(
     Postgres: `${r.cluster.versionText} (${r.cluster.system ? 'system' : 'bundled'} binaries), one cluster for the platform and the source database, default settings, fsync on`,
     Settings: settingsNote(),
   },
-  'npm run bench:consume   # BENCH_MESSAGES, BENCH_LATENCY_SECONDS, BENCH_ROUNDS to change the sizes',
+  'npm run bench:consume   # sizes: BENCH_MESSAGES, BENCH_LATENCY_SECONDS, BENCH_ROUNDS; settings: BENCH_CAPTURE_*; such runs are recorded here only with BENCH_WRITE=1',
 )}
 
 ### Drain: ${MESSAGES.toLocaleString('en-US')} messages, ${PARTITIONS} partitions, one group
@@ -556,5 +556,6 @@ ${findings}### How it is measured
   \`Date.now()\` minus that stamp. The other two lines start the clock at the envelope's commit timestamp
   (\`source.ts_ms\`, whole milliseconds) and at the message's \`appended_at\` (start of capture's platform transaction).
   Each run starts with ${WARMUP_SECONDS} s of unmeasured warm-up; rounds run ${LATENCY_SECONDS} s, the comparison ${COMPARE_SECONDS} s.`,
+    ['BENCH_MESSAGES', 'BENCH_LATENCY_SECONDS', 'BENCH_ROUNDS', ...CAPTURE_KNOBS],
   );
 }

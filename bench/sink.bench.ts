@@ -20,7 +20,7 @@ import { BenchCluster, waitUntil } from './support/cluster';
 import { benchRecords, benchTableColumns } from './support/envelopes';
 import { createTopic, openPlatform, quietLibraries } from './support/platform';
 import { fmtRate, phase, Progress } from './support/progress';
-import { chartBlock, factsMarkdown, machineFacts, uptime, writeSection } from './support/report';
+import { chartBlock, factsMarkdown, machineFacts, recordSection, uptime } from './support/report';
 import { barChart } from './support/stats';
 import { fmt, Table } from './support/table';
 
@@ -358,7 +358,7 @@ function report(r: { cluster: BenchCluster; facts: ReturnType<typeof machineFact
   console.log(`\n${chart}\n`);
   targets.print();
 
-  writeSection(
+  recordSection(
     'sink',
     `## Database sinks (\`npm run bench:sink\`)
 
@@ -371,7 +371,7 @@ ${factsMarkdown(
       : 'not reachable: left out',
     Workload: `${ROWS.toLocaleString('en-US')} insert envelopes of an 8-column table (bigint key, int, numeric(12,2), text ×2, boolean, timestamptz, jsonb), rendered by capture's own code, in a topic of ${PARTITIONS} partitions`,
   },
-  'npm run bench:sink   # BENCH_ROWS, BENCH_BATCH_SIZES, BENCH_MYSQL_URL',
+  'npm run bench:sink   # sizes: BENCH_ROWS, BENCH_BATCH_SIZES (recorded here only with BENCH_WRITE=1); BENCH_MYSQL_URL',
 )}
 
 ${table.markdown()}
@@ -394,5 +394,6 @@ ${targets.markdown()}
 - The sink's extra work over the baseline: fetching the messages from the platform database, parsing each envelope with a
   lossless JSON parser, planning the batch (per-key order), the offset row read and written in every target transaction,
   and the group's offset commit in the platform database after every batch.`,
+    ['BENCH_ROWS', 'BENCH_BATCH_SIZES'],
   );
 }

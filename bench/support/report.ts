@@ -84,3 +84,20 @@ export function writeSection(name: string, markdown: string): void {
 export function chartBlock(text: string): string {
   return `\`\`\`text\n${text}\n\`\`\``;
 }
+
+/**
+ * writeSection for the standard run only: when any of `knobs` (environment variables that change sizes or
+ * settings) is set, the section is not written unless BENCH_WRITE=1, so experiments do not replace the
+ * recorded numbers.
+ */
+export function recordSection(name: string, markdown: string, knobs: string[]): void {
+  const set = knobs.filter((k) => process.env[k] !== undefined && process.env[k] !== '');
+  if (set.length && process.env.BENCH_WRITE !== '1') {
+    console.log(`\nnot writing docs/benchmarks.md: ${set.join(', ')} set (BENCH_WRITE=1 writes anyway)`);
+    return;
+  }
+  writeSection(name, markdown);
+}
+
+/** The environment variables that change capture's settings in the benches (see source-config.ts). */
+export const CAPTURE_KNOBS = ['BENCH_CAPTURE_MAX_BATCH_DELAY_MS', 'BENCH_CAPTURE_BATCH_SIZE', 'BENCH_APP_NODE_ARGS'];

@@ -10,15 +10,24 @@ export function captureDefaults(): { batchSize: number; maxBatchDelayMs: number 
  * A `sources:` entry for tributary.yaml. The benches measure change capture only, so an initial
  * snapshot of existing rows is turned off where this build has that setting.
  */
-export function sourceYaml(name: string, url: string, tables: string[], extra: Record<string, string | number> = {}): string {
+export function sourceYaml(
+  name: string,
+  url: string,
+  tables: string[],
+  extra: Record<string, string | number | undefined> = {},
+): string {
   const lines = [`  - name: ${name}`, `    url: ${url}`, `    tables: [${tables.join(', ')}]`];
   if ('snapshot' in sourceSchema.shape) lines.push('    snapshot: never');
-  for (const [key, value] of Object.entries(extra)) lines.push(`    ${key}: ${value}`);
+  for (const [key, value] of Object.entries(extra)) if (value !== undefined) lines.push(`    ${key}: ${value}`);
   return lines.join('\n');
 }
 
-/** BENCH_CAPTURE_MAX_BATCH_DELAY_MS, to compare capture settings; empty when unset (the default applies). */
-export function captureOverrides(): Record<string, number> {
+/**
+ * BENCH_CAPTURE_MAX_BATCH_DELAY_MS and BENCH_CAPTURE_BATCH_SIZE, to compare capture settings; empty when
+ * unset (the defaults apply).
+ */
+export function captureOverrides(): { maxBatchDelayMs?: number; batchSize?: number } {
   const delay = process.env.BENCH_CAPTURE_MAX_BATCH_DELAY_MS;
-  return delay ? { maxBatchDelayMs: Number(delay) } : {};
+  const size = process.env.BENCH_CAPTURE_BATCH_SIZE;
+  return { ...(delay ? { maxBatchDelayMs: Number(delay) } : {}), ...(size ? { batchSize: Number(size) } : {}) };
 }
