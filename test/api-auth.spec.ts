@@ -105,7 +105,12 @@ describe('API authentication', () => {
   });
 
   it('refuses to serve the API beyond loopback without an admin token', () => {
-    const env = { ...process.env, TRIBUTARY_DATABASE_URL: platform.url, TRIBUTARY_API_HOST: '0.0.0.0', TRIBUTARY_API_PORT: '0' };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      TRIBUTARY_DATABASE_URL: platform.url,
+      TRIBUTARY_API_HOST: '0.0.0.0',
+      TRIBUTARY_API_PORT: '0',
+    };
     delete env.TRIBUTARY_ADMIN_TOKEN;
     delete env.TRIBUTARY_CONFIG;
     const run = spawnSync(process.execPath, [builtApp('api')], { env, encoding: 'utf8', timeout: 60_000 });

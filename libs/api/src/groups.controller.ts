@@ -1,6 +1,6 @@
 import { Body, ConflictException, Controller, Get, Inject, NotFoundException, Param, Post } from '@nestjs/common';
 import { z } from 'zod';
-import { PartitionLag } from '@tributary/consumer-groups';
+import { GroupAdminRepository, PartitionLag } from '@tributary/consumer-groups';
 import { parseBody } from './body';
 import { ApiDoc } from './openapi';
 import { PullMembersRegistry } from './pull-members.registry';
@@ -20,16 +20,18 @@ const createGroup = z
 
 @Controller('api/v1/groups')
 export class GroupsController {
-  constructor(@Inject(PullMembersRegistry) private readonly registry: PullMembersRegistry) {}
+  constructor(
+    @Inject(PullMembersRegistry) private readonly registry: PullMembersRegistry,
+    @Inject(GroupAdminRepository) private readonly admin: GroupAdminRepository,
+  ) {}
 
   @Post()
   @ApiDoc({ summary: 'Create a consumer group', body: createGroup })
   async create(@Body() body: unknown): Promise<z.infer<typeof createGroup>> {
     const group = parseBody(createGroup, body);
-    if (await this.registry.repo.getGroup(group.name)) {
+    if (!(await this.admin.create(group))) {
       throw new ConflictException({ detail: `group "${group.name}" already exists`, field: 'name' });
     }
-    await this.registry.repo.upsertGroup(group);
     return group;
   }
 

@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import type { GroupDefinition } from './group.types';
 import { withTransaction } from '@tributary/store';
 
 /** Where an operator moves a paused group's committed offsets. */
@@ -42,6 +43,16 @@ export class GroupAdminRepository {
          FROM tributary.consumer_groups g ORDER BY g.name`,
     );
     return rows;
+  }
+
+  /** Creates a group; false when the name is taken (also by a create racing this one). */
+  async create(def: GroupDefinition): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `INSERT INTO tributary.consumer_groups (name, topics, start_from, reset_policy, session_timeout_ms)
+       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING`,
+      [def.name, def.topics, def.startFrom, def.resetPolicy, def.sessionTimeoutMs],
+    );
+    return (rowCount ?? 0) > 0;
   }
 
   async setPaused(group: string, paused: boolean): Promise<void> {
