@@ -116,7 +116,12 @@ export class CaptureSession {
     this.stopping = true;
     clearInterval(this.heartbeatTimer);
     clearTimeout(this.commitTimer);
-    if (!this.failure) await this.exclusive(() => (this.tx ? undefined : this.commitPlatform())).catch(() => undefined);
+    if (!this.failure) {
+      // Not fatal: the slot was not acknowledged, so these transactions are streamed again on restart.
+      await this.exclusive(() => (this.tx ? undefined : this.commitPlatform())).catch((e: Error) =>
+        this.logger.warn(`final commit at stop failed; the source will send those changes again: ${e.message}`),
+      );
+    }
     await this.service.destroy().catch(() => undefined);
     await this.sourceClient?.end().catch(() => undefined);
     this.settle?.resolve();

@@ -53,7 +53,9 @@ export class SubscriptionState {
     });
     if (primary) {
       this.pruneTimer = setInterval(() => {
-        void this.log.prune(group, config.attemptLogRetentionMs).catch(() => undefined);
+        void this.log
+          .prune(group, config.attemptLogRetentionMs)
+          .catch((e: Error) => this.logger.warn(`pruning the attempt log failed (retried next round): ${e.message}`));
       }, PRUNE_EVERY_MS);
       this.pruneTimer.unref();
     }
