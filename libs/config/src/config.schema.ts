@@ -28,8 +28,8 @@ export const sourceSchema = z
     heartbeatIntervalMs: z.number().int().min(100).max(3_600_000).default(10_000),
     /**
      * Messages buffered before a batch is appended to the topic tables. It bounds capture's memory: with 2,000
-     * a 1,000,000-row source transaction peaked at 240-260 MB RSS, with 5,000 at 265-299 MB, over the 300 MB
-     * budget's edge (docs/benchmarks.md); throughput barely differs.
+     * a 1,000,000-row source transaction peaked at 240-260 MB RSS, with 5,000 at 265-299 MB, at the edge of the 300 MB
+     * budget (docs/benchmarks.md); throughput barely differs.
      */
     batchSize: z.number().int().min(1).max(100_000).default(2_000),
     /**
