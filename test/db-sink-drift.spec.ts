@@ -122,6 +122,46 @@ describe('database sinks under schema drift and target outages', () => {
     }
   });
 
+  it('maps tables: renames the target, keeps only included columns or drops excluded ones', async () => {
+    const mapped = (name: string, tables: { source: string; target?: string; include?: string[]; exclude?: string[] }[]) =>
+      new DatabaseSink(
+        () => PostgresDialect.connect(target.url('loose'), 'public'),
+        schemas,
+        { group: name, autoCreate: true, addColumns: true, tables },
+        'postgres',
+      );
+    await run(
+      'map-rename',
+      'items',
+      mapped('map-rename', [{ source: 'public.items', target: 'catalogue', exclude: ['weight'] }]),
+    );
+    await run(
+      'map-include',
+      'items',
+      mapped('map-include', [{ source: 'public.items', target: 'names_only', include: ['name'] }]),
+    );
+    await src(`INSERT INTO items VALUES (50, 'fifty', 'teal', 5.5)`);
+    await src(`UPDATE items SET colour = 'navy', weight = 6 WHERE id = 50`);
+    await caughtUp('map-rename');
+    await caughtUp('map-include');
+    const columns = async (table: string) =>
+      (
+        await target.query<{ c: string }>(
+          'loose',
+          `SELECT column_name AS c FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position`,
+          [table],
+        )
+      ).map((r) => r.c);
+    expect(await columns('catalogue')).toEqual(['id', 'name', 'colour']);
+    expect(await columns('names_only')).toEqual(['id', 'name']); // the key always comes along
+    expect(await target.query('loose', 'SELECT id, name, colour FROM catalogue ORDER BY id')).toEqual(
+      await src('SELECT id, name, colour FROM items ORDER BY id'),
+    );
+    expect(await target.query('loose', 'SELECT id, name FROM names_only ORDER BY id')).toEqual(
+      await src('SELECT id, name FROM items ORDER BY id'),
+    );
+  });
+
   it('pauses a sink whose target table is missing with autoCreate off, while another sink goes on', async () => {
     await run('widgets-strict', 'widgets', pgSink('widgets-strict', 'strict', false));
     await run('widgets-loose', 'widgets', pgSink('widgets-loose', 'loose', true));
