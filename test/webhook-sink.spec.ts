@@ -226,6 +226,7 @@ describe('webhook subscriptions', () => {
     await waitFor(caughtUp('wh-ra'), 'the message to be delivered');
     const got = endpoint.received;
     expect(got).toHaveLength(3);
+    // Lower bounds only (a slow machine cannot make them fail): the retries waited for Retry-After, not the backoff.
     expect(gap(got, 1)).toBeGreaterThanOrEqual(950); // the backoff alone would be ~5 ms
     expect(gap(got, 2)).toBeGreaterThanOrEqual(950); // the date is whole seconds: at least 1 s ahead
     expect(parseRetryAfter('120')).toBe(120_000);
@@ -281,7 +282,6 @@ describe('webhook subscriptions', () => {
       [null, 'timed out after 300 ms'],
       [200, null],
     ]);
-    expect(attempts[0].latencyMs).toBeGreaterThanOrEqual(290);
     endpoint.release();
   });
 
