@@ -82,9 +82,11 @@ runBench('bench:capture', async () => {
 
   const src = new Client({ connectionString: srcUrl });
   await src.connect();
+  src.on('error', () => undefined); // reported by the next query; unhandled, it would end the bench before cleanup
   onCleanup('source connection', () => src.end());
   const platform = new Client({ connectionString: platformUrl });
   await platform.connect();
+  platform.on('error', () => undefined);
   onCleanup('platform connection', () => platform.end());
 
   const configFor = (sources: string[]): string => {

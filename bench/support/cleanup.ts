@@ -41,16 +41,23 @@ export function runBench(name: string, main: () => Promise<void>): void {
   };
   process.on('SIGINT', interrupt);
   process.on('SIGTERM', interrupt);
+  const crash = (error: unknown): void => {
+    if (interrupted) return; // what breaks while cleaning up after Ctrl-C is no news
+    console.error(`\n${name} FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    void cleanupAll().finally(() => process.exit(1));
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
   void main()
     .then(
       () => 0,
       (error: Error) => {
-        console.error(`\n${name} FAILED: ${error.stack ?? error.message}`);
+        if (!interrupted) console.error(`\n${name} FAILED: ${error.stack ?? error.message}`);
         return 1;
       },
     )
     .then(async (code) => {
       await cleanupAll();
-      process.exit(code);
+      process.exit(interrupted ? 130 : code);
     });
 }
