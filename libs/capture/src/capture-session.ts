@@ -10,9 +10,9 @@ import { ChangeContext, RenderedChange, renderEnvelope, renderKey, renderTruncat
 import { formatLsn, parseLsn } from '@tributary/topic-log';
 import { RawPgoutputPlugin } from './pgoutput/raw-pgoutput.plugin';
 import type { PgoutputMessage, Relation } from './pgoutput/pgoutput.types';
-import { connectSource } from './source-preparer';
+import { connectSource } from '@tributary/pg-source';
 import type { TableInfo } from './table-info';
-import { TypeRegistry } from './type-registry';
+import { TypeRegistry } from '@tributary/pg-source';
 
 export const HEARTBEAT_PREFIX = 'tributary.heartbeat';
 

@@ -1,7 +1,7 @@
 import { formatLsn } from '@tributary/topic-log';
 import { RawValue, UNCHANGED_TOAST } from './pgoutput/pgoutput.types';
 import type { TableInfo } from './table-info';
-import { renderValue } from './value-renderer';
+import { renderValue } from '@tributary/pg-source';
 
 export type Op = 'c' | 'u' | 'd' | 't';
 

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import type { CapturedTable, SourceConfig } from '@tributary/config';
-import { redactUrl } from '@tributary/store';
+import { connectSource, quoteIdent } from '@tributary/pg-source';
 import { SourceConfigurationError } from './capture.errors';
 
 /**
@@ -173,18 +173,6 @@ export class SourcePreparer {
   }
 }
 
-export async function connectSource(source: SourceConfig, applicationName: string): Promise<Client> {
-  const client = new Client({ connectionString: source.url, application_name: applicationName, connectionTimeoutMillis: 10_000 });
-  client.on('error', () => undefined); // reported through the failing query instead
-  try {
-    await client.connect();
-  } catch (error) {
-    await client.end().catch(() => undefined);
-    throw new Error(`cannot reach source "${source.name}" at ${redactUrl(source.url)}: ${(error as Error).message}`);
-  }
-  return client;
-}
-
 function publicationSpec(tables: CapturedTable[]): string {
   const explicit = tables.filter((t) => t.table !== '*').map((t) => `${quoteIdent(t.schema)}.${quoteIdent(t.table)}`);
   const schemas = tables.filter((t) => t.table === '*').map((t) => quoteIdent(t.schema));
@@ -192,8 +180,4 @@ function publicationSpec(tables: CapturedTable[]): string {
   if (explicit.length) parts.push(`TABLE ${explicit.join(', ')}`);
   if (schemas.length) parts.push(`TABLES IN SCHEMA ${schemas.join(', ')}`);
   return parts.join(', ');
-}
-
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }

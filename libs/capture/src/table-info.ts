@@ -1,5 +1,5 @@
 import type { Relation } from './pgoutput/pgoutput.types';
-import type { ValueKind } from './value-renderer';
+import type { ValueKind } from '@tributary/pg-source';
 
 /** What capture knows about one published table, rebuilt whenever its relation message arrives. */
 export interface TableInfo {

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-// The file alone (zod only), not the package: config must not load the sink's runtime.
-import { webhookGroupDefaults, webhookSinkSchema } from '../../webhook-sink/src/webhook.config';
+import { webhookGroupDefaults, webhookSinkSchema } from './webhook-sink.schema';
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 const TOPIC_NAME = /^[A-Za-z0-9._-]{1,200}$/;

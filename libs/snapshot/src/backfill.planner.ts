@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { SourceConfig } from '@tributary/config';
-import { connectSource } from '../../capture/src/source-preparer';
+import { connectSource } from '@tributary/pg-source';
 import { BackfillRepository } from './backfill.repository';
 import type { Backfill } from './backfill.types';
 import { SnapshotTable, SnapshotTableError } from './snapshot.table';

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
 import type { SourceConfig } from '@tributary/config';
-import { connectSource, quoteIdent } from '../../capture/src/source-preparer';
+import { connectSource, quoteIdent } from '@tributary/pg-source';
 import { BackfillRepository } from './backfill.repository';
 import { DEFAULT_CHUNK_SIZE } from './snapshotter';
 

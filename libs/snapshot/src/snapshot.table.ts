@@ -1,7 +1,7 @@
 import type { ClientBase } from 'pg';
-import { TypeRegistry } from '../../capture/src/type-registry';
-import { renderValue, type ValueKind } from '../../capture/src/value-renderer';
-import { quoteIdent } from '../../capture/src/source-preparer';
+import { TypeRegistry } from '@tributary/pg-source';
+import { renderValue, type ValueKind } from '@tributary/pg-source';
+import { quoteIdent } from '@tributary/pg-source';
 
 /**
  * Session settings of every connection that reads snapshot rows: the same as the replication

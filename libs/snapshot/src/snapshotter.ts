@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, type Pool } from 'pg';
 import type { SourceConfig } from '@tributary/config';
 import { TableSchemaRepository } from '@tributary/schema-registry';
-import { TypeRegistry } from '../../capture/src/type-registry';
+import { TypeRegistry } from '@tributary/pg-source';
 import { BackfillRepository } from './backfill.repository';
 import type { Backfill } from './backfill.types';
 import type { ChunkExchange } from './chunk.exchange';

@@ -6,7 +6,7 @@ export {
   webhookSinkSchema,
   type WebhookOperation,
   type WebhookSinkConfig,
-} from './webhook.config';
+} from '@tributary/config';
 export { WebhookSink, type WebhookSinkOptions } from './webhook.sink';
 export { WebhookDeliveryError } from './webhook.errors';
 export { generateWebhookSecret, secretKey, signatureHeader } from './webhook.signature';

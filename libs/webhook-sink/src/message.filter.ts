@@ -1,5 +1,5 @@
 import type { ConsumedMessage } from '@tributary/consumer-groups';
-import { WEBHOOK_OPERATIONS, type WebhookSinkConfig } from './webhook.config';
+import { WEBHOOK_OPERATIONS, type WebhookSinkConfig } from '@tributary/config';
 
 type Scalar = string | number | boolean | null;
 type ColumnMatch = Record<string, Scalar | Scalar[]>;

@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import { AttemptLog } from './attempt.log';
 import { CircuitBreaker } from './circuit.breaker';
 import { RateLimiter } from './rate.limiter';
-import type { WebhookSinkConfig } from './webhook.config';
+import type { WebhookSinkConfig } from '@tributary/config';
 import { WebhookHttpClient } from './webhook.http';
 import { storedUrl, WebhookRepository } from './webhook.repository';
 

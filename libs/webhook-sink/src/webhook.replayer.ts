@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { ConsumedMessage } from '@tributary/consumer-groups';
 import type { Pool } from 'pg';
 import { abortableSleep } from './abortable.sleep';
-import type { WebhookSinkConfig } from './webhook.config';
+import type { WebhookSinkConfig } from '@tributary/config';
 import { WebhookDeliveryError } from './webhook.errors';
 import { WebhookRepository } from './webhook.repository';
 import { WebhookSink } from './webhook.sink';

@@ -6,7 +6,7 @@ import { DeliveryAbortedError, sleeperFor } from './abortable.sleep';
 import { MessageFilter } from './message.filter';
 import { parseRetryAfter } from './retry-after';
 import { acquireState, DISABLED_POLL_MS, releaseState, SubscriptionState } from './subscription.state';
-import type { WebhookSinkConfig } from './webhook.config';
+import type { WebhookSinkConfig } from '@tributary/config';
 import { WebhookDeliveryError } from './webhook.errors';
 import type { HttpOutcome } from './webhook.http';
 import { buildPayload } from './webhook.payload';

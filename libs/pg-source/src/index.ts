@@ -1,0 +1,3 @@
+export { connectSource, quoteIdent } from './source-connection';
+export { TypeRegistry } from './type-registry';
+export { renderValue, type ValueKind } from './value-renderer';

@@ -1,0 +1,21 @@
+import { Client } from 'pg';
+import type { SourceConfig } from '@tributary/config';
+import { redactUrl } from '@tributary/store';
+
+/** A plain (non-replication) connection to a source, with an error that names the source but not its password. */
+export async function connectSource(source: SourceConfig, applicationName: string): Promise<Client> {
+  const client = new Client({ connectionString: source.url, application_name: applicationName, connectionTimeoutMillis: 10_000 });
+  client.on('error', () => undefined); // reported through the failing query instead
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw new Error(`cannot reach source "${source.name}" at ${redactUrl(source.url)}: ${(error as Error).message}`);
+  }
+  return client;
+}
+
+/** A SQL identifier, quoted: names from configuration are never spliced in raw. */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
