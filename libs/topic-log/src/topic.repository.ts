@@ -5,8 +5,10 @@ import type { TopicSettings } from './topic-log.types';
 /** Settings of a topic to create; a null retention is unlimited. */
 type NewTopic = { partitions: number; retentionMs: number | null; retentionBytes: number | null };
 
-export interface TopicInfo extends TopicSettings {
+export interface TopicInfo extends Omit<TopicSettings, 'retentionMs'> {
   name: string;
+  /** Null: kept forever. */
+  retentionMs: number | null;
   createdAt: string;
 }
 
@@ -33,7 +35,7 @@ export class TopicRepository {
     return rows.map((r) => ({
       name: r.name,
       partitions: r.partitions,
-      retentionMs: r.retention_ms === null ? 0 : Number(r.retention_ms),
+      retentionMs: r.retention_ms === null ? null : Number(r.retention_ms),
       retentionBytes: r.retention_bytes === null ? null : Number(r.retention_bytes),
       createdAt: (r.created_at as Date).toISOString(),
     }));
