@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD, DiscoveryModule } from '@nestjs/core';
-import { GroupAdminRepository } from '@tributary/consumer-groups';
+import { DeadLetterRepository, GroupAdminRepository } from '@tributary/consumer-groups';
 import { PlatformDatabase } from '@tributary/store';
 import { TopicLogModule } from '@tributary/topic-log';
 import { AuthGuard, TokenRepository, TokensController } from './auth';
 import { BackfillsController } from './backfills.controller';
+import { DeadLettersController } from './dead-letters.controller';
 import { GroupOffsetsController } from './group-offsets.controller';
 import { GroupsController } from './groups.controller';
 import { HealthController } from './health.controller';
@@ -30,6 +31,7 @@ import { WebhooksController } from './webhooks.controller';
     WebhooksController,
     TokensController,
     DocsController,
+    DeadLettersController,
   ],
   providers: [
     PullMembersRegistry,
@@ -39,6 +41,11 @@ import { WebhooksController } from './webhooks.controller';
       provide: GroupAdminRepository,
       inject: [PlatformDatabase],
       useFactory: (db: PlatformDatabase) => new GroupAdminRepository(db.pool),
+    },
+    {
+      provide: DeadLetterRepository,
+      inject: [PlatformDatabase],
+      useFactory: (db: PlatformDatabase) => new DeadLetterRepository(db.pool),
     },
     { provide: APP_GUARD, useClass: AuthGuard },
   ],

@@ -4,6 +4,7 @@ export { GroupRepository, globToLike, type HeartbeatResult, type PartitionBounds
 export { GroupMember, type OwnedPartition } from './group-member';
 export { GroupAdminError, GroupAdminRepository, type OffsetReset, type ResetTarget } from './group-admin.repository';
 export { MessageNotifier } from './message-notifier';
+export { DeadLetterRepository, type DeadLetter } from './dead-letter.repository';
 export { PullMember, type AckResult, type PulledMessage } from './pull-member';
 export {
   StaleMemberError,
