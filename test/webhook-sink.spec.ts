@@ -390,6 +390,8 @@ describe('webhook subscriptions', () => {
         [3, 500, 'HTTP 500: nope'],
       ]);
 
+      // Attempts are logged off the delivery path: wait for the seven first attempts before replaying.
+      await waitFor(async () => (await call('GET', '/wh-dl/attempts')).body.attempts.length === 7, 'the attempt log');
       broken = false;
       const replayed = await call('POST', '/wh-dl/replay', { deadLetterId: dead.body[0].id });
       expect(replayed.status).toBe(200);
