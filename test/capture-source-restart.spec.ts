@@ -36,10 +36,15 @@ describe('capture across a source restart', () => {
   }
 
   it('loses nothing and duplicates nothing', async () => {
+    const capture = harness.captures[0];
+    const reconnected = (n: number) =>
+      waitFor(async () => capture.status().restarts >= n && capture.status().state === 'streaming', `reconnect ${n}`, 60_000);
     await write(0, 1000);
     await source.pg.restart('immediate');
+    await reconnected(1);
     await write(1000, 2000);
     await source.pg.restart('fast');
+    await reconnected(2);
     await write(2000, 3000);
 
     const expected = 3000 + 1500;
