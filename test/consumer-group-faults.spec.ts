@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TestCluster, waitFor } from './support/pg-cluster';
+import { freePort, TestCluster, waitFor } from './support/pg-cluster';
 import { TestPlatform } from './support/platform';
 import { AppProcess, builtApp } from './support/processes';
 
@@ -28,6 +28,8 @@ class Worker {
   constructor(
     readonly index: number,
     env: NodeJS.ProcessEnv,
+    /** Where this worker-only process serves /metrics (TRIBUTARY_METRICS_PORT). */
+    readonly metricsPort: number,
   ) {
     this.process = new AppProcess(builtApp('worker'), env);
     // Pipes to a child are written synchronously on Linux: a line seen here was handed to the sink.
@@ -80,12 +82,18 @@ describe('a consumer group survives kill -9 of its members', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function startWorker(): Worker {
-    const w = new Worker(workers.length, {
-      TRIBUTARY_DATABASE_URL: platform.url,
-      TRIBUTARY_CONFIG: join(dir, 'tributary.yaml'),
-      TRIBUTARY_LOG_LEVEL: 'warn',
-    });
+  async function startWorker(): Promise<Worker> {
+    const metricsPort = await freePort();
+    const w = new Worker(
+      workers.length,
+      {
+        TRIBUTARY_DATABASE_URL: platform.url,
+        TRIBUTARY_CONFIG: join(dir, 'tributary.yaml'),
+        TRIBUTARY_LOG_LEVEL: 'warn',
+        TRIBUTARY_METRICS_PORT: String(metricsPort),
+      },
+      metricsPort,
+    );
     workers.push(w);
     return w;
   }
@@ -108,7 +116,7 @@ describe('a consumer group survives kill -9 of its members', () => {
     (await leases()).filter((l) => l.member_id?.includes(`-${w.pid}-`)).map((l) => l.partition);
 
   it('moves the partitions of a killed member, loses nothing, and redelivers only uncommitted offsets', async () => {
-    const live = [startWorker(), startWorker(), startWorker()];
+    const live = [await startWorker(), await startWorker(), await startWorker()];
     await waitFor(
       async () => (await Promise.all(live.map(ownedBy))).every((owned) => owned.length === PARTITIONS / 3),
       'three members to share the six partitions evenly',
@@ -139,7 +147,7 @@ describe('a consumer group survives kill -9 of its members', () => {
         'the survivors to take over every partition',
         60_000,
       );
-      live.push(startWorker()); // a replacement joins: another rebalance under load
+      live.push(await startWorker()); // a replacement joins: another rebalance under load
     }
     await producing;
 
@@ -184,6 +192,14 @@ describe('a consumer group survives kill -9 of its members', () => {
       }
     }
     expect(outOfOrder).toEqual([]);
+
+    // A worker-only process serves its own metrics: its deliveries, and the group's lag from the database.
+    const survivor = live[0];
+    const text = await (await fetch(`http://127.0.0.1:${survivor.metricsPort}/metrics`)).text();
+    const delivered = Number(/^tributary_delivered_messages_total\{group="kill-g"\} (\d+)$/m.exec(text)?.[1]);
+    expect(delivered).toBeGreaterThanOrEqual(survivor.deliveries.length);
+    expect(text).toMatch(/^tributary_group_lag_messages\{group="kill-g",topic="orders",partition="0"\} 0$/m);
+    expect(text).toMatch(/^tributary_delivery_latency_seconds_count\{group="kill-g"\} \d+$/m);
     process.stdout.write(
       `group kill test: ${TOTAL} messages, ${kills.length} kills, ${all.length - TOTAL} redeliveries, ` +
         `${workers.length} worker processes\n`,

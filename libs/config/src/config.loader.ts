@@ -73,6 +73,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     embedded: { dataDir: resolve(cwd, e.TRIBUTARY_DATA_DIR), port: e.TRIBUTARY_EMBEDDED_PORT },
     api: { host: e.TRIBUTARY_API_HOST, port: e.TRIBUTARY_API_PORT, adminToken: e.TRIBUTARY_ADMIN_TOKEN },
     logLevel: e.TRIBUTARY_LOG_LEVEL,
+    metricsPort: e.TRIBUTARY_METRICS_PORT,
     topicDefaults: file.topicDefaults,
     sources,
     topics: file.topics.map((t) => ({

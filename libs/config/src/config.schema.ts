@@ -181,6 +181,7 @@ export const envSchema = z.object({
   TRIBUTARY_API_HOST: z.string().default('127.0.0.1'),
   TRIBUTARY_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   TRIBUTARY_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
+  TRIBUTARY_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 });
 
 export type SourceFileConfig = z.infer<typeof sourceSchema>;

@@ -44,6 +44,8 @@ export interface TributaryConfig {
   /** `adminToken`: the first admin API token; when unset and no token was created, the API is open (local use). */
   api: { host: string; port: number; adminToken?: string };
   logLevel: LogLevel;
+  /** Processes without the api role serve /metrics on this port when set (same host as the API). */
+  metricsPort?: number;
   topicDefaults: TopicDefaults;
   sources: SourceConfig[];
   topics: TopicConfig[];

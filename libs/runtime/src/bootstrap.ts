@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { ApiModule, ProblemFilter } from '@tributary/api';
 import { CaptureModule } from '@tributary/capture';
 import { ConfigError, ConfigModule, loadConfig, type TributaryConfig } from '@tributary/config';
-import { MetricsModule } from '@tributary/metrics';
+import { MetricsModule, MetricsService, serveMetrics } from '@tributary/metrics';
 import { StoreModule } from '@tributary/store';
 import { WorkerModule } from '@tributary/worker';
 
@@ -58,6 +58,10 @@ export async function bootstrap(roles: Role[]): Promise<void> {
   } else {
     await app.init();
     logger.log(`started (roles: ${roles.join(', ')})`);
+    if (config.metricsPort !== undefined) {
+      const { port } = await serveMetrics(app.get(MetricsService), config.api.host, config.metricsPort);
+      logger.log(`metrics on http://${config.api.host}:${port}/metrics`);
+    }
   }
 }
 
