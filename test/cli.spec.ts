@@ -1,4 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { ApiClient, CliError, runCli } from '@tributary/cli';
 import { createApp } from '@tributary/runtime';
@@ -88,5 +91,53 @@ describe('tributary CLI', () => {
   it('is installed as a command that prints its usage', () => {
     const out = execFileSync(process.execPath, [builtApp('cli'), '--help']).toString();
     expect(out).toMatch(/^usage: tributary <command>/);
+  });
+
+  it('applies topics and groups from a file idempotently, and exports them back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tributary-apply-'));
+    try {
+      const file = join(dir, 'tributary.yaml');
+      writeFileSync(
+        file,
+        [
+          "sources: [{ name: default, tables: [public.*] }] # not the API's business: left alone",
+          'topics:',
+          '  - { name: audit, partitions: 2, retentionMs: 3600000 }',
+          'groups:',
+          '  - name: auditors',
+          '    topics: [audit]',
+          '    sink: { type: log } # sinks stay with the workers',
+        ].join('\n'),
+      );
+      const plan = await cli('apply', '-f', file, '--dry-run');
+      expect(plan).toMatch(/^create\s+topic\s+audit\s+2 partitions$/m);
+      expect(plan).toMatch(/^create\s+group\s+auditors\s+audit$/m);
+      expect((await api.call('GET', '/api/v1/topics/audit').catch((e: Error) => e.message)) as string).toMatch(/404/);
+
+      expect(await cli('apply', '-f', file)).toMatch(/applied 2 change\(s\)/);
+      expect(await api.call('GET', '/api/v1/topics/audit')).toMatchObject({ partitions: 2, retentionMs: 3_600_000 });
+      const again = await cli('apply', '-f', file);
+      expect(again).toMatch(/0 to change, 2 unchanged, 0 conflict\(s\)/);
+      expect(again).not.toMatch(/applied/);
+
+      writeFileSync(
+        file,
+        ['topics:', '  - { name: audit, partitions: 2, retentionMs: null }', '  - { name: cli.t, partitions: 9 }'].join('\n'),
+      );
+      await expect(cli('apply', '-f', file)).rejects.toThrow(/1 conflict\(s\) left as they are/);
+      expect(await api.call('GET', '/api/v1/topics/audit')).toMatchObject({ retentionMs: null }); // the update still applied
+
+      writeFileSync(file, 'topics:\n  - { name: "bad name" }\n');
+      await expect(cli('apply', '-f', file)).rejects.toThrow(/topics\.0\.name: must be 1-200 letters/);
+      await expect(cli('apply')).rejects.toThrow(/-f <file> is required/);
+
+      const exported = await cli('export');
+      expect(exported).toMatch(/- name: audit\n\s+partitions: 2\n\s+retentionMs: null/);
+      expect(exported).toMatch(/- name: auditors\n\s+topics:\n\s+- audit/);
+      writeFileSync(file, exported);
+      expect(await cli('apply', '-f', file)).toMatch(/0 to change, \d+ unchanged, 0 conflict\(s\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

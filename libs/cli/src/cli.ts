@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ApiClient, CliError } from './api.client';
 import { backfill } from './backfill.command';
+import { apply, exportConfig } from './config-as-code';
 import { pause, resetOffsets, status, tail, type Output } from './commands';
 
 export const USAGE = `usage: tributary <command>
@@ -11,6 +12,9 @@ export const USAGE = `usage: tributary <command>
   offsets reset <group> --to <earliest|latest|ISO time|offset> [--topic t] [--partition n]
                                        move a paused group's committed offsets
   groups pause <group> | groups resume <group>
+  apply -f <tributary.yaml> [--dry-run]
+                                       create or update the file's topics and groups through the API (shows the plan first)
+  export                               the running topics and groups as YAML
   backfill start <source> <schema.table> [--where SQL] [--chunk-size n] [--detach]
                                        snapshot a table's rows into its topic, with a progress bar
   backfill status <source> [id] | backfill watch <source> <id> | backfill cancel <source> <id>
@@ -37,6 +41,8 @@ export async function runCli(
       'chunk-size': { type: 'string' },
       detach: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
+      file: { type: 'string', short: 'f' },
+      'dry-run': { type: 'boolean', default: false },
     },
   });
   const [command, sub, arg] = positionals;
@@ -45,6 +51,8 @@ export async function runCli(
     return command || values.help ? 0 : 64;
   }
   if (command === 'status') await status(api, out);
+  else if (command === 'apply') await apply(api, out, values.file, values['dry-run'] ?? false);
+  else if (command === 'export') await exportConfig(api, out);
   else if (command === 'tail' && sub) await tail(api, out, sub, { fromStart: values['from-start'] ?? false, signal });
   else if (command === 'offsets' && sub === 'reset' && arg) await resetOffsets(api, out, arg, values);
   else if (command === 'groups' && (sub === 'pause' || sub === 'resume') && arg) await pause(api, out, arg, sub === 'pause');

@@ -1,5 +1,6 @@
 export { ConfigModule, TRIBUTARY_CONFIG } from './config.module';
 export { ConfigError, loadConfig } from './config.loader';
+export { groupSchema, topicSchema } from './config.schema';
 export type { CapturedTable, GroupConfig, LogLevel, SourceConfig, TopicConfig, TributaryConfig } from './tributary-config';
 export {
   WEBHOOK_DEFAULT_MEMBERS,
