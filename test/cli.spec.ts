@@ -140,4 +140,11 @@ describe('tributary CLI', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('makes webhook signing secrets', async () => {
+    const [a, b] = [await cli('webhooks', 'secret'), await cli('webhooks', 'secret')];
+    expect(a).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    expect(Buffer.from(a.slice(6), 'base64')).toHaveLength(32);
+    expect(b).not.toBe(a);
+  });
 });

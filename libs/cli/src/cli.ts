@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ApiClient, CliError } from './api.client';
 import { backfill } from './backfill.command';
+import { generateWebhookSecret } from '@tributary/webhook-sink';
 import { apply, exportConfig } from './config-as-code';
 import { pause, resetOffsets, status, tail, type Output } from './commands';
 
@@ -15,6 +16,7 @@ export const USAGE = `usage: tributary <command>
   apply -f <tributary.yaml> [--dry-run]
                                        create or update the file's topics and groups through the API (shows the plan first)
   export                               the running topics and groups as YAML
+  webhooks secret                      a new whsec_ signing secret, shown once (put it in the subscription's env)
   backfill start <source> <schema.table> [--where SQL] [--chunk-size n] [--detach]
                                        snapshot a table's rows into its topic, with a progress bar
   backfill status <source> [id] | backfill watch <source> <id> | backfill cancel <source> <id>
@@ -53,6 +55,7 @@ export async function runCli(
   if (command === 'status') await status(api, out);
   else if (command === 'apply') await apply(api, out, values.file, values['dry-run'] ?? false);
   else if (command === 'export') await exportConfig(api, out);
+  else if (command === 'webhooks' && sub === 'secret') out(generateWebhookSecret());
   else if (command === 'tail' && sub) await tail(api, out, sub, { fromStart: values['from-start'] ?? false, signal });
   else if (command === 'offsets' && sub === 'reset' && arg) await resetOffsets(api, out, arg, values);
   else if (command === 'groups' && (sub === 'pause' || sub === 'resume') && arg) await pause(api, out, arg, sub === 'pause');
