@@ -423,6 +423,24 @@ describe('webhook subscriptions', () => {
       expect((await call('POST', '/wh-dl/replay', { deadLetterId: '999999' })).status).toBe(404);
       expect((await call('GET', '/wh-nope/attempts')).status).toBe(404);
       expect((await call('GET', '/wh-log/attempts')).status).toBe(409);
+      // A signed test delivery: verified like any request, moves nothing, leaves no attempt behind.
+      const before = endpoint.received.length;
+      const attemptsBefore = (await call('GET', '/wh-dl/attempts?limit=1000')).body.attempts.length;
+      const test = await call('POST', '/wh-dl/webhook/test');
+      expect(test.body).toMatchObject({ ok: true, status: 204, error: null, webhookId: expect.stringMatching(/^ping-/) });
+      const ping = endpoint.received[before];
+      expect(JSON.parse(ping.body)).toMatchObject({ op: 'ping', id: test.body.webhookId });
+      expect(verifySignature((config.sink as { secrets: string[] }).secrets[0], ping.headers, ping.body)).toBe(true);
+      expect((await call('GET', '/wh-dl/attempts?limit=1000')).body.attempts).toHaveLength(attemptsBefore);
+      const reply = endpoint.reply;
+      endpoint.reply = () => ({ status: 503, body: 'down for maintenance' });
+      expect((await call('POST', '/wh-dl/webhook/test')).body).toMatchObject({
+        ok: false,
+        status: 503,
+        error: 'HTTP 503: down for maintenance',
+      });
+      endpoint.reply = reply;
+      expect((await call('POST', '/wh-log/webhook/test')).status).toBe(409);
       const status = await call('GET', '/wh-dl/webhook');
       expect(status.body).toMatchObject({ url: endpoint.url, status: 'active', secrets: 1 });
       expect(JSON.stringify(status.body)).not.toContain('whsec_');

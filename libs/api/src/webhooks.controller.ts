@@ -21,7 +21,9 @@ import {
   WebhookReplayer,
   WebhookRepository,
   type WebhookSinkConfig,
+  pingWebhook,
   storedUrl,
+  type PingResult,
 } from '@tributary/webhook-sink';
 import { parseBody } from './body';
 import { intParam } from './query-params';
@@ -141,6 +143,14 @@ export class WebhooksController {
     const { sink } = this.subscription(group);
     await this.repo.setStatus(group, sink.url, 'active', null);
     return this.status(group);
+  }
+
+  /** A signed `ping` to the subscription's endpoint, to check URL, secret and reachability; nothing is delivered. */
+  @Post(':group/webhook/test')
+  @HttpCode(200)
+  async test(@Param('group') group: string): Promise<PingResult> {
+    const { sink } = this.subscription(group);
+    return pingWebhook(sink, sink.allowPrivateNetworks ?? !this.config.databaseUrl);
   }
 
   private subscription(group: string): { config: GroupConfig; sink: WebhookSinkConfig } {
