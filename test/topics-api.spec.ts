@@ -56,6 +56,28 @@ describe('topics API', () => {
     expect((await call('GET', '/api/v1/topics/orders')).body).toMatchObject({ retentionMs: 3_600_000, retentionBytes: null });
   });
 
+  it('answers 409 to an update of a version that changed meanwhile (If-Match), never losing an update', async () => {
+    const read = await call('GET', '/api/v1/topics/plain');
+    const etag = read.headers.get('etag') as string;
+    expect(etag).toMatch(/^"[A-Za-z0-9_-]{22}"$/);
+    // Two clients edit the same version at once: one wins, the other is told to read again.
+    const [a, b] = await Promise.all([
+      api.call('PATCH', '/api/v1/topics/plain', { retentionMs: 60_000 }, undefined, { 'if-match': etag }),
+      api.call('PATCH', '/api/v1/topics/plain', { retentionBytes: 5_000 }, undefined, { 'if-match': etag }),
+    ]);
+    expect([a.status, b.status].sort()).toEqual([200, 409]);
+    const loser = a.status === 409 ? a : b;
+    expect(loser.body).toMatchObject({ field: 'If-Match', detail: expect.stringMatching(/changed since/) });
+    const winner = a.status === 200 ? a : b;
+    const now = await call('GET', '/api/v1/topics/plain');
+    expect(now.headers.get('etag')).toBe(winner.headers.get('etag'));
+    expect(now.body).toMatchObject(
+      a.status === 200 ? { retentionMs: 60_000, retentionBytes: null } : { retentionMs: 604_800_000, retentionBytes: 5_000 },
+    );
+    // Without If-Match the last write wins, as before.
+    expect((await call('PATCH', '/api/v1/topics/plain', { retentionMs: 120_000 })).status).toBe(200);
+  });
+
   it('deletes a topic with its messages and every group position in it', async () => {
     await platform.produce('orders', 6, 40, 10);
     await call('POST', '/api/v1/groups', { name: 'readers', topics: ['orders'] });

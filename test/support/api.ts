@@ -22,10 +22,17 @@ export class TestApi {
   }
 
   /** A string body is sent as it is (malformed JSON); anything else as JSON. */
-  async call(method: string, path: string, body?: unknown, token?: string): Promise<ApiAnswer> {
+  async call(
+    method: string,
+    path: string,
+    body?: unknown,
+    token?: string,
+    extra: Record<string, string> = {},
+  ): Promise<ApiAnswer> {
     const res = await fetch(`${this.base}${path}`, {
       method,
       headers: {
+        ...extra,
         ...(token ? { authorization: `Bearer ${token}` } : {}),
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },

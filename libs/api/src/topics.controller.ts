@@ -4,6 +4,7 @@ import {
   Controller,
   Delete,
   Get,
+  Headers,
   HttpCode,
   Inject,
   NotFoundException,
@@ -16,7 +17,7 @@ import {
 import { z } from 'zod';
 import { TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
 import type { Response } from 'express';
-import { TopicInfo, TopicLog, TopicRepository } from '@tributary/topic-log';
+import { etagOf, TopicInfo, TopicLog, TopicRepository } from '@tributary/topic-log';
 import { parseBody } from './body';
 import { ApiDoc } from './openapi';
 import { intParam } from './query-params';
@@ -63,11 +64,24 @@ export class TopicsController {
   /** Retention only: the partition count is fixed, since changing it would move keys between partitions. */
   @Patch(':name')
   @ApiDoc({ summary: "Change a topic's retention", body: updateTopic })
-  async update(@Param('name') name: string, @Body() body: unknown): Promise<TopicInfo> {
+  async update(
+    @Param('name') name: string,
+    @Body() body: unknown,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<TopicInfo> {
     const change = parseBody(updateTopic, body);
-    if (!(await this.topics.updateRetention(name, change)))
-      throw new NotFoundException({ detail: `topic "${name}" does not exist`, field: 'name' });
-    return this.mustExist(name);
+    const outcome = await this.topics.updateRetention(name, change, ifMatch);
+    if (outcome === 'not_found') throw new NotFoundException({ detail: `topic "${name}" does not exist`, field: 'name' });
+    if (outcome === 'conflict') {
+      throw new ConflictException({
+        detail: `topic "${name}" changed since the version in If-Match; read it again`,
+        field: 'If-Match',
+      });
+    }
+    const topic = await this.mustExist(name);
+    res.setHeader('ETag', etagOf(topic));
+    return topic;
   }
 
   /** Deletes the topic, its messages and every group's position in it. A captured table's topic comes back, empty, with its next change. */
@@ -85,8 +99,9 @@ export class TopicsController {
   }
 
   @Get(':name')
-  async get(@Param('name') name: string): Promise<TopicInfo & { offsets: unknown }> {
+  async get(@Param('name') name: string, @Res({ passthrough: true }) res: Response): Promise<TopicInfo & { offsets: unknown }> {
     const topic = await this.mustExist(name);
+    res.setHeader('ETag', etagOf(topic)); // send it back in If-Match to update only this version
     return { ...topic, offsets: await this.log.offsets(name) };
   }
 

@@ -1,5 +1,5 @@
 export { MESSAGES_CHANNEL, TopicLog } from './topic-log';
-export { TopicRepository, type TopicInfo } from './topic.repository';
+export { etagOf, TopicRepository, type TopicInfo } from './topic.repository';
 export { TopicLogModule } from './topic-log.module';
 export { partitionForKey, murmur2 } from './partitioner';
 export type { AppendRecord, StoredMessage, TopicSettings } from './topic-log.types';

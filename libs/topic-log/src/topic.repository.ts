@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ClientBase, Pool } from 'pg';
 import { withTransaction } from '@tributary/store';
 import type { TopicSettings } from './topic-log.types';
@@ -32,35 +33,45 @@ export class TopicRepository {
     const { rows } = await this.pool.query(
       'SELECT name, partitions, retention_ms, retention_bytes, created_at FROM tributary.topics ORDER BY name',
     );
-    return rows.map((r) => ({
-      name: r.name,
-      partitions: r.partitions,
-      retentionMs: r.retention_ms === null ? null : Number(r.retention_ms),
-      retentionBytes: r.retention_bytes === null ? null : Number(r.retention_bytes),
-      createdAt: (r.created_at as Date).toISOString(),
-    }));
+    return rows.map(toInfo);
   }
 
   async get(name: string): Promise<TopicInfo | undefined> {
     return (await this.list()).find((t) => t.name === name);
   }
 
-  /** Changes retention only: the partition count is fixed, since changing it would move keys between partitions. */
-  async updateRetention(name: string, change: { retentionMs?: number | null; retentionBytes?: number | null }): Promise<boolean> {
-    const { rowCount } = await this.pool.query(
-      `UPDATE tributary.topics
-          SET retention_ms = CASE WHEN $2 THEN $3::bigint ELSE retention_ms END,
-              retention_bytes = CASE WHEN $4 THEN $5::bigint ELSE retention_bytes END
-        WHERE name = $1`,
-      [
-        name,
-        change.retentionMs !== undefined,
-        change.retentionMs ?? null,
-        change.retentionBytes !== undefined,
-        change.retentionBytes ?? null,
-      ],
-    );
-    return (rowCount ?? 0) > 0;
+  /**
+   * Changes retention only: the partition count is fixed, since changing it would move keys between
+   * partitions. `expected` (an ETag from `etagOf`) makes it conditional: the row is locked and compared
+   * first, so two clients editing the same version cannot overwrite each other.
+   */
+  async updateRetention(
+    name: string,
+    change: { retentionMs?: number | null; retentionBytes?: number | null },
+    expected?: string,
+  ): Promise<'updated' | 'not_found' | 'conflict'> {
+    return withTransaction(this.pool, async (c) => {
+      const { rows } = await c.query(
+        'SELECT name, partitions, retention_ms, retention_bytes, created_at FROM tributary.topics WHERE name = $1 FOR UPDATE',
+        [name],
+      );
+      if (!rows.length) return 'not_found';
+      if (expected !== undefined && etagOf(toInfo(rows[0])) !== expected) return 'conflict';
+      await c.query(
+        `UPDATE tributary.topics
+            SET retention_ms = CASE WHEN $2 THEN $3::bigint ELSE retention_ms END,
+                retention_bytes = CASE WHEN $4 THEN $5::bigint ELSE retention_bytes END
+          WHERE name = $1`,
+        [
+          name,
+          change.retentionMs !== undefined,
+          change.retentionMs ?? null,
+          change.retentionBytes !== undefined,
+          change.retentionBytes ?? null,
+        ],
+      );
+      return 'updated';
+    });
   }
 
   /** Removes a topic, its messages and every group's position in it, in one transaction. */
@@ -94,4 +105,28 @@ async function insertTopic(db: Pick<ClientBase, 'query'>, name: string, settings
     [name, settings.partitions, settings.retentionMs, settings.retentionBytes],
   );
   return rowCount ?? 0;
+}
+
+function toInfo(r: {
+  name: string;
+  partitions: number;
+  retention_ms: string | null;
+  retention_bytes: string | null;
+  created_at: Date;
+}): TopicInfo {
+  return {
+    name: r.name,
+    partitions: r.partitions,
+    retentionMs: r.retention_ms === null ? null : Number(r.retention_ms),
+    retentionBytes: r.retention_bytes === null ? null : Number(r.retention_bytes),
+    createdAt: r.created_at.toISOString(),
+  };
+}
+
+/** A topic's version for conditional updates (HTTP ETag / If-Match): its settings, hashed. */
+export function etagOf(t: TopicInfo): string {
+  const digest = createHash('sha256')
+    .update(JSON.stringify([t.name, t.partitions, t.retentionMs, t.retentionBytes]))
+    .digest('base64url');
+  return `"${digest.slice(0, 22)}"`;
 }
