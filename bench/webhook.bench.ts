@@ -11,12 +11,12 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { AddressInfo, createServer as createNetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client, Pool } from 'pg';
-import { LocalPostgres } from '@tributary/local-postgres';
+import { freePort, LocalPostgres } from '@tributary/local-postgres';
 import { createDataSource, runMigrations } from '@tributary/store';
 import { AppendRecord, partitionForKey, TopicLog, TopicRepository } from '@tributary/topic-log';
 import { generateWebhookSecret } from '@tributary/webhook-sink';
@@ -119,17 +119,6 @@ class App {
     await exited;
     clearTimeout(timer);
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitUntil(check: () => boolean | Promise<boolean>, what: string, timeoutMs: number, app?: App): Promise<void> {

@@ -1,6 +1,7 @@
 import { SourcePreparer } from '../libs/capture/src/source-preparer';
 import { sourceConfig } from './support/capture-harness';
-import { freePort, TestCluster, waitFor } from './support/pg-cluster';
+import { freePort } from '@tributary/local-postgres';
+import { TestCluster, waitFor } from './support/pg-cluster';
 
 /** What a failed preparation must leave behind: nothing. */
 async function leftovers(cluster: TestCluster, db: string): Promise<{ slots: number; publications: number }> {

@@ -1,9 +1,9 @@
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { PgVersion, TestCluster, testedVersions, waitFor } from './support/pg-cluster';
-import { AppProcess, builtApp } from './support/processes';
+import { AppProcess, copyBuiltCaptureApp } from './support/processes';
 
 /**
  * Capture under faults, with the built `capture` app as a real process against real clusters:
@@ -215,34 +215,6 @@ class Workload {
   }
 }
 
-/**
- * A private copy of the built capture app. Others may run `npm run build` while this file runs, and a
- * process started in that window (tsc done, path aliases not yet rewritten) could not even load; a
- * copy taken when the build is complete and quiet keeps every restart of this test on the same code.
- */
-async function snapshotCaptureApp(into: string): Promise<string> {
-  const entry = builtApp('capture');
-  const dist = join(dirname(entry), '..', '..', '..');
-  const files = (root: string): string[] =>
-    readdirSync(root, { withFileTypes: true }).flatMap((e) =>
-      e.isDirectory() ? files(join(root, e.name)) : e.name.endsWith('.js') ? [join(root, e.name)] : [],
-    );
-  for (let attempt = 0; attempt < 120; attempt++) {
-    const newest = () => Math.max(...files(dist).map((f) => statSync(f).mtimeMs));
-    const before = newest();
-    rmSync(join(into, 'dist'), { recursive: true, force: true });
-    mkdirSync(into, { recursive: true });
-    cpSync(dist, join(into, 'dist'), { recursive: true });
-    const complete = files(join(into, 'dist')).every((f) => !/require\("@tributary\//.test(readFileSync(f, 'utf8')));
-    if (complete && newest() === before && Date.now() - before > 2_000) {
-      symlinkSync(join(dist, '..', 'node_modules'), join(into, 'node_modules'), 'dir');
-      return join(into, 'dist', relative(dist, entry));
-    }
-    await sleep(1_000); // a build is in progress
-  }
-  throw new Error(`${dist} kept changing for two minutes; cannot take a consistent copy of the capture app`);
-}
-
 interface CaptureSetup {
   source: TestCluster;
   database: string;
@@ -262,7 +234,7 @@ describe('capture under faults (kill -9, platform restarts, hot standby, heartbe
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tributary-capture-faults-'));
-    captureApp = await snapshotCaptureApp(join(dir, 'app'));
+    captureApp = await copyBuiltCaptureApp(join(dir, 'app'));
     // allSettled: when one cluster cannot start (no Postgres 15 under CI), the others still get stopped.
     const started = await Promise.allSettled([TestCluster.start(18), ...versions.map((v) => TestCluster.start(v))]);
     if (started[0].status === 'fulfilled') platform = started[0].value;

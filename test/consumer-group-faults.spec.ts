@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, TestCluster, waitFor } from './support/pg-cluster';
+import { freePort } from '@tributary/local-postgres';
+import { TestCluster, waitFor } from './support/pg-cluster';
 import { TestPlatform } from './support/platform';
 import { AppProcess, builtApp } from './support/processes';
 

@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, waitFor } from './support/pg-cluster';
+import { freePort } from '@tributary/local-postgres';
+import { waitFor } from './support/pg-cluster';
 import { AppProcess, builtApp } from './support/processes';
 
 /** The README's promise: with no database configured, `npm start` runs everything on an embedded Postgres. */

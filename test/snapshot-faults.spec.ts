@@ -5,7 +5,8 @@ import { Client } from 'pg';
 import type { Envelope } from './support/capture-harness';
 import { TestCluster, waitFor } from './support/pg-cluster';
 import { AppProcess } from './support/processes';
-import { backfillRows, captureCaughtUp, copyBuiltCaptureApp, foldTopic, TableChurn } from './support/snapshot';
+import { copyBuiltCaptureApp } from './support/processes';
+import { backfillRows, captureCaughtUp, foldTopic, TableChurn } from './support/snapshot';
 
 const ROWS = 60_000;
 const CHUNK = 1_000;

@@ -1,37 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { bundledBinDir, LocalPostgres } from '@tributary/local-postgres';
+import { bundledBinDir, freePort, LocalPostgres, systemBinDir } from '@tributary/local-postgres';
 import { onCleanup } from './cleanup';
-
-/** The machine's Postgres binaries (pg_config --bindir, or Debian's 15), if installed. */
-export function systemBinDir(): string | undefined {
-  try {
-    const dir = execFileSync('pg_config', ['--bindir'], { stdio: ['ignore', 'pipe', 'ignore'] })
-      .toString()
-      .trim();
-    if (existsSync(join(dir, 'initdb'))) return dir;
-  } catch {
-    // no pg_config on PATH
-  }
-  const debian = '/usr/lib/postgresql/15/bin';
-  return existsSync(join(debian, 'initdb')) ? debian : undefined;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A private cluster with wal_level=logical in a temporary folder; stopped and removed at cleanup. */
 export class BenchCluster {

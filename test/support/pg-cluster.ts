@@ -1,24 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { LocalPostgres } from '@tributary/local-postgres';
+import { freePort, LocalPostgres, systemBinDir } from '@tributary/local-postgres';
 
 export type PgVersion = 15 | 18;
-
-/** The machine's Postgres 15 binaries, if installed (Debian layout or pg_config). */
-export function systemBinDir(): string | undefined {
-  try {
-    const dir = execFileSync('pg_config', ['--bindir']).toString().trim();
-    if (existsSync(join(dir, 'initdb'))) return dir;
-  } catch {
-    // no pg_config on PATH
-  }
-  const debian = '/usr/lib/postgresql/15/bin';
-  return existsSync(join(debian, 'initdb')) ? debian : undefined;
-}
 
 /**
  * Postgres versions the capture tests run on: the bundled 18 always, and the machine's 15. Under
@@ -28,18 +14,6 @@ export function testedVersions(): PgVersion[] {
   if (systemBinDir() || process.env.CI === 'true') return [15, 18];
   process.stderr.write('NOTE: no Postgres 15 binaries on this machine; capture tests run on Postgres 18 only\n');
   return [18];
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** A private cluster with wal_level=logical in a temporary folder, removed by stop(). */

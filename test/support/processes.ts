@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -34,4 +34,33 @@ export class AppProcess {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
     return this.exited;
   }
+}
+
+/**
+ * A private copy of the built `dist`: others may run `npm run build` while a test runs, and a process
+ * started in that window (tsc done, path aliases not yet rewritten) could not even load. A copy taken
+ * when the build is complete and quiet keeps every restart on the same code. Returns the copied
+ * capture entry point.
+ */
+export async function copyBuiltCaptureApp(into: string): Promise<string> {
+  const entry = builtApp('capture');
+  const dist = join(dirname(entry), '..', '..', '..');
+  const files = (root: string): string[] =>
+    readdirSync(root, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? files(join(root, e.name)) : e.name.endsWith('.js') ? [join(root, e.name)] : [],
+    );
+  for (let attempt = 0; attempt < 120; attempt++) {
+    const newest = () => Math.max(...files(dist).map((f) => statSync(f).mtimeMs));
+    const before = newest();
+    rmSync(join(into, 'dist'), { recursive: true, force: true });
+    mkdirSync(into, { recursive: true });
+    cpSync(dist, join(into, 'dist'), { recursive: true });
+    const complete = files(join(into, 'dist')).every((f) => !/require\("@tributary\//.test(readFileSync(f, 'utf8')));
+    if (complete && newest() === before && Date.now() - before > 2_000) {
+      symlinkSync(join(dist, '..', 'node_modules'), join(into, 'node_modules'), 'dir');
+      return join(into, 'dist', relative(dist, entry));
+    }
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+  throw new Error(`${dist} kept changing for two minutes; cannot take a consistent copy of the capture app`);
 }

@@ -1,10 +1,7 @@
-import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
 import { Client, type Pool } from 'pg';
 import type { Envelope } from './capture-harness';
 import type { TestCluster } from './pg-cluster';
 import { waitFor } from './pg-cluster';
-import { builtApp } from './processes';
 
 export interface BackfillRow {
   id: string;
@@ -173,31 +170,4 @@ export class TableChurn {
       await c.end().catch(() => undefined);
     }
   }
-}
-
-/**
- * A private copy of the built `dist` (see test/capture-faults.spec.ts): others may rebuild while a test
- * runs, and a process started mid-build could not load. Returns the copied capture entry point.
- */
-export async function copyBuiltCaptureApp(into: string): Promise<string> {
-  const entry = builtApp('capture');
-  const dist = join(dirname(entry), '..', '..', '..');
-  const files = (root: string): string[] =>
-    readdirSync(root, { withFileTypes: true }).flatMap((e) =>
-      e.isDirectory() ? files(join(root, e.name)) : e.name.endsWith('.js') ? [join(root, e.name)] : [],
-    );
-  for (let attempt = 0; attempt < 120; attempt++) {
-    const newest = () => Math.max(...files(dist).map((f) => statSync(f).mtimeMs));
-    const before = newest();
-    rmSync(join(into, 'dist'), { recursive: true, force: true });
-    mkdirSync(into, { recursive: true });
-    cpSync(dist, join(into, 'dist'), { recursive: true });
-    const complete = files(join(into, 'dist')).every((f) => !/require\("@tributary\//.test(readFileSync(f, 'utf8')));
-    if (complete && newest() === before && Date.now() - before > 2_000) {
-      symlinkSync(join(dist, '..', 'node_modules'), join(into, 'node_modules'), 'dir');
-      return join(into, 'dist', relative(dist, entry));
-    }
-    await new Promise((r) => setTimeout(r, 1_000));
-  }
-  throw new Error(`${dist} kept changing for two minutes; cannot take a consistent copy of the capture app`);
 }

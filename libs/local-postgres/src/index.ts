@@ -1,2 +1,3 @@
 export { LocalPostgres, bundledBinDir } from './local-postgres';
 export type { LocalPostgresOptions } from './local-postgres';
+export { freePort, systemBinDir } from './machine';
