@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { createConnection, type Connection } from 'mysql2/promise';
 import { Client, Pool } from 'pg';
 import type { GroupConfig } from '@tributary/config';
-import { ConsumedMessage, GroupDefinition, GroupMember, GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
+import { ConsumedMessage, GroupMember, GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
 import { DatabaseSink, MysqlDialect, PostgresDialect } from '@tributary/db-sink';
 import { TableSchemaRepository } from '@tributary/schema-registry';
 import { TopicLog } from '@tributary/topic-log';
@@ -258,15 +258,8 @@ async function runSink(
   notifier: MessageNotifier,
 ): Promise<number> {
   const config = groupSchema.parse({ name: `sink-${kind}-b${batchSize}`, topics: [TOPIC], batchSize }) as GroupConfig;
-  const def: GroupDefinition = {
-    name: config.name,
-    topics: config.topics,
-    startFrom: config.startFrom,
-    resetPolicy: config.resetPolicy,
-    sessionTimeoutMs: config.sessionTimeoutMs,
-  };
-  await repo.upsertGroup(def);
-  const member = new GroupMember(repo, def, 'bench');
+  await repo.upsertGroup(config);
+  const member = new GroupMember(repo, config, 'bench');
   await member.heartbeat(true);
   const sink = target.sink(config.name, schemas);
   onCleanup(`sink ${config.name}`, () => sink.close());

@@ -114,15 +114,8 @@ describe('webhook subscriptions', () => {
 
   async function run(config: GroupConfig): Promise<GroupRunner> {
     if (config.sink.type !== 'webhook') throw new Error('not a webhook group');
-    const def = {
-      name: config.name,
-      topics: config.topics,
-      startFrom: config.startFrom,
-      resetPolicy: config.resetPolicy,
-      sessionTimeoutMs: config.sessionTimeoutMs,
-    };
-    await repo.upsertGroup(def);
-    const member = new GroupMember(repo, def, 'test');
+    await repo.upsertGroup(config);
+    const member = new GroupMember(repo, config, 'test');
     await member.heartbeat(true);
     const sink = new WebhookSink({ group: config.name, config: config.sink, pool: platform.pool });
     sinks.push(sink);

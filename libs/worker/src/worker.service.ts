@@ -58,13 +58,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private async startGroup(group: GroupConfig): Promise<void> {
-    await this.repo.upsertGroup({
-      name: group.name,
-      topics: group.topics,
-      startFrom: group.startFrom,
-      resetPolicy: group.resetPolicy,
-      sessionTimeoutMs: group.sessionTimeoutMs,
-    });
+    await this.repo.upsertGroup(group); // a GroupConfig is a GroupDefinition plus how to run it
     const definition = await this.repo.getGroup(group.name);
     if (!definition) throw new Error(`group "${group.name}" vanished while starting`);
     let kind = '';
