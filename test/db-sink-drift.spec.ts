@@ -1,26 +1,12 @@
-import type { GroupConfig } from '@tributary/config';
-import { GroupMember, GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
+import { GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
 import { DatabaseSink, MysqlDialect, PostgresDialect } from '@tributary/db-sink';
 import { TableSchemaRepository } from '@tributary/schema-registry';
-import { GroupRunner } from '@tributary/worker';
 import { CaptureHarness, platformConfig, sourceConfig } from './support/capture-harness';
 import { createMariadbDatabase, mariadbAvailable, mariadbQuery } from './support/mariadb';
 import { TestCluster, waitFor } from './support/pg-cluster';
+import { sinkGroup, SinkGroups } from './support/sink-groups';
 
-function group(name: string, table: string): GroupConfig {
-  return {
-    name,
-    topics: [`src.public.${table}`],
-    startFrom: 'earliest',
-    resetPolicy: 'earliest',
-    sessionTimeoutMs: 2_000,
-    batchSize: 100,
-    members: 1,
-    sink: { type: 'log' },
-    retry: { maxAttempts: 2, initialBackoffMs: 20, maxBackoffMs: 300 },
-    onFailure: 'dead_letter', // database sinks block regardless: a row is never skipped
-  };
-}
+const group = (name: string, table: string) => sinkGroup(name, [`src.public.${table}`]);
 
 /** Schema drift and target trouble pause only the affected sink, and resuming after the fix loses nothing. */
 describe('database sinks under schema drift and target outages', () => {
@@ -30,8 +16,7 @@ describe('database sinks under schema drift and target outages', () => {
   let notifier: MessageNotifier;
   let repo: GroupRepository;
   let schemas: TableSchemaRepository;
-  const runners: GroupRunner[] = [];
-  const sinks: DatabaseSink[] = [];
+  let groups: SinkGroups;
   const src = (sql: string) => cluster.query('src', sql);
 
   beforeAll(async () => {
@@ -53,26 +38,19 @@ describe('database sinks under schema drift and target outages', () => {
     notifier = new MessageNotifier(platformUrl);
     await notifier.start();
     repo = new GroupRepository(harness.db.pool);
+    groups = new SinkGroups(repo, notifier);
     schemas = new TableSchemaRepository(harness.db.pool);
   });
 
   afterAll(async () => {
-    await Promise.all(runners.map((r) => r.stop()));
-    await Promise.all(sinks.map((s) => s.close()));
+    await groups?.stop();
     await notifier?.close();
     await harness?.stop();
     await target?.stop();
     await cluster?.stop();
   });
 
-  async function run(name: string, table: string, sink: DatabaseSink): Promise<void> {
-    const g = group(name, table);
-    await repo.upsertGroup(g);
-    const runner = new GroupRunner(new GroupMember(repo, g, 'test'), g, repo, sink, notifier);
-    runners.push(runner);
-    sinks.push(sink);
-    runner.start();
-  }
+  const run = (name: string, table: string, sink: DatabaseSink) => groups.start(group(name, table), sink);
   const pgSink = (name: string, db: string, autoCreate: boolean) =>
     new DatabaseSink(
       () => PostgresDialect.connect(target.url(db), 'public'),

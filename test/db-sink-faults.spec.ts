@@ -5,8 +5,9 @@ import { Client } from 'pg';
 import { GroupRepository } from '@tributary/consumer-groups';
 import { CaptureHarness, platformConfig, sourceConfig } from './support/capture-harness';
 import { createMariadbDatabase, mariadbAvailable, mariadbQuery } from './support/mariadb';
-import { TestCluster, waitFor } from './support/pg-cluster';
+import { TestCluster } from './support/pg-cluster';
 import { AppProcess, builtApp } from './support/processes';
+import { sinksCaughtUp } from './support/sink-groups';
 
 const OPS = 12_000;
 const IDS = 400;
@@ -193,29 +194,14 @@ describe('database sinks stay exact when the worker is killed and the target res
     }
     await running;
 
-    const [{ lsn }] = await cluster.query<{ lsn: string }>('src', 'SELECT pg_current_wal_lsn()::text AS lsn');
-    await waitFor(
-      async () => {
-        const [slot] = await cluster.query<{ ok: boolean }>(
-          'src',
-          `SELECT confirmed_flush_lsn >= $1::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = 'tributary_src'`,
-          [lsn],
+    await sinksCaughtUp(cluster, 'src', 'tributary_src', repo, mysqlUrl ? ['to-pg', 'to-mysql'] : ['to-pg'], 120_000).catch(
+      async (error: Error) => {
+        const lags = await Promise.all(['to-pg', 'to-mysql'].map((g) => repo.lag(g)));
+        throw new Error(
+          `${error.message}\n${JSON.stringify(lags)}\n--- worker output ---\n${outputs.join('\n---\n')}\n${worker?.output}`,
         );
-        if (!slot?.ok) return false;
-        for (const g of mysqlUrl ? ['to-pg', 'to-mysql'] : ['to-pg']) {
-          const lag = await repo.lag(g);
-          if (lag.length === 0 || lag.some((l) => l.lag !== '0')) return false;
-        }
-        return true;
       },
-      'capture and the sinks to catch up',
-      120_000,
-    ).catch(async (error: Error) => {
-      const lags = await Promise.all(['to-pg', 'to-mysql'].map((g) => repo.lag(g)));
-      throw new Error(
-        `${error.message}\n${JSON.stringify(lags)}\n--- worker output ---\n${outputs.join('\n---\n')}\n${worker?.output}`,
-      );
-    });
+    );
 
     const expected = await cluster.query('src', 'SELECT id, version::text, balance::text, note, tags FROM accounts ORDER BY id');
     expect(expected.length).toBeGreaterThan(0);

@@ -1,11 +1,10 @@
-import type { GroupConfig } from '@tributary/config';
-import { GroupMember, GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
+import { GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
 import { DatabaseSink, MysqlDialect, PostgresDialect } from '@tributary/db-sink';
 import { TableSchemaRepository } from '@tributary/schema-registry';
-import { GroupRunner } from '@tributary/worker';
 import { CaptureHarness, platformConfig, sourceConfig } from './support/capture-harness';
 import { createMariadbDatabase, mariadbAvailable, mariadbExpected, mariadbQuery } from './support/mariadb';
 import { TestCluster, waitFor } from './support/pg-cluster';
+import { sinkGroup, SinkGroups } from './support/sink-groups';
 
 const COLUMNS = `
   id int PRIMARY KEY, i2 smallint, i8 bigint, n numeric(20,6), nu numeric, r real, d double precision, b boolean,
@@ -23,20 +22,7 @@ const ROWS = [
   `(3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`,
 ];
 
-function group(name: string): GroupConfig {
-  return {
-    name,
-    topics: ['src.public.typed'],
-    startFrom: 'earliest',
-    resetPolicy: 'earliest',
-    sessionTimeoutMs: 2_000,
-    batchSize: 100,
-    members: 1,
-    sink: { type: 'log' },
-    retry: { maxAttempts: 2, initialBackoffMs: 20, maxBackoffMs: 300 },
-    onFailure: 'block',
-  };
-}
+const group = (name: string) => sinkGroup(name, ['src.public.typed'], { onFailure: 'block' });
 
 /** Every source type reaches a Postgres target unchanged and a MariaDB target in its documented mapping. */
 describe('database sink type mapping', () => {
@@ -45,8 +31,7 @@ describe('database sink type mapping', () => {
   let notifier: MessageNotifier;
   let repo: GroupRepository;
   let mysqlUrl: string | undefined;
-  const runners: GroupRunner[] = [];
-  const sinks: DatabaseSink[] = [];
+  let groups: SinkGroups;
 
   beforeAll(async () => {
     cluster = await TestCluster.start(15);
@@ -63,14 +48,8 @@ describe('database sink type mapping', () => {
     await notifier.start();
     repo = new GroupRepository(harness.db.pool);
     const schemas = new TableSchemaRepository(harness.db.pool);
-    const start = async (name: string, sink: DatabaseSink) => {
-      const g = group(name);
-      await repo.upsertGroup(g);
-      const runner = new GroupRunner(new GroupMember(repo, g, 'test'), g, repo, sink, notifier);
-      runners.push(runner);
-      sinks.push(sink);
-      runner.start();
-    };
+    groups = new SinkGroups(repo, notifier);
+    const start = (name: string, sink: DatabaseSink) => groups.start(group(name), sink);
     const options = (name: string) => ({ group: name, autoCreate: true, addColumns: true });
     await start(
       'types-pg',
@@ -92,8 +71,7 @@ describe('database sink type mapping', () => {
   });
 
   afterAll(async () => {
-    await Promise.all(runners.map((r) => r.stop()));
-    await Promise.all(sinks.map((s) => s.close()));
+    await groups?.stop();
     await notifier?.close();
     await harness?.stop();
     await cluster?.stop();

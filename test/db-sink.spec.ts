@@ -1,30 +1,21 @@
 import fc from 'fast-check';
 import { Client } from 'pg';
-import type { GroupConfig } from '@tributary/config';
-import { GroupMember, GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
+import { GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
 import { DatabaseSink, MysqlDialect, PostgresDialect } from '@tributary/db-sink';
 import { TableSchemaRepository } from '@tributary/schema-registry';
-import { GroupRunner } from '@tributary/worker';
 import { CaptureHarness, platformConfig, sourceConfig } from './support/capture-harness';
 import { createMariadbDatabase, mariadbAvailable, mariadbQuery } from './support/mariadb';
-import { TestCluster, waitFor } from './support/pg-cluster';
+import { TestCluster } from './support/pg-cluster';
+import { sinkGroup, SinkGroups, sinksCaughtUp } from './support/sink-groups';
 
 const TABLES = ['public.items', 'public.pairs', 'public.docs'];
 
-function group(name: string): GroupConfig {
-  return {
-    name,
-    topics: ['src.public.*'],
-    startFrom: 'earliest',
-    resetPolicy: 'earliest',
+const group = (name: string) =>
+  sinkGroup(name, ['src.public.*'], {
     sessionTimeoutMs: 3_000,
     batchSize: 300,
-    members: 1,
-    sink: { type: 'log' },
     retry: { maxAttempts: 3, initialBackoffMs: 10, maxBackoffMs: 200 },
-    onFailure: 'dead_letter',
-  };
-}
+  });
 
 type Op =
   | { kind: 'insert'; id: number; qty: number; name: string; price: string; flag: boolean; tags: string[] }
@@ -166,8 +157,7 @@ describe('database sinks keep targets equal to the source', () => {
   let notifier: MessageNotifier;
   let repo: GroupRepository;
   let mysqlUrl: string | undefined;
-  const runners: GroupRunner[] = [];
-  const sinks: DatabaseSink[] = [];
+  let groups: SinkGroups;
 
   beforeAll(async () => {
     cluster = await TestCluster.start(15);
@@ -188,14 +178,8 @@ describe('database sinks keep targets equal to the source', () => {
     repo = new GroupRepository(harness.db.pool);
     const schemas = new TableSchemaRepository(harness.db.pool);
 
-    const start = async (name: string, sink: DatabaseSink) => {
-      const g = group(name);
-      await repo.upsertGroup(g);
-      const runner = new GroupRunner(new GroupMember(repo, g, 'test'), g, repo, sink, notifier);
-      runners.push(runner);
-      sinks.push(sink);
-      runner.start();
-    };
+    groups = new SinkGroups(repo, notifier);
+    const start = (name: string, sink: DatabaseSink) => groups.start(group(name), sink);
     const sinkOptions = (name: string) => ({ group: name, autoCreate: true, addColumns: true });
     await start(
       'to-pg',
@@ -209,34 +193,14 @@ describe('database sinks keep targets equal to the source', () => {
   });
 
   afterAll(async () => {
-    await Promise.all(runners.map((r) => r.stop()));
-    await Promise.all(sinks.map((s) => s.close()));
+    await groups?.stop();
     await notifier?.close();
     await source?.end();
     await harness?.stop();
     await cluster?.stop();
   });
 
-  async function caughtUp(): Promise<void> {
-    const [{ lsn }] = await cluster.query<{ lsn: string }>('src', 'SELECT pg_current_wal_lsn()::text AS lsn');
-    await waitFor(
-      async () => {
-        const [slot] = await cluster.query<{ ok: boolean }>(
-          'src',
-          `SELECT confirmed_flush_lsn >= $1::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = 'tributary_src'`,
-          [lsn],
-        );
-        if (!slot?.ok) return false;
-        for (const g of mysqlUrl ? ['to-pg', 'to-mysql'] : ['to-pg']) {
-          const lag = await repo.lag(g);
-          if (lag.length === 0 || lag.some((l) => l.lag !== '0' || l.status !== 'ok')) return false;
-        }
-        return true;
-      },
-      'capture and both sinks to catch up',
-      90_000,
-    );
-  }
+  const caughtUp = () => sinksCaughtUp(cluster, 'src', 'tributary_src', repo, mysqlUrl ? ['to-pg', 'to-mysql'] : ['to-pg']);
 
   const sourceRows = () =>
     Promise.all([
