@@ -28,6 +28,7 @@ export class GroupMember {
   private readonly logger: Logger;
   private readonly partitions = new Map<string, OwnedPartition>();
   private nextHeartbeatAt = 0;
+  offsetResets = 0;
   lastHeartbeatAt?: Date;
   /** Set by an operator through the API; refreshed at every heartbeat. */
   paused = false;
@@ -160,6 +161,7 @@ export class GroupMember {
   private async applyResetPolicy(p: OwnedPartition, earliest: bigint, end: bigint): Promise<void> {
     const policy = this.group.resetPolicy;
     const what = `offset ${p.position} of ${p.topic}[${p.partition}] was removed by retention (earliest retained: ${earliest})`;
+    this.offsetResets++;
     if (policy === 'fail') {
       const detail = `${what}; reset policy is "fail": consumption of this partition stopped until an operator resets its offset`;
       this.logger.error(`group ${this.group.name}: ${detail}`);
