@@ -268,6 +268,22 @@ describe('consumer groups', () => {
     }, 'unblocked');
   });
 
+  it('clears a block left by an earlier owner once the new owner gets past it', async () => {
+    await platform.createTopic('handed', 1);
+    await platform.produce('handed', 1, 10);
+    const failing = new RecordingSink();
+    failing.failWhen = (m) => m.offset === 4n;
+    const config = groupConfig('handed-g', ['handed'], { onFailure: 'block', batchSize: 10 });
+    const first = run(await member(definition('handed-g', ['handed']), 'first'), config, failing);
+    await waitFor(async () => (await repo.lag('handed-g'))[0].status === 'blocked', 'blocked status');
+    await first.stop();
+    run(await member(definition('handed-g', ['handed']), 'second'), config, new RecordingSink());
+    await waitFor(async () => {
+      const [l] = await repo.lag('handed-g');
+      return l.owner === 'second' && l.lag === '0' && l.status === 'ok' && l.statusDetail === null;
+    }, 'the new owner to deliver the rest and clear the block');
+  });
+
   it('removes expired messages without changing the offsets of the rest', async () => {
     await platform.createTopic('expiring', 2, 60_000);
     await platform.produce('expiring', 2, 200, 20);

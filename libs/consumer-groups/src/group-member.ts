@@ -16,6 +16,8 @@ export interface OwnedPartition extends Lease {
   revoked: boolean;
   /** Pull consumers: offsets handed out and when they become visible again. */
   inflight: Map<bigint, { visibleAt: number; attempts: number }>;
+  /** A block stored by an earlier owner (or this one): cleared by the first commit that moves past it. */
+  storedBlock: boolean;
 }
 
 /**
@@ -75,6 +77,7 @@ export class GroupMember {
         ...lease,
         // A block is retried by whoever owns the partition; only a reset-policy failure waits for an operator.
         status: lease.status === 'blocked' ? 'ok' : lease.status,
+        storedBlock: lease.status === 'blocked',
         tracker: new OffsetTracker(lease.nextOffset),
         committed: lease.nextOffset,
         position: lease.nextOffset,
@@ -125,10 +128,15 @@ export class GroupMember {
   async commit(p: OwnedPartition, status?: { status: 'ok' | 'blocked'; detail: string | null }): Promise<void> {
     const point = p.tracker.advance();
     if (point === p.committed && !status) return;
+    // Moving past the offset it blocked at means the block is over, whoever stored it.
+    if (!status && p.storedBlock) status = { status: 'ok', detail: null };
     try {
       await this.repo.commit(this.group.name, this.id, p, point, status);
       p.committed = point;
-      if (status) p.status = status.status;
+      if (status) {
+        p.status = status.status;
+        p.storedBlock = status.status === 'blocked';
+      }
     } catch (error) {
       if (error instanceof StaleMemberError) {
         this.partitions.delete(partitionId(p));
