@@ -97,6 +97,9 @@ runBench('bench:snapshot', async () => {
     sources: [source],
     topics: [],
     groups: [],
+    defaultSourceUrl: platformUrl,
+    localDefaults: false,
+    declared: { sources: [], groups: [] },
     retentionCheckIntervalMs: 3_600_000,
   } as TributaryConfig;
   const db = await PlatformDatabase.open(config);

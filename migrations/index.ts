@@ -4,6 +4,7 @@ import { SourceTables1764200000000 } from './1764200000000-SourceTables';
 import { WebhookDeliveries1764600000000 } from './1764600000000-WebhookDeliveries';
 import { ApiTokens1764800000000 } from './1764800000000-ApiTokens';
 import { Backfills1764900000000 } from './1764900000000-Backfills';
+import { Catalog1765000000000 } from './1765000000000-Catalog';
 
 /** Every migration, in order. Listed explicitly so the build needs no glob loading. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   WebhookDeliveries1764600000000,
   ApiTokens1764800000000,
   Backfills1764900000000,
+  Catalog1765000000000,
 ];

@@ -93,50 +93,91 @@ describe('tributary CLI', () => {
     expect(out).toMatch(/^usage: tributary <command>/);
   });
 
-  it('applies topics and groups from a file idempotently, and exports them back', async () => {
+  it('applies sources, topics and groups from a file all or nothing, idempotently, and exports them back', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tributary-apply-'));
     try {
       const file = join(dir, 'tributary.yaml');
+      process.env.CLI_TEST_SINK_URL = `${platform.url}?application_name=from-env`;
       writeFileSync(
         file,
         [
-          "sources: [{ name: default, tables: [public.*] }] # not the API's business: left alone",
+          'sources: [{ name: default, tables: [public.*] }]',
           'topics:',
           '  - { name: audit, partitions: 2, retentionMs: 3600000 }',
           'groups:',
           '  - name: auditors',
           '    topics: [audit]',
-          '    sink: { type: log } # sinks stay with the workers',
+          '    sink: { type: log }',
+          '  - name: mirror',
+          '    topics: [audit]',
+          '    sink: { type: postgres, url: "${CLI_TEST_SINK_URL}" }',
+          '  - name: hooks',
+          '    topics: [audit]',
+          '    sink: { type: webhook, url: "http://127.0.0.1:9/hook" }',
         ].join('\n'),
       );
       const plan = await cli('apply', '-f', file, '--dry-run');
+      expect(plan).toMatch(/^create\s+source\s+default\s+tables public\.\*$/m);
       expect(plan).toMatch(/^create\s+topic\s+audit\s+2 partitions$/m);
-      expect(plan).toMatch(/^create\s+group\s+auditors\s+audit$/m);
+      expect(plan).toMatch(/^create\s+group\s+auditors\s+log sink on audit$/m);
+      expect(plan).toMatch(/5 to change, 0 unchanged, 0 conflict\(s\)/);
       expect((await api.call('GET', '/api/v1/topics/audit').catch((e: Error) => e.message)) as string).toMatch(/404/);
 
-      expect(await cli('apply', '-f', file)).toMatch(/applied 2 change\(s\)/);
+      const applied = await cli('apply', '-f', file);
+      expect(applied).toMatch(/applied 5 change\(s\)/);
+      // A webhook group that names no secret gets one, printed this once.
+      const secret = /signing secret of webhook group hooks .*: (whsec_\S+)/.exec(applied)?.[1];
+      expect(secret).toMatch(/^whsec_/);
       expect(await api.call('GET', '/api/v1/topics/audit')).toMatchObject({ partitions: 2, retentionMs: 3_600_000 });
-      const again = await cli('apply', '-f', file);
-      expect(again).toMatch(/0 to change, 2 unchanged, 0 conflict\(s\)/);
-      expect(again).not.toMatch(/applied/);
+      expect(await api.call('GET', '/api/v1/sources')).toEqual([
+        expect.objectContaining({ name: 'default', managedBy: 'file', tables: ['public.*'] }),
+      ]);
+      const mirror = await api.call('GET', '/api/v1/groups/mirror');
+      expect(mirror.sink).toMatchObject({ type: 'postgres', url: expect.stringContaining('application_name=from-env') });
+      const hooks = await api.call('GET', '/api/v1/groups/hooks');
+      expect(hooks.sink).toMatchObject({ type: 'webhook', secretCount: 1 });
+      expect(JSON.stringify(hooks)).not.toContain(secret);
 
+      const again = await cli('apply', '-f', file);
+      expect(again).toMatch(/0 to change, 5 unchanged, 0 conflict\(s\)/);
+      expect(again).not.toMatch(/applied|signing secret/);
+      expect((await api.call('GET', '/api/v1/groups/hooks')).version).toBe(hooks.version); // the stored secret stays
+
+      // A conflict anywhere applies nothing, not even the valid retention change next to it.
       writeFileSync(
         file,
         ['topics:', '  - { name: audit, partitions: 2, retentionMs: null }', '  - { name: cli.t, partitions: 9 }'].join('\n'),
       );
-      await expect(cli('apply', '-f', file)).rejects.toThrow(/1 conflict\(s\) left as they are/);
-      expect(await api.call('GET', '/api/v1/topics/audit')).toMatchObject({ retentionMs: null }); // the update still applied
+      await expect(cli('apply', '-f', file)).rejects.toThrow(/1 conflict\(s\): nothing was applied/);
+      expect(await api.call('GET', '/api/v1/topics/audit')).toMatchObject({ retentionMs: 3_600_000 });
 
       writeFileSync(file, 'topics:\n  - { name: "bad name" }\n');
-      await expect(cli('apply', '-f', file)).rejects.toThrow(/topics\.0\.name: must be 1-200 letters/);
+      await expect(cli('apply', '-f', file)).rejects.toThrow(/400 topics\[0\]\.name: must be 1-200 letters/);
+      writeFileSync(file, 'groups:\n  - { name: g, topics: [t], sink: { type: postgres, url: "${CLI_TEST_UNSET}" } }\n');
+      await expect(cli('apply', '-f', file)).rejects.toThrow(/CLI_TEST_UNSET is not set/);
       await expect(cli('apply')).rejects.toThrow(/-f <file> is required/);
 
       const exported = await cli('export');
-      expect(exported).toMatch(/- name: audit\n\s+partitions: 2\n\s+retentionMs: null/);
+      expect(exported).toMatch(/- name: audit\n\s+partitions: 2\n\s+retentionMs: 3600000/);
       expect(exported).toMatch(/- name: auditors\n\s+topics:\n\s+- audit/);
+      expect(exported).not.toContain(secret);
       writeFileSync(file, exported);
       expect(await cli('apply', '-f', file)).toMatch(/0 to change, \d+ unchanged, 0 conflict\(s\)/);
+
+      // --prune deletes what the file (applied before) no longer declares; without it nothing is deleted.
+      writeFileSync(file, 'groups:\n  - { name: auditors, topics: [audit], sink: { type: log } }\n');
+      expect(await cli('apply', '-f', file)).toMatch(/0 to change, 1 unchanged/);
+      const pruned = await cli('apply', '-f', file, '--prune');
+      expect(pruned).toMatch(/^delete\s+source\s+default/m);
+      expect(pruned).toMatch(/^delete\s+group\s+mirror/m);
+      expect(pruned).toMatch(/^delete\s+group\s+hooks/m);
+      expect(pruned).toMatch(/applied 3 change\(s\)/);
+      expect((await api.call('GET', '/api/v1/groups')).map((g: { name: string }) => g.name).sort()).toEqual([
+        'auditors',
+        'cli-g',
+      ]);
     } finally {
+      delete process.env.CLI_TEST_SINK_URL;
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -86,7 +86,7 @@ describe('group administration', () => {
     expect(sink.seen.length).toBe(50);
     expect((await call('GET', '/api/v1/groups/adm-g')).body).toMatchObject({ paused: true, lag: '20' });
     expect((await call('GET', '/api/v1/groups')).body).toEqual([
-      { name: 'adm-g', topics: ['adm'], paused: true, members: 1, lag: '20', blocked: 0 },
+      { name: 'adm-g', topics: ['adm'], sink: 'pull', paused: true, members: 1, lag: '20', blocked: 0 },
     ]);
   });
 

@@ -353,7 +353,7 @@ describe('webhook subscriptions', () => {
       {
         ...platformConfig(platform.url, []),
         logLevel: 'error',
-        groups: [config, { ...config, name: 'wh-log', sink: { type: 'log' } }],
+        declared: { sources: [], groups: [config, { ...config, name: 'wh-log', sink: { type: 'log' } }] },
       },
       ['api'],
     )) as INestApplication;

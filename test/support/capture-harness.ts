@@ -30,6 +30,9 @@ export function platformConfig(databaseUrl: string, sources: SourceConfig[], par
     sources,
     topics: [],
     groups: [],
+    defaultSourceUrl: databaseUrl,
+    localDefaults: false,
+    declared: { sources: [], groups: [] },
     retentionCheckIntervalMs: 60_000,
   };
 }

@@ -5,6 +5,7 @@ import { PlatformDatabase } from '@tributary/store';
 import { TopicLogModule } from '@tributary/topic-log';
 import { AuthGuard, TokenRepository, TokensController } from './auth';
 import { BackfillsController } from './backfills.controller';
+import { ConfigController } from './config.controller';
 import { DeadLettersController } from './dead-letters.controller';
 import { GroupOffsetsController } from './group-offsets.controller';
 import { GroupsController } from './groups.controller';
@@ -32,6 +33,7 @@ import { WebhooksController } from './webhooks.controller';
     TokensController,
     DocsController,
     DeadLettersController,
+    ConfigController,
   ],
   providers: [
     PullMembersRegistry,

@@ -14,7 +14,8 @@ import {
 } from '@nestjs/common';
 import { Gauge } from 'prom-client';
 import { z } from 'zod';
-import { TRIBUTARY_CONFIG, type SourceConfig, type TributaryConfig } from '@tributary/config';
+import { CatalogRepository } from '@tributary/catalog';
+import { resolveSource, TRIBUTARY_CONFIG, type SourceConfig, type TributaryConfig } from '@tributary/config';
 import { TributaryMetrics } from '@tributary/metrics';
 import { BackfillRepository, BackfillRequestError, backfillView, planBackfill, type BackfillView } from '@tributary/snapshot';
 import { PlatformDatabase } from '@tributary/store';
@@ -38,6 +39,7 @@ export class BackfillsController {
 
   constructor(
     @Inject(TRIBUTARY_CONFIG) private readonly config: TributaryConfig,
+    @Inject(CatalogRepository) private readonly catalog: CatalogRepository,
     @Inject(PlatformDatabase) private readonly db: PlatformDatabase,
     @Optional() @Inject(TributaryMetrics) metrics?: TributaryMetrics,
   ) {
@@ -48,7 +50,7 @@ export class BackfillsController {
   @Post()
   @HttpCode(202)
   async create(@Param('source') name: string, @Body() body: unknown): Promise<BackfillView> {
-    const source = this.source(name);
+    const source = await this.source(name);
     const request = parseBody(createBackfill, body);
     try {
       return backfillView(await planBackfill(this.db.pool, source, request));
@@ -62,13 +64,13 @@ export class BackfillsController {
 
   @Get()
   async list(@Param('source') name: string): Promise<BackfillView[]> {
-    this.source(name);
+    await this.source(name);
     return (await this.repo.list(name)).map((b) => backfillView(b));
   }
 
   @Get(':id')
   async get(@Param('source') name: string, @Param('id') id: string): Promise<BackfillView> {
-    this.source(name);
+    await this.source(name);
     const backfill = await this.repo.get(name, this.id(id));
     if (!backfill) throw new NotFoundException({ detail: `backfill ${id} of source "${name}" does not exist`, field: 'id' });
     return backfillView(backfill);
@@ -77,17 +79,17 @@ export class BackfillsController {
   /** Cancels a pending or running backfill; rows already appended stay in the topic. */
   @Delete(':id')
   async cancel(@Param('source') name: string, @Param('id') id: string): Promise<BackfillView> {
-    this.source(name);
+    await this.source(name);
     const { cancelled, backfill } = await this.repo.cancel(name, this.id(id));
     if (!backfill) throw new NotFoundException({ detail: `backfill ${id} of source "${name}" does not exist`, field: 'id' });
     if (!cancelled) throw new ConflictException({ detail: `backfill ${id} is already ${backfill.status}`, field: 'id' });
     return backfillView(backfill);
   }
 
-  private source(name: string): SourceConfig {
-    const source = this.config.sources.find((s) => s.name === name);
-    if (!source) throw new NotFoundException({ detail: `source "${name}" is not configured`, field: 'source' });
-    return source;
+  private async source(name: string): Promise<SourceConfig> {
+    const entry = await this.catalog.getSource(name);
+    if (!entry) throw new NotFoundException({ detail: `source "${name}" does not exist`, field: 'source' });
+    return resolveSource(entry.spec, this.config.defaultSourceUrl);
   }
 
   private id(text: string): number {

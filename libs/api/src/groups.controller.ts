@@ -1,49 +1,115 @@
-import { Body, ConflictException, Controller, Get, Inject, NotFoundException, Param, Post } from '@nestjs/common';
+import {
+  Body,
+  ConflictException,
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  Inject,
+  NotFoundException,
+  Param,
+  Patch,
+  Post,
+  Put,
+  Res,
+  UnprocessableEntityException,
+} from '@nestjs/common';
+import type { Response } from 'express';
 import { z } from 'zod';
-import { GroupAdminRepository, PartitionLag } from '@tributary/consumer-groups';
+import { CatalogRepository, redactGroupSpec, restoreWriteOnlySecrets, type GroupEntry } from '@tributary/catalog';
+import { groupSchema, webhookGroupDefaults } from '@tributary/config';
+import type { PartitionLag } from '@tributary/consumer-groups';
 import { parseBody } from './body';
+import { expectedVersion, setCatalogEtag, staleVersion } from './catalog-etag';
 import { ApiDoc } from './openapi';
 import { PullMembersRegistry } from './pull-members.registry';
 
-const createGroup = z
-  .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,99}$/, 'must be 1-100 lowercase letters, digits, dots, dashes or underscores'),
-    topics: z
-      .array(z.string().regex(/^[A-Za-z0-9._*-]{1,200}$/, 'must be a topic name or a glob pattern'))
-      .min(1)
-      .max(100),
-    startFrom: z.union([z.enum(['earliest', 'latest']), z.iso.datetime({ offset: true })]).default('earliest'),
-    resetPolicy: z.enum(['earliest', 'latest', 'fail']).default('earliest'),
-    sessionTimeoutMs: z.number().int().min(1_000).max(300_000).default(6_000),
-  })
-  .strict();
+/** Through the API a group without a sink is a pull group: clients consume it over HTTP. */
+const apiGroup = z.preprocess(
+  (input) =>
+    webhookGroupDefaults(
+      typeof input === 'object' && input !== null && !Array.isArray(input) && !('sink' in input)
+        ? { ...input, sink: { type: 'pull' } }
+        : input,
+    ),
+  groupSchema,
+);
 
+/**
+ * Consumer groups and what runs them: a group with a sink (postgres, mysql, webhook, log) is run by the
+ * workers, which follow changes within seconds; a `pull` group is consumed over the pull API. Sink
+ * passwords and webhook secrets are write-only.
+ */
 @Controller('api/v1/groups')
 export class GroupsController {
   constructor(
     @Inject(PullMembersRegistry) private readonly registry: PullMembersRegistry,
-    @Inject(GroupAdminRepository) private readonly admin: GroupAdminRepository,
+    @Inject(CatalogRepository) private readonly catalog: CatalogRepository,
   ) {}
 
   @Post()
-  @ApiDoc({ summary: 'Create a consumer group', body: createGroup })
-  async create(@Body() body: unknown): Promise<z.infer<typeof createGroup>> {
-    const group = parseBody(createGroup, body);
-    if (!(await this.admin.create(group))) {
-      throw new ConflictException({ detail: `group "${group.name}" already exists`, field: 'name' });
-    }
-    return group;
+  @ApiDoc({ summary: 'Create a group (with a sink, or a pull group without one)', body: groupSchema })
+  async create(@Body() body: unknown, @Res({ passthrough: true }) res: Response): Promise<Record<string, unknown>> {
+    let secret: string | undefined;
+    const spec = parseBody(
+      apiGroup,
+      restoreWriteOnlySecrets(body, undefined, (s) => (secret = s)),
+    );
+    const entry = await this.catalog.createGroup(spec, 'api');
+    if (!entry) throw new ConflictException({ detail: `group "${spec.name}" already exists`, field: 'name' });
+    res.status(201);
+    setCatalogEtag(res, entry.version);
+    // A signing secret made here is shown this once; it is never returned again.
+    return { ...this.describe(entry), ...(secret ? { secret } : {}) };
   }
 
   /** The group, its members, and per partition: committed offset, log end, lag, owner, status. */
   @Get(':group')
-  @ApiDoc({ summary: 'A group with members, lag and per-partition state' })
-  async get(@Param('group') name: string): Promise<Record<string, unknown>> {
-    const group = await this.registry.repo.getGroup(name);
-    if (!group) throw new NotFoundException({ detail: `group "${name}" does not exist`, field: 'group' });
+  @ApiDoc({ summary: 'A group with its sink, members, lag and per-partition state' })
+  async get(@Param('group') name: string, @Res({ passthrough: true }) res: Response): Promise<Record<string, unknown>> {
+    const entry = await this.mustExist(name);
     const partitions: PartitionLag[] = await this.registry.repo.lag(name);
     const lag = partitions.reduce((n, p) => n + BigInt(p.lag), 0n);
-    return { ...group, lag: String(lag), members: await this.registry.repo.members(name), partitions };
+    setCatalogEtag(res, entry.version);
+    return { ...this.describe(entry), lag: String(lag), members: await this.registry.repo.members(name), partitions };
+  }
+
+  /** Replaces the whole spec; leaving out the webhook secrets or masking a password (`***`) keeps the stored ones. */
+  @Put(':group')
+  @ApiDoc({ summary: 'Replace a group and its sink (If-Match: its ETag); its members restart with it', body: groupSchema })
+  async replace(
+    @Param('group') name: string,
+    @Body() body: unknown,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<Record<string, unknown>> {
+    const current = await this.mustExist(name);
+    const raw = isObject(body) ? { name, ...body } : body;
+    return this.update(current, raw, ifMatch, res);
+  }
+
+  /** Changes the given top-level fields; a given `sink` replaces the sink whole. */
+  @Patch(':group')
+  @ApiDoc({ summary: 'Change some fields of a group (If-Match: its ETag)' })
+  async patch(
+    @Param('group') name: string,
+    @Body() body: unknown,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<Record<string, unknown>> {
+    const current = await this.mustExist(name);
+    const raw = isObject(body) ? { ...current.spec, ...body } : body;
+    return this.update(current, raw, ifMatch, res);
+  }
+
+  /** Deletes the group with its offsets, dead letters and delivery log; its workers stop within seconds. */
+  @Delete(':group')
+  @HttpCode(204)
+  @ApiDoc({ summary: 'Delete a group, its offsets, dead letters and delivery log' })
+  async remove(@Param('group') name: string): Promise<void> {
+    if (!(await this.catalog.deleteGroup(name)))
+      throw new NotFoundException({ detail: `group "${name}" does not exist`, field: 'group' });
   }
 
   /** Offset resets and other notable happenings, newest first. */
@@ -52,4 +118,47 @@ export class GroupsController {
   async events(@Param('group') name: string): Promise<unknown> {
     return this.registry.repo.events(name);
   }
+
+  private async update(
+    current: GroupEntry,
+    raw: unknown,
+    ifMatch: string | undefined,
+    res: Response,
+  ): Promise<Record<string, unknown>> {
+    const version = expectedVersion(ifMatch);
+    let secret: string | undefined;
+    const spec = parseBody(
+      apiGroup,
+      restoreWriteOnlySecrets(raw, { group: current.spec }, (s) => (secret = s)),
+    );
+    if (spec.name !== current.name)
+      throw new UnprocessableEntityException({ detail: 'name: a group cannot be renamed', field: 'name' });
+    const outcome = await this.catalog.updateGroup(spec, { expectedVersion: version });
+    if (outcome === 'not_found')
+      throw new NotFoundException({ detail: `group "${current.name}" does not exist`, field: 'group' });
+    if (outcome === 'conflict') throw staleVersion('group', current.name);
+    setCatalogEtag(res, outcome.entry.version);
+    return { ...this.describe(outcome.entry), ...(secret ? { secret } : {}) };
+  }
+
+  private describe(entry: GroupEntry): Record<string, unknown> {
+    return {
+      ...redactGroupSpec(entry.spec),
+      paused: entry.paused,
+      version: entry.version,
+      managedBy: entry.managedBy,
+      createdAt: entry.createdAt,
+      updatedAt: entry.updatedAt,
+    };
+  }
+
+  private async mustExist(name: string): Promise<GroupEntry> {
+    const entry = await this.catalog.getGroup(name);
+    if (!entry) throw new NotFoundException({ detail: `group "${name}" does not exist`, field: 'group' });
+    return entry;
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

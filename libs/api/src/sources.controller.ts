@@ -1,46 +1,75 @@
-import { Controller, Get, Inject, NotFoundException, Optional, Param } from '@nestjs/common';
-import { CaptureService, formatLsn, type CaptureStatus } from '@tributary/capture';
-import { TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
-import { PlatformDatabase, probeSlot, redactUrl } from '@tributary/store';
+import {
+  Body,
+  ConflictException,
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  Inject,
+  NotFoundException,
+  Optional,
+  Param,
+  Patch,
+  Post,
+  Put,
+  Query,
+  Res,
+  UnprocessableEntityException,
+} from '@nestjs/common';
+import type { Response } from 'express';
+import { CaptureService, formatLsn, SourcePreparer, type CaptureStatus } from '@tributary/capture';
+import { CatalogRepository, redactSourceSpec, restoreWriteOnlySecrets, type SourceEntry } from '@tributary/catalog';
+import { resolveSource, sourceSchema, TRIBUTARY_CONFIG, type SourceFileConfig, type TributaryConfig } from '@tributary/config';
+import { probeSlot, redactUrl } from '@tributary/store';
+import { z } from 'zod';
+import { parseBody } from './body';
+import { expectedVersion, setCatalogEtag, staleVersion } from './catalog-etag';
+import { ApiDoc } from './openapi';
 
+const tableBody = z
+  .object({
+    table: z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*\.(\*|[A-Za-z_][A-Za-z0-9_$]*)$/, "must be 'schema.table' or 'schema.*'"),
+    topic: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,200}$/, 'must be 1-200 letters, digits, dots, dashes or underscores')
+      .optional(),
+  })
+  .strict();
+
+/** How long deleting a source with `dropSlot` waits for capture processes to let go of the slot. */
+const RELEASE_WAIT_MS = 15_000;
+
+/** Sources: the catalog entries capture follows, with their checkpoint and live state. Passwords never leave. */
 @Controller('api/v1/sources')
 export class SourcesController {
   constructor(
     @Inject(TRIBUTARY_CONFIG) private readonly config: TributaryConfig,
-    @Inject(PlatformDatabase) private readonly db: PlatformDatabase,
+    @Inject(CatalogRepository) private readonly catalog: CatalogRepository,
     @Optional() @Inject(CaptureService) private readonly capture?: CaptureService,
   ) {}
 
-  /** Configured sources with their stored checkpoint and, where this process captures, live status. */
   @Get()
+  @ApiDoc({ summary: 'Sources with their checkpoint and, where this process captures, live status' })
   async list(): Promise<Record<string, unknown>[]> {
-    const { rows } = await this.db.pool.query<{ source: string; lsn: string; commit_time: Date | null }>(
-      'SELECT source, lsn, commit_time FROM tributary.source_checkpoints',
-    );
+    const entries = await this.catalog.listSources();
+    const checkpoints = await this.catalog.checkpoints();
     const live = new Map<string, CaptureStatus>((this.capture?.statuses() ?? []).map((s) => [s.source, s]));
-    return this.config.sources.map((s) => {
-      const checkpoint = rows.find((r) => r.source === s.name);
-      return {
-        name: s.name,
-        slot: s.slot,
-        publication: s.publication,
-        tables: s.tables.map((t) => `${t.schema}.${t.table}`),
-        checkpointLsn: checkpoint ? formatLsn(BigInt(checkpoint.lsn)) : null,
-        lastCommitTime: checkpoint?.commit_time?.toISOString() ?? null,
-        capture: live.get(s.name) ?? null,
-      };
-    });
+    return entries.map((e) => this.summary(e, checkpoints.get(e.name), live.get(e.name)));
   }
 
-  /** One source with its live slot state read from the source: reachable, slot active, confirmed LSN, lag in bytes. */
+  /** One source with its slot state read from the source: reachable, slot active, confirmed LSN, lag in bytes. */
   @Get(':name')
-  async get(@Param('name') name: string): Promise<Record<string, unknown>> {
-    const source = this.config.sources.find((s) => s.name === name);
-    if (!source) throw new NotFoundException({ detail: `source "${name}" is not configured`, field: 'name' });
-    const [summary] = (await this.list()).filter((s) => s.name === name);
+  @ApiDoc({ summary: 'A source with its live slot state (connected, slot, confirmed LSN, lag in bytes)' })
+  async get(@Param('name') name: string, @Res({ passthrough: true }) res: Response): Promise<Record<string, unknown>> {
+    const entry = await this.mustExist(name);
+    const checkpoint = (await this.catalog.checkpoints()).get(name);
+    const live = this.capture?.statuses().find((s) => s.source === name);
+    const source = this.resolve(entry.spec);
     const state = await probeSlot(source.url, source.slot);
+    setCatalogEtag(res, entry.version);
     return {
-      ...summary,
+      ...this.summary(entry, checkpoint, live),
       database: redactUrl(source.url),
       connected: state.reachable,
       ...(state.error ? { error: state.error } : {}),
@@ -49,4 +78,193 @@ export class SourcesController {
       lagBytes: state.slot?.lagBytes ?? null,
     };
   }
+
+  /** Checks the source can be captured (reachable, wal_level logical, role, tables) before it is stored. */
+  @Post()
+  @ApiDoc({ summary: 'Create a source; capture starts within seconds', body: sourceSchema })
+  async create(@Body() body: unknown, @Res({ passthrough: true }) res: Response): Promise<Record<string, unknown>> {
+    const spec = parseBody(sourceSchema, body);
+    if (await this.catalog.getSource(spec.name)) throw this.exists(spec.name);
+    await this.verify(spec);
+    const entry = await this.catalog.createSource(spec, 'api');
+    if (!entry) throw this.exists(spec.name);
+    res.status(201);
+    setCatalogEtag(res, entry.version);
+    return this.summary(entry);
+  }
+
+  /** Replaces the whole spec (a URL whose password is `***` keeps the stored one). Capture restarts with it. */
+  @Put(':name')
+  @ApiDoc({ summary: 'Replace a source (If-Match: its ETag, for no lost updates)', body: sourceSchema })
+  async replace(
+    @Param('name') name: string,
+    @Body() body: unknown,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<Record<string, unknown>> {
+    const current = await this.mustExist(name);
+    const raw = typeof body === 'object' && body !== null && !Array.isArray(body) ? { name, ...body } : body;
+    return this.update(current, raw, ifMatch, res);
+  }
+
+  /** Changes the given top-level fields only. */
+  @Patch(':name')
+  @ApiDoc({ summary: 'Change some fields of a source (If-Match: its ETag)' })
+  async patch(
+    @Param('name') name: string,
+    @Body() body: unknown,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<Record<string, unknown>> {
+    const current = await this.mustExist(name);
+    const raw = typeof body === 'object' && body !== null && !Array.isArray(body) ? { ...current.spec, ...body } : body;
+    return this.update(current, raw, ifMatch, res);
+  }
+
+  @Post(':name/tables')
+  @ApiDoc({
+    summary: 'Capture one more table (or schema.*); an initial snapshot follows if the source asks for it',
+    body: tableBody,
+  })
+  async addTable(
+    @Param('name') name: string,
+    @Body() body: unknown,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<Record<string, unknown>> {
+    const wanted = parseBody(tableBody, body);
+    const current = await this.mustExist(name);
+    if (current.spec.tables.some((t) => tableName(t) === wanted.table)) {
+      throw new ConflictException({ detail: `source "${name}" already captures ${wanted.table}`, field: 'table' });
+    }
+    const entry = wanted.topic ? { table: wanted.table, topic: wanted.topic } : wanted.table;
+    return this.update(current, { ...current.spec, tables: [...current.spec.tables, entry] }, ifMatch, res);
+  }
+
+  /** Stops capturing a table (`schema.table` as listed); its topic and messages stay. */
+  @Delete(':name/tables/:table')
+  @ApiDoc({ summary: 'Stop capturing a table; its topic and messages stay' })
+  async removeTable(
+    @Param('name') name: string,
+    @Param('table') table: string,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<Record<string, unknown>> {
+    const current = await this.mustExist(name);
+    const tables = current.spec.tables.filter((t) => tableName(t) !== table);
+    if (tables.length === current.spec.tables.length) {
+      throw new NotFoundException({ detail: `source "${name}" does not capture ${table}`, field: 'table' });
+    }
+    if (!tables.length) {
+      throw new ConflictException({
+        detail: `${table} is the last table of source "${name}"; delete the source instead`,
+        field: 'table',
+      });
+    }
+    return this.update(current, { ...current.spec, tables }, ifMatch, res);
+  }
+
+  /** Stops its capture. `?dropSlot=true` also drops the slot and publication on the source (and its progress here). */
+  @Delete(':name')
+  @HttpCode(204)
+  @ApiDoc({ summary: 'Delete a source; ?dropSlot=true also drops its replication slot and publication' })
+  async remove(@Param('name') name: string, @Query('dropSlot') dropSlot?: string): Promise<void> {
+    if (dropSlot !== undefined && dropSlot !== 'true' && dropSlot !== 'false') {
+      throw new UnprocessableEntityException({ detail: 'dropSlot: must be true or false', field: 'dropSlot' });
+    }
+    const entry = await this.mustExist(name);
+    if (dropSlot !== 'true') {
+      if (!(await this.catalog.deleteSource(name))) throw this.missing(name);
+      return;
+    }
+    const preparer = new SourcePreparer(this.resolve(entry.spec));
+    await preparer.verify().catch((error: Error) => {
+      throw new ConflictException({
+        detail: `cannot drop the slot, so nothing was deleted: ${error.message}`,
+        field: 'dropSlot',
+      });
+    });
+    if (!(await this.catalog.deleteSource(name))) throw this.missing(name);
+    const released = await preparer.release(RELEASE_WAIT_MS).catch((error: Error) => error);
+    if (released !== true) {
+      await this.catalog.createSource(entry.spec, entry.managedBy); // put it back: all or nothing
+      const why = released === false ? `the slot stayed active for ${RELEASE_WAIT_MS / 1000} s` : released.message;
+      throw new ConflictException({ detail: `source "${name}" was kept: ${why}`, field: 'dropSlot' });
+    }
+    await this.catalog.forgetSourceProgress(name);
+  }
+
+  private async update(
+    current: SourceEntry,
+    raw: unknown,
+    ifMatch: string | undefined,
+    res: Response,
+  ): Promise<Record<string, unknown>> {
+    const version = expectedVersion(ifMatch);
+    const spec = parseBody(
+      sourceSchema,
+      restoreWriteOnlySecrets(raw, { sourceUrl: current.spec.url }, () => undefined),
+    );
+    if (spec.name !== current.name) {
+      throw new UnprocessableEntityException({ detail: 'name: a source cannot be renamed', field: 'name' });
+    }
+    await this.verify(spec);
+    const outcome = await this.catalog.updateSource(spec, { expectedVersion: version });
+    if (outcome === 'not_found') throw this.missing(current.name);
+    if (outcome === 'conflict') throw staleVersion('source', current.name);
+    setCatalogEtag(res, outcome.entry.version);
+    return this.summary(outcome.entry);
+  }
+
+  private async verify(spec: SourceFileConfig): Promise<void> {
+    try {
+      await new SourcePreparer(this.resolve(spec)).verify();
+    } catch (error) {
+      const message = (error as Error).message;
+      const field = /table|schema/.test(message) && !/cannot reach/.test(message) ? 'tables' : 'url';
+      throw new UnprocessableEntityException({ detail: message, field });
+    }
+  }
+
+  private resolve(spec: SourceFileConfig) {
+    return resolveSource(spec, this.config.defaultSourceUrl);
+  }
+
+  private summary(
+    entry: SourceEntry,
+    checkpoint?: { lsn: bigint; commitTime: Date | null },
+    live?: CaptureStatus,
+  ): Record<string, unknown> {
+    const resolved = this.resolve(entry.spec);
+    return {
+      ...redactSourceSpec(entry.spec),
+      slot: resolved.slot,
+      publication: resolved.publication,
+      version: entry.version,
+      managedBy: entry.managedBy,
+      createdAt: entry.createdAt,
+      updatedAt: entry.updatedAt,
+      checkpointLsn: checkpoint ? formatLsn(checkpoint.lsn) : null,
+      lastCommitTime: checkpoint?.commitTime?.toISOString() ?? null,
+      capture: live ?? null,
+    };
+  }
+
+  private async mustExist(name: string): Promise<SourceEntry> {
+    const entry = await this.catalog.getSource(name);
+    if (!entry) throw this.missing(name);
+    return entry;
+  }
+
+  private missing(name: string): NotFoundException {
+    return new NotFoundException({ detail: `source "${name}" does not exist`, field: 'name' });
+  }
+
+  private exists(name: string): ConflictException {
+    return new ConflictException({ detail: `source "${name}" already exists`, field: 'name' });
+  }
+}
+
+function tableName(entry: string | { table: string }): string {
+  return typeof entry === 'string' ? entry : entry.table;
 }

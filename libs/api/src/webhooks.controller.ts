@@ -2,6 +2,7 @@ import {
   Body,
   ConflictException,
   Controller,
+  Delete,
   Get,
   HttpCode,
   Inject,
@@ -11,7 +12,8 @@ import {
   Query,
 } from '@nestjs/common';
 import { z } from 'zod';
-import { TRIBUTARY_CONFIG, type GroupConfig, type TributaryConfig } from '@tributary/config';
+import { CatalogRepository } from '@tributary/catalog';
+import { resolveGroup, TRIBUTARY_CONFIG, type GroupConfig, type TributaryConfig } from '@tributary/config';
 import { PlatformDatabase } from '@tributary/store';
 import {
   AttemptView,
@@ -20,6 +22,7 @@ import {
   ReplayResult,
   WebhookReplayer,
   WebhookRepository,
+  generateWebhookSecret,
   type WebhookSinkConfig,
   pingWebhook,
   storedUrl,
@@ -52,6 +55,7 @@ export class WebhooksController {
   constructor(
     @Inject(TRIBUTARY_CONFIG) private readonly config: TributaryConfig,
     @Inject(PlatformDatabase) private readonly db: PlatformDatabase,
+    @Inject(CatalogRepository) private readonly catalog: CatalogRepository,
   ) {
     this.repo = new WebhookRepository(db.pool);
   }
@@ -67,7 +71,7 @@ export class WebhooksController {
     @Query('partition') partition?: string,
     @Query('offset') offset?: string,
   ): Promise<{ status: unknown; attempts: AttemptView[] }> {
-    this.subscription(group);
+    await this.subscription(group);
     const attempts = await this.repo.attempts(group, {
       limit: intParam(limitParam, 'limit', { min: 1, max: 1000, default: 100 }),
       before:
@@ -88,7 +92,7 @@ export class WebhooksController {
   /** Dead letters, newest first, each with every attempt made at its message. */
   @Get(':group/dead-letters')
   async deadLetters(@Param('group') group: string, @Query('limit') limitParam?: string): Promise<DeadLetterView[]> {
-    this.subscription(group);
+    await this.subscription(group);
     return this.repo.deadLetters(group, intParam(limitParam, 'limit', { min: 1, max: 1000, default: 100 }));
   }
 
@@ -99,7 +103,7 @@ export class WebhooksController {
   @Post(':group/replay')
   @HttpCode(200)
   async replay(@Param('group') group: string, @Body() body: unknown): Promise<ReplayResult> {
-    const { config, sink } = this.subscription(group);
+    const { config, sink } = await this.subscription(group);
     const request = parseBody(replayBody, body);
     const replayer = new WebhookReplayer({ name: config.name, topics: config.topics, sink }, this.db.pool);
     try {
@@ -123,7 +127,7 @@ export class WebhooksController {
   /** The subscription's stored state: active, paused (circuit open) or disabled (410 Gone). */
   @Get(':group/webhook')
   async status(@Param('group') group: string): Promise<unknown> {
-    const { sink } = this.subscription(group);
+    const { sink } = await this.subscription(group);
     const stored = await this.repo.status(group);
     return {
       url: storedUrl(sink.url), // credentials in the URL (user:pass@, ?token=) are secrets
@@ -140,7 +144,7 @@ export class WebhooksController {
   @Post(':group/webhook/enable')
   @HttpCode(200)
   async enable(@Param('group') group: string): Promise<unknown> {
-    const { sink } = this.subscription(group);
+    const { sink } = await this.subscription(group);
     await this.repo.setStatus(group, sink.url, 'active', null);
     return this.status(group);
   }
@@ -149,16 +153,58 @@ export class WebhooksController {
   @Post(':group/webhook/test')
   @HttpCode(200)
   async test(@Param('group') group: string): Promise<PingResult> {
-    const { sink } = this.subscription(group);
-    return pingWebhook(sink, sink.allowPrivateNetworks ?? !this.config.databaseUrl);
+    const { sink } = await this.subscription(group);
+    return pingWebhook(sink, sink.allowPrivateNetworks ?? this.config.localDefaults);
   }
 
-  private subscription(group: string): { config: GroupConfig; sink: WebhookSinkConfig } {
-    const config = this.config.groups.find((g) => g.name === group);
-    if (!config) throw new NotFoundException({ detail: `group "${group}" is not configured here`, field: 'group' });
+  /**
+   * Starts a secret rotation: a new secret (shown this once) signs alongside the current one, so receivers
+   * can switch over; drop the old one with DELETE .../secrets/previous once they have.
+   */
+  @Post(':group/webhook/secrets/rotate')
+  @HttpCode(200)
+  async rotate(@Param('group') group: string): Promise<{ secret: string; secretCount: number; version: number }> {
+    const { version, stored, sink } = await this.subscription(group);
+    const secret = generateWebhookSecret();
+    const secrets = [secret, sink.secrets[0]];
+    const updated = await this.saveSecrets(stored, version, secrets);
+    return { secret, secretCount: secrets.length, version: updated };
+  }
+
+  /** Ends a rotation: only the newest secret signs from now on. */
+  @Delete(':group/webhook/secrets/previous')
+  @HttpCode(200)
+  async finishRotation(@Param('group') group: string): Promise<{ secretCount: number; version: number }> {
+    const { version, stored, sink } = await this.subscription(group);
+    if (sink.secrets.length < 2) {
+      throw new ConflictException({ detail: `group "${group}" has one secret; no rotation is in progress`, field: 'group' });
+    }
+    return { secretCount: 1, version: await this.saveSecrets(stored, version, [sink.secrets[0]]) };
+  }
+
+  private async saveSecrets(config: GroupConfig, version: number, secrets: string[]): Promise<number> {
+    if (config.sink.type !== 'webhook') throw new Error('not a webhook group');
+    const outcome = await this.catalog.updateGroup(
+      { ...config, sink: { ...config.sink, secrets } },
+      { expectedVersion: version },
+    );
+    if (outcome === 'not_found') throw new NotFoundException({ detail: `group "${config.name}" does not exist`, field: 'group' });
+    if (outcome === 'conflict') {
+      throw new ConflictException({ detail: `group "${config.name}" changed meanwhile; try again`, field: 'group' });
+    }
+    return outcome.entry.version;
+  }
+
+  /** `config` as workers run it; `stored` as the catalog holds it (what updates write back). */
+  private async subscription(
+    group: string,
+  ): Promise<{ config: GroupConfig; stored: GroupConfig; sink: WebhookSinkConfig; version: number }> {
+    const entry = await this.catalog.getGroup(group);
+    if (!entry) throw new NotFoundException({ detail: `group "${group}" does not exist`, field: 'group' });
+    const config = resolveGroup(entry.spec, this.config.localDefaults);
     if (config.sink.type !== 'webhook') {
       throw new ConflictException({ detail: `group "${group}" has a ${config.sink.type} sink, not a webhook`, field: 'group' });
     }
-    return { config, sink: config.sink };
+    return { config, stored: entry.spec, sink: config.sink, version: entry.version };
   }
 }

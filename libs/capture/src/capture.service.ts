@@ -1,22 +1,28 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
-import { TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
+import { CatalogFollower, CatalogRepository } from '@tributary/catalog';
+import { resolveSource, TRIBUTARY_CONFIG, type SourceConfig, type TributaryConfig } from '@tributary/config';
 import { MetricsService } from '@tributary/metrics';
 import { PlatformDatabase } from '@tributary/store';
 import { CaptureStatus, SourceCapture } from './source-capture';
 
-/** Runs the capture of every configured source for as long as the process lives. */
+/**
+ * Captures every source in the catalog for as long as the process lives, following it: a source created
+ * through the API or a file starts, a changed one restarts with its new settings, a deleted one stops.
+ */
 @Injectable()
 export class CaptureService implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly captures: SourceCapture[];
-
+  private readonly logger = new Logger('Capture');
+  private readonly captures = new Map<string, { capture: SourceCapture; resolved: string }>();
+  private readonly follower: CatalogFollower;
   private readonly reported = new Map<string, number>();
 
   constructor(
-    @Inject(TRIBUTARY_CONFIG) config: TributaryConfig,
-    @Inject(PlatformDatabase) db: PlatformDatabase,
+    @Inject(TRIBUTARY_CONFIG) private readonly config: TributaryConfig,
+    @Inject(PlatformDatabase) private readonly db: PlatformDatabase,
+    @Inject(CatalogRepository) private readonly catalog: CatalogRepository,
     @Optional() @Inject(MetricsService) metrics?: MetricsService,
   ) {
-    this.captures = config.sources.map((source) => new SourceCapture(source, config, db));
+    this.follower = new CatalogFollower(catalog, () => this.reconcile(), this.logger);
     metrics?.onCollect(() => {
       const m = metrics.metrics;
       m.captureStreaming.reset();
@@ -30,15 +36,41 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
     });
   }
 
-  onApplicationBootstrap(): void {
-    for (const c of this.captures) c.start();
+  async onApplicationBootstrap(): Promise<void> {
+    await this.follower.start();
+    if (this.captures.size === 0) this.logger.log('no sources in the catalog yet');
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all(this.captures.map((c) => c.stop()));
+    await this.follower.stop();
+    await Promise.all([...this.captures.values()].map((c) => c.capture.stop()));
   }
 
   statuses(): CaptureStatus[] {
-    return this.captures.map((c) => c.status());
+    return [...this.captures.values()].map((c) => c.capture.status());
+  }
+
+  /** The sources as capture runs them (defaults resolved), from the catalog. */
+  async sources(): Promise<SourceConfig[]> {
+    return (await this.catalog.listSources()).map((s) => resolveSource(s.spec, this.config.defaultSourceUrl));
+  }
+
+  private async reconcile(): Promise<void> {
+    const wanted = new Map((await this.sources()).map((s) => [s.name, s]));
+    for (const [name, running] of this.captures) {
+      const next = wanted.get(name);
+      if (next && JSON.stringify(next) === running.resolved) continue;
+      this.logger.log(
+        next ? `source ${name} changed: restarting its capture` : `source ${name} was removed: stopping its capture`,
+      );
+      await running.capture.stop();
+      this.captures.delete(name);
+    }
+    for (const [name, source] of wanted) {
+      if (this.captures.has(name)) continue;
+      const capture = new SourceCapture(source, this.config, this.db);
+      this.captures.set(name, { capture, resolved: JSON.stringify(source) });
+      capture.start();
+    }
   }
 }

@@ -44,6 +44,45 @@ export class SourcePreparer {
     }
   }
 
+  /** The checks of `prepare` alone, changing nothing: can this source be captured as configured? */
+  async verify(): Promise<void> {
+    const client = await connectSource(this.source, `tributary-setup:${this.source.name}`);
+    try {
+      await this.checkServer(client);
+      await this.checkTables(client);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Drops the source's slot and publication once no capture streams from the slot (capture processes stop
+   * a removed source within a second or two). False when the slot stayed active for `waitMs`.
+   */
+  async release(waitMs: number): Promise<boolean> {
+    const client = await connectSource(this.source, `tributary-setup:${this.source.name}`);
+    try {
+      const deadline = Date.now() + waitMs;
+      for (;;) {
+        const { rows } = await client.query<{ active: boolean }>('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [
+          this.source.slot,
+        ]);
+        if (!rows.length) break;
+        if (!rows[0].active) {
+          await client.query('SELECT pg_drop_replication_slot($1)', [this.source.slot]);
+          this.logger.log(`dropped replication slot ${this.source.slot}`);
+          break;
+        }
+        if (Date.now() > deadline) return false;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      await client.query(`DROP PUBLICATION IF EXISTS ${quoteIdent(this.source.publication)}`);
+      return true;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
   private async checkServer(client: Client): Promise<void> {
     const { rows } = await client.query<{ wal_level: string; version: number }>(
       `SELECT current_setting('wal_level') AS wal_level, current_setting('server_version_num')::int AS version`,

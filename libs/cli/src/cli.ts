@@ -13,9 +13,10 @@ export const USAGE = `usage: tributary <command>
   offsets reset <group> --to <earliest|latest|ISO time|offset> [--topic t] [--partition n]
                                        move a paused group's committed offsets
   groups pause <group> | groups resume <group>
-  apply -f <tributary.yaml> [--dry-run]
-                                       create or update the file's topics and groups through the API (shows the plan first)
-  export                               the running topics and groups as YAML
+  apply -f <tributary.yaml> [--dry-run] [--prune]
+                                       bring sources, topics and groups (with sinks) to what the file declares,
+                                       all or nothing (shows the plan first); --prune deletes what it no longer declares
+  export                               the running sources, topics and groups as YAML (secrets masked)
   webhooks secret                      a new whsec_ signing secret, shown once (put it in the subscription's env)
   backfill start <source> <schema.table> [--where SQL] [--chunk-size n] [--detach]
                                        snapshot a table's rows into its topic, with a progress bar
@@ -45,6 +46,7 @@ export async function runCli(
       help: { type: 'boolean', short: 'h', default: false },
       file: { type: 'string', short: 'f' },
       'dry-run': { type: 'boolean', default: false },
+      prune: { type: 'boolean', default: false },
     },
   });
   const [command, sub, arg] = positionals;
@@ -53,7 +55,8 @@ export async function runCli(
     return command || values.help ? 0 : 64;
   }
   if (command === 'status') await status(api, out);
-  else if (command === 'apply') await apply(api, out, values.file, values['dry-run'] ?? false);
+  else if (command === 'apply')
+    await apply(api, out, values.file, { dryRun: values['dry-run'] ?? false, prune: values.prune ?? false });
   else if (command === 'export') await exportConfig(api, out);
   else if (command === 'webhooks' && sub === 'secret') out(generateWebhookSecret());
   else if (command === 'tail' && sub) await tail(api, out, sub, { fromStart: values['from-start'] ?? false, signal });

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { envSchema, fileSchema } from './config.schema';
+import type { GroupConfig, SourceFileConfig } from './config.schema';
 import type { CapturedTable, SourceConfig, TributaryConfig } from './tributary-config';
 
 export class ConfigError extends Error {
@@ -47,26 +48,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
 
   const databaseUrl = e.TRIBUTARY_DATABASE_URL;
   const embeddedUrl = `postgres://postgres@127.0.0.1:${e.TRIBUTARY_EMBEDDED_PORT}/tributary`;
-  const sources: SourceConfig[] = file.sources.map((s, i) => {
-    const url = s.url ?? databaseUrl ?? embeddedUrl;
-    if (!/^postgres(ql)?:\/\//.test(url)) {
+  const defaultSourceUrl = databaseUrl ?? embeddedUrl;
+  file.sources.forEach((s, i) => {
+    if (!s.url && !/^postgres(ql)?:\/\//.test(defaultSourceUrl)) {
       throw new ConfigError(`${usedFile}: sources[${i}].url: must start with postgres:// or postgresql://`);
     }
-    return {
-      name: s.name,
-      url,
-      tables: s.tables.map(toCapturedTable),
-      slot: s.slot ?? `tributary_${s.name}`,
-      publication: s.publication ?? `tributary_${s.name}`,
-      heartbeatIntervalMs: s.heartbeatIntervalMs,
-      batchSize: s.batchSize,
-      maxBatchDelayMs: s.maxBatchDelayMs,
-      snapshot: s.snapshot,
-      snapshotChunkSize: s.snapshotChunkSize,
-      snapshotChunkDelayMs: s.snapshotChunkDelayMs,
-      snapshotMaxRowsPerSecond: s.snapshotMaxRowsPerSecond,
-    };
   });
+  const localDefaults = !databaseUrl;
 
   return {
     databaseUrl,
@@ -75,22 +63,45 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     logLevel: e.TRIBUTARY_LOG_LEVEL,
     metricsPort: e.TRIBUTARY_METRICS_PORT,
     topicDefaults: file.topicDefaults,
-    sources,
+    sources: file.sources.map((s) => resolveSource(s, defaultSourceUrl)),
+    defaultSourceUrl,
+    localDefaults,
+    declared: { sources: file.sources, groups: file.groups },
     topics: file.topics.map((t) => ({
       name: t.name,
       partitions: t.partitions ?? file.topicDefaults.partitions,
-      retentionMs: t.retentionMs ?? file.topicDefaults.retentionMs,
-      retentionBytes: t.retentionBytes ?? file.topicDefaults.retentionBytes,
+      retentionMs: t.retentionMs === undefined ? file.topicDefaults.retentionMs : t.retentionMs,
+      retentionBytes: t.retentionBytes === undefined ? file.topicDefaults.retentionBytes : t.retentionBytes,
     })),
-    // Webhooks may reach private networks by default only in the local (embedded database) setup.
-    groups: file.groups.map((g) =>
-      g.sink.type === 'webhook' && g.sink.allowPrivateNetworks === undefined
-        ? { ...g, sink: { ...g.sink, allowPrivateNetworks: !databaseUrl } }
-        : g,
-    ),
+    groups: file.groups.map((g) => resolveGroup(g, localDefaults)),
     retentionCheckIntervalMs: file.retentionCheckIntervalMs,
     configFile: usedFile,
   };
+}
+
+/** A source as capture runs it: defaults filled in; no URL means the platform's default source database. */
+export function resolveSource(s: SourceFileConfig, defaultUrl: string): SourceConfig {
+  return {
+    name: s.name,
+    url: s.url ?? defaultUrl,
+    tables: s.tables.map(toCapturedTable),
+    slot: s.slot ?? `tributary_${s.name}`,
+    publication: s.publication ?? `tributary_${s.name}`,
+    heartbeatIntervalMs: s.heartbeatIntervalMs,
+    batchSize: s.batchSize,
+    maxBatchDelayMs: s.maxBatchDelayMs,
+    snapshot: s.snapshot,
+    snapshotChunkSize: s.snapshotChunkSize,
+    snapshotChunkDelayMs: s.snapshotChunkDelayMs,
+    snapshotMaxRowsPerSecond: s.snapshotMaxRowsPerSecond,
+  };
+}
+
+/** Webhooks may reach private networks by default only in the local (embedded database) setup. */
+export function resolveGroup(g: GroupConfig, localDefaults: boolean): GroupConfig {
+  return g.sink.type === 'webhook' && g.sink.allowPrivateNetworks === undefined
+    ? { ...g, sink: { ...g.sink, allowPrivateNetworks: localDefaults } }
+    : g;
 }
 
 function toCapturedTable(entry: string | { table: string; topic?: string }): CapturedTable {
@@ -100,7 +111,7 @@ function toCapturedTable(entry: string | { table: string; topic?: string }): Cap
 }
 
 /** `${NAME}` in the YAML is replaced by the environment variable, so secrets stay out of the file. */
-function interpolateEnv(text: string, env: NodeJS.ProcessEnv, file: string): string {
+export function interpolateEnv(text: string, env: NodeJS.ProcessEnv, file: string): string {
   return text.replace(/\$\{([A-Z0-9_]+)\}/g, (_, name: string) => {
     const value = env[name];
     if (value === undefined)

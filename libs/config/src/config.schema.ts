@@ -20,7 +20,10 @@ export const sourceSchema = z
   .object({
     name: z.string().regex(IDENTIFIER, 'must be a lowercase identifier (letters, digits, underscores)').max(40),
     /** Connection URL; omitted means the embedded Postgres (or the platform database). */
-    url: z.string().url('must be a postgres:// URL').optional(),
+    url: z
+      .string()
+      .regex(/^postgres(ql)?:\/\/[^\s]+$/, 'must start with postgres:// or postgresql://')
+      .optional(),
     tables: z.array(tableEntry).min(1, 'must list at least one table'),
     slot: z.string().regex(IDENTIFIER).max(63).optional(),
     publication: z.string().regex(IDENTIFIER).max(63).optional(),
@@ -53,8 +56,9 @@ export const topicSchema = z
   .object({
     name: z.string().regex(TOPIC_NAME, 'must be 1-200 letters, digits, dots, dashes or underscores'),
     partitions: z.number().int().min(1).max(1024).optional(),
-    retentionMs: z.number().int().min(1).optional(),
-    retentionBytes: z.number().int().min(1).optional(),
+    /** null: kept forever; left out: topicDefaults. */
+    retentionMs: z.number().int().min(1).nullable().optional(),
+    retentionBytes: z.number().int().min(1).nullable().optional(),
   })
   .strict();
 
@@ -120,6 +124,8 @@ export const groupSchema = z
     sink: z
       .discriminatedUnion('type', [
         z.object({ type: z.literal('log') }).strict(),
+        /** No worker runs the group: clients consume it over the HTTP pull API. */
+        z.object({ type: z.literal('pull') }).strict(),
         databaseSink('postgres'),
         databaseSink('mysql'),
         webhookSinkSchema,

@@ -1,4 +1,4 @@
-import type { GroupConfig, TopicDefaults } from './config.schema';
+import type { GroupConfig, SourceFileConfig, TopicDefaults } from './config.schema';
 
 export type { GroupConfig };
 
@@ -30,7 +30,8 @@ export interface SourceConfig {
 export interface TopicConfig {
   name: string;
   partitions: number;
-  retentionMs: number;
+  /** null: kept forever. */
+  retentionMs: number | null;
   retentionBytes: number | null;
 }
 
@@ -47,7 +48,14 @@ export interface TributaryConfig {
   /** Processes without the api role serve /metrics on this port when set (same host as the API). */
   metricsPort?: number;
   topicDefaults: TopicDefaults;
+  /** The file's sources, resolved. What runs is the catalog in the platform database, which the file seeds. */
   sources: SourceConfig[];
+  /** Where a source without a URL captures from: the platform database (or the embedded one). */
+  defaultSourceUrl: string;
+  /** No platform database URL configured: the local, embedded setup (webhooks may reach loopback). */
+  localDefaults: boolean;
+  /** The file's sources and groups as written (defaults filled in): what start-up applies to the catalog. */
+  declared: { sources: SourceFileConfig[]; groups: GroupConfig[] };
   topics: TopicConfig[];
   groups: GroupConfig[];
   retentionCheckIntervalMs: number;

@@ -1,5 +1,4 @@
 import type { Pool, PoolClient } from 'pg';
-import type { GroupDefinition } from './group.types';
 import { withTransaction } from '@tributary/store';
 
 /** Where an operator moves a paused group's committed offsets. */
@@ -32,9 +31,11 @@ export class GroupAdminRepository {
   constructor(private readonly pool: Pool) {}
 
   /** Every group with its member count and total lag, for overviews (`GET /groups`, `tributary status`). */
-  async list(): Promise<{ name: string; topics: string[]; paused: boolean; members: number; lag: string; blocked: number }[]> {
+  async list(): Promise<
+    { name: string; topics: string[]; sink: string; paused: boolean; members: number; lag: string; blocked: number }[]
+  > {
     const { rows } = await this.pool.query(
-      `SELECT g.name, g.topics, g.paused,
+      `SELECT g.name, g.topics, COALESCE(g.runtime->'sink'->>'type', 'pull') AS sink, g.paused,
               (SELECT count(*)::int FROM tributary.group_members m WHERE m.group_name = g.name) AS members,
               COALESCE((SELECT sum(tp.next_offset - o.next_offset) FROM tributary.group_offsets o
                           JOIN tributary.topic_partitions tp ON tp.topic = o.topic AND tp.partition = o.partition
@@ -43,16 +44,6 @@ export class GroupAdminRepository {
          FROM tributary.consumer_groups g ORDER BY g.name`,
     );
     return rows;
-  }
-
-  /** Creates a group; false when the name is taken (also by a create racing this one). */
-  async create(def: GroupDefinition): Promise<boolean> {
-    const { rowCount } = await this.pool.query(
-      `INSERT INTO tributary.consumer_groups (name, topics, start_from, reset_policy, session_timeout_ms)
-       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING`,
-      [def.name, def.topics, def.startFrom, def.resetPolicy, def.sessionTimeoutMs],
-    );
-    return (rowCount ?? 0) > 0;
   }
 
   async setPaused(group: string, paused: boolean): Promise<void> {

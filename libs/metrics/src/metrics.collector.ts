@@ -1,6 +1,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Pool } from 'pg';
-import type { TributaryConfig } from '@tributary/config';
+import { CatalogRepository } from '@tributary/catalog';
+import { resolveSource, type TributaryConfig } from '@tributary/config';
 import { probeSlot } from '@tributary/store';
 
 const SOURCE_TIMEOUT_MS = 3_000;
@@ -66,7 +67,12 @@ export class DatabaseMetrics {
     for (const r of events.rows) this.groupEvents.set({ group: r.group_name, kind: r.kind }, r.n);
     for (const r of dead.rows) this.deadLetters.set({ group: r.group_name }, r.n);
     for (const r of ends.rows) this.endOffset.set({ topic: r.topic, partition: String(r.partition) }, Number(r.next_offset));
-    await Promise.all(this.config.sources.map((s) => this.collectSource(s.name, s.url, s.slot)));
+    const sources = (await new CatalogRepository(this.pool).listSources()).map((s) =>
+      resolveSource(s.spec, this.config.defaultSourceUrl),
+    );
+    this.captureLag.reset();
+    this.sourceUp.reset();
+    await Promise.all(sources.map((s) => this.collectSource(s.name, s.url, s.slot)));
   }
 
   private async collectSource(name: string, url: string, slot: string): Promise<void> {

@@ -3,6 +3,7 @@ import { DynamicModule, INestApplication, INestApplicationContext, Logger, Modul
 import { NestFactory } from '@nestjs/core';
 import { ApiModule, ProblemFilter } from '@tributary/api';
 import { CaptureModule } from '@tributary/capture';
+import { CatalogModule } from '@tributary/catalog';
 import { ConfigError, ConfigModule, loadConfig, type TributaryConfig } from '@tributary/config';
 import { MetricsModule, MetricsService, serveMetrics } from '@tributary/metrics';
 import { StoreModule } from '@tributary/store';
@@ -14,7 +15,12 @@ export const ALL_ROLES: Role[] = ['api', 'capture', 'worker'];
 @Module({})
 class RootModule {
   static forRoles(config: TributaryConfig, roles: Role[]): DynamicModule {
-    const imports: ModuleMetadata['imports'] = [ConfigModule.forRoot(config), StoreModule.forRoot(), MetricsModule];
+    const imports: ModuleMetadata['imports'] = [
+      ConfigModule.forRoot(config),
+      StoreModule.forRoot(),
+      CatalogModule,
+      MetricsModule,
+    ];
     if (roles.includes('capture')) imports.push(CaptureModule);
     if (roles.includes('worker')) imports.push(WorkerModule);
     if (roles.includes('api')) imports.push(ApiModule);

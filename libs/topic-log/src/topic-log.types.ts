@@ -25,6 +25,6 @@ export interface StoredMessage {
 
 export interface TopicSettings {
   partitions: number;
-  retentionMs: number;
+  retentionMs: number | null;
   retentionBytes: number | null;
 }

@@ -29,6 +29,24 @@ export class TopicRepository {
     return rows[0].partitions;
   }
 
+  /** Creates the topic inside the caller's transaction; false when it exists. */
+  static async createIn(client: ClientBase, name: string, settings: NewTopic): Promise<boolean> {
+    return (await insertTopic(client, name, settings)) > 0;
+  }
+
+  /** Sets both retention limits inside the caller's transaction (null: unlimited). */
+  static async setRetentionIn(
+    client: ClientBase,
+    name: string,
+    retention: { retentionMs: number | null; retentionBytes: number | null },
+  ): Promise<void> {
+    await client.query('UPDATE tributary.topics SET retention_ms = $2, retention_bytes = $3 WHERE name = $1', [
+      name,
+      retention.retentionMs,
+      retention.retentionBytes,
+    ]);
+  }
+
   async list(): Promise<TopicInfo[]> {
     const { rows } = await this.pool.query(
       'SELECT name, partitions, retention_ms, retention_bytes, created_at FROM tributary.topics ORDER BY name',

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { hostname } from 'node:os';
-import { TRIBUTARY_CONFIG, type GroupConfig, type TributaryConfig } from '@tributary/config';
+import { CatalogFollower, CatalogRepository } from '@tributary/catalog';
+import { resolveGroup, TRIBUTARY_CONFIG, type GroupConfig, type TributaryConfig } from '@tributary/config';
 import { GroupMember, GroupRepository, MessageNotifier, type ConsumedMessage } from '@tributary/consumer-groups';
 import { MetricsService } from '@tributary/metrics';
 import { PlatformDatabase } from '@tributary/store';
@@ -10,7 +11,10 @@ import { GroupRunner } from './group-runner';
 import { createSink } from './sinks/sink.factory';
 import type { Sink } from './sinks/sink';
 
-/** The worker role: runs the configured groups' members and the retention janitor. */
+/**
+ * The worker role: runs the members of every group in the catalog that has a sink, following the catalog
+ * (a new group starts, a changed one restarts, a deleted one stops), and the retention janitor.
+ */
 @Injectable()
 export class WorkerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Worker');
@@ -19,17 +23,19 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
   private readonly janitor: RetentionJanitor;
   private readonly schemas: TableSchemaRepository;
   private readonly pool: PlatformDatabase['pool'];
-  private readonly runners: GroupRunner[] = [];
+  private readonly groups = new Map<string, { runners: GroupRunner[]; sinks: Sink[]; resolved: string }>();
   private readonly reported = new Map<GroupRunner, { retries: number; deadLettered: number }>();
-  private readonly sinks: Sink[] = [];
+  private readonly follower: CatalogFollower;
   private janitorTimer?: NodeJS.Timeout;
   private janitorRun?: Promise<unknown>;
 
   constructor(
     @Inject(TRIBUTARY_CONFIG) private readonly config: TributaryConfig,
     @Inject(PlatformDatabase) db: PlatformDatabase,
+    @Inject(CatalogRepository) private readonly catalog: CatalogRepository,
     @Optional() @Inject(MetricsService) private readonly metricsService?: MetricsService,
   ) {
+    this.follower = new CatalogFollower(catalog, () => this.reconcile(), this.logger);
     this.repo = new GroupRepository(db.pool);
     this.notifier = new MessageNotifier(db.url);
     this.janitor = new RetentionJanitor(db.pool);
@@ -40,38 +46,64 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
 
   async onApplicationBootstrap(): Promise<void> {
     await this.notifier.start();
-    for (const group of this.config.groups) await this.startGroup(group);
+    await this.follower.start();
     this.janitorTimer = setInterval(() => this.runJanitor(), this.config.retentionCheckIntervalMs);
-    if (this.config.groups.length === 0) this.logger.log('no consumer groups configured');
+    if (this.groups.size === 0) this.logger.log('no consumer groups with a sink in the catalog yet');
   }
 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.janitorTimer);
-    await Promise.all(this.runners.map((r) => r.stop()));
+    await this.follower.stop();
+    await Promise.all([...this.groups.keys()].map((name) => this.stopGroup(name)));
     await this.janitorRun;
-    await Promise.all(this.sinks.map((s) => s.close?.()));
     await this.notifier.close();
   }
 
   runnersOf(group: string): GroupRunner[] {
-    return this.runners.filter((r) => r.member.group.name === group);
+    return this.groups.get(group)?.runners ?? [];
+  }
+
+  private async reconcile(): Promise<void> {
+    const wanted = new Map(
+      (await this.catalog.listGroups())
+        .filter((g) => g.spec.sink.type !== 'pull')
+        .map((g) => [g.name, resolveGroup(g.spec, this.config.localDefaults)]),
+    );
+    for (const [name, running] of this.groups) {
+      const next = wanted.get(name);
+      if (next && JSON.stringify(next) === running.resolved) continue;
+      this.logger.log(next ? `group ${name} changed: restarting its members` : `group ${name} was removed: stopping its members`);
+      await this.stopGroup(name);
+    }
+    for (const [name, group] of wanted) if (!this.groups.has(name)) await this.startGroup(group);
   }
 
   private async startGroup(group: GroupConfig): Promise<void> {
-    await this.repo.upsertGroup(group); // a GroupConfig is a GroupDefinition plus how to run it
     const definition = await this.repo.getGroup(group.name);
-    if (!definition) throw new Error(`group "${group.name}" vanished while starting`);
-    let kind = '';
+    if (!definition) return; // deleted since the catalog was read; the next reconcile agrees
+    const running = { runners: [] as GroupRunner[], sinks: [] as Sink[], resolved: JSON.stringify(group) };
+    this.groups.set(group.name, running);
     for (let i = 0; i < group.members; i++) {
       const sink = createSink(group, this.schemas, this.pool); // one per member: a sink may hold a connection and a transaction
-      this.sinks.push(sink);
-      kind = sink.kind;
+      running.sinks.push(sink);
       const member = new GroupMember(this.repo, definition, `worker ${hostname()} pid ${process.pid}`);
       const runner = new GroupRunner(member, group, this.repo, sink, this.notifier, (batch) => this.observe(group.name, batch));
-      this.runners.push(runner);
+      running.runners.push(runner);
       runner.start();
     }
-    this.logger.log(`group ${group.name}: ${group.members} member(s), sink ${kind}, topics ${group.topics.join(', ')}`);
+    this.logger.log(
+      `group ${group.name}: ${group.members} member(s), sink ${group.sink.type}, topics ${group.topics.join(', ')}`,
+    );
+  }
+
+  /** Graceful: in-flight batches finish and commit, leases are released, sinks close. */
+  private async stopGroup(name: string): Promise<void> {
+    const running = this.groups.get(name);
+    if (!running) return;
+    await Promise.all(running.runners.map((r) => r.stop()));
+    await Promise.all(running.sinks.map((s) => s.close?.()));
+    for (const r of running.runners) this.reported.delete(r);
+    this.groups.delete(name);
   }
 
   private observe(group: string, batch: ConsumedMessage[]): void {
@@ -86,7 +118,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
   private collectStats(): void {
     const metrics = this.metricsService?.metrics;
     if (!metrics) return;
-    for (const runner of this.runners) {
+    for (const runner of [...this.groups.values()].flatMap((g) => g.runners)) {
       const group = runner.member.group.name;
       const seen = this.reported.get(runner) ?? { retries: 0, deadLettered: 0 };
       metrics.deliveryErrors.inc({ group }, runner.stats.retries - seen.retries);

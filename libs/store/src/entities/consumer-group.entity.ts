@@ -1,6 +1,7 @@
-import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 
 @Entity({ schema: 'tributary', name: 'consumer_groups' })
+@Check('consumer_groups_managed_by_check', `managed_by IN ('api', 'file')`)
 export class ConsumerGroupEntity {
   @PrimaryColumn({ type: 'text', primaryKeyConstraintName: 'consumer_groups_pkey' })
   name!: string;
@@ -22,6 +23,17 @@ export class ConsumerGroupEntity {
 
   @Column({ type: 'boolean', default: false })
   paused!: boolean;
+
+  /** How workers run it (sink, members, batch size, retries); NULL for groups consumed over the pull API. */
+  @Column({ type: 'jsonb', nullable: true })
+  runtime!: Record<string, unknown> | null;
+
+  @Column({ type: 'int', default: 1 })
+  version!: number;
+
+  /** `file`: declared in tributary.yaml / `tributary apply`; `api`: created through the REST API. */
+  @Column({ name: 'managed_by', type: 'text', default: 'api' })
+  managedBy!: 'api' | 'file';
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

@@ -10,6 +10,7 @@ import { MessageEntity } from './message.entity';
 import { ApiTokenEntity } from './api-token.entity';
 import { BackfillEntity } from './backfill.entity';
 import { SourceCheckpointEntity } from './source-checkpoint.entity';
+import { SourceEntity } from './source.entity';
 import { SourceTableEntity } from './source-table.entity';
 import { TopicPartitionEntity } from './topic-partition.entity';
 import { TopicEntity } from './topic.entity';
@@ -26,6 +27,7 @@ export {
   MessageEntity,
   PartitionLeaseEntity,
   SourceCheckpointEntity,
+  SourceEntity,
   SourceTableEntity,
   TopicEntity,
   TopicPartitionEntity,
@@ -48,4 +50,5 @@ export const ENTITIES = [
   WebhookSubscriptionEntity,
   ApiTokenEntity,
   BackfillEntity,
+  SourceEntity,
 ];

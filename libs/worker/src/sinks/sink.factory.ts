@@ -21,5 +21,7 @@ export function createSink(group: GroupConfig, schemas: TableSchemaRepository, p
     }
     case 'webhook':
       return new WebhookSink({ group: group.name, config: sink, pool });
+    case 'pull':
+      throw new Error(`group ${group.name} is consumed over the pull API; no worker runs it`);
   }
 }

@@ -1,0 +1,92 @@
+import { BadRequestException, Body, ConflictException, Controller, Get, HttpCode, Inject, Post, Query } from '@nestjs/common';
+import {
+  CatalogRepository,
+  ConfigApplier,
+  ConfigDocumentError,
+  redactGroupSpec,
+  redactSourceSpec,
+  type ApplyResult,
+} from '@tributary/catalog';
+import { TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
+import { TopicRepository } from '@tributary/topic-log';
+import { ApiDoc } from './openapi';
+
+/**
+ * Config as code: a tributary.yaml document (as JSON) is planned and applied in one transaction, all or
+ * nothing; the same document applied twice changes nothing. `tributary apply` and `export` call these.
+ */
+@Controller('api/v1/config')
+export class ConfigController {
+  constructor(
+    @Inject(TRIBUTARY_CONFIG) private readonly config: TributaryConfig,
+    @Inject(ConfigApplier) private readonly applier: ConfigApplier,
+    @Inject(CatalogRepository) private readonly catalog: CatalogRepository,
+    @Inject(TopicRepository) private readonly topics: TopicRepository,
+  ) {}
+
+  /**
+   * `?dryRun=true` only plans. `?prune=true` also deletes sources and groups a document applied earlier but
+   * no longer declares. A conflict (such as a changed partition count) applies nothing and answers 409.
+   */
+  @Post('apply')
+  @HttpCode(200)
+  @ApiDoc({ summary: 'Plan and apply a tributary.yaml document (sources, topics, groups) in one transaction' })
+  async apply(@Body() body: unknown, @Query('dryRun') dryRun?: string, @Query('prune') prune?: string): Promise<ApplyResult> {
+    try {
+      const onlyPlan = flag(dryRun, 'dryRun');
+      const result = await this.applier.apply(body, {
+        dryRun: onlyPlan,
+        prune: flag(prune, 'prune'),
+        managedBy: 'file',
+        topicDefaults: this.config.topicDefaults,
+      });
+      const conflicts = result.changes.filter((c) => c.action === 'conflict');
+      if (conflicts.length && !onlyPlan) {
+        throw new ConflictException({
+          detail: `nothing was applied: ${conflicts.map((c) => `${c.kind} ${c.name} ${c.detail}`).join('; ')}`,
+          field: `${conflicts[0].kind}s`,
+          changes: result.changes,
+        });
+      }
+      return result;
+    } catch (error) {
+      if (!(error instanceof ConfigDocumentError)) throw error;
+      throw new BadRequestException({ detail: error.message, field: error.issues[0].field, errors: error.issues });
+    }
+  }
+
+  /** The running configuration in the shape `apply` takes; passwords masked (`***`) and webhook secrets left out, which apply keeps as stored. */
+  @Get()
+  @ApiDoc({ summary: 'The running sources, topics and groups, as a document apply takes (secrets masked or left out)' })
+  async export(): Promise<Record<string, unknown>> {
+    const [sources, groups, topics] = await Promise.all([
+      this.catalog.listSources(),
+      this.catalog.listGroups(),
+      this.topics.list(),
+    ]);
+    return {
+      sources: sources.map((s) => redactSourceSpec(s.spec)),
+      topics: topics.map(({ name, partitions, retentionMs, retentionBytes }) => ({
+        name,
+        partitions,
+        ...(retentionMs !== null ? { retentionMs } : {}),
+        ...(retentionBytes !== null ? { retentionBytes } : {}),
+      })),
+      groups: groups.map((g) => {
+        const spec = redactGroupSpec(g.spec);
+        if (isObject(spec.sink)) delete spec.sink.secretCount;
+        return spec;
+      }),
+    };
+  }
+}
+
+function flag(value: string | undefined, field: string): boolean {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  throw new BadRequestException({ detail: `${field}: must be true or false`, field });
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

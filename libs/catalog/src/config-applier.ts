@@ -1,0 +1,217 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { PoolClient } from 'pg';
+import type { z } from 'zod';
+import { fileSchema, type GroupConfig, type SourceFileConfig, type TopicDefaults } from '@tributary/config';
+import { TopicRepository } from '@tributary/topic-log';
+import { CatalogRepository } from './catalog.repository';
+import type { ManagedBy } from './catalog.types';
+import { restoreWriteOnlySecrets, storedSecretsOf } from './write-only-secrets';
+
+export interface PlannedChange {
+  action: 'create' | 'update' | 'delete' | 'unchanged' | 'conflict';
+  kind: 'source' | 'topic' | 'group';
+  name: string;
+  /** What changes (field names only: values may be secrets). */
+  detail: string;
+}
+
+export interface ApplyResult {
+  changes: PlannedChange[];
+  applied: boolean;
+  /** Signing secrets made for new webhook subscriptions that named none: shown here once. */
+  generatedSecrets: { group: string; secret: string }[];
+}
+
+export interface ApplyOptions {
+  /** Only show the plan. */
+  dryRun?: boolean;
+  /** Delete file-managed sources and groups the document no longer declares. */
+  prune?: boolean;
+  managedBy?: ManagedBy;
+  topicDefaults: TopicDefaults;
+}
+
+/** The document does not validate: every bad field with why. */
+export class ConfigDocumentError extends Error {
+  constructor(readonly issues: { field: string; reason: string }[]) {
+    super(issues.map((i) => `${i.field}: ${i.reason}`).join('; '));
+    this.name = 'ConfigDocumentError';
+  }
+}
+
+// Serialises applies (and start-up seeding by several processes) so plans are made on what they change.
+const APPLY_LOCK = "hashtext('tributary.catalog.apply')";
+
+/**
+ * Config as code: brings the catalog to what a tributary.yaml document declares, all of it in one
+ * transaction or none of it (a conflict, such as a changed partition count, applies nothing). Applying
+ * the same document again changes nothing.
+ */
+export class ConfigApplier {
+  constructor(private readonly catalog: CatalogRepository) {}
+
+  async apply(document: unknown, options: ApplyOptions): Promise<ApplyResult> {
+    const client = await this.catalog.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SELECT pg_advisory_xact_lock(${APPLY_LOCK})`);
+      const result = await this.planAndApply(client, document, options);
+      await client.query(result.applied ? 'COMMIT' : 'ROLLBACK');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async planAndApply(c: PoolClient, document: unknown, options: ApplyOptions): Promise<ApplyResult> {
+    const managedBy = options.managedBy ?? 'file';
+    const sources = new Map((await this.catalog.listSources(c)).map((s) => [s.name, s]));
+    const groups = new Map((await this.catalog.listGroups(c)).map((g) => [g.name, g]));
+    const generatedSecrets: ApplyResult['generatedSecrets'] = [];
+    const doc = validate(document, sources, groups, generatedSecrets);
+
+    const changes: PlannedChange[] = [];
+    const work: (() => Promise<unknown>)[] = [];
+    for (const spec of doc.sources) {
+      const have = sources.get(spec.name);
+      const change = diff('source', spec.name, have?.spec, spec, `tables ${spec.tables.map(tableOf).join(', ')}`);
+      changes.push(change);
+      if (change.action === 'create') work.push(() => this.catalog.createSource(spec, managedBy, c));
+      if (change.action === 'update') work.push(() => this.catalog.updateSource(spec, { managedBy }, c));
+    }
+    for (const t of doc.topics) {
+      const { rows } = await c.query('SELECT partitions, retention_ms, retention_bytes FROM tributary.topics WHERE name = $1', [
+        t.name,
+      ]);
+      const d = options.topicDefaults;
+      if (!rows.length) {
+        const settings = {
+          partitions: t.partitions ?? d.partitions,
+          retentionMs: t.retentionMs === undefined ? d.retentionMs : t.retentionMs,
+          retentionBytes: t.retentionBytes === undefined ? d.retentionBytes : t.retentionBytes,
+        };
+        changes.push({ action: 'create', kind: 'topic', name: t.name, detail: `${settings.partitions} partitions` });
+        work.push(() => TopicRepository.createIn(c, t.name, settings));
+        continue;
+      }
+      const have = {
+        partitions: rows[0].partitions as number,
+        ms: num(rows[0].retention_ms),
+        bytes: num(rows[0].retention_bytes),
+      };
+      if (t.partitions !== undefined && t.partitions !== have.partitions) {
+        const detail = `has ${have.partitions} partitions, the document says ${t.partitions}; a partition count cannot change`;
+        changes.push({ action: 'conflict', kind: 'topic', name: t.name, detail });
+        continue;
+      }
+      const wanted = {
+        retentionMs: t.retentionMs === undefined ? have.ms : t.retentionMs,
+        retentionBytes: t.retentionBytes === undefined ? have.bytes : t.retentionBytes,
+      };
+      const changed = [wanted.retentionMs !== have.ms && 'retentionMs', wanted.retentionBytes !== have.bytes && 'retentionBytes'];
+      const fields = changed.filter((f): f is string => !!f);
+      changes.push({ action: fields.length ? 'update' : 'unchanged', kind: 'topic', name: t.name, detail: fields.join(', ') });
+      if (fields.length) work.push(() => TopicRepository.setRetentionIn(c, t.name, wanted));
+    }
+    for (const spec of doc.groups) {
+      const have = groups.get(spec.name);
+      const change = diff('group', spec.name, have?.spec, spec, `${spec.sink.type} sink on ${spec.topics.join(', ')}`);
+      changes.push(change);
+      if (change.action === 'create') work.push(() => this.catalog.createGroup(spec, managedBy, c));
+      if (change.action === 'update') work.push(() => this.catalog.updateGroup(spec, { managedBy }, c));
+    }
+    if (options.prune) {
+      const declaredSources = new Set(doc.sources.map((s) => s.name));
+      for (const s of sources.values()) {
+        if (s.managedBy !== 'file' || declaredSources.has(s.name)) continue;
+        changes.push({ action: 'delete', kind: 'source', name: s.name, detail: 'its replication slot is kept' });
+        work.push(() => this.catalog.deleteSource(s.name, c));
+      }
+      const declaredGroups = new Set(doc.groups.map((g) => g.name));
+      for (const g of groups.values()) {
+        if (g.managedBy !== 'file' || declaredGroups.has(g.name)) continue;
+        changes.push({ action: 'delete', kind: 'group', name: g.name, detail: 'with its offsets and dead letters' });
+        work.push(() => this.catalog.deleteGroup(g.name, c));
+      }
+    }
+    const conflicted = changes.some((ch) => ch.action === 'conflict');
+    if (options.dryRun || conflicted || work.length === 0) return { changes, applied: false, generatedSecrets };
+    for (const step of work) await step();
+    return { changes, applied: true, generatedSecrets };
+  }
+}
+
+type Document = Pick<z.infer<typeof fileSchema>, 'sources' | 'topics' | 'groups'>;
+
+function validate(
+  document: unknown,
+  sources: Map<string, { spec: SourceFileConfig }>,
+  groups: Map<string, { spec: GroupConfig }>,
+  generated: ApplyResult['generatedSecrets'],
+): Document {
+  const raw = isObject(document) ? { ...document } : document;
+  if (isObject(raw)) {
+    if (Array.isArray(raw.sources)) {
+      raw.sources = raw.sources.map((s: unknown) =>
+        restoreWriteOnlySecrets(s, storedSecretsOf(sources.get(nameOf(s))?.spec), () => undefined),
+      );
+    }
+    if (Array.isArray(raw.groups)) {
+      raw.groups = raw.groups.map((g: unknown) =>
+        restoreWriteOnlySecrets(g, storedSecretsOf(groups.get(nameOf(g))?.spec), (secret) =>
+          generated.push({ group: nameOf(g), secret }),
+        ),
+      );
+    }
+  }
+  const result = fileSchema.safeParse(raw ?? {});
+  if (!result.success) {
+    throw new ConfigDocumentError(
+      result.error.issues.map((i) => ({ field: formatPath(i.path) || '(document)', reason: i.message })),
+    );
+  }
+  return result.data;
+}
+
+function diff(kind: 'source' | 'group', name: string, have: object | undefined, wanted: object, created: string): PlannedChange {
+  if (!have) return { action: 'create', kind, name, detail: created };
+  const fields = changedFields(have as Record<string, unknown>, wanted as Record<string, unknown>);
+  // An entry created through the API is left alone while it matches; an update makes it file-managed.
+  if (!fields.length) return { action: 'unchanged', kind, name, detail: '' };
+  return { action: 'update', kind, name, detail: fields.join(', ') };
+}
+
+function changedFields(have: Record<string, unknown>, wanted: Record<string, unknown>, prefix = ''): string[] {
+  const keys = new Set([...Object.keys(have), ...Object.keys(wanted)]);
+  const out: string[] = [];
+  for (const key of keys) {
+    if (isDeepStrictEqual(have[key], wanted[key])) continue;
+    const [a, b] = [have[key], wanted[key]];
+    if (key === 'sink' && isObject(a) && isObject(b) && a.type === b.type) out.push(...changedFields(a, b, 'sink.'));
+    else out.push(prefix + key);
+  }
+  return out;
+}
+
+function tableOf(entry: string | { table: string }): string {
+  return typeof entry === 'string' ? entry : entry.table;
+}
+
+function nameOf(value: unknown): string {
+  return isObject(value) && typeof value.name === 'string' ? value.name : '';
+}
+
+function num(value: unknown): number | null {
+  return value === null || value === undefined ? null : Number(value);
+}
+
+function formatPath(path: PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,7 @@
+export { CatalogRepository } from './catalog.repository';
+export { CatalogFollower, CATALOG_POLL_MS } from './catalog.follower';
+export { ConfigApplier, ConfigDocumentError, type ApplyResult, type PlannedChange } from './config-applier';
+export { CatalogModule } from './catalog.module';
+export { redactGroupSpec, redactSourceSpec } from './redact';
+export { restoreWriteOnlySecrets, storedSecretsOf } from './write-only-secrets';
+export type { GroupEntry, ManagedBy, SourceEntry, UpdateResult } from './catalog.types';
