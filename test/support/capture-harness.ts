@@ -1,4 +1,4 @@
-import type { SourceConfig, TributaryConfig } from '@tributary/config';
+import { sourceSchema, type SourceConfig, type SourceFileConfig, type TributaryConfig } from '@tributary/config';
 import { SourceCapture } from '@tributary/capture';
 import { PlatformDatabase } from '@tributary/store';
 import { waitFor } from './pg-cluster';
@@ -32,9 +32,18 @@ export function platformConfig(databaseUrl: string, sources: SourceConfig[], par
     groups: [],
     defaultSourceUrl: databaseUrl,
     localDefaults: false,
-    declared: { sources: [], groups: [] },
+    declared: { sources: sources.map(declaredSource), groups: [] },
     retentionCheckIntervalMs: 60_000,
   };
+}
+
+/** A resolved source as tributary.yaml would declare it: what an app seeds its catalog with. */
+function declaredSource(s: SourceConfig): SourceFileConfig {
+  const { tables, ...rest } = s;
+  return sourceSchema.parse({
+    ...rest,
+    tables: tables.map((t) => (t.topic ? { table: `${t.schema}.${t.table}`, topic: t.topic } : `${t.schema}.${t.table}`)),
+  });
 }
 
 /** Capture running in the test process, against a real platform database. */

@@ -14,6 +14,7 @@ import { MetricsController } from './metrics.controller';
 import { DocsController, OpenApiDocument } from './openapi';
 import { PullController } from './pull.controller';
 import { PullMembersRegistry } from './pull-members.registry';
+import { SinksController } from './sinks.controller';
 import { SourcesController } from './sources.controller';
 import { TopicsController } from './topics.controller';
 import { WebhooksController } from './webhooks.controller';
@@ -34,6 +35,7 @@ import { WebhooksController } from './webhooks.controller';
     DocsController,
     DeadLettersController,
     ConfigController,
+    SinksController,
   ],
   providers: [
     PullMembersRegistry,

@@ -122,6 +122,7 @@ export class SourcesController {
   }
 
   @Post(':name/tables')
+  @HttpCode(200)
   @ApiDoc({
     summary: 'Capture one more table (or schema.*); an initial snapshot follows if the source asks for it',
     body: tableBody,
