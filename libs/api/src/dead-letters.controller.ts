@@ -1,15 +1,39 @@
-import { Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Query, Res } from '@nestjs/common';
+import {
+  ConflictException,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Inject,
+  NotFoundException,
+  Param,
+  Post,
+  Query,
+  Res,
+} from '@nestjs/common';
 import type { Response } from 'express';
+import { CatalogRepository } from '@tributary/catalog';
+import { resolveGroup, TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
 import { DeadLetterRepository, type DeadLetter } from '@tributary/consumer-groups';
+import { PlatformDatabase } from '@tributary/store';
+import { WebhookReplayer, type ReplayResult } from '@tributary/webhook-sink';
 import { ApiDoc } from './openapi';
 import { intParam } from './query-params';
 
 const ID = /^\d{1,18}$/;
 
-/** Dead letters of every group. Webhook groups also have replay: POST /api/v1/groups/:group/replay. */
+/**
+ * Dead letters of every group. Only sinks that deliver outside the platform park messages (database sinks
+ * block their partition instead, to keep the target exact), so replay is a webhook delivery.
+ */
 @Controller('api/v1/dead-letters')
 export class DeadLettersController {
-  constructor(@Inject(DeadLetterRepository) private readonly deadLetters: DeadLetterRepository) {}
+  constructor(
+    @Inject(DeadLetterRepository) private readonly deadLetters: DeadLetterRepository,
+    @Inject(CatalogRepository) private readonly catalog: CatalogRepository,
+    @Inject(PlatformDatabase) private readonly db: PlatformDatabase,
+    @Inject(TRIBUTARY_CONFIG) private readonly config: TributaryConfig,
+  ) {}
 
   @Get()
   @ApiDoc({ summary: 'Dead letters, newest first: ?group=&topic=&before=<id>&limit=' })
@@ -38,6 +62,27 @@ export class DeadLettersController {
     if (!found) throw new NotFoundException({ detail: `no dead letter ${id}`, field: 'id' });
     const { envelope, ...meta } = found;
     res.type('application/json').send(`${JSON.stringify(meta).slice(0, -1)},"envelope":${envelope}}`);
+  }
+
+  /** Delivers the message again through its group's sink; once delivered the dead letter is removed. */
+  @Post(':id/replay')
+  @HttpCode(200)
+  @ApiDoc({ summary: "Deliver a dead letter again through its group's sink (removed once delivered)" })
+  async replay(@Param('id') id: string): Promise<ReplayResult> {
+    const found = ID.test(id) ? await this.deadLetters.get(id) : undefined;
+    if (!found) throw new NotFoundException({ detail: `no dead letter ${id}`, field: 'id' });
+    const entry = await this.catalog.getGroup(found.group);
+    if (!entry)
+      throw new ConflictException({ detail: `group "${found.group}" no longer exists; discard it instead`, field: 'id' });
+    const group = resolveGroup(entry.spec, this.config.localDefaults);
+    if (group.sink.type !== 'webhook') {
+      throw new ConflictException({
+        detail: `group "${group.name}" has a ${group.sink.type} sink, which does not deliver outside the platform; reset the group's offset to replay`,
+        field: 'id',
+      });
+    }
+    const replayer = new WebhookReplayer({ name: group.name, topics: group.topics, sink: group.sink }, this.db.pool);
+    return replayer.replay({ deadLetterId: id });
   }
 
   @Delete(':id')

@@ -108,7 +108,7 @@ export function progressLine(b: BackfillView, width = 30): string {
     .join('  ');
 }
 
-function stderrProgress(): (line: string, final: boolean) => void {
+export function stderrProgress(): (line: string, final: boolean) => void {
   const tty = process.stderr.isTTY === true;
   let printed = 0;
   return (line, final) => {

@@ -3,6 +3,7 @@ import { ApiClient, CliError } from './api.client';
 import { backfill } from './backfill.command';
 import { generateWebhookSecret } from '@tributary/webhook-sink';
 import { apply, exportConfig } from './config-as-code';
+import { dlq } from './dlq.command';
 import { pause, resetOffsets, status, tail, type Output } from './commands';
 
 export const USAGE = `usage: tributary <command>
@@ -21,6 +22,9 @@ export const USAGE = `usage: tributary <command>
   backfill start <source> <schema.table> [--where SQL] [--chunk-size n] [--detach]
                                        snapshot a table's rows into its topic, with a progress bar
   backfill status <source> [id] | backfill watch <source> <id> | backfill cancel <source> <id>
+  dlq list [--group g] [--topic t] | dlq show <id> | dlq discard <id>
+  dlq replay <id> | dlq replay --group <g>
+                                       dead letters: inspect, discard, deliver again (a group's all, with a progress bar)
 
 The API is TRIBUTARY_API_URL (default http://127.0.0.1:3000); TRIBUTARY_TOKEN is sent as a bearer token.`;
 
@@ -47,6 +51,7 @@ export async function runCli(
       file: { type: 'string', short: 'f' },
       'dry-run': { type: 'boolean', default: false },
       prune: { type: 'boolean', default: false },
+      group: { type: 'string' },
     },
   });
   const [command, sub, arg] = positionals;
@@ -62,6 +67,7 @@ export async function runCli(
   else if (command === 'tail' && sub) await tail(api, out, sub, { fromStart: values['from-start'] ?? false, signal });
   else if (command === 'offsets' && sub === 'reset' && arg) await resetOffsets(api, out, arg, values);
   else if (command === 'groups' && (sub === 'pause' || sub === 'resume') && arg) await pause(api, out, arg, sub === 'pause');
+  else if (command === 'dlq' && sub) await dlq(api, out, positionals.slice(1), { group: values.group, topic: values.topic });
   else if (command === 'backfill' && sub) {
     await backfill(api, out, positionals.slice(1), {
       where: values.where,

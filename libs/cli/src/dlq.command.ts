@@ -1,0 +1,90 @@
+import { ApiClient, CliError } from './api.client';
+import { stderrProgress } from './backfill.command';
+import type { Output } from './commands';
+import { formatTable } from './table';
+
+interface DeadLetterRow {
+  id: string;
+  group: string;
+  topic: string;
+  partition: number;
+  offset: string;
+  attempts: number;
+  error: string;
+  createdAt: string;
+}
+
+export interface DlqOptions {
+  group?: string;
+  topic?: string;
+  /** Where the progress bar of `replay --group` goes; default stderr. */
+  progress?: (line: string, final: boolean) => void;
+}
+
+/**
+ * `tributary dlq list [--group g] [--topic t]`, `dlq show <id>`, `dlq discard <id>`,
+ * `dlq replay <id>` or `dlq replay --group g` (every dead letter of the group, with a progress bar).
+ */
+export async function dlq(api: ApiClient, out: Output, args: string[], opts: DlqOptions): Promise<void> {
+  const [action, id] = args;
+  const path = (i: string) => `/api/v1/dead-letters/${encodeURIComponent(i)}`;
+  if (action === 'list') {
+    const rows = await listAll(api, opts);
+    out(
+      formatTable(
+        rows.map((r) => ({ ...r, error: r.error.length > 60 ? `${r.error.slice(0, 57)}...` : r.error })),
+        ['id', 'group', 'topic', 'partition', 'offset', 'attempts', 'error', 'createdAt'],
+      ),
+    );
+  } else if (action === 'show' && id) out(JSON.stringify(await api.call('GET', path(id)), null, 2));
+  else if (action === 'discard' && id) {
+    await api.call('DELETE', path(id));
+    out(`dead letter ${id} discarded`);
+  } else if (action === 'replay' && id) {
+    const result = await api.call('POST', `${path(id)}/replay`);
+    out(
+      result.delivered === 1
+        ? `dead letter ${id} delivered and removed`
+        : `dead letter ${id} not delivered: ${JSON.stringify(result)}`,
+    );
+    if (result.delivered !== 1) throw new CliError(`dead letter ${id} was not delivered`);
+  } else if (action === 'replay' && opts.group) {
+    await replayGroup(api, out, opts);
+  } else
+    throw new CliError(
+      'usage: tributary dlq list [--group g] [--topic t] | show <id> | discard <id> | replay <id> | replay --group g',
+    );
+}
+
+async function replayGroup(api: ApiClient, out: Output, opts: DlqOptions): Promise<void> {
+  const rows = (await listAll(api, opts)).reverse(); // oldest first: the order they were parked in
+  const draw = opts.progress ?? stderrProgress();
+  let delivered = 0;
+  const failed: string[] = [];
+  for (const [i, r] of rows.entries()) {
+    const result = await api.call('POST', `/api/v1/dead-letters/${r.id}/replay`).catch((e: Error) => ({ error: e.message }));
+    if ((result as { delivered?: number }).delivered === 1) delivered++;
+    else failed.push(r.id);
+    draw(bar(i + 1, rows.length), i + 1 === rows.length);
+  }
+  out(`${delivered} of ${rows.length} dead letter(s) of group ${opts.group} delivered and removed`);
+  if (failed.length) throw new CliError(`not delivered (still dead letters): ${failed.join(', ')}`);
+}
+
+async function listAll(api: ApiClient, opts: DlqOptions): Promise<DeadLetterRow[]> {
+  const rows: DeadLetterRow[] = [];
+  for (;;) {
+    const query = new URLSearchParams({ limit: '1000' });
+    if (opts.group) query.set('group', opts.group);
+    if (opts.topic) query.set('topic', opts.topic);
+    if (rows.length) query.set('before', rows[rows.length - 1].id);
+    const page = (await api.call('GET', `/api/v1/dead-letters?${query}`)) as DeadLetterRow[];
+    rows.push(...page);
+    if (page.length < 1000) return rows;
+  }
+}
+
+function bar(done: number, total: number, width = 30): string {
+  const filled = total ? Math.round((done / total) * width) : width;
+  return `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}]  ${done}/${total} dead letters`;
+}
