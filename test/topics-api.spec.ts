@@ -78,6 +78,26 @@ describe('topics API', () => {
     expect((await call('PATCH', '/api/v1/topics/plain', { retentionMs: 120_000 })).status).toBe(200);
   });
 
+  it('browses a partition by offset or by time, page by page', async () => {
+    await platform.createTopic('browse', 1);
+    await platform.produce('browse', 1, 10);
+    await platform.pool.query(
+      `UPDATE tributary.messages SET appended_at = '2026-01-01T00:00:00Z'::timestamptz + "offset" * interval '1 minute' WHERE topic = 'browse'`,
+    );
+    const page = async (query: string) => (await call('GET', `/api/v1/topics/browse/messages?${query}`)).body;
+    const first = await page('partition=0&offset=0&limit=4');
+    expect(first.messages.map((m: { offset: string }) => m.offset)).toEqual(['0', '1', '2', '3']);
+    expect(first.nextOffset).toBe('4');
+    const next = await page(`partition=0&offset=${first.nextOffset}&limit=4`);
+    expect(next.messages.map((m: { offset: string }) => m.offset)).toEqual(['4', '5', '6', '7']);
+    const byTime = await page('partition=0&since=2026-01-01T00:06:30Z&limit=2');
+    expect(byTime.messages.map((m: { offset: string }) => m.offset)).toEqual(['7', '8']);
+    expect(await page('partition=0&since=2027-01-01T00:00:00Z')).toEqual({ messages: [], nextOffset: '10' });
+    expect(await page('partition=0&since=yesterday')).toMatchObject({ status: 400, field: 'since' });
+    expect(await page('partition=0&since=2026-01-01T00:00:00Z&offset=3')).toMatchObject({ status: 400, field: 'since' });
+    expect(await page('partition=1')).toMatchObject({ status: 400, field: 'partition' });
+  });
+
   it('deletes a topic with its messages and every group position in it', async () => {
     await platform.produce('orders', 6, 40, 10);
     await call('POST', '/api/v1/groups', { name: 'readers', topics: ['orders'] });

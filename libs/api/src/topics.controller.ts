@@ -1,4 +1,5 @@
 import {
+  BadRequestException,
   Body,
   ConflictException,
   Controller,
@@ -21,6 +22,8 @@ import { etagOf, TopicInfo, TopicLog, TopicRepository } from '@tributary/topic-l
 import { parseBody } from './body';
 import { ApiDoc } from './openapi';
 import { intParam } from './query-params';
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 
 const retention = {
   retentionMs: z.number().int().min(1_000).max(Number.MAX_SAFE_INTEGER).nullable().optional(),
@@ -106,20 +109,32 @@ export class TopicsController {
   }
 
   /**
-   * Messages of one partition from an offset on: `?partition=0&offset=0&limit=100`. Envelopes are sent
-   * as stored, not re-serialised, so int8, numeric and json values keep every digit.
+   * Messages of one partition from an offset on (`?partition=0&offset=0&limit=100`) or from the first
+   * appended at or after a time (`?since=2026-11-25T10:00:00Z`); page on with `nextOffset`. Envelopes
+   * are sent as stored, not re-serialised, so int8, numeric and json values keep every digit.
    */
   @Get(':name/messages')
+  @ApiDoc({ summary: 'Browse a partition by offset or by time, paginated (nextOffset)' })
   async messages(
     @Param('name') name: string,
     @Res() res: Response,
     @Query('partition') partition?: string,
     @Query('offset') offset?: string,
     @Query('limit') limit?: string,
+    @Query('since') since?: string,
   ): Promise<void> {
     const topic = await this.mustExist(name);
     const p = intParam(partition, 'partition', { min: 0, max: topic.partitions - 1, default: 0 });
-    const from = BigInt(intParam(offset, 'offset', { min: 0, max: Number.MAX_SAFE_INTEGER, default: 0 }));
+    if (since !== undefined && offset !== undefined) {
+      throw new BadRequestException({ detail: 'since: give offset or since, not both', field: 'since' });
+    }
+    const time = since === undefined ? undefined : new Date(since);
+    if (time && (!ISO_TIME.test(since ?? '') || Number.isNaN(time.getTime()))) {
+      throw new BadRequestException({ detail: 'since: must be an ISO 8601 time with a zone', field: 'since' });
+    }
+    const from = time
+      ? await this.log.offsetAt(name, p, time)
+      : BigInt(intParam(offset, 'offset', { min: 0, max: Number.MAX_SAFE_INTEGER, default: 0 }));
     const n = intParam(limit, 'limit', { min: 1, max: 1000, default: 100 });
     const messages = await this.log.read(name, p, from, n);
     const nextOffset = messages.length ? String(BigInt(messages[messages.length - 1].offset) + 1n) : String(from);

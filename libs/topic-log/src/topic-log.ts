@@ -98,6 +98,17 @@ export class TopicLog {
     return rows.map(toStoredMessage);
   }
 
+  /** The first offset of a partition appended at or after `time`; the log end offset when none was. */
+  async offsetAt(topic: string, partition: number, time: Date): Promise<bigint> {
+    const { rows } = await this.pool.query(
+      `SELECT COALESCE(
+                (SELECT min("offset") FROM tributary.messages WHERE topic = $1 AND partition = $2 AND appended_at >= $3),
+                (SELECT next_offset FROM tributary.topic_partitions WHERE topic = $1 AND partition = $2)) AS "offset"`,
+      [topic, partition, time],
+    );
+    return BigInt(rows[0].offset ?? 0);
+  }
+
   /** Per partition: the first retained offset and the log end offset (next offset to be written). */
   async offsets(topic: string): Promise<{ partition: number; earliest: string; end: string }[]> {
     const { rows } = await this.pool.query(
