@@ -13,10 +13,14 @@ interface Case {
   status: number;
   /** The field the problem document must name (omit when the request has no single field at fault). */
   field?: string;
+  headers?: Record<string, string>;
 }
 
 const big = 'x'.repeat(2 * 1024 * 1024);
 const G = '/api/v1/groups';
+const S = '/api/v1/sources';
+const APPLY = '/api/v1/config/apply';
+const unreachable = 'postgres://postgres:pw@127.0.0.1:1/x';
 
 /**
  * Bad input gets a 4xx problem document naming the field, never a 500, and changes nothing: the
@@ -241,6 +245,176 @@ const CASES: Case[] = [
     field: 'name',
   },
   { name: 'delete an unknown token', method: 'DELETE', path: '/api/v1/tokens/12345', status: 404 },
+  // sources
+  {
+    name: 'source with an http url',
+    method: 'POST',
+    path: S,
+    body: { name: 's1', url: 'http://x', tables: ['public.t'] },
+    status: 400,
+    field: 'url',
+  },
+  { name: 'source without tables', method: 'POST', path: S, body: { name: 's1', tables: [] }, status: 400, field: 'tables' },
+  {
+    name: 'source table not schema-qualified',
+    method: 'POST',
+    path: S,
+    body: { name: 's1', tables: ['t'] },
+    status: 400,
+    field: 'tables.0',
+  },
+  {
+    name: 'source name with capitals',
+    method: 'POST',
+    path: S,
+    body: { name: 'S1', tables: ['public.t'] },
+    status: 400,
+    field: 'name',
+  },
+  {
+    name: 'source with an unknown field',
+    method: 'POST',
+    path: S,
+    body: { name: 's1', tables: ['public.t'], colour: 'red' },
+    status: 400,
+    field: '(body)',
+  },
+  {
+    name: 'source slot not an identifier',
+    method: 'POST',
+    path: S,
+    body: { name: 's1', tables: ['public.t'], slot: 'a-b' },
+    status: 400,
+    field: 'slot',
+  },
+  {
+    name: 'unreachable source',
+    method: 'POST',
+    path: S,
+    body: { name: 's1', url: unreachable, tables: ['public.t'] },
+    status: 422,
+    field: 'url',
+  },
+  { name: 'change an unknown source', method: 'PATCH', path: `${S}/nope`, body: { batchSize: 10 }, status: 404, field: 'name' },
+  { name: 'delete an unknown source', method: 'DELETE', path: `${S}/nope`, status: 404, field: 'name' },
+  {
+    name: 'add a bad table to a source',
+    method: 'POST',
+    path: `${S}/nope/tables`,
+    body: { table: 'x' },
+    status: 400,
+    field: 'table',
+  },
+  // groups with sinks
+  {
+    name: 'postgres sink with an http url',
+    method: 'POST',
+    path: G,
+    body: { name: 'g2', topics: ['t'], sink: { type: 'postgres', url: 'http://x' } },
+    status: 400,
+    field: 'sink.url',
+  },
+  {
+    name: 'sink of an unknown type',
+    method: 'POST',
+    path: G,
+    body: { name: 'g2', topics: ['t'], sink: { type: 'kafka' } },
+    status: 400,
+    field: 'sink.type',
+  },
+  {
+    name: 'webhook sink with a bad secret',
+    method: 'POST',
+    path: G,
+    body: { name: 'g2', topics: ['t'], sink: { type: 'webhook', url: 'https://example.com/h', secrets: ['nope'] } },
+    status: 400,
+    field: 'sink.secrets.0',
+  },
+  {
+    name: 'webhook sink setting a reserved header',
+    method: 'POST',
+    path: G,
+    body: { name: 'g2', topics: ['t'], sink: { type: 'webhook', url: 'https://example.com/h', headers: { 'webhook-id': 'x' } } },
+    status: 400,
+    field: 'sink.headers.webhook-id',
+  },
+  {
+    name: 'group batch size zero',
+    method: 'PATCH',
+    path: `${G}/existing`,
+    body: { batchSize: 0 },
+    status: 400,
+    field: 'batchSize',
+  },
+  { name: 'rename a group', method: 'PATCH', path: `${G}/existing`, body: { name: 'other' }, status: 422, field: 'name' },
+  {
+    name: 'change a group with a stale If-Match',
+    method: 'PATCH',
+    path: `${G}/existing`,
+    body: { batchSize: 7 },
+    headers: { 'if-match': '"v99"' },
+    status: 409,
+    field: 'If-Match',
+  },
+  {
+    name: 'change a group with a malformed If-Match',
+    method: 'PUT',
+    path: `${G}/existing`,
+    body: { topics: ['t'] },
+    headers: { 'if-match': 'abc' },
+    status: 400,
+    field: 'If-Match',
+  },
+  { name: 'delete an unknown group', method: 'DELETE', path: `${G}/nope`, status: 404, field: 'group' },
+  {
+    name: 'rotate the secret of a pull group',
+    method: 'POST',
+    path: `${G}/existing/webhook/secrets/rotate`,
+    status: 409,
+    field: 'group',
+  },
+  {
+    name: 'rotate the secret of an unknown group',
+    method: 'POST',
+    path: `${G}/nope/webhook/secrets/rotate`,
+    status: 404,
+    field: 'group',
+  },
+  // config as code
+  {
+    name: 'apply a bad topic name',
+    method: 'POST',
+    path: APPLY,
+    body: { topics: [{ name: 'bad name' }] },
+    status: 400,
+    field: 'topics[0].name',
+  },
+  { name: 'apply an unknown key', method: 'POST', path: APPLY, body: { colour: 'red' }, status: 400, field: '(document)' },
+  {
+    name: 'apply a bad sink in a valid document',
+    method: 'POST',
+    path: APPLY,
+    body: { topics: [{ name: 'fine' }], groups: [{ name: 'g3', topics: ['t'], sink: { type: 'mysql', url: 'x' } }] },
+    status: 400,
+    field: 'groups[0].sink.url',
+  },
+  {
+    name: 'apply a partition count change (conflict)',
+    method: 'POST',
+    path: APPLY,
+    body: { topics: [{ name: 'fine' }, { name: 't', partitions: 5 }] },
+    status: 409,
+    field: 'topics',
+  },
+  { name: 'apply with dryRun=maybe', method: 'POST', path: `${APPLY}?dryRun=maybe`, body: {}, status: 400, field: 'dryRun' },
+  // browsing
+  {
+    name: 'messages since a non-time',
+    method: 'GET',
+    path: '/api/v1/topics/t/messages?since=yesterday',
+    status: 400,
+    field: 'since',
+  },
   // routing
   { name: 'unknown route', method: 'GET', path: '/api/v1/nothing-here', status: 404 },
   { name: 'wrong method', method: 'PUT', path: G, body: {}, status: 404 },
@@ -277,6 +451,7 @@ describe('bad input: a 4xx naming the field, never a 500, and nothing changed', 
   async function snapshot(): Promise<string> {
     const tables = [
       'consumer_groups',
+      'sources',
       'group_offsets',
       'partition_leases',
       'group_members',
@@ -295,7 +470,7 @@ describe('bad input: a 4xx naming the field, never a 500, and nothing changed', 
     return parts.join('\n');
   }
 
-  it(`has at least 40 cases`, () => expect(CASES.length).toBeGreaterThanOrEqual(40));
+  it(`has at least 60 cases`, () => expect(CASES.length).toBeGreaterThanOrEqual(60));
 
   it('answers every case as expected and leaves the platform unchanged', async () => {
     const before = await snapshot();
@@ -303,7 +478,7 @@ describe('bad input: a 4xx naming the field, never a 500, and nothing changed', 
     for (const c of CASES) {
       const res = await fetch(`${base}${c.path}`, {
         method: c.method,
-        headers: c.body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: { ...c.headers, ...(c.body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: c.body === undefined ? undefined : typeof c.body === 'string' ? c.body : JSON.stringify(c.body),
       });
       const body = (await res.json().catch(() => ({}))) as { field?: string; status?: number; detail?: string };
