@@ -66,11 +66,12 @@ export class ConfigController {
     ]);
     return {
       sources: sources.map((s) => redactSourceSpec(s.spec)),
+      // null: kept forever / unlimited, as the document says it too.
       topics: topics.map(({ name, partitions, retentionMs, retentionBytes }) => ({
         name,
         partitions,
-        ...(retentionMs !== null ? { retentionMs } : {}),
-        ...(retentionBytes !== null ? { retentionBytes } : {}),
+        retentionMs,
+        retentionBytes,
       })),
       groups: groups.map((g) => {
         const spec = redactGroupSpec(g.spec);

@@ -138,7 +138,8 @@ export class ConfigApplier {
       }
     }
     const conflicted = changes.some((ch) => ch.action === 'conflict');
-    if (options.dryRun || conflicted || work.length === 0) return { changes, applied: false, generatedSecrets };
+    // Secrets made for a plan that is not applied were never stored: not worth showing.
+    if (options.dryRun || conflicted || work.length === 0) return { changes, applied: false, generatedSecrets: [] };
     for (const step of work) await step();
     return { changes, applied: true, generatedSecrets };
   }
