@@ -19,7 +19,7 @@ export class Catalog1765000000000 implements MigrationInterface {
         updated_at timestamptz NOT NULL DEFAULT now(),
         CONSTRAINT sources_managed_by_check CHECK (managed_by IN ('api', 'file'))
       )`);
-    // NULL runtime: a group consumed from elsewhere (HTTP pull API); no worker runs members for it.
+    // NULL runtime: a group made before the catalog existed; it reads back as a pull group (no worker runs it).
     await q.query(`
       ALTER TABLE tributary.consumer_groups
         ADD COLUMN runtime    jsonb,

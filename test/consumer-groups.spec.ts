@@ -1,6 +1,7 @@
 import {
   ConsumedMessage,
   GroupDefinition,
+  GroupDeletedError,
   GroupMember,
   GroupRepository,
   MessageNotifier,
@@ -229,6 +230,26 @@ describe('consumer groups', () => {
     expect((await repo.lag('fence-g'))[0]).toMatchObject({ committed: '0', owner: 'fresh' });
     const [q] = fresh.active();
     expect(q.generation).toBe(p.generation + 1n);
+  });
+
+  it('fences a member once its group is changed or deleted: no commit, no heartbeat, no state recreated', async () => {
+    await platform.createTopic('fenced', 1);
+    await platform.produce('fenced', 1, 10);
+    await repo.upsertGroup(definition('fenced-g', ['fenced']));
+    const def = await repo.getGroup('fenced-g');
+    const old = new GroupMember(repo, def!, 'test', 'old');
+    await old.heartbeat(true);
+    const [p] = old.active();
+    for (const m of await old.fetch(p, 10)) old.ack(p, m.offset);
+    await platform.pool.query(`UPDATE tributary.consumer_groups SET version = version + 1 WHERE name = 'fenced-g'`);
+    await expect(old.commit(p)).rejects.toThrow(StaleMemberError);
+    await expect(old.heartbeat(true)).rejects.toThrow(new GroupDeletedError('fenced-g', 'changed'));
+    expect((await repo.lag('fenced-g'))[0]).toMatchObject({ committed: '0' });
+    await platform.pool.query(`DELETE FROM tributary.consumer_groups WHERE name = 'fenced-g'`);
+    await platform.pool.query(`DELETE FROM tributary.group_offsets WHERE group_name = 'fenced-g'`);
+    await expect(old.heartbeat(true)).rejects.toThrow(new GroupDeletedError('fenced-g', 'deleted'));
+    const { rowCount } = await platform.pool.query(`SELECT 1 FROM tributary.group_offsets WHERE group_name = 'fenced-g'`);
+    expect(rowCount).toBe(0);
   });
 
   it('dead-letters a message that keeps failing and moves on', async () => {

@@ -1,5 +1,6 @@
 import { BadRequestException, Body, ConflictException, Controller, Get, HttpCode, Inject, Post, Query } from '@nestjs/common';
 import {
+  ApplyRaceError,
   CatalogRepository,
   ConfigApplier,
   ConfigDocumentError,
@@ -39,6 +40,7 @@ export class ConfigController {
         prune: flag(prune, 'prune'),
         managedBy: 'file',
         topicDefaults: this.config.topicDefaults,
+        defaultSourceUrl: this.config.defaultSourceUrl,
       });
       const conflicts = result.changes.filter((c) => c.action === 'conflict');
       if (conflicts.length && !onlyPlan) {
@@ -50,6 +52,7 @@ export class ConfigController {
       }
       return result;
     } catch (error) {
+      if (error instanceof ApplyRaceError) throw new ConflictException({ detail: error.message, field: '(document)' });
       if (!(error instanceof ConfigDocumentError)) throw error;
       throw new BadRequestException({ detail: error.message, field: error.issues[0].field, errors: error.issues });
     }

@@ -16,7 +16,7 @@ import { CatalogRepository } from '@tributary/catalog';
 import { resolveGroup, TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
 import { DeadLetterRepository, type DeadLetter } from '@tributary/consumer-groups';
 import { PlatformDatabase } from '@tributary/store';
-import { WebhookReplayer, type ReplayResult } from '@tributary/webhook-sink';
+import { ReplayNotFoundError, WebhookReplayer, type ReplayResult } from '@tributary/webhook-sink';
 import { ApiDoc } from './openapi';
 import { intParam } from './query-params';
 
@@ -82,7 +82,13 @@ export class DeadLettersController {
       });
     }
     const replayer = new WebhookReplayer({ name: group.name, topics: group.topics, sink: group.sink }, this.db.pool);
-    return replayer.replay({ deadLetterId: id });
+    try {
+      return await replayer.replay({ deadLetterId: id });
+    } catch (error) {
+      // Discarded or replayed by someone else meanwhile.
+      if (error instanceof ReplayNotFoundError) throw new NotFoundException({ detail: error.message, field: 'id' });
+      throw error;
+    }
   }
 
   @Delete(':id')

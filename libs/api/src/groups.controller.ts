@@ -17,10 +17,11 @@ import {
 } from '@nestjs/common';
 import type { Response } from 'express';
 import { z } from 'zod';
-import { CatalogRepository, redactGroupSpec, restoreWriteOnlySecrets, type GroupEntry } from '@tributary/catalog';
+import { CatalogRepository, redactGroupSpec, type GroupEntry } from '@tributary/catalog';
 import { groupSchema, webhookGroupDefaults } from '@tributary/config';
 import type { PartitionLag } from '@tributary/consumer-groups';
 import { parseBody } from './body';
+import { restoreSecrets, withoutReadOnly } from './write-only';
 import { expectedVersion, setCatalogEtag, staleVersion } from './catalog-etag';
 import { ApiDoc } from './openapi';
 import { PullMembersRegistry } from './pull-members.registry';
@@ -54,7 +55,7 @@ export class GroupsController {
     let secret: string | undefined;
     const spec = parseBody(
       apiGroup,
-      restoreWriteOnlySecrets(body, undefined, (s) => (secret = s)),
+      restoreSecrets(body, undefined, (s) => (secret = s)),
     );
     const entry = await this.catalog.createGroup(spec, 'api');
     if (!entry) throw new ConflictException({ detail: `group "${spec.name}" already exists`, field: 'name' });
@@ -85,7 +86,7 @@ export class GroupsController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<Record<string, unknown>> {
     const current = await this.mustExist(name);
-    const raw = isObject(body) ? { name, ...body } : body;
+    const raw = isObject(body) ? { name, ...(withoutReadOnly(body) as object) } : body;
     return this.update(current, raw, ifMatch, res);
   }
 
@@ -99,7 +100,7 @@ export class GroupsController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<Record<string, unknown>> {
     const current = await this.mustExist(name);
-    const raw = isObject(body) ? { ...current.spec, ...body } : body;
+    const raw = isObject(body) ? { ...current.spec, ...(withoutReadOnly(body) as object) } : body;
     return this.update(current, raw, ifMatch, res);
   }
 
@@ -125,11 +126,12 @@ export class GroupsController {
     ifMatch: string | undefined,
     res: Response,
   ): Promise<Record<string, unknown>> {
-    const version = expectedVersion(ifMatch);
+    // Without If-Match the version read for this request guards it: a concurrent change answers 409, never lost.
+    const version = expectedVersion(ifMatch) ?? current.version;
     let secret: string | undefined;
     const spec = parseBody(
       apiGroup,
-      restoreWriteOnlySecrets(raw, { group: current.spec }, (s) => (secret = s)),
+      restoreSecrets(raw, { group: current.spec }, (s) => (secret = s)),
     );
     if (spec.name !== current.name)
       throw new UnprocessableEntityException({ detail: 'name: a group cannot be renamed', field: 'name' });

@@ -1,5 +1,6 @@
-import { Inject, Injectable, NotFoundException, OnApplicationShutdown } from '@nestjs/common';
-import { GroupMember, GroupRepository, PullMember } from '@tributary/consumer-groups';
+import { ConflictException, Inject, Injectable, NotFoundException, OnApplicationShutdown } from '@nestjs/common';
+import { CatalogRepository } from '@tributary/catalog';
+import { GroupDeletedError, GroupMember, GroupRepository, PullMember } from '@tributary/consumer-groups';
 import { PlatformDatabase } from '@tributary/store';
 
 /**
@@ -13,7 +14,10 @@ export class PullMembersRegistry implements OnApplicationShutdown {
   private readonly members = new Map<string, PullMember>();
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(@Inject(PlatformDatabase) db: PlatformDatabase) {
+  constructor(
+    @Inject(PlatformDatabase) db: PlatformDatabase,
+    @Inject(CatalogRepository) private readonly catalog: CatalogRepository,
+  ) {
     this.repo = new GroupRepository(db.pool);
     this.sweeper = setInterval(() => this.sweep(), 1_000);
     this.sweeper.unref();
@@ -22,6 +26,14 @@ export class PullMembersRegistry implements OnApplicationShutdown {
   async join(group: string, sessionTimeoutMs?: number): Promise<PullMember> {
     const definition = await this.repo.getGroup(group);
     if (!definition) throw new NotFoundException({ detail: `group "${group}" does not exist`, field: 'group' });
+    // A pull member would take partitions from the workers and commit them: the sink would never see those messages.
+    const entry = await this.catalog.getGroup(group);
+    if (entry && entry.spec.sink.type !== 'pull') {
+      throw new ConflictException({
+        detail: `group "${group}" is run by workers (${entry.spec.sink.type} sink); pull consumers need a group without a sink`,
+        field: 'group',
+      });
+    }
     const member = new GroupMember(
       this.repo,
       { ...definition, sessionTimeoutMs: sessionTimeoutMs ?? definition.sessionTimeoutMs },
@@ -42,6 +54,18 @@ export class PullMembersRegistry implements OnApplicationShutdown {
       });
     }
     return pull;
+  }
+
+  /** Runs an action of a member; if its group was deleted meanwhile the member is dropped and the answer is 404. */
+  async use<T>(group: string, memberId: string, action: (pull: PullMember) => T | Promise<T>): Promise<T> {
+    const pull = this.get(group, memberId);
+    try {
+      return await action(pull);
+    } catch (error) {
+      if (!(error instanceof GroupDeletedError)) throw error;
+      this.members.delete(this.key(group, memberId));
+      throw new NotFoundException({ detail: error.message, field: 'group' });
+    }
   }
 
   async leave(group: string, memberId: string): Promise<void> {

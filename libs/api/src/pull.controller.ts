@@ -54,7 +54,7 @@ export class PullController {
     @Res() res: Response,
   ): Promise<void> {
     const { maxMessages, visibilityTimeoutMs } = parseBody(fetchBody, body);
-    const messages = await this.registry.get(group, member).fetch(maxMessages, visibilityTimeoutMs);
+    const messages = await this.registry.use(group, member, (p) => p.fetch(maxMessages, visibilityTimeoutMs));
     // Envelopes go out as stored (not re-serialised), so big numbers keep every digit.
     const items = messages.map(
       (m) =>
@@ -72,7 +72,7 @@ export class PullController {
   @HttpCode(200)
   ack(@Param('group') group: string, @Param('member') member: string, @Body() body: unknown): Promise<AckResult> {
     const { messages } = parseBody(ackBody, body);
-    return this.registry.get(group, member).ack(messages.map((m) => ({ ...m, offset: BigInt(m.offset) })));
+    return this.registry.use(group, member, (p) => p.ack(messages.map((m) => ({ ...m, offset: BigInt(m.offset) }))));
   }
 
   @Post(':member/nack')
@@ -92,7 +92,7 @@ export class PullController {
   @ApiDoc({ summary: 'Keep the membership alive' })
   @HttpCode(204)
   async heartbeat(@Param('group') group: string, @Param('member') member: string): Promise<void> {
-    await this.registry.get(group, member).heartbeat();
+    await this.registry.use(group, member, (p) => p.heartbeat());
   }
 
   @Delete(':member')

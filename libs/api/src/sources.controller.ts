@@ -18,12 +18,13 @@ import {
   UnprocessableEntityException,
 } from '@nestjs/common';
 import type { Response } from 'express';
-import { CaptureService, formatLsn, SourcePreparer, type CaptureStatus } from '@tributary/capture';
-import { CatalogRepository, redactSourceSpec, restoreWriteOnlySecrets, type SourceEntry } from '@tributary/catalog';
+import { CaptureService, formatLsn, SourcePreparer, whileNoCaptureLeads, type CaptureStatus } from '@tributary/capture';
+import { CatalogRepository, clashingSource, redactSourceSpec, sourceIdentityChange, type SourceEntry } from '@tributary/catalog';
 import { resolveSource, sourceSchema, TRIBUTARY_CONFIG, type SourceFileConfig, type TributaryConfig } from '@tributary/config';
-import { probeSlot, redactUrl } from '@tributary/store';
+import { PlatformDatabase, probeSlot, redactUrl } from '@tributary/store';
 import { z } from 'zod';
 import { parseBody } from './body';
+import { restoreSecrets, withoutReadOnly } from './write-only';
 import { expectedVersion, setCatalogEtag, staleVersion } from './catalog-etag';
 import { ApiDoc } from './openapi';
 
@@ -46,6 +47,7 @@ export class SourcesController {
   constructor(
     @Inject(TRIBUTARY_CONFIG) private readonly config: TributaryConfig,
     @Inject(CatalogRepository) private readonly catalog: CatalogRepository,
+    @Inject(PlatformDatabase) private readonly db: PlatformDatabase,
     @Optional() @Inject(CaptureService) private readonly capture?: CaptureService,
   ) {}
 
@@ -85,6 +87,7 @@ export class SourcesController {
   async create(@Body() body: unknown, @Res({ passthrough: true }) res: Response): Promise<Record<string, unknown>> {
     const spec = parseBody(sourceSchema, body);
     if (await this.catalog.getSource(spec.name)) throw this.exists(spec.name);
+    await this.refuseClash(spec);
     await this.verify(spec);
     const entry = await this.catalog.createSource(spec, 'api');
     if (!entry) throw this.exists(spec.name);
@@ -103,7 +106,8 @@ export class SourcesController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<Record<string, unknown>> {
     const current = await this.mustExist(name);
-    const raw = typeof body === 'object' && body !== null && !Array.isArray(body) ? { name, ...body } : body;
+    const raw =
+      typeof body === 'object' && body !== null && !Array.isArray(body) ? { name, ...(withoutReadOnly(body) as object) } : body;
     return this.update(current, raw, ifMatch, res);
   }
 
@@ -117,7 +121,10 @@ export class SourcesController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<Record<string, unknown>> {
     const current = await this.mustExist(name);
-    const raw = typeof body === 'object' && body !== null && !Array.isArray(body) ? { ...current.spec, ...body } : body;
+    const raw =
+      typeof body === 'object' && body !== null && !Array.isArray(body)
+        ? { ...current.spec, ...(withoutReadOnly(body) as object) }
+        : body;
     return this.update(current, raw, ifMatch, res);
   }
 
@@ -165,7 +172,11 @@ export class SourcesController {
     return this.update(current, { ...current.spec, tables }, ifMatch, res);
   }
 
-  /** Stops its capture. `?dropSlot=true` also drops the slot and publication on the source (and its progress here). */
+  /**
+   * Stops its capture. `?dropSlot=true` also drops the slot and publication on the source and forgets the
+   * source's progress here; if that cannot be done (source unreachable, slot still held) the source is put
+   * back as it was and the answer is 409.
+   */
   @Delete(':name')
   @HttpCode(204)
   @ApiDoc({ summary: 'Delete a source; ?dropSlot=true also drops its replication slot and publication' })
@@ -179,20 +190,24 @@ export class SourcesController {
       return;
     }
     const preparer = new SourcePreparer(this.resolve(entry.spec));
-    await preparer.verify().catch((error: Error) => {
+    await preparer.reachable().catch((error: Error) => {
       throw new ConflictException({
         detail: `cannot drop the slot, so nothing was deleted: ${error.message}`,
         field: 'dropSlot',
       });
     });
     if (!(await this.catalog.deleteSource(name))) throw this.missing(name);
-    const released = await preparer.release(RELEASE_WAIT_MS).catch((error: Error) => error);
-    if (released !== true) {
-      await this.catalog.createSource(entry.spec, entry.managedBy); // put it back: all or nothing
-      const why = released === false ? `the slot stayed active for ${RELEASE_WAIT_MS / 1000} s` : released.message;
+    // Capture processes stop within a second or two; holding the leadership lock keeps any from starting again.
+    const done = await whileNoCaptureLeads(this.db, name, RELEASE_WAIT_MS, async () => {
+      // Progress first: if the drop then fails, the restored source resumes from its slot (and re-snapshots).
+      await this.catalog.forgetSourceProgress(name);
+      if (!(await preparer.release(RELEASE_WAIT_MS))) throw new Error(`the slot stayed active for ${RELEASE_WAIT_MS / 1000} s`);
+    }).catch((error: Error) => error);
+    if (done !== true) {
+      await this.catalog.restoreSource(entry); // all or nothing: the source is back, with a new version
+      const why = done === false ? `a capture held the source for ${RELEASE_WAIT_MS / 1000} s` : done.message;
       throw new ConflictException({ detail: `source "${name}" was kept: ${why}`, field: 'dropSlot' });
     }
-    await this.catalog.forgetSourceProgress(name);
   }
 
   private async update(
@@ -201,20 +216,40 @@ export class SourcesController {
     ifMatch: string | undefined,
     res: Response,
   ): Promise<Record<string, unknown>> {
-    const version = expectedVersion(ifMatch);
+    // Without If-Match the version read for this request guards it: a concurrent change answers 409, never lost.
+    const version = expectedVersion(ifMatch) ?? current.version;
     const spec = parseBody(
       sourceSchema,
-      restoreWriteOnlySecrets(raw, { sourceUrl: current.spec.url }, () => undefined),
+      restoreSecrets(raw, { sourceUrl: current.spec.url }, () => undefined),
     );
     if (spec.name !== current.name) {
       throw new UnprocessableEntityException({ detail: 'name: a source cannot be renamed', field: 'name' });
     }
+    const identity = sourceIdentityChange(current.spec, spec);
+    if (identity) {
+      throw new UnprocessableEntityException({
+        detail: `${identity}: cannot change, capture would resume from a position that means nothing there; delete the source (?dropSlot=true) and create it again`,
+        field: identity,
+      });
+    }
+    await this.refuseClash(spec);
     await this.verify(spec);
     const outcome = await this.catalog.updateSource(spec, { expectedVersion: version });
     if (outcome === 'not_found') throw this.missing(current.name);
     if (outcome === 'conflict') throw staleVersion('source', current.name);
     setCatalogEtag(res, outcome.entry.version);
     return this.summary(outcome.entry);
+  }
+
+  private async refuseClash(spec: SourceFileConfig): Promise<void> {
+    const others = (await this.catalog.listSources()).map((s) => s.spec);
+    const clash = clashingSource(spec, others, this.config.defaultSourceUrl);
+    if (clash) {
+      throw new ConflictException({
+        detail: `${clash.field}: source "${clash.other}" uses the same ${clash.field} on the same database`,
+        field: clash.field,
+      });
+    }
   }
 
   private async verify(spec: SourceFileConfig): Promise<void> {

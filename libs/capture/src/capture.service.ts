@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { CatalogFollower, CatalogRepository } from '@tributary/catalog';
-import { resolveSource, TRIBUTARY_CONFIG, type SourceConfig, type TributaryConfig } from '@tributary/config';
+import { resolveSource, TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
 import { MetricsService } from '@tributary/metrics';
 import { PlatformDatabase } from '@tributary/store';
 import { CaptureStatus, SourceCapture } from './source-capture';
@@ -50,16 +50,17 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
     return [...this.captures.values()].map((c) => c.capture.status());
   }
 
-  /** The sources as capture runs them (defaults resolved), from the catalog. */
-  async sources(): Promise<SourceConfig[]> {
-    return (await this.catalog.listSources()).map((s) => resolveSource(s.spec, this.config.defaultSourceUrl));
-  }
-
   private async reconcile(): Promise<void> {
-    const wanted = new Map((await this.sources()).map((s) => [s.name, s]));
+    const wanted = new Map(
+      (await this.catalog.listSources()).map((s) => [
+        s.name,
+        { config: resolveSource(s.spec, this.config.defaultSourceUrl), version: s.version, createdAt: s.createdAt },
+      ]),
+    );
     for (const [name, running] of this.captures) {
       const next = wanted.get(name);
-      if (next && JSON.stringify(next) === running.resolved) continue;
+      // Any new version restarts it: the capture checks the version it runs once it leads (see isCurrent).
+      if (next && `${next.version}@${next.createdAt}` === running.resolved) continue;
       this.logger.log(
         next ? `source ${name} changed: restarting its capture` : `source ${name} was removed: stopping its capture`,
       );
@@ -68,8 +69,13 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
     }
     for (const [name, source] of wanted) {
       if (this.captures.has(name)) continue;
-      const capture = new SourceCapture(source, this.config, this.db);
-      this.captures.set(name, { capture, resolved: JSON.stringify(source) });
+      // Checked again once it leads: this very row must still be in the catalog (not changed, not re-created).
+      const isCurrent = async () => {
+        const now = await this.catalog.getSource(name);
+        return now?.version === source.version && now.createdAt === source.createdAt;
+      };
+      const capture = new SourceCapture(source.config, this.config, this.db, isCurrent);
+      this.captures.set(name, { capture, resolved: `${source.version}@${source.createdAt}` });
       capture.start();
     }
   }

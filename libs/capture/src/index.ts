@@ -1,6 +1,6 @@
 export { CaptureModule } from './capture.module';
 export { CaptureService } from './capture.service';
-export { SourceCapture, type CaptureState, type CaptureStatus } from './source-capture';
+export { SourceCapture, whileNoCaptureLeads, type CaptureState, type CaptureStatus } from './source-capture';
 export { SourceConfigurationError } from './capture.errors';
 export { SourcePreparer } from './source-preparer';
 export { formatLsn, parseLsn } from '@tributary/topic-log';

@@ -54,6 +54,11 @@ export class SourceCapture {
     private readonly source: SourceConfig,
     private readonly config: TributaryConfig,
     private readonly db: PlatformDatabase,
+    /**
+     * Asked once leadership is won: is this still the source as the catalog has it? A standby that wins
+     * after the source changed or was deleted must not prepare (it would bring back a dropped slot).
+     */
+    private readonly isCurrent: () => Promise<boolean> = async () => true,
   ) {
     this.logger = new Logger(`Capture ${source.name}`);
   }
@@ -92,6 +97,10 @@ export class SourceCapture {
         platform = await this.db.connect(`tributary-capture:${this.source.name}`);
         platform.on('error', (e) => this.session?.fail(new Error(`platform database connection lost: ${e.message}`)));
         if (!(await this.lead(platform))) break;
+        if (!(await this.isCurrent())) {
+          this.logger.log('the source changed or was removed meanwhile: this capture stands down');
+          break;
+        }
         this.state = 'preparing';
         const queued: QueuedSnapshot[] = [];
         await new SourcePreparer(this.source, async (tables) => {
@@ -188,5 +197,34 @@ export class SourceCapture {
         resolve();
       };
     });
+  }
+}
+
+/**
+ * Runs `fn` while holding a source's leadership lock, so that no capture streams from or prepares the
+ * source meanwhile (dropping its slot); false when the lock was not free within `timeoutMs`.
+ */
+export async function whileNoCaptureLeads(
+  db: PlatformDatabase,
+  source: string,
+  timeoutMs: number,
+  fn: () => Promise<void>,
+): Promise<boolean> {
+  const client = await db.connect(`tributary-admin:${source}`);
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1), hashtext($2)) AS ok', [
+        LOCK_NAMESPACE,
+        source,
+      ]);
+      if (rows[0].ok) break;
+      if (Date.now() > deadline) return false;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await fn();
+    return true;
+  } finally {
+    await client.end().catch(() => undefined); // ending the session releases the lock
   }
 }

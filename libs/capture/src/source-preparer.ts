@@ -55,6 +55,12 @@ export class SourcePreparer {
     }
   }
 
+  /** Throws (naming the source, password masked) unless the source database answers. */
+  async reachable(): Promise<void> {
+    const client = await connectSource(this.source, `tributary-setup:${this.source.name}`);
+    await client.end().catch(() => undefined);
+  }
+
   /**
    * Drops the source's slot and publication once no capture streams from the slot (capture processes stop
    * a removed source within a second or two). False when the slot stayed active for `waitMs`.

@@ -2,7 +2,7 @@ import { Global, Inject, Injectable, Logger, Module, OnModuleInit } from '@nestj
 import { TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
 import { PlatformDatabase } from '@tributary/store';
 import { CatalogRepository } from './catalog.repository';
-import { ConfigApplier } from './config-applier';
+import { ApplyRaceError, ConfigApplier, type ApplyResult } from './config-applier';
 
 /**
  * Applies what tributary.yaml declares to the catalog when a process starts, before capture and workers
@@ -21,10 +21,30 @@ export class CatalogSeeder implements OnModuleInit {
   async onModuleInit(): Promise<void> {
     const { sources, groups } = this.config.declared;
     if (!sources.length && !groups.length) return;
-    const result = await this.applier.apply({ sources, groups }, { managedBy: 'file', topicDefaults: this.config.topicDefaults });
-    const changed = result.changes.filter((c) => c.action !== 'unchanged');
-    for (const c of changed) this.logger.log(`${c.action} ${c.kind} ${c.name}${c.detail ? ` (${c.detail})` : ''}`);
-    for (const c of result.changes.filter((ch) => ch.action === 'conflict')) this.logger.warn(`${c.kind} ${c.name}: ${c.detail}`);
+    const result = await this.applyRetryingRaces({ sources, groups });
+    const conflicts = result.changes.filter((c) => c.action === 'conflict');
+    if (conflicts.length) {
+      // Nothing was applied; running on with the catalog's older version would hide the file's mistake.
+      const what = conflicts.map((c) => `${c.kind} ${c.name}: ${c.detail}`).join('; ');
+      throw new Error(`${this.config.configFile ?? 'the configuration'} conflicts with the catalog: ${what}`);
+    }
+    for (const c of result.changes.filter((ch) => ch.action !== 'unchanged')) {
+      this.logger.log(`${c.action} ${c.kind} ${c.name}${c.detail ? ` (${c.detail})` : ''}`);
+    }
+  }
+
+  /** An API write landing between plan and apply rolls the apply back; planning again sees it. */
+  private async applyRetryingRaces(document: unknown, attempts = 3): Promise<ApplyResult> {
+    try {
+      return await this.applier.apply(document, {
+        managedBy: 'file',
+        topicDefaults: this.config.topicDefaults,
+        defaultSourceUrl: this.config.defaultSourceUrl,
+      });
+    } catch (error) {
+      if (!(error instanceof ApplyRaceError) || attempts <= 1) throw error;
+      return this.applyRetryingRaces(document, attempts - 1);
+    }
   }
 }
 

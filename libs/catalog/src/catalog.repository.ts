@@ -72,6 +72,15 @@ export class CatalogRepository {
     return db ? run(db) : withTransaction(this.pool, run);
   }
 
+  /** Puts a deleted source back, as it was but with a newer version (an ETag read before the delete is stale). */
+  async restoreSource(entry: SourceEntry): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO tributary.sources (name, spec, version, managed_by, created_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (name) DO NOTHING`, // re-created meanwhile: that one stays
+      [entry.name, JSON.stringify(entry.spec), entry.version + 1, entry.managedBy, entry.createdAt],
+    );
+  }
+
   async deleteSource(name: string, db: Db = this.pool): Promise<boolean> {
     const { rowCount } = await db.query('DELETE FROM tributary.sources WHERE name = $1', [name]);
     return (rowCount ?? 0) > 0;
@@ -137,6 +146,8 @@ export class CatalogRepository {
   /** Removes the group with its offsets, leases, members, events, dead letters and delivery log. */
   async deleteGroup(name: string, db?: PoolClient): Promise<boolean> {
     const run = async (c: PoolClient): Promise<boolean> => {
+      // The lock a member's heartbeat takes: once this commits, no heartbeat recreates the group's state.
+      await c.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', ['tributary.group', name]);
       const { rowCount } = await c.query('DELETE FROM tributary.consumer_groups WHERE name = $1', [name]);
       if (!rowCount) return false;
       for (const table of GROUP_STATE_TABLES) await c.query(`DELETE FROM tributary.${table} WHERE group_name = $1`, [name]);
@@ -148,8 +159,11 @@ export class CatalogRepository {
   /** Changes whenever a source or group is created, updated or deleted: what processes poll to follow the catalog. */
   async fingerprint(): Promise<string> {
     const { rows } = await this.pool.query(
-      `SELECT coalesce((SELECT string_agg(name || '@' || version, ',' ORDER BY name) FROM tributary.sources), '') || '|' ||
-              coalesce((SELECT string_agg(name || '@' || version, ',' ORDER BY name) FROM tributary.consumer_groups), '') AS f`,
+      // created_at too: a delete and a re-create of the same name between two polls is still a change.
+      `SELECT coalesce((SELECT string_agg(name || '@' || version || '@' || created_at, ',' ORDER BY name) FROM tributary.sources), '')
+              || '|' ||
+              coalesce((SELECT string_agg(name || '@' || version || '@' || created_at, ',' ORDER BY name)
+                          FROM tributary.consumer_groups), '') AS f`,
     );
     return rows[0].f as string;
   }
@@ -159,9 +173,8 @@ const GROUP_SELECT = `SELECT name, topics, start_from, reset_policy, session_tim
                              created_at, updated_at
                         FROM tributary.consumer_groups`;
 
-/** What the definition columns do not hold; a pull group has none (no worker runs it). */
-function runtimeOf(spec: GroupConfig): string | null {
-  if (spec.sink.type === 'pull') return null;
+/** What the definition columns do not hold (kept for pull groups too, so their spec reads back as written). */
+function runtimeOf(spec: GroupConfig): string {
   const { batchSize, members, sink, retry, onFailure } = spec;
   return JSON.stringify({ batchSize, members, sink, retry, onFailure });
 }
@@ -178,6 +191,7 @@ function toSource(r: Record<string, unknown>): SourceEntry {
 }
 
 function toGroup(r: Record<string, unknown>): GroupEntry {
+  // NULL: a group made before the catalog, or directly by GroupRepository (tests): a pull group.
   const runtime = (r.runtime as Partial<GroupConfig> | null) ?? {
     batchSize: 500,
     members: 1,

@@ -5,7 +5,8 @@ import { fileSchema, type GroupConfig, type SourceFileConfig, type TopicDefaults
 import { TopicRepository } from '@tributary/topic-log';
 import { CatalogRepository } from './catalog.repository';
 import type { ManagedBy } from './catalog.types';
-import { restoreWriteOnlySecrets, storedSecretsOf } from './write-only-secrets';
+import { clashingSource, sourceIdentityChange } from './source-identity';
+import { restoreWriteOnlySecrets, storedSecretsOf, WriteOnlySecretError } from './write-only-secrets';
 
 export interface PlannedChange {
   action: 'create' | 'update' | 'delete' | 'unchanged' | 'conflict';
@@ -29,6 +30,21 @@ export interface ApplyOptions {
   prune?: boolean;
   managedBy?: ManagedBy;
   topicDefaults: TopicDefaults;
+  /** Where sources without a URL capture from (to tell which sources share a database). */
+  defaultSourceUrl: string;
+}
+
+/** Something the plan was made on changed before it was applied (an API write in between): nothing was applied. */
+export class ApplyRaceError extends Error {
+  constructor(name: string) {
+    super(`"${name}" changed while the plan was applied; nothing was applied, apply again`);
+    this.name = 'ApplyRaceError';
+  }
+}
+
+/** A step's result that says the catalog is not what the plan saw: rolls the whole apply back. */
+function raced(result: unknown, name: string): void {
+  if (result === undefined || result === 'not_found' || result === 'conflict') throw new ApplyRaceError(name);
 }
 
 /** The document does not validate: every bad field with why. */
@@ -77,10 +93,25 @@ export class ConfigApplier {
     const work: (() => Promise<unknown>)[] = [];
     for (const spec of doc.sources) {
       const have = sources.get(spec.name);
+      const identity = have && sourceIdentityChange(have.spec, spec);
+      if (identity) {
+        const detail = `${identity} cannot change (capture would resume from a position that means nothing there); delete the source with dropSlot and create it again`;
+        changes.push({ action: 'conflict', kind: 'source', name: spec.name, detail });
+        continue;
+      }
+      const others = [...[...sources.values()].map((s) => s.spec), ...doc.sources].filter((s) => s.name !== spec.name);
+      const clash = clashingSource(spec, others, options.defaultSourceUrl);
+      if (clash) {
+        const detail = `uses the same ${clash.field} as source ${clash.other} on the same database`;
+        changes.push({ action: 'conflict', kind: 'source', name: spec.name, detail });
+        continue;
+      }
       const change = diff('source', spec.name, have?.spec, spec, `tables ${spec.tables.map(tableOf).join(', ')}`);
       changes.push(change);
-      if (change.action === 'create') work.push(() => this.catalog.createSource(spec, managedBy, c));
-      if (change.action === 'update') work.push(() => this.catalog.updateSource(spec, { managedBy }, c));
+      if (change.action === 'create')
+        work.push(async () => raced(await this.catalog.createSource(spec, managedBy, c), spec.name));
+      if (change.action === 'update')
+        work.push(async () => raced(await this.catalog.updateSource(spec, { managedBy }, c), spec.name));
     }
     for (const t of doc.topics) {
       const { rows } = await c.query('SELECT partitions, retention_ms, retention_bytes FROM tributary.topics WHERE name = $1', [
@@ -120,8 +151,9 @@ export class ConfigApplier {
       const have = groups.get(spec.name);
       const change = diff('group', spec.name, have?.spec, spec, `${spec.sink.type} sink on ${spec.topics.join(', ')}`);
       changes.push(change);
-      if (change.action === 'create') work.push(() => this.catalog.createGroup(spec, managedBy, c));
-      if (change.action === 'update') work.push(() => this.catalog.updateGroup(spec, { managedBy }, c));
+      if (change.action === 'create') work.push(async () => raced(await this.catalog.createGroup(spec, managedBy, c), spec.name));
+      if (change.action === 'update')
+        work.push(async () => raced(await this.catalog.updateGroup(spec, { managedBy }, c), spec.name));
     }
     if (options.prune) {
       const declaredSources = new Set(doc.sources.map((s) => s.name));
@@ -154,16 +186,26 @@ function validate(
   generated: ApplyResult['generatedSecrets'],
 ): Document {
   const raw = isObject(document) ? { ...document } : document;
+  const restore = (kind: 'sources' | 'groups', i: number, run: () => unknown): unknown => {
+    try {
+      return run();
+    } catch (error) {
+      if (!(error instanceof WriteOnlySecretError)) throw error;
+      throw new ConfigDocumentError([{ field: `${kind}[${i}].${error.field}`, reason: error.message }]);
+    }
+  };
   if (isObject(raw)) {
     if (Array.isArray(raw.sources)) {
-      raw.sources = raw.sources.map((s: unknown) =>
-        restoreWriteOnlySecrets(s, storedSecretsOf(sources.get(nameOf(s))?.spec), () => undefined),
+      raw.sources = raw.sources.map((s: unknown, i) =>
+        restore('sources', i, () => restoreWriteOnlySecrets(s, storedSecretsOf(sources.get(nameOf(s))?.spec), () => undefined)),
       );
     }
     if (Array.isArray(raw.groups)) {
-      raw.groups = raw.groups.map((g: unknown) =>
-        restoreWriteOnlySecrets(g, storedSecretsOf(groups.get(nameOf(g))?.spec), (secret) =>
-          generated.push({ group: nameOf(g), secret }),
+      raw.groups = raw.groups.map((g: unknown, i) =>
+        restore('groups', i, () =>
+          restoreWriteOnlySecrets(g, storedSecretsOf(groups.get(nameOf(g))?.spec), (secret) =>
+            generated.push({ group: nameOf(g), secret }),
+          ),
         ),
       );
     }

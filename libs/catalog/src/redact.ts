@@ -1,9 +1,13 @@
 import type { GroupConfig, SourceFileConfig } from '@tributary/config';
 import { redactUrl } from '@tributary/store';
 
+/** What a masked value reads as; sent back, it stands for the stored value (write-only-secrets.ts). */
+export const MASK = '***';
+
 /**
- * Specs as the API and `tributary export` show them: connection passwords masked, webhook secrets left
- * out (only how many there are). Secrets are write-only.
+ * Specs as the API and `tributary export` show them: URL passwords and credential-like query values
+ * masked, webhook header values masked (they often carry tokens), webhook secrets left out (only how many
+ * there are). Secrets are write-only.
  */
 export function redactSourceSpec(spec: SourceFileConfig): Record<string, unknown> {
   return spec.url ? { ...spec, url: redactUrl(spec.url) } : { ...spec };
@@ -13,8 +17,9 @@ export function redactGroupSpec(spec: GroupConfig): Record<string, unknown> {
   const sink = spec.sink;
   if (sink.type === 'postgres' || sink.type === 'mysql') return { ...spec, sink: { ...sink, url: redactUrl(sink.url) } };
   if (sink.type === 'webhook') {
-    const { secrets, ...rest } = sink;
-    return { ...spec, sink: { ...rest, secretCount: secrets.length } };
+    const { secrets, headers, ...rest } = sink;
+    const masked = Object.fromEntries(Object.keys(headers).map((name) => [name, MASK]));
+    return { ...spec, sink: { ...rest, url: redactUrl(sink.url), headers: masked, secretCount: secrets.length } };
   }
   return { ...spec };
 }

@@ -1,13 +1,25 @@
 import type { GroupConfig, SourceFileConfig } from '@tributary/config';
 import { generateWebhookSecret } from '@tributary/webhook-sink';
+import { MASK } from './redact';
 
-const MASK = '***';
+/** A masked value sent for something that has no stored value to stand for (or a different target). */
+export class WriteOnlySecretError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+    this.name = 'WriteOnlySecretError';
+  }
+}
 
 /**
- * Secrets are write-only, so what the API and `tributary export` show has them masked or left out. Sending
- * such a spec back must not wipe them: a URL whose password is `***` keeps the stored password, and a
- * webhook sink without `secret`/`secrets` keeps the stored secrets (a new subscription gets a new secret,
- * reported through `generated`, to be shown once). Works on the raw input, before it is validated.
+ * Secrets are write-only, so what the API and `tributary export` show has them masked or left out.
+ * Sending such a spec back must not wipe them: a masked URL password or query value keeps the stored one
+ * (only for the same scheme, host, port, user and database: a stored password never goes to a new
+ * place), a masked header value keeps the stored header, and a webhook sink without `secret`/`secrets`
+ * keeps the stored secrets (a new subscription gets a new secret, reported through `generated`, to be
+ * shown once). Works on the raw input, before it is validated.
  */
 export function restoreWriteOnlySecrets(
   raw: unknown,
@@ -16,18 +28,22 @@ export function restoreWriteOnlySecrets(
 ): unknown {
   if (!isObject(raw)) return raw;
   const out: Record<string, unknown> = { ...raw };
-  if (typeof out.url === 'string' && stored?.sourceUrl) out.url = keepPassword(out.url, stored.sourceUrl);
+  if (typeof out.url === 'string') out.url = restoreUrl(out.url, stored?.sourceUrl, 'url');
   if (isObject(out.sink)) {
     const sink: Record<string, unknown> = { ...out.sink };
     const before = stored?.group?.sink;
-    if (typeof sink.url === 'string' && before && 'url' in before) sink.url = keepPassword(sink.url, before.url);
-    if (sink.type === 'webhook' && sink.secret === undefined && sink.secrets === undefined) {
+    const storedUrl = before && 'url' in before ? before.url : undefined;
+    if (typeof sink.url === 'string') sink.url = restoreUrl(sink.url, storedUrl, 'sink.url');
+    if (sink.type === 'webhook') {
       delete sink.secretCount; // as shown by the API; not an input
-      if (before?.type === 'webhook') sink.secrets = before.secrets;
-      else {
-        const secret = generateWebhookSecret();
-        generated(secret);
-        sink.secrets = [secret];
+      if (isObject(sink.headers)) sink.headers = restoreHeaders(sink.headers, before?.type === 'webhook' ? before.headers : {});
+      if (sink.secret === undefined && sink.secrets === undefined) {
+        if (before?.type === 'webhook') sink.secrets = before.secrets;
+        else {
+          const secret = generateWebhookSecret();
+          generated(secret);
+          sink.secrets = [secret];
+        }
       }
     }
     out.sink = sink;
@@ -44,16 +60,41 @@ export function storedSecretsOf(entry: SourceFileConfig | GroupConfig | undefine
   return { sourceUrl: entry.url };
 }
 
-function keepPassword(url: string, storedUrl: string): string {
+function restoreUrl(url: string, storedUrl: string | undefined, field: string): string {
+  let given: URL;
   try {
-    const given = new URL(url);
-    if (decodeURIComponent(given.password) !== MASK) return url;
-    const stored = new URL(storedUrl);
-    given.password = stored.password;
-    return given.toString();
+    given = new URL(url);
   } catch {
     return url; // validation reports the bad URL
   }
+  const maskedParams = [...given.searchParams.entries()].filter(([, v]) => v === MASK).map(([k]) => k);
+  const maskedPassword = decodeURIComponent(given.password) === MASK;
+  if (!maskedPassword && !maskedParams.length) return url;
+  const stored = storedUrl ? new URL(storedUrl) : undefined;
+  const samePlace = (u: URL) => [u.protocol, u.hostname, u.port, u.username, u.pathname].join('\u0000');
+  if (!stored || samePlace(stored) !== samePlace(given)) {
+    throw new WriteOnlySecretError(
+      field,
+      `"${MASK}" keeps a stored credential only for the same host, port, user and database; give the credential itself`,
+    );
+  }
+  if (maskedPassword) given.password = stored.password;
+  for (const name of maskedParams) {
+    const value = stored.searchParams.get(name);
+    if (value === null) throw new WriteOnlySecretError(field, `"${name}=${MASK}" has no stored value to keep`);
+    given.searchParams.set(name, value);
+  }
+  return given.toString();
+}
+
+function restoreHeaders(given: Record<string, unknown>, stored: Record<string, string>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(given)) {
+    if (value !== MASK) out[name] = value;
+    else if (name in stored) out[name] = stored[name];
+    else throw new WriteOnlySecretError(`sink.headers.${name}`, `"${MASK}" has no stored value to keep`);
+  }
+  return out;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -42,12 +42,14 @@ export async function dlq(api: ApiClient, out: Output, args: string[], opts: Dlq
     out(`dead letter ${id} discarded`);
   } else if (action === 'replay' && id) {
     const result = await api.call('POST', `${path(id)}/replay`);
+    if (!result.resolvedDeadLetters.includes(id)) {
+      throw new CliError(`dead letter ${id} is still there: ${result.failed[0]?.error ?? 'not delivered'}`);
+    }
     out(
       result.delivered === 1
         ? `dead letter ${id} delivered and removed`
-        : `dead letter ${id} not delivered: ${JSON.stringify(result)}`,
+        : `dead letter ${id} removed (the subscription's filter skips it)`,
     );
-    if (result.delivered !== 1) throw new CliError(`dead letter ${id} was not delivered`);
   } else if (action === 'replay' && opts.group) {
     await replayGroup(api, out, opts);
   } else
@@ -62,8 +64,8 @@ async function replayGroup(api: ApiClient, out: Output, opts: DlqOptions): Promi
   let delivered = 0;
   const failed: string[] = [];
   for (const [i, r] of rows.entries()) {
-    const result = await api.call('POST', `/api/v1/dead-letters/${r.id}/replay`).catch((e: Error) => ({ error: e.message }));
-    if ((result as { delivered?: number }).delivered === 1) delivered++;
+    const result = await api.call('POST', `/api/v1/dead-letters/${r.id}/replay`).catch(() => ({ resolvedDeadLetters: [] }));
+    if ((result as { resolvedDeadLetters: string[] }).resolvedDeadLetters.includes(r.id)) delivered++;
     else failed.push(r.id);
     draw(bar(i + 1, rows.length), i + 1 === rows.length);
   }

@@ -2,6 +2,17 @@ import { z } from 'zod';
 import { webhookGroupDefaults, webhookSinkSchema } from './webhook-sink.schema';
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
+const URL_PARSE_ERROR = 'is not a valid URL (percent-encode special characters in the password, e.g. # as %23)';
+
+/** The drivers parse connection strings as WHATWG URLs: what fails here would fail at connect time. */
+function parsesAsUrl(value: string): boolean {
+  try {
+    new URL(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
 const TOPIC_NAME = /^[A-Za-z0-9._-]{1,200}$/;
 /** `schema.table`, or `schema.*` for every table of a schema (present and future). */
 const TABLE_PATTERN = /^[A-Za-z_][A-Za-z0-9_$]*\.(\*|[A-Za-z_][A-Za-z0-9_$]*)$/;
@@ -23,6 +34,7 @@ export const sourceSchema = z
     url: z
       .string()
       .regex(/^postgres(ql)?:\/\/[^\s]+$/, 'must start with postgres:// or postgresql://')
+      .refine(parsesAsUrl, URL_PARSE_ERROR)
       .optional(),
     tables: z.array(tableEntry).min(1, 'must list at least one table'),
     slot: z.string().regex(IDENTIFIER).max(63).optional(),
@@ -94,7 +106,10 @@ function databaseSink<T extends 'postgres' | 'mysql'>(type: T) {
   return z
     .object({
       type: z.literal(type),
-      url: z.string().regex(scheme, `must be a ${type === 'postgres' ? 'postgres://' : 'mysql://'} URL`),
+      url: z
+        .string()
+        .regex(scheme, `must be a ${type === 'postgres' ? 'postgres://' : 'mysql://'} URL`)
+        .refine(parsesAsUrl, URL_PARSE_ERROR),
       /** Postgres only: schema for target tables and the offsets table. */
       schema: z.string().regex(COLUMN, 'must be a schema name').default('public'),
       tables: z.array(tableMapping).min(1).optional(),

@@ -131,7 +131,7 @@ export class GroupMember {
     // Moving past the offset it blocked at means the block is over, whoever stored it.
     if (!status && p.storedBlock) status = { status: 'ok', detail: null };
     try {
-      await this.repo.commit(this.group.name, this.id, p, point, status);
+      await this.repo.commit(this.group.name, this.id, p, point, status, this.group.incarnation);
       p.committed = point;
       if (status) {
         p.status = status.status;
@@ -173,7 +173,7 @@ export class GroupMember {
     if (policy === 'fail') {
       const detail = `${what}; reset policy is "fail": consumption of this partition stopped until an operator resets its offset`;
       this.logger.error(`group ${this.group.name}: ${detail}`);
-      await this.repo.commit(this.group.name, this.id, p, p.committed, { status: 'failed', detail });
+      await this.repo.commit(this.group.name, this.id, p, p.committed, { status: 'failed', detail }, this.group.incarnation);
       p.status = 'failed';
       await this.repo.recordEvent(this.group.name, p, 'offset_reset_failed', detail);
       return;
@@ -184,7 +184,7 @@ export class GroupMember {
     p.tracker.reset(target);
     p.inflight.clear();
     p.position = target;
-    await this.repo.commit(this.group.name, this.id, p, target);
+    await this.repo.commit(this.group.name, this.id, p, target, undefined, this.group.incarnation);
     p.committed = target;
     await this.repo.recordEvent(this.group.name, p, 'offset_reset', detail);
   }

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { assignPartitions, PartitionRef, partitionId } from './assignment';
-import { ConsumedMessage, GroupDefinition, Lease, StaleMemberError } from './group.types';
+import { ConsumedMessage, GroupDefinition, GroupDeletedError, Lease, StaleMemberError } from './group.types';
 import { withTransaction } from '@tributary/store';
 
 export interface HeartbeatResult {
@@ -33,6 +33,9 @@ export interface PartitionLag {
 }
 
 /** All SQL of consumer groups: membership, leases, committed offsets, dead letters. */
+/** A group row's version and creation time: changes when the group is changed, or deleted and re-created. */
+const INCARNATION = `version || '@' || (extract(epoch from created_at) * 1000000)::bigint`;
+
 export class GroupRepository {
   constructor(private readonly pool: Pool) {}
 
@@ -51,7 +54,8 @@ export class GroupRepository {
 
   async getGroup(name: string): Promise<(GroupDefinition & { paused: boolean }) | undefined> {
     const { rows } = await this.pool.query(
-      `SELECT name, topics, start_from, reset_policy, session_timeout_ms, paused FROM tributary.consumer_groups WHERE name = $1`,
+      `SELECT name, topics, start_from, reset_policy, session_timeout_ms, paused, ${INCARNATION} AS incarnation
+         FROM tributary.consumer_groups WHERE name = $1`,
       [name],
     );
     if (!rows.length) return undefined;
@@ -63,6 +67,7 @@ export class GroupRepository {
       resetPolicy: r.reset_policy,
       sessionTimeoutMs: r.session_timeout_ms,
       paused: r.paused,
+      incarnation: r.incarnation,
     };
   }
 
@@ -74,6 +79,14 @@ export class GroupRepository {
   async heartbeat(def: GroupDefinition, memberId: string, client: string): Promise<HeartbeatResult> {
     return this.transaction(async (c) => {
       await c.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', ['tributary.group', def.name]);
+      // Under the lock deleting a group takes too: a deleted group gets no members, leases or offsets back.
+      const { rows: found } = await c.query<{ incarnation: string }>(
+        `SELECT ${INCARNATION} AS incarnation FROM tributary.consumer_groups WHERE name = $1`,
+        [def.name],
+      );
+      if (!found.length) throw new GroupDeletedError(def.name);
+      if (def.incarnation !== undefined && found[0].incarnation !== def.incarnation)
+        throw new GroupDeletedError(def.name, 'changed');
       await c.query(
         `INSERT INTO tributary.group_members (group_name, member_id, client) VALUES ($1, $2, $3)
          ON CONFLICT (group_name, member_id) DO UPDATE SET heartbeat_at = now()`,
@@ -188,6 +201,7 @@ export class GroupRepository {
     lease: Lease,
     nextOffset: bigint,
     status?: { status: string; detail: string | null },
+    incarnation?: string,
   ): Promise<void> {
     const { rowCount } = await this.pool.query(
       `WITH lease AS (
@@ -198,7 +212,8 @@ export class GroupRepository {
        UPDATE tributary.group_offsets
           SET next_offset = $6, updated_at = now(),
               status = COALESCE($7, status), status_detail = CASE WHEN $7 IS NULL THEN status_detail ELSE $8 END
-        WHERE group_name = $1 AND topic = $2 AND partition = $3 AND EXISTS (SELECT 1 FROM lease)`,
+        WHERE group_name = $1 AND topic = $2 AND partition = $3 AND EXISTS (SELECT 1 FROM lease)
+          AND ($9::text IS NULL OR EXISTS (SELECT 1 FROM tributary.consumer_groups g WHERE g.name = $1 AND ${INCARNATION} = $9))`,
       [
         group,
         lease.topic,
@@ -208,6 +223,7 @@ export class GroupRepository {
         String(nextOffset),
         status?.status ?? null,
         status?.detail ?? null,
+        incarnation ?? null,
       ],
     );
     if (!rowCount) throw new StaleMemberError(group, lease.topic, lease.partition, lease.generation);

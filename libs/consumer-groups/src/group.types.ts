@@ -8,6 +8,12 @@ export interface GroupDefinition {
   startFrom: StartFrom;
   resetPolicy: ResetPolicy;
   sessionTimeoutMs: number;
+  /**
+   * The version of the group's row this member was started for. Set, it fences the member: once the
+   * group is changed or deleted and re-created, its heartbeats and commits are refused, so a member
+   * still running the old settings (another sink) stops before its replacement takes over.
+   */
+  incarnation?: string;
 }
 
 /** A partition this member owns, under the lease generation it was granted with. */
@@ -37,5 +43,16 @@ export class StaleMemberError extends Error {
       `group "${group}": commit for ${topic}[${partition}] under generation ${generation} rejected: the partition has a newer owner`,
     );
     this.name = 'StaleMemberError';
+  }
+}
+
+/** The group was deleted, or changed since the member started: the member stops (its replacement runs the new settings). */
+export class GroupDeletedError extends Error {
+  constructor(
+    readonly group: string,
+    readonly reason: 'deleted' | 'changed' = 'deleted',
+  ) {
+    super(reason === 'deleted' ? `group "${group}" no longer exists` : `group "${group}" changed since this member started`);
+    this.name = 'GroupDeletedError';
   }
 }

@@ -7,6 +7,7 @@ export { MessageNotifier } from './message-notifier';
 export { DeadLetterRepository, type DeadLetter } from './dead-letter.repository';
 export { PullMember, type AckResult, type PulledMessage } from './pull-member';
 export {
+  GroupDeletedError,
   StaleMemberError,
   type ConsumedMessage,
   type GroupDefinition,

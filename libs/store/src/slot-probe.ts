@@ -13,9 +13,10 @@ export interface SlotState {
  * metrics, which must answer even when a source is down.
  */
 export async function probeSlot(url: string, slot: string, timeoutMs = 3_000): Promise<SlotState> {
-  const client = new Client({ connectionString: url, connectionTimeoutMillis: timeoutMs, statement_timeout: timeoutMs });
-  client.on('error', () => undefined); // a broken connection fails the query below, which is reported
+  let client: Client | undefined;
   try {
+    client = new Client({ connectionString: url, connectionTimeoutMillis: timeoutMs, statement_timeout: timeoutMs });
+    client.on('error', () => undefined); // a broken connection fails the query below, which is reported
     await client.connect();
     const { rows } = await client.query(
       `SELECT active, active_pid, confirmed_flush_lsn::text AS lsn,
@@ -31,6 +32,6 @@ export async function probeSlot(url: string, slot: string, timeoutMs = 3_000): P
   } catch (error) {
     return { reachable: false, error: (error as Error).message, slot: null };
   } finally {
-    await client.end().catch(() => undefined);
+    await client?.end().catch(() => undefined);
   }
 }

@@ -98,15 +98,26 @@ export class TopicLog {
     return rows.map(toStoredMessage);
   }
 
-  /** The first offset of a partition appended at or after `time`; the log end offset when none was. */
+  /**
+   * The first offset of a partition appended at or after `time`; the log end offset when none was. A
+   * binary search over the gap-free retained offsets (appends to a partition are serialised, so append
+   * times rise with offsets): some primary-key lookups instead of a scan of the partition.
+   */
   async offsetAt(topic: string, partition: number, time: Date): Promise<bigint> {
-    const { rows } = await this.pool.query(
-      `SELECT COALESCE(
-                (SELECT min("offset") FROM tributary.messages WHERE topic = $1 AND partition = $2 AND appended_at >= $3),
-                (SELECT next_offset FROM tributary.topic_partitions WHERE topic = $1 AND partition = $2)) AS "offset"`,
-      [topic, partition, time],
-    );
-    return BigInt(rows[0].offset ?? 0);
+    const bounds = (await this.offsets(topic)).find((o) => o.partition === partition);
+    if (!bounds) return 0n;
+    let [lo, hi] = [BigInt(bounds.earliest), BigInt(bounds.end)];
+    while (lo < hi) {
+      const mid = lo + (hi - lo) / 2n;
+      const { rows } = await this.pool.query<{ at: Date }>(
+        `SELECT appended_at AS at FROM tributary.messages WHERE topic = $1 AND partition = $2 AND "offset" = $3`,
+        [topic, partition, String(mid)],
+      );
+      // Gone since the bounds were read (retention): everything before it is gone too.
+      if (!rows.length || rows[0].at < time) lo = mid + 1n;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /** Per partition: the first retained offset and the log end offset (next offset to be written). */

@@ -6,6 +6,7 @@ import {
   GroupRepository,
   MessageNotifier,
   OwnedPartition,
+  GroupDeletedError,
   StaleMemberError,
 } from '@tributary/consumer-groups';
 import { backoffDelay } from './backoff';
@@ -85,6 +86,11 @@ export class GroupRunner {
         }
       } catch (error) {
         if (error instanceof StaleMemberError) continue; // the partition was dropped; carry on with the rest
+        if (error instanceof GroupDeletedError) {
+          this.logger.log(`member ${this.member.id}: ${error.message}; stopping`);
+          this.stopping = true; // the worker following the catalog removes this runner
+          break;
+        }
         failures++;
         const delay = backoffDelay(failures, 200, 10_000);
         this.logger.error(`member ${this.member.id}: ${(error as Error).message}; retrying in ${delay} ms`);

@@ -75,22 +75,36 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
       this.logger.log(next ? `group ${name} changed: restarting its members` : `group ${name} was removed: stopping its members`);
       await this.stopGroup(name);
     }
-    for (const [name, group] of wanted) if (!this.groups.has(name)) await this.startGroup(group);
+    // One group that cannot start (a sink that fails to build) must not keep the others from starting;
+    // failing the reconcile afterwards makes the follower try it again.
+    const failed: string[] = [];
+    for (const [name, group] of wanted) {
+      if (this.groups.has(name)) continue;
+      await this.startGroup(group).catch((e: Error) => failed.push(`${name} (${e.message})`));
+    }
+    if (failed.length) throw new Error(`group(s) could not start: ${failed.join('; ')}`);
   }
 
   private async startGroup(group: GroupConfig): Promise<void> {
     const definition = await this.repo.getGroup(group.name);
     if (!definition) return; // deleted since the catalog was read; the next reconcile agrees
     const running = { runners: [] as GroupRunner[], sinks: [] as Sink[], resolved: JSON.stringify(group) };
-    this.groups.set(group.name, running);
-    for (let i = 0; i < group.members; i++) {
-      const sink = createSink(group, this.schemas, this.pool); // one per member: a sink may hold a connection and a transaction
-      running.sinks.push(sink);
-      const member = new GroupMember(this.repo, definition, `worker ${hostname()} pid ${process.pid}`);
-      const runner = new GroupRunner(member, group, this.repo, sink, this.notifier, (batch) => this.observe(group.name, batch));
-      running.runners.push(runner);
-      runner.start();
+    try {
+      for (let i = 0; i < group.members; i++) {
+        const sink = createSink(group, this.schemas, this.pool); // one per member: a sink may hold a connection and a transaction
+        running.sinks.push(sink);
+        const member = new GroupMember(this.repo, definition, `worker ${hostname()} pid ${process.pid}`);
+        running.runners.push(
+          new GroupRunner(member, group, this.repo, sink, this.notifier, (batch) => this.observe(group.name, batch)),
+        );
+      }
+    } catch (error) {
+      await Promise.all(running.sinks.map((sink) => sink.close?.()));
+      throw error;
     }
+    // Registered and started only once every member could be built: never half a group.
+    this.groups.set(group.name, running);
+    for (const runner of running.runners) runner.start();
     this.logger.log(
       `group ${group.name}: ${group.members} member(s), sink ${group.sink.type}, topics ${group.topics.join(', ')}`,
     );

@@ -24,7 +24,7 @@ export class ConsumerGroupEntity {
   @Column({ type: 'boolean', default: false })
   paused!: boolean;
 
-  /** How workers run it (sink, members, batch size, retries); NULL for groups consumed over the pull API. */
+  /** How workers run it (sink, members, batch size, retries); a `pull` sink means no worker does. */
   @Column({ type: 'jsonb', nullable: true })
   runtime!: Record<string, unknown> | null;
 
