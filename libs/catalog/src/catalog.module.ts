@@ -6,8 +6,10 @@ import { ApplyRaceError, ConfigApplier, type ApplyResult } from './config-applie
 
 /**
  * Applies what tributary.yaml declares to the catalog when a process starts, before capture and workers
- * read it. It creates and updates, never deletes: processes of different roles may read different files;
- * `tributary apply --prune` removes what a file no longer declares.
+ * read it: creates and updates, and for each kind the file declares (sources, groups) removes the
+ * file-managed entries it no longer lists. A kind the file does not mention is left alone, so a worker's
+ * file with only groups keeps the sources a capture process's file declared. Entries created through the
+ * API are never removed here.
  */
 @Injectable()
 export class CatalogSeeder implements OnModuleInit {
@@ -21,7 +23,7 @@ export class CatalogSeeder implements OnModuleInit {
   async onModuleInit(): Promise<void> {
     const { sources, groups } = this.config.declared;
     if (!sources.length && !groups.length) return;
-    const result = await this.applyRetryingRaces({ sources, groups });
+    const result = await this.applyRetryingRaces({ sources, groups }, { sources: sources.length > 0, groups: groups.length > 0 });
     const conflicts = result.changes.filter((c) => c.action === 'conflict');
     if (conflicts.length) {
       // Nothing was applied; running on with the catalog's older version would hide the file's mistake.
@@ -34,16 +36,21 @@ export class CatalogSeeder implements OnModuleInit {
   }
 
   /** An API write landing between plan and apply rolls the apply back; planning again sees it. */
-  private async applyRetryingRaces(document: unknown, attempts = 3): Promise<ApplyResult> {
+  private async applyRetryingRaces(
+    document: unknown,
+    prune: { sources: boolean; groups: boolean },
+    attempts = 3,
+  ): Promise<ApplyResult> {
     try {
       return await this.applier.apply(document, {
+        prune,
         managedBy: 'file',
         topicDefaults: this.config.topicDefaults,
         defaultSourceUrl: this.config.defaultSourceUrl,
       });
     } catch (error) {
       if (!(error instanceof ApplyRaceError) || attempts <= 1) throw error;
-      return this.applyRetryingRaces(document, attempts - 1);
+      return this.applyRetryingRaces(document, prune, attempts - 1);
     }
   }
 }

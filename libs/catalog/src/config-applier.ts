@@ -26,8 +26,8 @@ export interface ApplyResult {
 export interface ApplyOptions {
   /** Only show the plan. */
   dryRun?: boolean;
-  /** Delete file-managed sources and groups the document no longer declares. */
-  prune?: boolean;
+  /** Delete file-managed sources and groups the document no longer declares (`true`: both kinds). */
+  prune?: boolean | { sources: boolean; groups: boolean };
   managedBy?: ManagedBy;
   topicDefaults: TopicDefaults;
   /** Where sources without a URL capture from (to tell which sources share a database). */
@@ -155,13 +155,16 @@ export class ConfigApplier {
       if (change.action === 'update')
         work.push(async () => raced(await this.catalog.updateGroup(spec, { managedBy }, c), spec.name));
     }
-    if (options.prune) {
+    const prune = typeof options.prune === 'object' ? options.prune : { sources: !!options.prune, groups: !!options.prune };
+    if (prune.sources) {
       const declaredSources = new Set(doc.sources.map((s) => s.name));
       for (const s of sources.values()) {
         if (s.managedBy !== 'file' || declaredSources.has(s.name)) continue;
         changes.push({ action: 'delete', kind: 'source', name: s.name, detail: 'its replication slot is kept' });
         work.push(() => this.catalog.deleteSource(s.name, c));
       }
+    }
+    if (prune.groups) {
       const declaredGroups = new Set(doc.groups.map((g) => g.name));
       for (const g of groups.values()) {
         if (g.managedBy !== 'file' || declaredGroups.has(g.name)) continue;
