@@ -21,7 +21,7 @@ import { CatalogRepository, redactGroupSpec, type GroupEntry } from '@tributary/
 import { groupSchema, webhookGroupDefaults } from '@tributary/config';
 import type { PartitionLag } from '@tributary/consumer-groups';
 import { parseBody } from './body';
-import { restoreSecrets, withoutReadOnly } from './write-only';
+import { patchOf, replacementOf, restoreSecrets } from './spec-bodies';
 import { expectedVersion, setCatalogEtag, staleVersion } from './catalog-etag';
 import { ApiDoc } from './openapi';
 import { PullMembersRegistry } from './pull-members.registry';
@@ -86,8 +86,7 @@ export class GroupsController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<Record<string, unknown>> {
     const current = await this.mustExist(name);
-    const raw = isObject(body) ? { name, ...(withoutReadOnly(body) as object) } : body;
-    return this.update(current, raw, ifMatch, res);
+    return this.update(current, replacementOf(name, body), ifMatch, res);
   }
 
   /** Changes the given top-level fields; a given `sink` replaces the sink whole. */
@@ -100,8 +99,7 @@ export class GroupsController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<Record<string, unknown>> {
     const current = await this.mustExist(name);
-    const raw = isObject(body) ? { ...current.spec, ...(withoutReadOnly(body) as object) } : body;
-    return this.update(current, raw, ifMatch, res);
+    return this.update(current, patchOf(current.spec, body), ifMatch, res);
   }
 
   /** Deletes the group with its offsets, dead letters and delivery log; its workers stop within seconds. */
@@ -159,8 +157,4 @@ export class GroupsController {
     if (!entry) throw new NotFoundException({ detail: `group "${name}" does not exist`, field: 'group' });
     return entry;
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -24,7 +24,7 @@ import { resolveSource, sourceSchema, TRIBUTARY_CONFIG, type SourceFileConfig, t
 import { PlatformDatabase, probeSlot, redactUrl } from '@tributary/store';
 import { z } from 'zod';
 import { parseBody } from './body';
-import { restoreSecrets, withoutReadOnly } from './write-only';
+import { patchOf, replacementOf, restoreSecrets } from './spec-bodies';
 import { expectedVersion, setCatalogEtag, staleVersion } from './catalog-etag';
 import { ApiDoc } from './openapi';
 
@@ -106,9 +106,7 @@ export class SourcesController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<Record<string, unknown>> {
     const current = await this.mustExist(name);
-    const raw =
-      typeof body === 'object' && body !== null && !Array.isArray(body) ? { name, ...(withoutReadOnly(body) as object) } : body;
-    return this.update(current, raw, ifMatch, res);
+    return this.update(current, replacementOf(name, body), ifMatch, res);
   }
 
   /** Changes the given top-level fields only. */
@@ -121,11 +119,7 @@ export class SourcesController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<Record<string, unknown>> {
     const current = await this.mustExist(name);
-    const raw =
-      typeof body === 'object' && body !== null && !Array.isArray(body)
-        ? { ...current.spec, ...(withoutReadOnly(body) as object) }
-        : body;
-    return this.update(current, raw, ifMatch, res);
+    return this.update(current, patchOf(current.spec, body), ifMatch, res);
   }
 
   @Post(':name/tables')

@@ -35,7 +35,20 @@ const READ_ONLY = [
   'lagBytes',
 ];
 
-export function withoutReadOnly(body: unknown): unknown {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+function withoutReadOnly(body: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(body).filter(([key]) => !READ_ONLY.includes(key)));
+}
+
+/** A PUT body as a spec: named by the path unless it says otherwise (renames are refused later). */
+export function replacementOf(name: string, body: unknown): unknown {
+  return isObject(body) ? { name, ...withoutReadOnly(body) } : body;
+}
+
+/** A PATCH body as a spec: the given top-level fields over the stored spec. */
+export function patchOf(stored: object, body: unknown): unknown {
+  return isObject(body) ? { ...stored, ...withoutReadOnly(body) } : body;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
