@@ -24,6 +24,28 @@ const GROUP_STATE_TABLES = [
 export class CatalogRepository {
   constructor(readonly pool: Pool) {}
 
+  /**
+   * Runs `fn` in a transaction that holds the catalog's apply lock: applies (and start-up seeding by
+   * several processes at once) take turns, so each plan is made on what it changes. The transaction
+   * commits only if `fn` calls `keep(true)`; otherwise, or if it throws, it is rolled back.
+   */
+  async exclusively<T>(fn: (client: PoolClient, keep: (commit: boolean) => void) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SELECT pg_advisory_xact_lock(hashtext('tributary.catalog.apply'))`);
+      let commit = false;
+      const result = await fn(client, (c) => (commit = c));
+      await client.query(commit ? 'COMMIT' : 'ROLLBACK');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined); // the original error is the one to report
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
   async listSources(db: Db = this.pool): Promise<SourceEntry[]> {
     const { rows } = await db.query(
       'SELECT name, spec, version, managed_by, created_at, updated_at FROM tributary.sources ORDER BY name',

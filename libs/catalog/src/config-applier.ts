@@ -55,9 +55,6 @@ export class ConfigDocumentError extends Error {
   }
 }
 
-// Serialises applies (and start-up seeding by several processes) so plans are made on what they change.
-const APPLY_LOCK = "hashtext('tributary.catalog.apply')";
-
 /**
  * Config as code: brings the catalog to what a tributary.yaml document declares, all of it in one
  * transaction or none of it (a conflict, such as a changed partition count, applies nothing). Applying
@@ -67,19 +64,11 @@ export class ConfigApplier {
   constructor(private readonly catalog: CatalogRepository) {}
 
   async apply(document: unknown, options: ApplyOptions): Promise<ApplyResult> {
-    const client = await this.catalog.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query(`SELECT pg_advisory_xact_lock(${APPLY_LOCK})`);
+    return this.catalog.exclusively(async (client, keep) => {
       const result = await this.planAndApply(client, document, options);
-      await client.query(result.applied ? 'COMMIT' : 'ROLLBACK');
+      keep(result.applied); // a plan only (dry run, conflict, nothing to do) is rolled back
       return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   private async planAndApply(c: PoolClient, document: unknown, options: ApplyOptions): Promise<ApplyResult> {
@@ -114,11 +103,9 @@ export class ConfigApplier {
         work.push(async () => raced(await this.catalog.updateSource(spec, { managedBy }, c), spec.name));
     }
     for (const t of doc.topics) {
-      const { rows } = await c.query('SELECT partitions, retention_ms, retention_bytes FROM tributary.topics WHERE name = $1', [
-        t.name,
-      ]);
+      const current = await TopicRepository.settingsIn(c, t.name);
       const d = options.topicDefaults;
-      if (!rows.length) {
+      if (!current) {
         const settings = {
           partitions: t.partitions ?? d.partitions,
           retentionMs: t.retentionMs === undefined ? d.retentionMs : t.retentionMs,
@@ -128,11 +115,7 @@ export class ConfigApplier {
         work.push(() => TopicRepository.createIn(c, t.name, settings));
         continue;
       }
-      const have = {
-        partitions: rows[0].partitions as number,
-        ms: num(rows[0].retention_ms),
-        bytes: num(rows[0].retention_bytes),
-      };
+      const have = { partitions: current.partitions, ms: current.retentionMs, bytes: current.retentionBytes };
       if (t.partitions !== undefined && t.partitions !== have.partitions) {
         const detail = `has ${have.partitions} partitions, the document says ${t.partitions}; a partition count cannot change`;
         changes.push({ action: 'conflict', kind: 'topic', name: t.name, detail });
@@ -248,10 +231,6 @@ function tableOf(entry: string | { table: string }): string {
 
 function nameOf(value: unknown): string {
   return isObject(value) && typeof value.name === 'string' ? value.name : '';
-}
-
-function num(value: unknown): number | null {
-  return value === null || value === undefined ? null : Number(value);
 }
 
 function formatPath(path: PropertyKey[]): string {

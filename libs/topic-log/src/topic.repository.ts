@@ -34,6 +34,24 @@ export class TopicRepository {
     return (await insertTopic(client, name, settings)) > 0;
   }
 
+  /** A topic's settings read inside the caller's transaction; undefined when it does not exist. */
+  static async settingsIn(
+    client: ClientBase,
+    name: string,
+  ): Promise<{ partitions: number; retentionMs: number | null; retentionBytes: number | null } | undefined> {
+    const { rows } = await client.query(
+      'SELECT partitions, retention_ms, retention_bytes FROM tributary.topics WHERE name = $1',
+      [name],
+    );
+    if (!rows.length) return undefined;
+    const r = rows[0];
+    return {
+      partitions: r.partitions,
+      retentionMs: r.retention_ms === null ? null : Number(r.retention_ms),
+      retentionBytes: r.retention_bytes === null ? null : Number(r.retention_bytes),
+    };
+  }
+
   /** Sets both retention limits inside the caller's transaction (null: unlimited). */
   static async setRetentionIn(
     client: ClientBase,
