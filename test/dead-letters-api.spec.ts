@@ -81,6 +81,29 @@ describe('dead letters API', () => {
     }
   });
 
+  it('delivers a dead letter once when two replays of it race', async () => {
+    const receiver = await WebhookReceiver.start();
+    try {
+      receiver.reply = () => ({ status: 204, delayMs: 500 });
+      const sink = { type: 'webhook', url: receiver.url, allowPrivateNetworks: true };
+      expect((await api.call('POST', '/api/v1/groups', { name: 'racing', topics: ['dl.t'], sink })).status).toBe(201);
+      const repo = new GroupRepository(platform.pool);
+      const [message] = await repo.fetch('dl.t', 0, 2n, 1);
+      await repo.deadLetter('racing', message, 'HTTP 500', 5);
+      const [dead] = (await api.call('GET', '/api/v1/dead-letters?group=racing')).body as { id: string }[];
+      const answers = await Promise.all([1, 2].map(() => api.call('POST', `/api/v1/dead-letters/${dead.id}/replay`)));
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
+      expect(answers.find((a) => a.status === 409)?.body).toMatchObject({
+        field: 'id',
+        detail: expect.stringContaining('right now'),
+      });
+      expect(receiver.received).toHaveLength(1);
+      expect((await api.call('POST', `/api/v1/dead-letters/${dead.id}/replay`)).status).toBe(404); // delivered and removed
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('refuses to replay a dead letter whose group is gone or does not deliver outside', async () => {
     const repo = new GroupRepository(platform.pool);
     const [message] = await repo.fetch('dl.t', 0, 0n, 1);

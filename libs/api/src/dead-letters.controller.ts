@@ -16,7 +16,7 @@ import { CatalogRepository } from '@tributary/catalog';
 import { resolveGroup, TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
 import { DeadLetterRepository, type DeadLetter } from '@tributary/consumer-groups';
 import { PlatformDatabase } from '@tributary/store';
-import { ReplayNotFoundError, WebhookReplayer, type ReplayResult } from '@tributary/webhook-sink';
+import { ReplayBusyError, ReplayNotFoundError, WebhookReplayer, type ReplayResult } from '@tributary/webhook-sink';
 import { ApiDoc } from './openapi';
 import { intParam } from './query-params';
 
@@ -87,6 +87,7 @@ export class DeadLettersController {
     } catch (error) {
       // Discarded or replayed by someone else meanwhile.
       if (error instanceof ReplayNotFoundError) throw new NotFoundException({ detail: error.message, field: 'id' });
+      if (error instanceof ReplayBusyError) throw new ConflictException({ detail: error.message, field: 'id' });
       throw error;
     }
   }

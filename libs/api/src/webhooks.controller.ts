@@ -18,6 +18,7 @@ import { PlatformDatabase } from '@tributary/store';
 import {
   AttemptView,
   DeadLetterView,
+  ReplayBusyError,
   ReplayNotFoundError,
   ReplayResult,
   WebhookReplayer,
@@ -120,6 +121,7 @@ export class WebhooksController {
       );
     } catch (error) {
       if (error instanceof ReplayNotFoundError) throw new NotFoundException({ detail: error.message, field: 'deadLetterId' });
+      if (error instanceof ReplayBusyError) throw new ConflictException({ detail: error.message, field: 'deadLetterId' });
       throw error;
     }
   }

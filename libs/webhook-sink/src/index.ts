@@ -25,6 +25,7 @@ export {
   type SubscriptionState as StoredSubscriptionState,
 } from './webhook.repository';
 export {
+  ReplayBusyError,
   ReplayNotFoundError,
   WebhookReplayer,
   type ReplayOptions,

@@ -36,6 +36,9 @@ export interface ReplayResult {
 
 export class ReplayNotFoundError extends Error {}
 
+/** Another replay of the same dead letter is delivering it right now. */
+export class ReplayBusyError extends Error {}
+
 /**
  * Delivers stored messages of a webhook subscription again, outside its live stream: in offset order
  * per partition, with the same webhook ids (receivers may recognise them as already seen), signed with
@@ -54,6 +57,14 @@ export class WebhookReplayer {
   }
 
   async replay(selector: ReplaySelector, options: ReplayOptions = {}): Promise<ReplayResult> {
+    if (!('deadLetterId' in selector)) return this.run(selector, options);
+    // Claimed, then read again: a replay that finished just before has removed it (not found, not twice).
+    const claimed = await this.repo.withDeadLetterClaim(selector.deadLetterId, () => this.run(selector, options));
+    if (!claimed) throw new ReplayBusyError(`dead letter ${selector.deadLetterId} is being replayed right now`);
+    return claimed.value;
+  }
+
+  private async run(selector: ReplaySelector, options: ReplayOptions): Promise<ReplayResult> {
     const limit = Math.min(10_000, options.limit ?? 1_000);
     let messages: ConsumedMessage[];
     let deadLetterId: string | undefined;

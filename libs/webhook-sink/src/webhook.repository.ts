@@ -155,6 +155,31 @@ export class WebhookRepository {
     };
   }
 
+  /**
+   * Runs `fn` while holding a claim on one dead letter (a session advisory lock on its own connection),
+   * so two replays of it cannot both deliver it. Undefined when another replay holds it.
+   */
+  async withDeadLetterClaim<T>(id: string, fn: () => Promise<T>): Promise<{ value: T } | undefined> {
+    const client = await this.pool.connect();
+    let keepsLock = false; // a connection whose unlock failed is closed, not pooled still holding the claim
+    try {
+      const { rows } = await client.query<{ ok: boolean }>(
+        `SELECT pg_try_advisory_lock(hashtext('tributary.dead_letter'), hashtext($1)) AS ok`,
+        [id],
+      );
+      if (!rows[0].ok) return undefined;
+      keepsLock = true;
+      try {
+        return { value: await fn() };
+      } finally {
+        await client.query(`SELECT pg_advisory_unlock(hashtext('tributary.dead_letter'), hashtext($1))`, [id]);
+        keepsLock = false;
+      }
+    } finally {
+      client.release(keepsLock);
+    }
+  }
+
   async deleteDeadLetter(group: string, id: string): Promise<void> {
     await this.pool.query(`DELETE FROM tributary.dead_letters WHERE group_name = $1 AND id = $2`, [group, id]);
   }
