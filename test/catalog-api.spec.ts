@@ -264,6 +264,22 @@ describe('sources, groups and sinks through the API', () => {
     }
   });
 
+  it('restarts members on every new version, even one that leaves the running settings as they were', async () => {
+    const url = `${receiver.url}?g=same`; // other groups deliver to this receiver too
+    const sink = { type: 'webhook', url, operations: ['c'], secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' };
+    const mine = (id: number) => receiver.received.some((r) => r.path.includes('g=same') && r.body.includes(`"id":${id}`));
+    expect((await call('POST', '/groups', { name: 'same', topics: ['shop.public.orders'], sink })).status).toBe(201);
+    await cluster.query('shop', 'INSERT INTO orders VALUES (700, 7)');
+    await waitFor(async () => mine(700), 'order 700');
+    // With the embedded-style defaults this changes the stored spec (a new version, which fences the
+    // running members) but not what the members run.
+    const patched = await call('PATCH', '/groups/same', { sink: { ...sink, allowPrivateNetworks: true } });
+    expect(patched.status).toBe(200);
+    await cluster.query('shop', 'INSERT INTO orders VALUES (701, 7)');
+    await waitFor(async () => mine(701), 'order 701 after the change');
+    expect((await call('DELETE', '/groups/same')).status).toBe(204);
+  });
+
   it('deletes a group with its offsets, and a source with its slot and publication when asked', async () => {
     expect((await call('DELETE', '/groups/hooks')).status).toBe(204);
     expect((await call('GET', '/groups/hooks')).status).toBe(404);

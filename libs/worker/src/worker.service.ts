@@ -11,6 +11,13 @@ import { GroupRunner } from './group-runner';
 import { createSink } from './sinks/sink.factory';
 import type { Sink } from './sinks/sink';
 
+/** A group as the catalog lists it: its settings resolved, and the version they belong to. */
+interface WantedGroup {
+  config: GroupConfig;
+  version: number;
+  createdAt: string;
+}
+
 /**
  * The worker role: runs the members of every group in the catalog that has a sink, following the catalog
  * (a new group starts, a changed one restarts, a deleted one stops), and the retention janitor.
@@ -23,7 +30,7 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
   private readonly janitor: RetentionJanitor;
   private readonly schemas: TableSchemaRepository;
   private readonly pool: PlatformDatabase['pool'];
-  private readonly groups = new Map<string, { runners: GroupRunner[]; sinks: Sink[]; resolved: string }>();
+  private readonly groups = new Map<string, { runners: GroupRunner[]; sinks: Sink[]; version: string }>();
   private readonly reported = new Map<GroupRunner, { retries: number; deadLettered: number }>();
   private readonly follower: CatalogFollower;
   private janitorTimer?: NodeJS.Timeout;
@@ -67,11 +74,15 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     const wanted = new Map(
       (await this.catalog.listGroups())
         .filter((g) => g.spec.sink.type !== 'pull')
-        .map((g) => [g.name, resolveGroup(g.spec, this.config.localDefaults)]),
+        .map((g) => [
+          g.name,
+          { config: resolveGroup(g.spec, this.config.localDefaults), version: g.version, createdAt: g.createdAt },
+        ]),
     );
     for (const [name, running] of this.groups) {
       const next = wanted.get(name);
-      if (next && JSON.stringify(next) === running.resolved) continue;
+      // Any new version restarts the members: they are fenced by the version they started with (GroupMember).
+      if (next && `${next.version}@${next.createdAt}` === running.version) continue;
       this.logger.log(next ? `group ${name} changed: restarting its members` : `group ${name} was removed: stopping its members`);
       await this.stopGroup(name);
     }
@@ -85,10 +96,11 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     if (failed.length) throw new Error(`group(s) could not start: ${failed.join('; ')}`);
   }
 
-  private async startGroup(group: GroupConfig): Promise<void> {
+  private async startGroup({ config: group, version, createdAt }: WantedGroup): Promise<void> {
     const definition = await this.repo.getGroup(group.name);
-    if (!definition) return; // deleted since the catalog was read; the next reconcile agrees
-    const running = { runners: [] as GroupRunner[], sinks: [] as Sink[], resolved: JSON.stringify(group) };
+    // Deleted or changed since the catalog was read: the follower sees the change and reconciles again.
+    if (!definition || definition.incarnation?.split('@')[0] !== String(version)) return;
+    const running = { runners: [] as GroupRunner[], sinks: [] as Sink[], version: `${version}@${createdAt}` };
     try {
       for (let i = 0; i < group.members; i++) {
         const sink = createSink(group, this.schemas, this.pool); // one per member: a sink may hold a connection and a transaction
