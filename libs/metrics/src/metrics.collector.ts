@@ -15,12 +15,14 @@ export class DatabaseMetrics {
   private readonly endOffset: Gauge;
   private readonly captureLag: Gauge;
   private readonly sourceUp: Gauge;
+  private readonly catalog: CatalogRepository;
 
   constructor(
     registry: Registry,
     private readonly pool: Pool,
     private readonly config: TributaryConfig,
   ) {
+    this.catalog = new CatalogRepository(pool);
     const gauge = (name: string, help: string, labelNames: string[]) =>
       new Gauge({ name, help, labelNames, registers: [registry] });
     this.groupLag = gauge('tributary_group_lag_messages', 'Log end offset minus committed offset', [
@@ -67,9 +69,7 @@ export class DatabaseMetrics {
     for (const r of events.rows) this.groupEvents.set({ group: r.group_name, kind: r.kind }, r.n);
     for (const r of dead.rows) this.deadLetters.set({ group: r.group_name }, r.n);
     for (const r of ends.rows) this.endOffset.set({ topic: r.topic, partition: String(r.partition) }, Number(r.next_offset));
-    const sources = (await new CatalogRepository(this.pool).listSources()).map((s) =>
-      resolveSource(s.spec, this.config.defaultSourceUrl),
-    );
+    const sources = (await this.catalog.listSources()).map((s) => resolveSource(s.spec, this.config.defaultSourceUrl));
     this.captureLag.reset();
     this.sourceUp.reset();
     await Promise.all(sources.map((s) => this.collectSource(s.name, s.url, s.slot)));
