@@ -263,7 +263,7 @@ async function appendCeiling(platform: Client, fromTopic: string, rows: number):
        FROM tributary.messages WHERE topic = $1 ORDER BY partition, "offset"`,
     [fromTopic],
   );
-  const commitTime = new Date().toISOString();
+  const commitTimeMs = Date.now();
   const records: AppendRecord[] = stored.map((m) => ({
     topic,
     partition: m.partition,
@@ -271,7 +271,7 @@ async function appendCeiling(platform: Client, fromTopic: string, rows: number):
     envelope: m.envelope,
     sourceLsn: BigInt(m.lsn),
     txId: m.tx,
-    commitTime,
+    commitTimeMs,
   }));
   const progress = new Progress('TopicLog.append');
   const started = performance.now();

@@ -275,7 +275,7 @@ async function appendCeiling(pool: Pool, count: number): Promise<number> {
     envelope: r.envelope,
     sourceLsn: 1n,
     txId: '1',
-    commitTime: new Date().toISOString(),
+    commitTimeMs: Date.now(),
   }));
   const client = await pool.connect();
   try {

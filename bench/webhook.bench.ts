@@ -155,7 +155,7 @@ async function fill(pool: Pool, topic: string, count: number): Promise<void> {
             `"source":{"name":"bench","schema":"public","table":"t"}}`,
           sourceLsn: null,
           txId: null,
-          commitTime: null,
+          commitTimeMs: null,
         });
       }
       await c.query('BEGIN');

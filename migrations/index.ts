@@ -5,6 +5,7 @@ import { WebhookDeliveries1764600000000 } from './1764600000000-WebhookDeliverie
 import { ApiTokens1764800000000 } from './1764800000000-ApiTokens';
 import { Backfills1764900000000 } from './1764900000000-Backfills';
 import { Catalog1765000000000 } from './1765000000000-Catalog';
+import { RecordBatches1766000000000 } from './1766000000000-RecordBatches';
 
 /** Every migration, in order. Listed explicitly so the build needs no glob loading. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   ApiTokens1764800000000,
   Backfills1764900000000,
   Catalog1765000000000,
+  RecordBatches1766000000000,
 ];

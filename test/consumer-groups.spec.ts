@@ -307,12 +307,13 @@ describe('consumer groups', () => {
 
   it('removes expired messages without changing the offsets of the rest', async () => {
     await platform.createTopic('expiring', 2, 60_000);
-    await platform.produce('expiring', 2, 200, 20);
+    // Retention removes whole record batches: one message per append here, to check it message by message.
+    await platform.produce('expiring', 2, 200, 20, 0, 1);
     await platform.pool.query(
-      `UPDATE tributary.messages SET appended_at = now() - interval '2 minutes' WHERE topic = 'expiring' AND "offset" < 30`,
+      `UPDATE tributary.message_batches SET appended_at = now() - interval '2 minutes' WHERE topic = 'expiring' AND last_offset < 30`,
     );
     await platform.createTopic('capped', 1, null, 2_000);
-    await platform.produce('capped', 1, 100);
+    await platform.produce('capped', 1, 100, 100, 0, 1);
     const janitor = new RetentionJanitor(platform.pool);
     await janitor.runOnce();
     const { rows } = await platform.pool.query(
@@ -342,10 +343,10 @@ describe('consumer groups', () => {
   ] as const)('follows reset policy %s when its offset was removed by retention', async (policy, committed, status) => {
     const topic = `reset-${policy}`;
     await platform.createTopic(topic, 1);
-    await platform.produce(topic, 1, 100);
+    await platform.produce(topic, 1, 100, 100, 0, 10);
     const def = definition(`reset-${policy}-g`, [topic], { resetPolicy: policy });
     const m = await member(def);
-    await platform.pool.query(`DELETE FROM tributary.messages WHERE topic = $1 AND "offset" < 50`, [topic]);
+    await platform.pool.query(`DELETE FROM tributary.message_batches WHERE topic = $1 AND last_offset < 50`, [topic]);
     const [p] = m.active();
     const batch = await m.fetch(p, 10);
     const [lag] = await repo.lag(def.name);
@@ -362,9 +363,9 @@ describe('consumer groups', () => {
 
   it('starts a new group from latest or from a timestamp', async () => {
     await platform.createTopic('start', 1);
-    await platform.produce('start', 1, 10);
+    await platform.produce('start', 1, 10, 10, 0, 1);
     await platform.pool.query(
-      `UPDATE tributary.messages SET appended_at = now() - interval '1 hour' WHERE topic = 'start' AND "offset" < 6`,
+      `UPDATE tributary.message_batches SET appended_at = now() - interval '1 hour' WHERE topic = 'start' AND last_offset < 6`,
     );
     const latest = await member(definition('start-latest', ['start'], { startFrom: 'latest' }));
     const since = await member(definition('start-ts', ['start'], { startFrom: new Date(Date.now() - 60_000).toISOString() }));

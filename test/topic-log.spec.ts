@@ -6,7 +6,7 @@ import { TestCluster } from './support/pg-cluster';
 const SETTINGS = { partitions: 2, retentionMs: 60_000, retentionBytes: null };
 
 function record(topic: string, partition: number, tag: string): AppendRecord {
-  return { topic, partition, key: tag, envelope: JSON.stringify({ tag }), sourceLsn: null, txId: null, commitTime: null };
+  return { topic, partition, key: tag, envelope: JSON.stringify({ tag }), sourceLsn: null, txId: null, commitTimeMs: null };
 }
 
 describe('topic log', () => {

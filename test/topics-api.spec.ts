@@ -80,9 +80,10 @@ describe('topics API', () => {
 
   it('browses a partition by offset or by time, page by page', async () => {
     await platform.createTopic('browse', 1);
-    await platform.produce('browse', 1, 10);
+    await platform.produce('browse', 1, 10, 10, 0, 1);
     await platform.pool.query(
-      `UPDATE tributary.messages SET appended_at = '2026-01-01T00:00:00Z'::timestamptz + "offset" * interval '1 minute' WHERE topic = 'browse'`,
+      `UPDATE tributary.message_batches SET appended_at = '2026-01-01T00:00:00Z'::timestamptz + base_offset * interval '1 minute'
+        WHERE topic = 'browse'`,
     );
     const page = async (query: string) => (await call('GET', `/api/v1/topics/browse/messages?${query}`)).body;
     const first = await page('partition=0&offset=0&limit=4');

@@ -521,7 +521,7 @@ describe('webhook subscriptions', () => {
           }),
           sourceLsn: null,
           txId: null,
-          commitTime: null,
+          commitTimeMs: null,
         })),
       );
       await c.query('COMMIT');

@@ -1,7 +1,7 @@
 import type { ColumnSchema } from '@tributary/schema-registry';
-import { AppendRecord, partitionForKey } from '@tributary/topic-log';
+import { AppendRecord, formatLsn, partitionForKey } from '@tributary/topic-log';
 // Capture's own renderer, so the bench's messages are exactly what capture would append.
-import { renderEnvelope } from '../../libs/capture/src/envelope';
+import { envelopeParts, renderEnvelope } from '../../libs/capture/src/envelope';
 import type { TableInfo } from '../../libs/capture/src/table-info';
 import { TypeRegistry } from '@tributary/pg-source';
 
@@ -78,6 +78,13 @@ export function benchRecords(opts: {
     partitions: opts.partitions,
     keyIndexes: [0],
     kinds: COLUMNS.map(([, oid]) => types.kindOf(oid)),
+    parts: envelopeParts(
+      opts.source,
+      'src',
+      'public',
+      'bench_rows',
+      COLUMNS.map(([name]) => name),
+    ),
   };
   const txRows = opts.txRows ?? 1_000;
   const records: AppendRecord[] = [];
@@ -88,12 +95,10 @@ export function benchRecords(opts: {
     const lsn = commitLsn - 150_000n + BigInt((id % txRows) * 140);
     const commitTimeMs = Date.UTC(2026, 0, 1) + tx * 5;
     const change = renderEnvelope(table, 'c', null, false, benchRowText(id), {
-      source: opts.source,
-      database: 'src',
       txId: 1000 + tx,
-      commitLsn,
+      commitLsn: formatLsn(commitLsn),
       commitTimeMs,
-      lsn,
+      lsn: formatLsn(lsn),
       seq: id % txRows,
     });
     records.push({
@@ -103,7 +108,7 @@ export function benchRecords(opts: {
       envelope: change.envelope,
       sourceLsn: lsn,
       txId: String(1000 + tx),
-      commitTime: new Date(commitTimeMs).toISOString(),
+      commitTimeMs,
     });
   }
   return records;

@@ -37,15 +37,18 @@ export class TestPlatform {
     }
   }
 
-  /** Appends `count` messages keyed `k<i % keys>`, partitioned as capture would, in one transaction. */
-  async produce(topic: string, partitions: number, count: number, keys = count, from = 0): Promise<void> {
+  /**
+   * Appends `count` messages keyed `k<i % keys>`, partitioned as capture would, in one transaction of
+   * appends of `perAppend` messages (each append stores one record batch per partition it touches).
+   */
+  async produce(topic: string, partitions: number, count: number, keys = count, from = 0, perAppend = 5_000): Promise<void> {
     const { partitionForKey } = await import('@tributary/topic-log');
     const c = await this.pool.connect();
     try {
       await c.query('BEGIN');
-      for (let start = 0; start < count; start += 5_000) {
+      for (let start = 0; start < count; start += perAppend) {
         const records: AppendRecord[] = [];
-        for (let i = from + start; i < from + Math.min(count, start + 5_000); i++) {
+        for (let i = from + start; i < from + Math.min(count, start + perAppend); i++) {
           const key = `{"k":${i % keys}}`;
           records.push({
             topic,
@@ -54,7 +57,7 @@ export class TestPlatform {
             envelope: `{"id":"m${i}","op":"c","key":${key},"after":{"k":${i % keys},"seq":${i}}}`,
             sourceLsn: null,
             txId: null,
-            commitTime: null,
+            commitTimeMs: null,
           });
         }
         await TopicLog.append(c, records);

@@ -6,7 +6,7 @@ import { TableSchemaRepository } from '@tributary/schema-registry';
 import { WATERMARK_PREFIX, type WatermarkHandler } from '@tributary/snapshot';
 import { AppendRecord, partitionForKey, TopicLog, TopicRepository, TopicSettings } from '@tributary/topic-log';
 import { CheckpointRepository } from './checkpoint.repository';
-import { ChangeContext, RenderedChange, renderEnvelope, renderKey, renderTruncate } from './envelope';
+import { ChangeContext, envelopeParts, RenderedChange, renderEnvelope, renderKey, renderTruncate } from './envelope';
 import { formatLsn, parseLsn } from '@tributary/topic-log';
 import { RawPgoutputPlugin } from './pgoutput/raw-pgoutput.plugin';
 import type { PgoutputMessage, Relation } from './pgoutput/pgoutput.types';
@@ -34,6 +34,8 @@ export interface SessionDeps {
 interface OpenTransaction {
   xid: number;
   finalLsn: bigint;
+  /** finalLsn as `X/Y`, as every envelope of the transaction shows it. */
+  commitLsn: string;
   commitTimeMs: number;
   seq: number;
   /** Already stored before a crash: its commit is at or before the checkpoint. */
@@ -94,7 +96,7 @@ export class CaptureSession {
 
     const done = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
     this.service.on('data', (lsn: string, message: PgoutputMessage) =>
-      this.exclusive(() => this.handle(parseLsn(lsn), message)).catch((e: Error) => this.fail(e)),
+      this.exclusive(() => this.handle(lsn, message)).catch((e: Error) => this.fail(e)),
     );
     this.service.on('heartbeat', (_lsn: string, _ts: number, shouldRespond: boolean) => {
       if (shouldRespond) this.acknowledge(this.confirmedLsn);
@@ -143,13 +145,15 @@ export class CaptureSession {
     return next;
   }
 
-  private async handle(walStart: bigint, message: PgoutputMessage): Promise<void> {
+  private async handle(lsnText: string, message: PgoutputMessage): Promise<void> {
+    const walStart = parseLsn(lsnText);
     this.lastMessageAt = new Date();
     switch (message.tag) {
       case 'begin':
         this.tx = {
           xid: message.xid,
           finalLsn: message.finalLsn,
+          commitLsn: formatLsn(message.finalLsn),
           commitTimeMs: message.commitTimeMs,
           seq: 0,
           skip: message.finalLsn < this.checkpoint,
@@ -162,7 +166,7 @@ export class CaptureSession {
       case 'delete':
       case 'truncate':
         if (!this.tx || this.tx.skip) return;
-        this.onChange(walStart, message);
+        this.onChange(walStart, lsnText, message);
         if (this.buffer.length >= this.deps.source.batchSize) await this.flush();
         return;
       case 'commit':
@@ -216,6 +220,13 @@ export class CaptureSession {
       partitions,
       keyIndexes,
       kinds: relation.columns.map((c) => this.types.kindOf(c.typeOid)),
+      parts: envelopeParts(
+        this.deps.source.name,
+        this.database,
+        relation.schema,
+        relation.name,
+        relation.columns.map((c) => c.name),
+      ),
     });
   }
 
@@ -246,16 +257,15 @@ export class CaptureSession {
 
   private onChange(
     walStart: bigint,
+    lsnText: string,
     message: Extract<PgoutputMessage, { tag: 'insert' | 'update' | 'delete' | 'truncate' }>,
   ): void {
     const tx = this.tx as OpenTransaction;
     const ctx = (): ChangeContext => ({
-      source: this.deps.source.name,
-      database: this.database,
       txId: tx.xid,
-      commitLsn: tx.finalLsn,
+      commitLsn: tx.commitLsn,
       commitTimeMs: tx.commitTimeMs,
-      lsn: walStart,
+      lsn: lsnText,
       seq: tx.seq++,
     });
     if (message.tag === 'truncate') {
@@ -297,7 +307,7 @@ export class CaptureSession {
       envelope: change.envelope,
       sourceLsn: walStart,
       txId: String(tx.xid),
-      commitTime: new Date(tx.commitTimeMs).toISOString(),
+      commitTimeMs: tx.commitTimeMs,
     });
   }
 
@@ -316,9 +326,8 @@ export class CaptureSession {
       commitTimeMs: tx.commitTimeMs,
       lsn: walStart,
     });
-    const commitTime = new Date(tx.commitTimeMs).toISOString();
     for (const r of records) {
-      this.buffer.push({ ...r, sourceLsn: walStart, txId: String(tx.xid), commitTime });
+      this.buffer.push({ ...r, sourceLsn: walStart, txId: String(tx.xid), commitTimeMs: tx.commitTimeMs });
       if (this.buffer.length >= this.deps.source.batchSize) await this.flush();
     }
   }

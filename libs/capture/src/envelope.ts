@@ -1,4 +1,3 @@
-import { formatLsn } from '@tributary/topic-log';
 import { RawValue, UNCHANGED_TOAST } from './pgoutput/pgoutput.types';
 import type { TableInfo } from './table-info';
 import { renderValue } from '@tributary/pg-source';
@@ -6,14 +5,12 @@ import { renderValue } from '@tributary/pg-source';
 export type Op = 'c' | 'u' | 'd' | 't';
 
 export interface ChangeContext {
-  source: string;
-  database: string;
   txId: number;
-  /** LSN of the transaction's commit record: with `seq`, it names the change forever. */
-  commitLsn: bigint;
+  /** `X/Y` text of the transaction's commit LSN: with `seq`, it names the change forever. */
+  commitLsn: string;
   commitTimeMs: number;
-  /** LSN of the WAL record of this change. */
-  lsn: bigint;
+  /** `X/Y` text of the LSN of this change's WAL record. */
+  lsn: string;
   seq: number;
 }
 
@@ -24,9 +21,33 @@ export interface RenderedChange {
   envelope: string;
 }
 
+/** The parts of every envelope of a table that never change, rendered once per relation message. */
+export interface EnvelopeParts {
+  /** `"column":` for each column. */
+  labels: string[];
+  /** `,"column":` for each column. */
+  nextLabels: string[];
+  /** `{"id":"<source>:` */
+  idHead: string;
+  /** `,"source":{"name":…,"database":…,"schema":…,"table":…,"lsn":"` */
+  sourceHead: string;
+}
+
+export function envelopeParts(source: string, database: string, schema: string, table: string, columns: string[]): EnvelopeParts {
+  return {
+    labels: columns.map((c) => `${JSON.stringify(c)}:`),
+    nextLabels: columns.map((c) => `,${JSON.stringify(c)}:`),
+    idHead: `{"id":"${source}:`,
+    sourceHead:
+      `,"source":{"name":${JSON.stringify(source)},"database":${JSON.stringify(database)},` +
+      `"schema":${JSON.stringify(schema)},"table":${JSON.stringify(table)},"lsn":"`,
+  };
+}
+
 /**
  * Renders one change as the documented JSON envelope (docs/envelope.md), as text, so that exact
- * values (int8, numeric, json) are never round-tripped through JavaScript numbers.
+ * values (int8, numeric, json) are never round-tripped through JavaScript numbers. This runs for every
+ * captured row: what can be rendered once per table lives in `table.parts`.
  */
 export function renderEnvelope(
   table: TableInfo,
@@ -36,22 +57,33 @@ export function renderEnvelope(
   after: RawValue[] | null,
   ctx: ChangeContext,
 ): RenderedChange {
-  const unchanged: string[] = [];
-  const afterJson = after ? renderRow(table, after, unchanged, before && !beforeIsKeyOnly ? before : null) : 'null';
-  const beforeJson = before ? renderRow(table, before, [], null, beforeIsKeyOnly ? table.keyIndexes : undefined) : 'null';
+  const { idHead, sourceHead } = table.parts;
   const key = renderKey(table, op === 'd' ? before : after);
-  const { relation } = table;
-  const source =
-    `{"name":${JSON.stringify(ctx.source)},"database":${JSON.stringify(ctx.database)},` +
-    `"schema":${JSON.stringify(relation.schema)},"table":${JSON.stringify(relation.name)},` +
-    `"lsn":"${formatLsn(ctx.lsn)}","commitLsn":"${formatLsn(ctx.commitLsn)}","seq":${ctx.seq},` +
-    `"txId":${ctx.txId},"ts_ms":${ctx.commitTimeMs}}`;
-  const id = `${ctx.source}:${formatLsn(ctx.commitLsn)}:${ctx.seq}`;
-  const envelope =
-    `{"id":"${id}","op":"${op}","key":${key ?? 'null'},"before":${beforeJson},"after":${afterJson},` +
-    `"source":${source},"ts_ms":${Date.now()}` +
-    (unchanged.length ? `,"unchanged_toast":${JSON.stringify(unchanged)}}` : '}');
-  return { op, key, envelope };
+  // One array joined once makes one flat string; concatenating the pieces would leave a tree of small
+  // strings per envelope for the garbage collector to trace until the batch is appended.
+  const out = [idHead, ctx.commitLsn, ':', String(ctx.seq), '","op":"', op, '","key":', key ?? 'null', ',"before":'];
+  if (before) renderRow(out, table, before, [], null, beforeIsKeyOnly ? table.keyIndexes : undefined);
+  else out.push('null');
+  out.push(',"after":');
+  const unchanged: string[] = [];
+  if (after) renderRow(out, table, after, unchanged, before && !beforeIsKeyOnly ? before : null);
+  else out.push('null');
+  out.push(
+    sourceHead,
+    ctx.lsn,
+    '","commitLsn":"',
+    ctx.commitLsn,
+    '","seq":',
+    String(ctx.seq),
+    ',"txId":',
+    String(ctx.txId),
+    ',"ts_ms":',
+    String(ctx.commitTimeMs),
+    '},"ts_ms":',
+    String(Date.now()),
+    unchanged.length ? `,"unchanged_toast":${JSON.stringify(unchanged)}}` : '}',
+  );
+  return { op, key, envelope: out.join('') };
 }
 
 export function renderTruncate(table: TableInfo, ctx: ChangeContext): RenderedChange {
@@ -62,35 +94,40 @@ export function renderTruncate(table: TableInfo, ctx: ChangeContext): RenderedCh
 /** The key as JSON (`{"id":1}`): also the partitioning key, so its text form must be stable. */
 export function renderKey(table: TableInfo, row: RawValue[] | null): string | null {
   if (!row || table.keyIndexes.length === 0) return null;
-  const parts: string[] = [];
-  for (const i of table.keyIndexes) {
+  const { labels } = table.parts;
+  let out = '{';
+  for (let j = 0; j < table.keyIndexes.length; j++) {
+    const i = table.keyIndexes[j];
     const value = row[i];
     if (value === UNCHANGED_TOAST || value === undefined) return null;
-    const column = table.relation.columns[i];
-    parts.push(`${JSON.stringify(column.name)}:${value === null ? 'null' : renderValue(value, table.kinds[i])}`);
+    out += `${j ? ',' : ''}${labels[i]}${value === null ? 'null' : renderValue(value, table.kinds[i])}`;
   }
-  return `{${parts.join(',')}}`;
+  return `${out}}`;
 }
 
 function renderRow(
+  out: string[],
   table: TableInfo,
   row: RawValue[],
   unchanged: string[],
   fallback: RawValue[] | null,
   onlyIndexes?: number[],
-): string {
-  const { columns } = table.relation;
-  const parts: string[] = [];
-  const indexes = onlyIndexes ?? columns.map((_, i) => i);
-  for (const i of indexes) {
+): void {
+  const { labels, nextLabels } = table.parts;
+  const count = onlyIndexes ? onlyIndexes.length : labels.length;
+  let first = true;
+  out.push('{');
+  for (let j = 0; j < count; j++) {
+    const i = onlyIndexes ? onlyIndexes[j] : j;
     let value = row[i];
     if (value === UNCHANGED_TOAST && fallback && fallback[i] !== UNCHANGED_TOAST) value = fallback[i];
     if (value === UNCHANGED_TOAST) {
       // Not sent because it did not change: say so, never pretend it is NULL.
-      unchanged.push(columns[i].name);
+      unchanged.push(table.relation.columns[i].name);
       continue;
     }
-    parts.push(`${JSON.stringify(columns[i].name)}:${value === null ? 'null' : renderValue(value, table.kinds[i])}`);
+    out.push(first ? labels[i] : nextLabels[i], value === null ? 'null' : renderValue(value, table.kinds[i]));
+    first = false;
   }
-  return `{${parts.join(',')}}`;
+  out.push('}');
 }

@@ -1,5 +1,6 @@
 import type { Relation } from './pgoutput/pgoutput.types';
 import type { ValueKind } from '@tributary/pg-source';
+import type { EnvelopeParts } from './envelope';
 
 /** What capture knows about one published table, rebuilt whenever its relation message arrives. */
 export interface TableInfo {
@@ -9,4 +10,5 @@ export interface TableInfo {
   /** Indexes into relation.columns of the primary key (or replica identity index), in key order. */
   keyIndexes: number[];
   kinds: ValueKind[];
+  parts: EnvelopeParts;
 }

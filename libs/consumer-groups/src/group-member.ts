@@ -18,7 +18,16 @@ export interface OwnedPartition extends Lease {
   inflight: Map<bigint, { visibleAt: number; attempts: number }>;
   /** A block stored by an earlier owner (or this one): cleared by the first commit that moves past it. */
   storedBlock: boolean;
+  /** Messages fetched beyond what was asked, from `position` on; dropped when the position moves elsewhere. */
+  readAhead: ConsumedMessage[];
 }
+
+/**
+ * Fetches read at least this many messages. Messages are stored in record batches, so reading a few of
+ * them costs about as much as reading their whole batch; small consumer batches (a webhook sending one
+ * message per request) are served from what was read ahead.
+ */
+const READ_AHEAD = 500;
 
 /**
  * One member of a consumer group: heartbeats its membership, holds the partitions the assignment gives
@@ -83,6 +92,7 @@ export class GroupMember {
         position: lease.nextOffset,
         revoked: revoke.has(id),
         inflight: new Map(),
+        readAhead: [],
       });
       this.logger.log(
         `member ${this.id} owns ${lease.topic}[${lease.partition}] (generation ${lease.generation}) from offset ${lease.nextOffset}`,
@@ -106,14 +116,22 @@ export class GroupMember {
 
   /** The next messages of a partition, from its fetch position; applies the reset policy if retention removed them. */
   async fetch(p: OwnedPartition, limit: number): Promise<ConsumedMessage[]> {
-    let messages = await this.repo.fetch(p.topic, p.partition, p.position, limit);
-    if (messages.length === 0 || messages[0].offset !== p.position) {
-      const bounds = await this.repo.bounds(p.topic, p.partition);
-      if (p.position < bounds.earliest) {
-        await this.applyResetPolicy(p, bounds.earliest, bounds.end);
-        if (p.status !== 'ok') return [];
-        messages = await this.repo.fetch(p.topic, p.partition, p.position, limit);
+    let messages: ConsumedMessage[];
+    if (p.readAhead.length && p.readAhead[0].offset === p.position) {
+      messages = p.readAhead.splice(0, limit);
+    } else {
+      const size = Math.max(limit, READ_AHEAD);
+      messages = await this.repo.fetch(p.topic, p.partition, p.position, size);
+      if (messages.length === 0 || messages[0].offset !== p.position) {
+        const bounds = await this.repo.bounds(p.topic, p.partition);
+        if (p.position < bounds.earliest) {
+          await this.applyResetPolicy(p, bounds.earliest, bounds.end);
+          if (p.status !== 'ok') return [];
+          messages = await this.repo.fetch(p.topic, p.partition, p.position, size);
+        }
       }
+      p.readAhead = messages.slice(limit);
+      messages = messages.slice(0, limit);
     }
     if (messages.length) p.position = messages[messages.length - 1].offset + 1n;
     return messages;

@@ -2,6 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import { assignPartitions, PartitionRef, partitionId } from './assignment';
 import { ConsumedMessage, GroupDefinition, GroupDeletedError, Lease, StaleMemberError } from './group.types';
 import { withTransaction } from '@tributary/store';
+import { BATCH_MESSAGES, EARLIEST_OFFSET } from '@tributary/topic-log';
 
 export interface HeartbeatResult {
   /** Partitions this member owns now (including ones it should hand over). */
@@ -125,10 +126,10 @@ export class GroupRepository {
          SELECT $1, tp.topic, tp.partition,
                 CASE $4
                   WHEN 'latest' THEN tp.next_offset
-                  WHEN 'earliest' THEN COALESCE((SELECT min(m."offset") FROM tributary.messages m
-                                                  WHERE m.topic = tp.topic AND m.partition = tp.partition), tp.next_offset)
-                  ELSE COALESCE((SELECT min(m."offset") FROM tributary.messages m
-                                  WHERE m.topic = tp.topic AND m.partition = tp.partition AND m.appended_at >= $4::timestamptz),
+                  WHEN 'earliest' THEN COALESCE(${EARLIEST_OFFSET}, tp.next_offset)
+                  ELSE COALESCE((SELECT b.base_offset FROM tributary.message_batches b
+                                  WHERE b.topic = tp.topic AND b.partition = tp.partition AND b.appended_at >= $4::timestamptz
+                                  ORDER BY b.last_offset LIMIT 1),
                                 tp.next_offset)
                 END
            FROM tributary.topic_partitions tp
@@ -232,8 +233,7 @@ export class GroupRepository {
   async bounds(topic: string, partition: number): Promise<PartitionBounds> {
     const { rows } = await this.pool.query(
       `SELECT tp.next_offset AS "end",
-              COALESCE((SELECT min(m."offset") FROM tributary.messages m WHERE m.topic = tp.topic AND m.partition = tp.partition),
-                       tp.next_offset) AS earliest
+              COALESCE(${EARLIEST_OFFSET}, tp.next_offset) AS earliest
          FROM tributary.topic_partitions tp WHERE tp.topic = $1 AND tp.partition = $2`,
       [topic, partition],
     );
@@ -242,11 +242,12 @@ export class GroupRepository {
 
   async fetch(topic: string, partition: number, from: bigint, limit: number): Promise<ConsumedMessage[]> {
     const { rows } = await this.pool.query(
-      `SELECT "offset", key, envelope::text AS envelope, appended_at,
+      `SELECT b.base_offset + m.n - 1 AS "offset", m.key, m.envelope::text AS envelope, b.appended_at,
               (SELECT partitions FROM tributary.topics WHERE name = $1) AS partitions
-         FROM tributary.messages
-        WHERE topic = $1 AND partition = $2 AND "offset" >= $3
-        ORDER BY "offset" LIMIT $4`,
+         FROM ${BATCH_MESSAGES}
+        WHERE b.topic = $1 AND b.partition = $2 AND b.last_offset >= $3 AND b.base_offset < $3::bigint + $4
+          AND b.base_offset + m.n - 1 BETWEEN $3 AND $3::bigint + $4 - 1
+        ORDER BY b.last_offset, m.n`,
       [topic, partition, String(from), limit],
     );
     return rows.map((r) => ({
@@ -262,11 +263,13 @@ export class GroupRepository {
 
   async fetchOffsets(topic: string, partition: number, offsets: bigint[]): Promise<ConsumedMessage[]> {
     const { rows } = await this.pool.query(
-      `SELECT "offset", key, envelope::text AS envelope, appended_at,
+      `SELECT b.base_offset + m.n - 1 AS "offset", m.key, m.envelope::text AS envelope, b.appended_at,
               (SELECT partitions FROM tributary.topics WHERE name = $1) AS partitions
-         FROM tributary.messages
-        WHERE topic = $1 AND partition = $2 AND "offset" = ANY($3::bigint[])
-        ORDER BY "offset"`,
+         FROM ${BATCH_MESSAGES}
+        WHERE b.topic = $1 AND b.partition = $2
+          AND EXISTS (SELECT 1 FROM unnest($3::bigint[]) o WHERE o BETWEEN b.base_offset AND b.last_offset)
+          AND b.base_offset + m.n - 1 = ANY($3::bigint[])
+        ORDER BY b.last_offset, m.n`,
       [topic, partition, offsets.map(String)],
     );
     return rows.map((r) => ({

@@ -31,6 +31,10 @@ export function renderValue(text: string, type: ValueKind): string {
     case 'timestamp':
       return JSON.stringify(isoTimestamp(text));
     case 'timestamptz':
+      // The common case, "2024-01-02 03:04:05.123456+00", without a regular expression: it runs per value.
+      if (text.charCodeAt(4) === 45 && text.charCodeAt(10) === 32 && text.endsWith('+00')) {
+        return `"${text.slice(0, 10)}T${text.slice(11, -3)}Z"`;
+      }
       return JSON.stringify(isoTimestamptz(text));
     case 'string':
       return JSON.stringify(text);

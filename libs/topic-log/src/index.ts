@@ -1,4 +1,4 @@
-export { MESSAGES_CHANNEL, TopicLog } from './topic-log';
+export { BATCH_MESSAGES, EARLIEST_OFFSET, MESSAGES_CHANNEL, TopicLog } from './topic-log';
 export { etagOf, TopicRepository, type TopicInfo } from './topic.repository';
 export { TopicLogModule } from './topic-log.module';
 export { partitionForKey, murmur2 } from './partitioner';

@@ -10,8 +10,8 @@ export interface RetentionResult {
 }
 
 /**
- * Enforces retention.ms and retention.bytes by deleting each partition's oldest messages, in bounded
- * batches through the primary key. The work is proportional to what expires, never to what is kept,
+ * Enforces retention.ms and retention.bytes by deleting each partition's oldest record batches (whole
+ * appends, as Kafka deletes whole segments), a bounded number at a time through the primary key. The work is proportional to what expires, never to what is kept,
  * and the log stays one contiguous range of offsets (only a prefix is ever removed).
  */
 export class RetentionJanitor {
@@ -48,57 +48,71 @@ export class RetentionJanitor {
   private async expireByTime(topic: string, partition: number, retentionMs: number): Promise<number> {
     let total = 0;
     for (;;) {
-      // The expired prefix of the next BATCH messages: everything before the first one still in retention.
-      const n = await this.deletePrefix(
+      // The expired prefix of the next BATCH record batches: everything before the first one still in retention.
+      const { deleted, batches } = await this.deletePrefix(
         topic,
         partition,
-        `SELECT "offset", size, appended_at < now() - make_interval(secs => $3::double precision / 1000) AS doomed
-           FROM tributary.messages WHERE topic = $1 AND partition = $2 ORDER BY "offset" LIMIT ${BATCH}`,
+        `SELECT last_offset, last_offset - base_offset + 1 AS messages, bytes,
+                appended_at < now() - make_interval(secs => $3::double precision / 1000) AS doomed
+           FROM tributary.message_batches WHERE topic = $1 AND partition = $2 ORDER BY last_offset LIMIT ${BATCH}`,
         [retentionMs],
       );
-      total += n;
-      if (n < BATCH) return total;
+      total += deleted;
+      if (batches < BATCH) return total;
     }
   }
 
   private async expireBySize(topic: string, partition: number, retentionBytes: bigint): Promise<number> {
     let total = 0;
     for (;;) {
-      const n = await this.deletePrefix(
+      // A batch goes while the partition, with it and everything after it, holds more than retentionBytes.
+      const { deleted, batches } = await this.deletePrefix(
         topic,
         partition,
-        `SELECT m."offset", m.size,
-                tp.bytes - sum(m.size) OVER (ORDER BY m."offset") + m.size > $3::bigint AS doomed
-           FROM (SELECT "offset", size FROM tributary.messages WHERE topic = $1 AND partition = $2 ORDER BY "offset" LIMIT ${BATCH}) m,
+        `SELECT b.last_offset, b.messages, b.bytes,
+                tp.bytes - sum(b.bytes) OVER (ORDER BY b.last_offset) + b.bytes > $3::bigint AS doomed
+           FROM (SELECT last_offset, last_offset - base_offset + 1 AS messages, bytes FROM tributary.message_batches
+                  WHERE topic = $1 AND partition = $2 ORDER BY last_offset LIMIT ${BATCH}) b,
                 tributary.topic_partitions tp
           WHERE tp.topic = $1 AND tp.partition = $2`,
         [String(retentionBytes)],
       );
-      total += n;
-      if (n < BATCH) return total;
+      total += deleted;
+      if (batches < BATCH) return total;
     }
   }
 
-  /** Deletes the leading run of `doomed` rows of a candidate query and subtracts their bytes, in one transaction. */
-  private async deletePrefix(topic: string, partition: number, candidates: string, params: unknown[]): Promise<number> {
-    const { rows } = await this.pool.query<{ deleted: number }>(
+  /**
+   * Deletes the leading run of `doomed` batches of a candidate query and subtracts their bytes, in one
+   * transaction. Returns the messages deleted and how many batches were deleted.
+   */
+  private async deletePrefix(
+    topic: string,
+    partition: number,
+    candidates: string,
+    params: unknown[],
+  ): Promise<{ deleted: number; batches: number }> {
+    const { rows } = await this.pool.query<{ deleted: number; batches: number }>(
       `WITH candidates AS (${candidates}),
-            cut AS (SELECT min("offset") AS first_kept FROM candidates WHERE NOT doomed),
+            cut AS (SELECT min(last_offset) AS first_kept FROM candidates WHERE NOT doomed),
             removed AS (
-              DELETE FROM tributary.messages m
+              DELETE FROM tributary.message_batches b
                USING candidates c, cut
-               WHERE m.topic = $1 AND m.partition = $2 AND m."offset" = c."offset" AND c.doomed
-                 AND (cut.first_kept IS NULL OR c."offset" < cut.first_kept)
-              RETURNING m.size
+               WHERE b.topic = $1 AND b.partition = $2 AND b.last_offset = c.last_offset AND c.doomed
+                 AND (cut.first_kept IS NULL OR c.last_offset < cut.first_kept)
+              RETURNING b.last_offset - b.base_offset + 1 AS messages, b.bytes
             ),
-            total AS (SELECT count(*)::int AS deleted, COALESCE(sum(size), 0) AS bytes FROM removed),
+            total AS (
+              SELECT COALESCE(sum(messages), 0)::int AS deleted, count(*)::int AS batches, COALESCE(sum(bytes), 0) AS bytes
+                FROM removed
+            ),
             upd AS (
               UPDATE tributary.topic_partitions SET bytes = bytes - (SELECT bytes FROM total)
                WHERE topic = $1 AND partition = $2
             )
-       SELECT deleted FROM total`,
+       SELECT deleted, batches FROM total`,
       [topic, partition, ...params],
     );
-    return rows[0].deleted;
+    return rows[0];
   }
 }

@@ -1,4 +1,4 @@
-/** One message to append. `envelope` is JSON text, rendered once by the producer. */
+/** One message to append. `envelope` is one JSON object's text, rendered once by the producer. */
 export interface AppendRecord {
   topic: string;
   partition: number;
@@ -6,7 +6,8 @@ export interface AppendRecord {
   envelope: string;
   sourceLsn: bigint | null;
   txId: string | null;
-  commitTime: string | null;
+  /** The source transaction's commit time, epoch milliseconds. */
+  commitTimeMs: number | null;
 }
 
 export interface StoredMessage {

@@ -114,7 +114,7 @@ export class TopicRepository {
   async delete(name: string): Promise<boolean> {
     return withTransaction(this.pool, async (c) => {
       const { rowCount } = await c.query('DELETE FROM tributary.topics WHERE name = $1', [name]);
-      for (const table of ['messages', 'topic_partitions', 'group_offsets', 'partition_leases', 'dead_letters']) {
+      for (const table of ['message_batches', 'topic_partitions', 'group_offsets', 'partition_leases', 'dead_letters']) {
         await c.query(`DELETE FROM tributary.${table} WHERE topic = $1`, [name]);
       }
       return (rowCount ?? 0) > 0;

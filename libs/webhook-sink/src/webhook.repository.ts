@@ -1,5 +1,6 @@
 import { globToLike, type ConsumedMessage } from '@tributary/consumer-groups';
 import type { Pool } from 'pg';
+import { BATCH_MESSAGES } from '@tributary/topic-log';
 
 export type SubscriptionStatus = 'active' | 'paused' | 'disabled';
 
@@ -187,8 +188,11 @@ export class WebhookRepository {
   /** Retained messages of one partition in [from, to], in offset order. */
   async range(topic: string, partition: number, from: bigint, to: bigint, limit: number): Promise<ConsumedMessage[]> {
     const { rows } = await this.pool.query(
-      `SELECT "offset", key, envelope::text AS envelope, appended_at FROM tributary.messages
-        WHERE topic = $1 AND partition = $2 AND "offset" BETWEEN $3 AND $4 ORDER BY "offset" LIMIT $5`,
+      `SELECT b.base_offset + m.n - 1 AS "offset", m.key, m.envelope::text AS envelope, b.appended_at
+         FROM ${BATCH_MESSAGES}
+        WHERE b.topic = $1 AND b.partition = $2 AND b.last_offset >= $3 AND b.base_offset <= $4
+          AND b.base_offset + m.n - 1 BETWEEN $3 AND $4
+        ORDER BY b.last_offset, m.n LIMIT $5`,
       [topic, partition, String(from), String(to), limit],
     );
     return rows.map((r) => ({
@@ -204,9 +208,10 @@ export class WebhookRepository {
   /** Retained messages of the group's topics appended at or after `since`, by topic, partition and offset. */
   async since(topics: string[], since: Date, limit: number): Promise<ConsumedMessage[]> {
     const { rows } = await this.pool.query(
-      `SELECT topic, partition, "offset", key, envelope::text AS envelope, appended_at FROM tributary.messages
-        WHERE topic LIKE ANY($1::text[]) AND appended_at >= $2
-        ORDER BY topic, partition, "offset" LIMIT $3`,
+      `SELECT b.topic, b.partition, b.base_offset + m.n - 1 AS "offset", m.key, m.envelope::text AS envelope, b.appended_at
+         FROM ${BATCH_MESSAGES}
+        WHERE b.topic LIKE ANY($1::text[]) AND b.appended_at >= $2
+        ORDER BY b.topic, b.partition, b.last_offset, m.n LIMIT $3`,
       [topics.map(globToLike), since.toISOString(), limit],
     );
     return rows.map((r) => ({

@@ -6,7 +6,7 @@ import {
   PartitionLeaseEntity,
 } from './consumer-group.entity';
 import { DeadLetterEntity } from './dead-letter.entity';
-import { MessageEntity } from './message.entity';
+import { MessageBatchEntity } from './message-batch.entity';
 import { ApiTokenEntity } from './api-token.entity';
 import { BackfillEntity } from './backfill.entity';
 import { SourceCheckpointEntity } from './source-checkpoint.entity';
@@ -24,7 +24,7 @@ export {
   GroupEventEntity,
   GroupMemberEntity,
   GroupOffsetEntity,
-  MessageEntity,
+  MessageBatchEntity,
   PartitionLeaseEntity,
   SourceCheckpointEntity,
   SourceEntity,
@@ -37,7 +37,7 @@ export {
 export const ENTITIES = [
   TopicEntity,
   TopicPartitionEntity,
-  MessageEntity,
+  MessageBatchEntity,
   SourceCheckpointEntity,
   ConsumerGroupEntity,
   GroupMemberEntity,
