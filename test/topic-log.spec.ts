@@ -1,5 +1,7 @@
-import { Client } from 'pg';
+import { Client, Pool } from 'pg';
+import { DataSource } from 'typeorm';
 import { createDataSource, runMigrations } from '@tributary/store';
+import { MIGRATIONS } from '../migrations';
 import { AppendRecord, TopicLog, TopicRepository } from '@tributary/topic-log';
 import { TestCluster } from './support/pg-cluster';
 
@@ -107,5 +109,42 @@ describe('topic log', () => {
     await c.connect();
     await expect(TopicLog.append(c, [record('orders', 5, 'x')])).rejects.toThrow('topic "orders" has no partition 5');
     await c.end();
+  });
+
+  it('moves messages stored one row each into record batches on upgrade, and back on revert', async () => {
+    const upgradeUrl = await cluster.createDatabase('upgrade');
+    const before = MIGRATIONS.findIndex((m) => m.name === 'RecordBatches1766000000000');
+    const old = new DataSource({ ...createDataSource(upgradeUrl).options, migrations: MIGRATIONS.slice(0, before) });
+    await old.initialize();
+    await runMigrations(old);
+    await old.query(`INSERT INTO tributary.topics (name, partitions) VALUES ('old', 1)`);
+    await old.query(`INSERT INTO tributary.topic_partitions (topic, partition, next_offset, bytes) VALUES ('old', 0, 3, 60)`);
+    await old.query(
+      `INSERT INTO tributary.messages (topic, partition, "offset", key, envelope, source_lsn, tx_id, commit_time, size, appended_at)
+       VALUES ('old', 0, 0, '{"id":1}', '{"n": 1}', 100, 7, '2026-01-01T00:00:00.123Z', 8, '2026-01-02T00:00:00Z'),
+              ('old', 0, 1, NULL, '{"n":  2}', NULL, NULL, NULL, 9, '2026-01-02T00:00:01Z'),
+              ('old', 0, 2, 'plain "text" key', '{"n":3}', 300, 9, '2026-01-01T00:00:02Z', 7, '2026-01-02T00:00:02Z')`,
+    );
+    const read = `SELECT "offset"::int, key, envelope::text, source_lsn::text, tx_id::text, commit_time, size::int, appended_at
+                    FROM tributary.messages ORDER BY "offset"`;
+    const stored = await old.query(read);
+    await old.destroy();
+
+    const ds = createDataSource(upgradeUrl);
+    await ds.initialize();
+    try {
+      expect(await runMigrations(ds)).toBe(MIGRATIONS.length - before);
+      expect(await ds.query(read)).toEqual(stored);
+      const pool = new Pool({ connectionString: upgradeUrl });
+      const messages = await new TopicLog(pool).read('old', 0, 1n, 10).finally(() => pool.end());
+      expect(messages.map((m) => [m.offset, m.key, m.envelope, m.sourceLsn])).toEqual([
+        ['1', null, '{"n":  2}', null],
+        ['2', 'plain "text" key', '{"n":3}', '0/12C'],
+      ]);
+      await ds.undoLastMigration({ transaction: 'all' });
+      expect(await ds.query(read)).toEqual(stored);
+    } finally {
+      await ds.destroy();
+    }
   });
 });

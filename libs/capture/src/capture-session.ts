@@ -67,6 +67,8 @@ export class CaptureSession {
   private commitTimer?: NodeJS.Timeout;
   private heartbeatTimer?: NodeJS.Timeout;
   private serial: Promise<unknown> = Promise.resolve();
+  private platformQueue: Promise<void> = Promise.resolve();
+  private lastAppend: Promise<void> = Promise.resolve();
   private stopping = false;
   private failure?: Error;
   private settle?: { resolve: () => void; reject: (e: Error) => void };
@@ -74,7 +76,8 @@ export class CaptureSession {
   /** Highest LSN acknowledged to the source. */
   confirmedLsn: bigint;
   messagesAppended = 0;
-  lastMessageAt?: Date;
+  /** Epoch milliseconds: set for every message, so no Date object each time. */
+  lastMessageAtMs?: number;
 
   constructor(private readonly deps: SessionDeps) {
     this.logger = new Logger(`Capture ${deps.source.name}`);
@@ -120,10 +123,15 @@ export class CaptureSession {
     clearTimeout(this.commitTimer);
     if (!this.failure) {
       // Not fatal: the slot was not acknowledged, so these transactions are streamed again on restart.
-      await this.exclusive(() => (this.tx ? undefined : this.commitPlatform())).catch((e: Error) =>
+      await this.exclusive(async () => {
+        if (!this.tx) await this.commitPlatform();
+        await this.appended();
+      }).catch((e: Error) =>
         this.logger.warn(`final commit at stop failed; the source will send those changes again: ${e.message}`),
       );
     }
+    // Nothing queued may still be running when the caller ends the platform connection.
+    await this.appended().catch(() => undefined);
     await this.service.destroy().catch(() => undefined);
     await this.sourceClient?.end().catch(() => undefined);
     this.settle?.resolve();
@@ -147,7 +155,7 @@ export class CaptureSession {
 
   private async handle(lsnText: string, message: PgoutputMessage): Promise<void> {
     const walStart = parseLsn(lsnText);
-    this.lastMessageAt = new Date();
+    this.lastMessageAtMs = Date.now();
     switch (message.tag) {
       case 'begin':
         this.tx = {
@@ -177,7 +185,10 @@ export class CaptureSession {
           return;
         }
         // A heartbeat outside any transaction: everything before it has been handled.
-        if (!message.transactional && message.prefix === HEARTBEAT_PREFIX && this.idle()) this.acknowledge(message.lsn);
+        if (!message.transactional && message.prefix === HEARTBEAT_PREFIX && this.idle()) {
+          // Behind any commit still queued: never acknowledge past what is stored.
+          void this.enqueue(() => this.acknowledge(message.lsn));
+        }
         return;
       default:
         return;
@@ -185,6 +196,7 @@ export class CaptureSession {
   }
 
   private async onRelation(relation: Relation): Promise<void> {
+    await this.appended();
     const client = this.sourceClient as Client;
     await this.types.resolve(
       client,
@@ -313,6 +325,7 @@ export class CaptureSession {
 
   /** A snapshot chunk's rows are appended in its high watermark's transaction (docs/snapshots.md). */
   private async onWatermark(walStart: bigint, content: Buffer): Promise<void> {
+    await this.appended();
     const tx = this.tx as OpenTransaction;
     const records = await (this.deps.watermarks as WatermarkHandler).onMark(content, {
       platform: this.deps.platform,
@@ -343,8 +356,8 @@ export class CaptureSession {
     this.tx = undefined;
     if (!tx || tx.skip) return;
     if (this.buffer.length === 0 && !this.platformTxOpen && !this.pendingCommit) {
-      // Nothing of ours in it: no platform write needed, only the acknowledgement.
-      this.acknowledge(endLsn);
+      // Nothing of ours in it: no platform write needed, only the acknowledgement, behind any commit queued.
+      void this.enqueue(() => this.acknowledge(endLsn));
       return;
     }
     this.pendingCommit = { endLsn, xid: tx.xid, commitTimeMs: tx.commitTimeMs };
@@ -360,37 +373,79 @@ export class CaptureSession {
     }
   }
 
+  /**
+   * Queues the buffered messages' append on the platform connection and returns once the append queued
+   * before it has finished. Platform work runs in order behind a queue (`enqueue`) while capture goes
+   * on decoding and rendering; at most two appends wait, which bounds memory.
+   */
   private async flush(): Promise<void> {
     if (this.buffer.length === 0) return;
-    await this.beginPlatformTx();
+    this.openPlatformTx();
     const batch = this.buffer;
     this.buffer = [];
-    await TopicLog.append(this.deps.platform, batch);
-    this.messagesAppended += batch.length;
+    const previous = this.lastAppend;
+    this.lastAppend = this.enqueue(async () => {
+      await TopicLog.append(this.deps.platform, batch);
+      this.messagesAppended += batch.length;
+    });
+    await previous;
   }
 
-  private async beginPlatformTx(): Promise<void> {
+  /**
+   * Runs `work` on the platform connection after everything queued before it. The first failure ends the
+   * session, and nothing queued after it runs, acknowledgements included.
+   */
+  private enqueue(work: () => unknown): Promise<void> {
+    const next = this.platformQueue.then(async () => {
+      // After a failure the connection's transaction may be gone: nothing more may run on it.
+      if (this.failure) throw this.failure;
+      await work();
+    });
+    this.platformQueue = next;
+    next.catch((e: Error) => this.fail(e));
+    return next;
+  }
+
+  /** Waits for all queued platform work: before reading from or writing to the platform directly. */
+  private async appended(): Promise<void> {
+    await this.platformQueue;
+  }
+
+  /** Queues the opening of the platform transaction, if none is open. */
+  private openPlatformTx(): void {
     if (this.platformTxOpen) return;
-    await this.deps.platform.query('BEGIN');
     this.platformTxOpen = true;
     this.batchStartedAt ??= Date.now();
+    void this.enqueue(() => this.deps.platform.query('BEGIN'));
   }
 
-  /** Commits the appended messages together with the checkpoint, then acknowledges the slot. */
+  /** Opens the platform transaction if none is open; resolves once everything queued, BEGIN included, ran. */
+  private async beginPlatformTx(): Promise<void> {
+    this.openPlatformTx();
+    await this.appended();
+  }
+
+  /**
+   * Queues the commit of the appended messages together with the checkpoint, then the slot's
+   * acknowledgement of exactly that LSN; it does not wait for them, so the stream goes on meanwhile.
+   */
   private async commitPlatform(): Promise<void> {
     const pending = this.pendingCommit;
     if (!pending) return;
     await this.flush();
-    await this.beginPlatformTx();
-    await CheckpointRepository.save(this.deps.platform, this.deps.source.name, pending.endLsn, pending.xid, pending.commitTimeMs);
-    await this.deps.platform.query('COMMIT');
+    this.openPlatformTx();
     this.platformTxOpen = false;
     this.pendingCommit = undefined;
     this.batchStartedAt = undefined;
     clearTimeout(this.commitTimer);
     this.commitTimer = undefined;
-    this.checkpoint = pending.endLsn;
-    this.acknowledge(pending.endLsn);
+    void this.enqueue(async () => {
+      const { platform, source } = this.deps;
+      await CheckpointRepository.save(platform, source.name, pending.endLsn, pending.xid, pending.commitTimeMs);
+      await platform.query('COMMIT');
+      this.checkpoint = pending.endLsn;
+      this.acknowledge(pending.endLsn);
+    });
   }
 
   private idle(): boolean {

@@ -82,7 +82,7 @@ export class SourceCapture {
       state: this.state,
       confirmedLsn: s ? formatLsn(s.confirmedLsn) : null,
       messagesAppended: this.appendedBefore + (s?.messagesAppended ?? 0),
-      lastMessageAt: s?.lastMessageAt?.toISOString() ?? null,
+      lastMessageAt: s?.lastMessageAtMs === undefined ? null : new Date(s.lastMessageAtMs).toISOString(),
       lastError: this.lastError,
       restarts: this.restarts,
     };
