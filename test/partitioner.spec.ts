@@ -20,6 +20,17 @@ describe('partitioner', () => {
     for (const c of counts) expect(c).toBeGreaterThan(800);
   });
 
+  it('hashes the UTF-8 bytes of any key, short or long, ASCII or not', () => {
+    const keys = ['{"id":"żółw"}', '{"id":"😀"}', 'x'.repeat(4095), 'x'.repeat(4096), 'é'.repeat(3000), 'y'.repeat(10_000)];
+    for (const key of keys) {
+      const expected = (murmur2(Buffer.from(key, 'utf8')) & 0x7fffffff) % 13;
+      expect(partitionForKey(key, 13)).toBe(expected);
+      // And again after a longer key, so nothing of an earlier key is left in the reused buffer.
+      partitionForKey('z'.repeat(5000), 13);
+      expect(partitionForKey(key, 13)).toBe(expected);
+    }
+  });
+
   it('puts keyless messages in partition 0', () => {
     expect(partitionForKey(null, 8)).toBe(0);
   });

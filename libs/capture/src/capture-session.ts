@@ -18,6 +18,8 @@ export const HEARTBEAT_PREFIX = 'tributary.heartbeat';
 
 /** Session settings of the replication connection: they fix the text form of dates, intervals, floats. */
 const OUTPUT_SETTINGS = '-c DateStyle=ISO -c IntervalStyle=iso_8601 -c TimeZone=UTC -c extra_float_digits=3 -c bytea_output=hex';
+/** Appends queued on the platform connection before capture waits: each holds one batch in memory. */
+const APPENDS_IN_FLIGHT = 1;
 
 export interface SessionDeps {
   source: SourceConfig;
@@ -65,10 +67,14 @@ export class CaptureSession {
   private pendingCommit?: { endLsn: bigint; xid: number; commitTimeMs: number };
   private checkpoint: bigint;
   private commitTimer?: NodeJS.Timeout;
+  /** A platform commit is queued and not yet done. */
+  private committing = false;
   private heartbeatTimer?: NodeJS.Timeout;
   private serial: Promise<unknown> = Promise.resolve();
+  /** Handlers queued on `serial` and not finished. */
+  private queued = 0;
   private platformQueue: Promise<void> = Promise.resolve();
-  private lastAppend: Promise<void> = Promise.resolve();
+  private appends: Promise<void>[] = [];
   private stopping = false;
   private failure?: Error;
   private settle?: { resolve: () => void; reject: (e: Error) => void };
@@ -98,9 +104,19 @@ export class CaptureSession {
     this.database = (await this.sourceClient.query<{ db: string }>('SELECT current_database() AS db')).rows[0].db;
 
     const done = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
-    this.service.on('data', (lsn: string, message: PgoutputMessage) =>
-      this.exclusive(() => this.handle(lsn, message)).catch((e: Error) => this.fail(e)),
-    );
+    this.service.on('data', (lsn: string, message: PgoutputMessage) => {
+      // Most messages are row changes that need no I/O: handled at once, with no promise, when nothing
+      // else is queued (ordering holds). Only a full buffer, and other kinds, take the queued path.
+      if (this.queued === 0 && !this.failure) {
+        try {
+          if (this.handleNow(lsn, message)) return undefined;
+        } catch (e) {
+          this.fail(e as Error);
+          return undefined;
+        }
+      }
+      return this.exclusive(() => this.handle(lsn, message)).catch((e: Error) => this.fail(e));
+    });
     this.service.on('heartbeat', (_lsn: string, _ts: number, shouldRespond: boolean) => {
       if (shouldRespond) this.acknowledge(this.confirmedLsn);
     });
@@ -148,9 +164,42 @@ export class CaptureSession {
   }
 
   private exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
-    const next = this.serial.then(() => (this.failure ? (undefined as T) : fn()));
+    this.queued++;
+    const next = this.serial
+      .then(() => (this.failure ? (undefined as T) : fn()))
+      .finally(() => {
+        this.queued--;
+      });
     this.serial = next.catch(() => undefined);
     return next;
+  }
+
+  /**
+   * Handles a begin or a row change that does not fill the buffer, synchronously; false, having done
+   * nothing, for anything else (it goes through `handle`).
+   */
+  private handleNow(lsnText: string, message: PgoutputMessage): boolean {
+    if (message.tag === 'begin') {
+      this.lastMessageAtMs = Date.now();
+      this.begin(message);
+      return true;
+    }
+    if (message.tag !== 'insert' && message.tag !== 'update' && message.tag !== 'delete') return false;
+    if (this.buffer.length + 2 >= this.deps.source.batchSize) return false; // a key change pushes two
+    this.lastMessageAtMs = Date.now();
+    if (this.tx && !this.tx.skip) this.onChange(parseLsn(lsnText), lsnText, message);
+    return true;
+  }
+
+  private begin(message: Extract<PgoutputMessage, { tag: 'begin' }>): void {
+    this.tx = {
+      xid: message.xid,
+      finalLsn: message.finalLsn,
+      commitLsn: formatLsn(message.finalLsn),
+      commitTimeMs: message.commitTimeMs,
+      seq: 0,
+      skip: message.finalLsn < this.checkpoint,
+    };
   }
 
   private async handle(lsnText: string, message: PgoutputMessage): Promise<void> {
@@ -158,14 +207,7 @@ export class CaptureSession {
     this.lastMessageAtMs = Date.now();
     switch (message.tag) {
       case 'begin':
-        this.tx = {
-          xid: message.xid,
-          finalLsn: message.finalLsn,
-          commitLsn: formatLsn(message.finalLsn),
-          commitTimeMs: message.commitTimeMs,
-          seq: 0,
-          skip: message.finalLsn < this.checkpoint,
-        };
+        this.begin(message);
         return;
       case 'relation':
         return this.onRelation(message.relation);
@@ -362,33 +404,45 @@ export class CaptureSession {
     }
     this.pendingCommit = { endLsn, xid: tx.xid, commitTimeMs: tx.commitTimeMs };
     this.batchStartedAt ??= Date.now();
-    const waited = Date.now() - this.batchStartedAt;
+    await this.commitWhenDue();
+  }
+
+  /**
+   * Commits the finished source transactions once their batch is full or maxBatchDelayMs old, one
+   * platform commit at a time: transactions that finish while a commit waits for its WAL flush join the
+   * next one (group commit), so a busy source costs fewer flushes and a quiet one no more latency.
+   */
+  private async commitWhenDue(): Promise<void> {
+    if (!this.pendingCommit || this.tx || this.committing) return;
+    const waited = Date.now() - (this.batchStartedAt ?? 0);
     if (this.buffer.length >= this.deps.source.batchSize || waited >= this.deps.source.maxBatchDelayMs) {
       await this.commitPlatform();
     } else if (!this.commitTimer) {
       this.commitTimer = setTimeout(() => {
         this.commitTimer = undefined;
-        this.exclusive(() => (this.tx ? undefined : this.commitPlatform())).catch((e: Error) => this.fail(e));
+        this.exclusive(() => this.commitWhenDue()).catch((e: Error) => this.fail(e));
       }, this.deps.source.maxBatchDelayMs - waited);
     }
   }
 
   /**
    * Queues the buffered messages' append on the platform connection and returns once the append queued
-   * before it has finished. Platform work runs in order behind a queue (`enqueue`) while capture goes
-   * on decoding and rendering; at most two appends wait, which bounds memory.
+   * APPENDS_IN_FLIGHT before it have finished. Platform work runs in order behind a queue (`enqueue`)
+   * while capture goes on decoding and rendering; the bound on appends waiting bounds memory.
    */
   private async flush(): Promise<void> {
     if (this.buffer.length === 0) return;
     this.openPlatformTx();
     const batch = this.buffer;
     this.buffer = [];
-    const previous = this.lastAppend;
-    this.lastAppend = this.enqueue(async () => {
-      await TopicLog.append(this.deps.platform, batch);
-      this.messagesAppended += batch.length;
-    });
-    await previous;
+    this.appends.push(
+      this.enqueue(async () => {
+        await TopicLog.append(this.deps.platform, batch);
+        this.messagesAppended += batch.length;
+      }),
+    );
+    // Room for a few, so that a commit waiting for its WAL flush does not stop the stream.
+    while (this.appends.length > APPENDS_IN_FLIGHT) await this.appends.shift();
   }
 
   /**
@@ -439,12 +493,16 @@ export class CaptureSession {
     this.batchStartedAt = undefined;
     clearTimeout(this.commitTimer);
     this.commitTimer = undefined;
+    this.committing = true;
     void this.enqueue(async () => {
       const { platform, source } = this.deps;
       await CheckpointRepository.save(platform, source.name, pending.endLsn, pending.xid, pending.commitTimeMs);
       await platform.query('COMMIT');
       this.checkpoint = pending.endLsn;
       this.acknowledge(pending.endLsn);
+      this.committing = false;
+      // Transactions that finished meanwhile waited for this commit: theirs may be due now.
+      if (this.pendingCommit) this.exclusive(() => this.commitWhenDue()).catch((e: Error) => this.fail(e));
     });
   }
 

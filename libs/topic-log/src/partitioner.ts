@@ -4,11 +4,16 @@
  */
 export function partitionForKey(key: string | null, partitions: number): number {
   if (key === null || partitions === 1) return 0;
-  return (murmur2(Buffer.from(key, 'utf8')) & 0x7fffffff) % partitions;
+  // Capture partitions every change: encode into one reused buffer rather than a new one per key.
+  const written = scratch.write(key, 'utf8');
+  const bytes = written < scratch.length ? scratch : Buffer.from(key, 'utf8');
+  return (murmur2(bytes, written < scratch.length ? written : bytes.length) & 0x7fffffff) % partitions;
 }
 
-export function murmur2(data: Uint8Array): number {
-  const length = data.length;
+/** Big enough for any usual key; a longer one (it would fill the buffer) gets its own. */
+const scratch = Buffer.allocUnsafe(4096);
+
+export function murmur2(data: Uint8Array, length = data.length): number {
   const seed = 0x9747b28c;
   const m = 0x5bd1e995;
   const r = 24;

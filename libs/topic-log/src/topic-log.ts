@@ -72,10 +72,10 @@ export class TopicLog {
       // Envelopes are JSON already: joined, they make the array without any escaping. Each parameter is
       // one plain value; a text[] of envelopes would need every '"' escaped, the slowest part of an append.
       const envelopes = `[${b.records.map((r) => r.envelope).join(',')}]`;
-      const bytes = Buffer.byteLength(envelopes) - b.records.length - 1;
       const p = params.length;
-      values.push(`($${p + 1}, $${p + 2}::int, $${p + 3}::bigint, $${p + 4}::bigint, $${p + 5}::json, $${p + 6}::json,
-                    $${p + 7}::bigint[], $${p + 8}::bigint[], $${p + 9}::bigint[], $${p + 10}::bigint)`);
+      // The envelopes' bytes: the array's, less its brackets and commas (counted by the server, which has them as bytes).
+      values.push(`($${p + 1}, $${p + 2}::int, $${p + 3}::bigint, $${p + 4}::bigint, $${p + 5}::text::json, $${p + 6}::json,
+                    $${p + 7}::bigint[], $${p + 8}::bigint[], $${p + 9}::bigint[], octet_length($${p + 5}::text) - ${b.records.length + 1})`);
       params.push(
         b.topic,
         b.partition,
@@ -86,7 +86,6 @@ export class TopicLog {
         numbers(b.records.map((r) => r.sourceLsn)),
         numbers(b.records.map((r) => r.txId)),
         numbers(b.records.map((r) => r.commitTimeMs)),
-        String(bytes),
       );
     }
     await client.query(
