@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { Pool } from 'pg';
 import type { GroupConfig } from '@tributary/config';
 import { ConsumedMessage, GroupDefinition, GroupMember, GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
-import { TopicLog } from '@tributary/topic-log';
+import { BATCH_COLUMNS, TopicLog, unpackBatches } from '@tributary/topic-log';
 import { GroupRunner, Sink } from '@tributary/worker';
 import { groupSchema } from '../libs/config/src/config.schema';
 import { AppProcess } from './support/app';
@@ -196,10 +196,10 @@ async function prefill(pool: Pool, total: number): Promise<number> {
     client.release();
   }
   const { rows } = await pool.query(
-    `SELECT pg_size_pretty(pg_total_relation_size('tributary.messages')) AS size, avg(size)::int AS avg FROM tributary.messages`,
+    `SELECT pg_size_pretty(pg_total_relation_size('tributary.message_batches')) AS size, avg(size)::int AS avg FROM tributary.messages`,
   );
   progress.done(
-    `${total.toLocaleString('en-US')} messages appended; messages table ${rows[0].size}, ${rows[0].avg} bytes per envelope`,
+    `${total.toLocaleString('en-US')} messages appended; message batches ${rows[0].size}, ${rows[0].avg} bytes per envelope`,
   );
   return rows[0].avg as number;
 }
@@ -216,11 +216,15 @@ async function rawRead(pool: Pool, round: number): Promise<DrainRun> {
   try {
     for (let partition = 0; partition < PARTITIONS; partition++) {
       for (let from = 0; ;) {
-        const { rows } = await client.query(
-          `SELECT "offset", key, envelope::text AS envelope, appended_at FROM tributary.messages
-            WHERE topic = $1 AND partition = $2 AND "offset" >= $3 ORDER BY "offset" LIMIT 500`,
+        const { rows: batches } = await client.query(
+          `SELECT ${BATCH_COLUMNS} FROM tributary.message_batches b
+            WHERE b.topic = $1 AND b.partition = $2 AND b.last_offset >= $3 AND b.base_offset < $3::bigint + 500
+            ORDER BY b.last_offset`,
           [DRAIN_TOPIC, partition, from],
         );
+        const start = BigInt(from);
+        // As a member reads: whole batches from the position on (see GroupRepository.fetch).
+        const rows = unpackBatches(batches, (offset) => offset >= start);
         if (rows.length === 0) break;
         read += rows.length;
         from = Number(rows[rows.length - 1].offset) + 1;

@@ -170,8 +170,8 @@ ${chartBlock(chart)}
 
 COPY only reads the heap and sends each row's text once. A snapshot reads the same rows (keyset
 pages of the primary key in a REPEATABLE READ transaction, two watermark transactions per chunk on the
-source), renders each as its JSON envelope and **stores it durably**: one indexed row per message in
-\`tributary.messages\`, its WAL, and a commit with the source checkpoint and the backfill's progress,
+source), renders each as its JSON envelope and **stores it durably**: one record batch per partition per chunk in
+\`tributary.message_batches\`, its WAL, and a commit with the source checkpoint and the backfill's progress,
 on the same 2 cores that run both databases. The *append ceiling* is the platform taking the very
 same messages from an in-process \`TopicLog.append\` with nothing else to do: a snapshot cannot be
 faster than that, and it is ${fmt((appendRate / copyRate) * 100)} % of COPY here. ${met ? '' : 'Half of the COPY rate is therefore out of reach on this machine whatever the snapshot does; '}the snapshot runs at

@@ -23,9 +23,9 @@ export interface OwnedPartition extends Lease {
 }
 
 /**
- * Fetches read at least this many messages. Messages are stored in record batches, so reading a few of
- * them costs about as much as reading their whole batch; small consumer batches (a webhook sending one
- * message per request) are served from what was read ahead.
+ * Fetches read at least this many messages, and the whole record batches they are in: reading a few
+ * messages of a batch costs about as much as reading all of it. Small consumer batches (a webhook
+ * sending one message per request) are served from what was read ahead.
  */
 const READ_AHEAD = 500;
 
@@ -116,23 +116,27 @@ export class GroupMember {
 
   /** The next messages of a partition, from its fetch position; applies the reset policy if retention removed them. */
   async fetch(p: OwnedPartition, limit: number): Promise<ConsumedMessage[]> {
-    let messages: ConsumedMessage[];
-    if (p.readAhead.length && p.readAhead[0].offset === p.position) {
-      messages = p.readAhead.splice(0, limit);
-    } else {
-      const size = Math.max(limit, READ_AHEAD);
-      messages = await this.repo.fetch(p.topic, p.partition, p.position, size);
-      if (messages.length === 0 || messages[0].offset !== p.position) {
-        const bounds = await this.repo.bounds(p.topic, p.partition);
-        if (p.position < bounds.earliest) {
-          await this.applyResetPolicy(p, bounds.earliest, bounds.end);
-          if (p.status !== 'ok') return [];
-          messages = await this.repo.fetch(p.topic, p.partition, p.position, size);
+    if (p.readAhead.length && p.readAhead[0].offset !== p.position) p.readAhead = [];
+    if (p.readAhead.length < limit) {
+      const size = Math.max(limit - p.readAhead.length, READ_AHEAD);
+      if (p.readAhead.length) {
+        const from = p.position + BigInt(p.readAhead.length);
+        const more = await this.repo.fetch(p.topic, p.partition, from, size);
+        if (more.length && more[0].offset === from) p.readAhead.push(...more);
+      } else {
+        let messages = await this.repo.fetch(p.topic, p.partition, p.position, size);
+        if (messages.length === 0 || messages[0].offset !== p.position) {
+          const bounds = await this.repo.bounds(p.topic, p.partition);
+          if (p.position < bounds.earliest) {
+            await this.applyResetPolicy(p, bounds.earliest, bounds.end);
+            if (p.status !== 'ok') return [];
+            messages = await this.repo.fetch(p.topic, p.partition, p.position, size);
+          }
         }
+        p.readAhead = messages;
       }
-      p.readAhead = messages.slice(limit);
-      messages = messages.slice(0, limit);
     }
+    const messages = p.readAhead.splice(0, limit);
     if (messages.length) p.position = messages[messages.length - 1].offset + 1n;
     return messages;
   }

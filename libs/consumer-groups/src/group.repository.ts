@@ -2,7 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import { assignPartitions, PartitionRef, partitionId } from './assignment';
 import { ConsumedMessage, GroupDefinition, GroupDeletedError, Lease, StaleMemberError } from './group.types';
 import { withTransaction } from '@tributary/store';
-import { BATCH_MESSAGES, EARLIEST_OFFSET } from '@tributary/topic-log';
+import { BATCH_COLUMNS, EARLIEST_OFFSET, unpackBatches } from '@tributary/topic-log';
 
 export interface HeartbeatResult {
   /** Partitions this member owns now (including ones it should hand over). */
@@ -240,47 +240,33 @@ export class GroupRepository {
     return { earliest: BigInt(rows[0].earliest), end: BigInt(rows[0].end) };
   }
 
+  /**
+   * Messages of a partition from `from` on: at least `limit` when there are, and the rest of the last
+   * record batch read, since reading part of a batch costs about as much as reading all of it.
+   */
   async fetch(topic: string, partition: number, from: bigint, limit: number): Promise<ConsumedMessage[]> {
+    const end = from + BigInt(limit);
     const { rows } = await this.pool.query(
-      `SELECT b.base_offset + m.n - 1 AS "offset", m.key, m.envelope::text AS envelope, b.appended_at,
-              (SELECT partitions FROM tributary.topics WHERE name = $1) AS partitions
-         FROM ${BATCH_MESSAGES}
-        WHERE b.topic = $1 AND b.partition = $2 AND b.last_offset >= $3 AND b.base_offset < $3::bigint + $4
-          AND b.base_offset + m.n - 1 BETWEEN $3 AND $3::bigint + $4 - 1
-        ORDER BY b.last_offset, m.n`,
-      [topic, partition, String(from), limit],
+      `SELECT ${BATCH_COLUMNS}, (SELECT partitions FROM tributary.topics WHERE name = $1) AS partitions
+         FROM tributary.message_batches b
+        WHERE b.topic = $1 AND b.partition = $2 AND b.last_offset >= $3 AND b.base_offset < $4
+        ORDER BY b.last_offset`,
+      [topic, partition, String(from), String(end)],
     );
-    return rows.map((r) => ({
-      topic,
-      partition,
-      offset: BigInt(r.offset),
-      key: r.key,
-      envelope: r.envelope,
-      appendedAt: r.appended_at,
-      partitions: r.partitions,
-    }));
+    return consumed(rows, (offset) => offset >= from);
   }
 
   async fetchOffsets(topic: string, partition: number, offsets: bigint[]): Promise<ConsumedMessage[]> {
+    const wanted = new Set(offsets);
     const { rows } = await this.pool.query(
-      `SELECT b.base_offset + m.n - 1 AS "offset", m.key, m.envelope::text AS envelope, b.appended_at,
-              (SELECT partitions FROM tributary.topics WHERE name = $1) AS partitions
-         FROM ${BATCH_MESSAGES}
+      `SELECT ${BATCH_COLUMNS}, (SELECT partitions FROM tributary.topics WHERE name = $1) AS partitions
+         FROM tributary.message_batches b
         WHERE b.topic = $1 AND b.partition = $2
           AND EXISTS (SELECT 1 FROM unnest($3::bigint[]) o WHERE o BETWEEN b.base_offset AND b.last_offset)
-          AND b.base_offset + m.n - 1 = ANY($3::bigint[])
-        ORDER BY b.last_offset, m.n`,
+        ORDER BY b.last_offset`,
       [topic, partition, offsets.map(String)],
     );
-    return rows.map((r) => ({
-      topic,
-      partition,
-      offset: BigInt(r.offset),
-      key: r.key,
-      envelope: r.envelope,
-      appendedAt: r.appended_at,
-      partitions: r.partitions,
-    }));
+    return consumed(rows, (offset) => wanted.has(offset));
   }
 
   async recordEvent(group: string, ref: PartitionRef, kind: string, detail: string): Promise<void> {
@@ -358,4 +344,18 @@ export class GroupRepository {
 /** `src.public.*` -> `src.public.%`, with LIKE's own wildcards escaped. */
 export function globToLike(pattern: string): string {
   return pattern.replace(/[\\%_]/g, (c) => `\\${c}`).replace(/\*/g, '%');
+}
+
+/** Messages of batch rows (BATCH_COLUMNS plus the topic's partition count) as consumers get them. */
+function consumed(rows: Record<string, unknown>[], keep: (offset: bigint) => boolean): ConsumedMessage[] {
+  const partitions = rows.length ? (rows[0].partitions as number) : 0;
+  return unpackBatches(rows, keep).map((m) => ({
+    topic: m.topic,
+    partition: m.partition,
+    offset: m.offset,
+    key: m.key,
+    envelope: m.envelope,
+    appendedAt: m.appendedAt,
+    partitions,
+  }));
 }

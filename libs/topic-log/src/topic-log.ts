@@ -1,19 +1,10 @@
 import type { ClientBase, Pool } from 'pg';
 import { formatLsn } from './lsn';
+import { BATCH_COLUMNS_WITH_SOURCE, type BatchMessage, unpackBatches } from './record-batch';
 import type { AppendRecord, StoredMessage } from './topic-log.types';
 
 /** NOTIFY channel on which every append announces its topic (payload: the topic name). */
 export const MESSAGES_CHANNEL = 'tributary_messages';
-
-/**
- * The messages of the record batches `b` (tributary.message_batches), one row each: `m.envelope` (json),
- * `m.key`, `m.source_lsn`, `m.tx_id`, `m.commit_ms`, and `m.n`, the 1-based position in the batch, so a
- * message's offset is `b.base_offset + m.n - 1`. Filter on `b.last_offset` (indexed) first.
- */
-export const BATCH_MESSAGES = `tributary.message_batches b
-  CROSS JOIN LATERAL ROWS FROM (json_array_elements(b.envelopes), json_array_elements_text(b.keys),
-                                unnest(b.source_lsns), unnest(b.tx_ids), unnest(b.commit_times))
-        WITH ORDINALITY AS m(envelope, key, source_lsn, tx_id, commit_ms, n)`;
 
 /** The first retained offset of the partition `tp` (a topic_partitions row), or NULL when it is empty. */
 export const EARLIEST_OFFSET = `(SELECT eb.base_offset FROM tributary.message_batches eb
@@ -108,16 +99,14 @@ export class TopicLog {
 
   /** Messages of one partition from `fromOffset` on, in offset order. */
   async read(topic: string, partition: number, fromOffset: bigint, limit: number): Promise<StoredMessage[]> {
+    const end = fromOffset + BigInt(limit);
     const { rows } = await this.pool.query(
-      `SELECT b.topic, b.partition, b.base_offset + m.n - 1 AS "offset", m.key, m.envelope::text AS envelope,
-              m.source_lsn, m.tx_id, m.commit_ms, b.appended_at
-         FROM ${BATCH_MESSAGES}
-        WHERE b.topic = $1 AND b.partition = $2 AND b.last_offset >= $3 AND b.base_offset < $3::bigint + $4
-          AND b.base_offset + m.n - 1 BETWEEN $3 AND $3::bigint + $4 - 1
-        ORDER BY b.last_offset, m.n`,
-      [topic, partition, String(fromOffset), limit],
+      `SELECT ${BATCH_COLUMNS_WITH_SOURCE} FROM tributary.message_batches b
+        WHERE b.topic = $1 AND b.partition = $2 AND b.last_offset >= $3 AND b.base_offset < $4
+        ORDER BY b.last_offset`,
+      [topic, partition, String(fromOffset), String(end)],
     );
-    return rows.map(toStoredMessage);
+    return unpackBatches(rows, (offset) => offset >= fromOffset && offset < end).map(toStoredMessage);
   }
 
   /**
@@ -153,16 +142,16 @@ function numbers(values: (bigint | number | string | null)[]): string {
   return `{${values.map((v) => (v === null ? 'NULL' : String(v))).join(',')}}`;
 }
 
-function toStoredMessage(row: Record<string, unknown>): StoredMessage {
+function toStoredMessage(m: BatchMessage): StoredMessage {
   return {
-    topic: row.topic as string,
-    partition: row.partition as number,
-    offset: String(row.offset),
-    key: row.key as string | null,
-    envelope: row.envelope as string,
-    sourceLsn: row.source_lsn === null ? null : formatLsn(BigInt(row.source_lsn as string)),
-    txId: row.tx_id === null ? null : String(row.tx_id),
-    commitTime: row.commit_ms === null ? null : new Date(Number(row.commit_ms)).toISOString(),
-    appendedAt: (row.appended_at as Date).toISOString(),
+    topic: m.topic,
+    partition: m.partition,
+    offset: String(m.offset),
+    key: m.key,
+    envelope: m.envelope,
+    sourceLsn: m.sourceLsn === null ? null : formatLsn(BigInt(m.sourceLsn)),
+    txId: m.txId,
+    commitTime: m.commitTimeMs === null ? null : new Date(m.commitTimeMs).toISOString(),
+    appendedAt: m.appendedAt.toISOString(),
   };
 }

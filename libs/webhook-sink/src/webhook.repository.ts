@@ -1,6 +1,6 @@
 import { globToLike, type ConsumedMessage } from '@tributary/consumer-groups';
 import type { Pool } from 'pg';
-import { BATCH_MESSAGES } from '@tributary/topic-log';
+import { BATCH_COLUMNS, type BatchMessage, unpackBatches } from '@tributary/topic-log';
 
 export type SubscriptionStatus = 'active' | 'paused' | 'disabled';
 
@@ -187,42 +187,33 @@ export class WebhookRepository {
 
   /** Retained messages of one partition in [from, to], in offset order. */
   async range(topic: string, partition: number, from: bigint, to: bigint, limit: number): Promise<ConsumedMessage[]> {
+    const last = to < from + BigInt(limit) - 1n ? to : from + BigInt(limit) - 1n;
     const { rows } = await this.pool.query(
-      `SELECT b.base_offset + m.n - 1 AS "offset", m.key, m.envelope::text AS envelope, b.appended_at
-         FROM ${BATCH_MESSAGES}
+      `SELECT ${BATCH_COLUMNS} FROM tributary.message_batches b
         WHERE b.topic = $1 AND b.partition = $2 AND b.last_offset >= $3 AND b.base_offset <= $4
-          AND b.base_offset + m.n - 1 BETWEEN $3 AND $4
-        ORDER BY b.last_offset, m.n LIMIT $5`,
-      [topic, partition, String(from), String(to), limit],
+        ORDER BY b.last_offset`,
+      [topic, partition, String(from), String(last)],
     );
-    return rows.map((r) => ({
-      topic,
-      partition,
-      offset: BigInt(r.offset),
-      key: r.key,
-      envelope: r.envelope,
-      appendedAt: r.appended_at,
-    }));
+    return unpackBatches(rows, (offset) => offset >= from && offset <= last).map(consumedMessage);
   }
 
   /** Retained messages of the group's topics appended at or after `since`, by topic, partition and offset. */
   async since(topics: string[], since: Date, limit: number): Promise<ConsumedMessage[]> {
+    // Each batch holds at least one message, so `limit` batches hold enough.
     const { rows } = await this.pool.query(
-      `SELECT b.topic, b.partition, b.base_offset + m.n - 1 AS "offset", m.key, m.envelope::text AS envelope, b.appended_at
-         FROM ${BATCH_MESSAGES}
+      `SELECT ${BATCH_COLUMNS} FROM tributary.message_batches b
         WHERE b.topic LIKE ANY($1::text[]) AND b.appended_at >= $2
-        ORDER BY b.topic, b.partition, b.last_offset, m.n LIMIT $3`,
+        ORDER BY b.topic, b.partition, b.last_offset LIMIT $3`,
       [topics.map(globToLike), since.toISOString(), limit],
     );
-    return rows.map((r) => ({
-      topic: r.topic,
-      partition: r.partition,
-      offset: BigInt(r.offset),
-      key: r.key,
-      envelope: r.envelope,
-      appendedAt: r.appended_at,
-    }));
+    return unpackBatches(rows, () => true)
+      .slice(0, limit)
+      .map(consumedMessage);
   }
+}
+
+function consumedMessage(m: BatchMessage): ConsumedMessage {
+  return { topic: m.topic, partition: m.partition, offset: m.offset, key: m.key, envelope: m.envelope, appendedAt: m.appendedAt };
 }
 
 function attemptView(r: Record<string, unknown>): AttemptView {
