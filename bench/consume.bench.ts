@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { Pool } from 'pg';
 import type { GroupConfig } from '@tributary/config';
 import { ConsumedMessage, GroupDefinition, GroupMember, GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
-import { BATCH_COLUMNS, TopicLog, unpackBatches } from '@tributary/topic-log';
+import { BATCH_COLUMNS, batchesInRange, TopicLog, unpackBatches } from '@tributary/topic-log';
 import { GroupRunner, Sink } from '@tributary/worker';
 import { groupSchema } from '../libs/config/src/config.schema';
 import { AppProcess } from './support/app';
@@ -216,13 +216,13 @@ async function rawRead(pool: Pool, round: number): Promise<DrainRun> {
   try {
     for (let partition = 0; partition < PARTITIONS; partition++) {
       for (let from = 0; ;) {
-        const { rows: batches } = await client.query(
-          `SELECT ${BATCH_COLUMNS} FROM tributary.message_batches b
-            WHERE b.topic = $1 AND b.partition = $2 AND b.last_offset >= $3 AND b.base_offset < $3::bigint + 500
-            ORDER BY b.last_offset`,
-          [DRAIN_TOPIC, partition, from],
-        );
         const start = BigInt(from);
+        const { rows: batches } = await client.query(batchesInRange(BATCH_COLUMNS), [
+          DRAIN_TOPIC,
+          partition,
+          String(start),
+          String(start + 500n),
+        ]);
         // As a member reads: whole batches from the position on (see GroupRepository.fetch).
         const rows = unpackBatches(batches, (offset) => offset >= start);
         if (rows.length === 0) break;

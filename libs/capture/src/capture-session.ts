@@ -18,8 +18,6 @@ export const HEARTBEAT_PREFIX = 'tributary.heartbeat';
 
 /** Session settings of the replication connection: they fix the text form of dates, intervals, floats. */
 const OUTPUT_SETTINGS = '-c DateStyle=ISO -c IntervalStyle=iso_8601 -c TimeZone=UTC -c extra_float_digits=3 -c bytea_output=hex';
-/** Appends queued on the platform connection before capture waits: each holds one batch in memory. */
-const APPENDS_IN_FLIGHT = 1;
 
 export interface SessionDeps {
   source: SourceConfig;
@@ -74,7 +72,8 @@ export class CaptureSession {
   /** Handlers queued on `serial` and not finished. */
   private queued = 0;
   private platformQueue: Promise<void> = Promise.resolve();
-  private appends: Promise<void>[] = [];
+  /** The append queued last: the next flush waits for it, so at most two batches are in memory. */
+  private lastAppend: Promise<void> = Promise.resolve();
   private stopping = false;
   private failure?: Error;
   private settle?: { resolve: () => void; reject: (e: Error) => void };
@@ -427,22 +426,20 @@ export class CaptureSession {
 
   /**
    * Queues the buffered messages' append on the platform connection and returns once the append queued
-   * APPENDS_IN_FLIGHT before it have finished. Platform work runs in order behind a queue (`enqueue`)
-   * while capture goes on decoding and rendering; the bound on appends waiting bounds memory.
+   * before it has finished. Platform work runs in order behind a queue (`enqueue`) while capture goes on
+   * decoding and rendering; waiting for the previous append bounds memory.
    */
   private async flush(): Promise<void> {
     if (this.buffer.length === 0) return;
     this.openPlatformTx();
     const batch = this.buffer;
     this.buffer = [];
-    this.appends.push(
-      this.enqueue(async () => {
-        await TopicLog.append(this.deps.platform, batch);
-        this.messagesAppended += batch.length;
-      }),
-    );
-    // Room for a few, so that a commit waiting for its WAL flush does not stop the stream.
-    while (this.appends.length > APPENDS_IN_FLIGHT) await this.appends.shift();
+    const previous = this.lastAppend;
+    this.lastAppend = this.enqueue(async () => {
+      await TopicLog.append(this.deps.platform, batch);
+      this.messagesAppended += batch.length;
+    });
+    await previous;
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { withTransaction } from '@tributary/store';
-import { EARLIEST_OFFSET } from '@tributary/topic-log';
+import { EARLIEST_OFFSET, offsetAppendedSince } from '@tributary/topic-log';
 
 /** Where an operator moves a paused group's committed offsets. */
 export type ResetTarget = 'earliest' | 'latest' | { timestamp: string } | { offset: bigint };
@@ -77,10 +77,7 @@ export class GroupAdminRepository {
         `SELECT o.topic, o.partition, o.next_offset AS committed, tp.next_offset AS "end",
                 COALESCE(${EARLIEST_OFFSET}, tp.next_offset) AS earliest,
                 CASE WHEN $4::timestamptz IS NULL THEN NULL ELSE
-                  COALESCE((SELECT b.base_offset FROM tributary.message_batches b
-                             WHERE b.topic = o.topic AND b.partition = o.partition AND b.appended_at >= $4::timestamptz
-                             ORDER BY b.last_offset LIMIT 1),
-                           tp.next_offset) END AS at
+                  COALESCE(${offsetAppendedSince('$4::timestamptz')}, tp.next_offset) END AS at
            FROM tributary.group_offsets o
            JOIN tributary.topic_partitions tp ON tp.topic = o.topic AND tp.partition = o.partition
           WHERE o.group_name = $1 AND ($2::text IS NULL OR o.topic = $2) AND ($3::int IS NULL OR o.partition = $3)

@@ -2,7 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import { assignPartitions, PartitionRef, partitionId } from './assignment';
 import { ConsumedMessage, GroupDefinition, GroupDeletedError, Lease, StaleMemberError } from './group.types';
 import { withTransaction } from '@tributary/store';
-import { BATCH_COLUMNS, EARLIEST_OFFSET, unpackBatches } from '@tributary/topic-log';
+import { BATCH_COLUMNS, batchesInRange, EARLIEST_OFFSET, offsetAppendedSince, unpackBatches } from '@tributary/topic-log';
 
 export interface HeartbeatResult {
   /** Partitions this member owns now (including ones it should hand over). */
@@ -127,10 +127,7 @@ export class GroupRepository {
                 CASE $4
                   WHEN 'latest' THEN tp.next_offset
                   WHEN 'earliest' THEN COALESCE(${EARLIEST_OFFSET}, tp.next_offset)
-                  ELSE COALESCE((SELECT b.base_offset FROM tributary.message_batches b
-                                  WHERE b.topic = tp.topic AND b.partition = tp.partition AND b.appended_at >= $4::timestamptz
-                                  ORDER BY b.last_offset LIMIT 1),
-                                tp.next_offset)
+                  ELSE COALESCE(${offsetAppendedSince('$4::timestamptz')}, tp.next_offset)
                 END
            FROM tributary.topic_partitions tp
            JOIN unnest($2::text[], $3::int[]) AS p(topic, partition) ON p.topic = tp.topic AND p.partition = tp.partition
@@ -247,10 +244,7 @@ export class GroupRepository {
   async fetch(topic: string, partition: number, from: bigint, limit: number): Promise<ConsumedMessage[]> {
     const end = from + BigInt(limit);
     const { rows } = await this.pool.query(
-      `SELECT ${BATCH_COLUMNS}, (SELECT partitions FROM tributary.topics WHERE name = $1) AS partitions
-         FROM tributary.message_batches b
-        WHERE b.topic = $1 AND b.partition = $2 AND b.last_offset >= $3 AND b.base_offset < $4
-        ORDER BY b.last_offset`,
+      batchesInRange(`${BATCH_COLUMNS}, (SELECT partitions FROM tributary.topics WHERE name = $1) AS partitions`),
       [topic, partition, String(from), String(end)],
     );
     return consumed(rows, (offset) => offset >= from);

@@ -1,4 +1,4 @@
-export { EARLIEST_OFFSET, MESSAGES_CHANNEL, TopicLog } from './topic-log';
+export { batchesInRange, EARLIEST_OFFSET, MESSAGES_CHANNEL, offsetAppendedSince, TopicLog } from './topic-log';
 export { BATCH_COLUMNS, BATCH_COLUMNS_WITH_SOURCE, splitJsonArray, unpackBatches, type BatchMessage } from './record-batch';
 export { etagOf, TopicRepository, type TopicInfo } from './topic.repository';
 export { TopicLogModule } from './topic-log.module';

@@ -10,6 +10,27 @@ export const MESSAGES_CHANNEL = 'tributary_messages';
 export const EARLIEST_OFFSET = `(SELECT eb.base_offset FROM tributary.message_batches eb
    WHERE eb.topic = tp.topic AND eb.partition = tp.partition ORDER BY eb.last_offset LIMIT 1)`;
 
+/**
+ * The first offset of the partition `tp` appended at or after the timestamptz `time` (an SQL expression,
+ * usually a parameter), or NULL when none was. Appends to a partition are serialised, so batches'
+ * append times rise with their offsets.
+ */
+export function offsetAppendedSince(time: string): string {
+  return `(SELECT sb.base_offset FROM tributary.message_batches sb
+   WHERE sb.topic = tp.topic AND sb.partition = tp.partition AND sb.appended_at >= ${time}
+   ORDER BY sb.last_offset LIMIT 1)`;
+}
+
+/**
+ * The record batches of partition $2 of topic $1 that hold offsets from $3 up to (not including) $4, in
+ * offset order, with the given columns (of `tributary.message_batches b`).
+ */
+export function batchesInRange(columns: string): string {
+  return `SELECT ${columns} FROM tributary.message_batches b
+   WHERE b.topic = $1 AND b.partition = $2 AND b.last_offset >= $3 AND b.base_offset < $4
+   ORDER BY b.last_offset`;
+}
+
 interface Batch {
   topic: string;
   partition: number;
@@ -100,24 +121,19 @@ export class TopicLog {
   /** Messages of one partition from `fromOffset` on, in offset order. */
   async read(topic: string, partition: number, fromOffset: bigint, limit: number): Promise<StoredMessage[]> {
     const end = fromOffset + BigInt(limit);
-    const { rows } = await this.pool.query(
-      `SELECT ${BATCH_COLUMNS_WITH_SOURCE} FROM tributary.message_batches b
-        WHERE b.topic = $1 AND b.partition = $2 AND b.last_offset >= $3 AND b.base_offset < $4
-        ORDER BY b.last_offset`,
-      [topic, partition, String(fromOffset), String(end)],
-    );
+    const { rows } = await this.pool.query(batchesInRange(BATCH_COLUMNS_WITH_SOURCE), [
+      topic,
+      partition,
+      String(fromOffset),
+      String(end),
+    ]);
     return unpackBatches(rows, (offset) => offset >= fromOffset && offset < end).map(toStoredMessage);
   }
 
-  /**
-   * The first offset of a partition appended at or after `time`; the log end offset when none was.
-   * Appends to a partition are serialised, so batches' append times rise with their offsets.
-   */
+  /** The first offset of a partition appended at or after `time`; the log end offset when none was. */
   async offsetAt(topic: string, partition: number, time: Date): Promise<bigint> {
     const { rows } = await this.pool.query<{ offset: string }>(
-      `SELECT COALESCE((SELECT b.base_offset FROM tributary.message_batches b
-                         WHERE b.topic = tp.topic AND b.partition = tp.partition AND b.appended_at >= $3
-                         ORDER BY b.last_offset LIMIT 1), tp.next_offset) AS "offset"
+      `SELECT COALESCE(${offsetAppendedSince('$3')}, tp.next_offset) AS "offset"
          FROM tributary.topic_partitions tp WHERE tp.topic = $1 AND tp.partition = $2`,
       [topic, partition, time],
     );

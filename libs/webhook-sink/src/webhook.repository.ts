@@ -1,6 +1,6 @@
 import { globToLike, type ConsumedMessage } from '@tributary/consumer-groups';
 import type { Pool } from 'pg';
-import { BATCH_COLUMNS, type BatchMessage, unpackBatches } from '@tributary/topic-log';
+import { BATCH_COLUMNS, batchesInRange, type BatchMessage, unpackBatches } from '@tributary/topic-log';
 
 export type SubscriptionStatus = 'active' | 'paused' | 'disabled';
 
@@ -188,12 +188,7 @@ export class WebhookRepository {
   /** Retained messages of one partition in [from, to], in offset order. */
   async range(topic: string, partition: number, from: bigint, to: bigint, limit: number): Promise<ConsumedMessage[]> {
     const last = to < from + BigInt(limit) - 1n ? to : from + BigInt(limit) - 1n;
-    const { rows } = await this.pool.query(
-      `SELECT ${BATCH_COLUMNS} FROM tributary.message_batches b
-        WHERE b.topic = $1 AND b.partition = $2 AND b.last_offset >= $3 AND b.base_offset <= $4
-        ORDER BY b.last_offset`,
-      [topic, partition, String(from), String(last)],
-    );
+    const { rows } = await this.pool.query(batchesInRange(BATCH_COLUMNS), [topic, partition, String(from), String(last + 1n)]);
     return unpackBatches(rows, (offset) => offset >= from && offset <= last).map(consumedMessage);
   }
 
