@@ -336,6 +336,21 @@ describe('consumer groups', () => {
     expect(Number(capped.rows[0].first)).toBeGreaterThan(0);
   });
 
+  it('reads whole record batches ahead and serves small fetches from them, however large a batch is', async () => {
+    await platform.createTopic('big-batch', 1);
+    await platform.produce('big-batch', 1, 3, 3, 0, 3);
+    // One append of 150,000 messages: one record batch, more messages than a function call takes arguments.
+    await platform.produce('big-batch', 1, 150_000, 150_000, 3, 150_000);
+    const m = await member(definition('big-batch-g', ['big-batch']));
+    const [p] = m.active();
+    expect((await m.fetch(p, 2)).map((x) => Number(x.offset))).toEqual([0, 1]);
+    // One message is left read ahead; the rest comes from the big batch, topped up in one read.
+    const next = await m.fetch(p, 10);
+    expect(next.map((x) => Number(x.offset))).toEqual([...Array(10).keys()].map((i) => i + 2));
+    expect(p.readAhead).toHaveLength(150_003 - 12);
+    expect(JSON.parse(next[9].envelope)).toMatchObject({ id: 'm11' });
+  });
+
   it.each([
     ['earliest', '50', 'ok'],
     ['latest', '100', 'ok'],

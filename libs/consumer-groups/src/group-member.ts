@@ -119,26 +119,32 @@ export class GroupMember {
     if (p.readAhead.length && p.readAhead[0].offset !== p.position) p.readAhead = [];
     if (p.readAhead.length < limit) {
       const size = Math.max(limit - p.readAhead.length, READ_AHEAD);
-      if (p.readAhead.length) {
-        const from = p.position + BigInt(p.readAhead.length);
-        const more = await this.repo.fetch(p.topic, p.partition, from, size);
-        if (more.length && more[0].offset === from) p.readAhead.push(...more);
-      } else {
-        let messages = await this.repo.fetch(p.topic, p.partition, p.position, size);
-        if (messages.length === 0 || messages[0].offset !== p.position) {
-          const bounds = await this.repo.bounds(p.topic, p.partition);
-          if (p.position < bounds.earliest) {
-            await this.applyResetPolicy(p, bounds.earliest, bounds.end);
-            if (p.status !== 'ok') return [];
-            messages = await this.repo.fetch(p.topic, p.partition, p.position, size);
-          }
-        }
-        p.readAhead = messages;
-      }
+      const more = p.readAhead.length ? await this.readAfterReadAhead(p, size) : await this.readAtPosition(p, size);
+      if (!more) return [];
+      // concat, not push(...more): a record batch may hold more messages than a call takes arguments.
+      p.readAhead = p.readAhead.concat(more);
     }
     const messages = p.readAhead.splice(0, limit);
     if (messages.length) p.position = messages[messages.length - 1].offset + 1n;
     return messages;
+  }
+
+  /** Messages from the fetch position on; undefined when retention removed them and the reset policy stopped the partition. */
+  private async readAtPosition(p: OwnedPartition, size: number): Promise<ConsumedMessage[] | undefined> {
+    const messages = await this.repo.fetch(p.topic, p.partition, p.position, size);
+    if (messages.length && messages[0].offset === p.position) return messages;
+    const bounds = await this.repo.bounds(p.topic, p.partition);
+    if (p.position >= bounds.earliest) return messages;
+    await this.applyResetPolicy(p, bounds.earliest, bounds.end);
+    if (p.status !== 'ok') return undefined;
+    return this.repo.fetch(p.topic, p.partition, p.position, size);
+  }
+
+  /** Messages right after those read ahead; none if retention removed them meanwhile (the next fetch sees to it). */
+  private async readAfterReadAhead(p: OwnedPartition, size: number): Promise<ConsumedMessage[]> {
+    const from = p.position + BigInt(p.readAhead.length);
+    const more = await this.repo.fetch(p.topic, p.partition, from, size);
+    return more.length && more[0].offset === from ? more : [];
   }
 
   ack(p: OwnedPartition, offset: bigint): void {
