@@ -14,6 +14,7 @@ import { AppProcess } from './support/app';
 import { onCleanup, runBench } from './support/cleanup';
 import { BenchCluster, tempDir, waitUntil } from './support/cluster';
 import { countPgoutput } from './support/pgoutput-file';
+import { topicMessages } from './support/platform';
 import { fmtRate, phase, Progress } from './support/progress';
 import { CAPTURE_KNOBS, chartBlock, factsMarkdown, machineFacts, recordSection, uptime } from './support/report';
 import { BENCH_TABLE_DDL } from './support/envelopes';
@@ -185,7 +186,10 @@ runBench('bench:capture', async () => {
     const seconds = (Date.now() - streamingAt) / 1000;
     const { peakMb, samplesMb } = rss.stop();
     await app.stop();
-    const { rows: check } = await platform.query('SELECT count(*)::int AS n FROM tributary.messages WHERE topic = $1', [topic]);
+    const { rows: check } = await platform.query(
+      'SELECT COALESCE(sum(last_offset - base_offset + 1), 0)::int AS n FROM tributary.message_batches WHERE topic = $1',
+      [topic],
+    );
     if (check[0].n !== rows) throw new Error(`topic ${topic} holds ${check[0].n} messages, expected ${rows}`);
     progress.done(
       `${rows.toLocaleString('en-US')} messages committed in ${fmt(seconds, 2)} s = ${fmtRate(rows / seconds)} rows/s; start-up ${fmt(startedFromSpawn / 1000, 1)} s; peak RSS ${fmt(peakMb)} MB`,
@@ -258,19 +262,15 @@ runBench('bench:capture', async () => {
 async function appendCeiling(platform: Client, fromTopic: string, rows: number): Promise<number> {
   const topic = 'bench.append_ceiling';
   await TopicRepository.ensure(platform, topic, { partitions: 4, retentionMs: 604_800_000, retentionBytes: null });
-  const { rows: stored } = await platform.query<{ partition: number; key: string; envelope: string; lsn: string; tx: string }>(
-    `SELECT partition, key, envelope::text AS envelope, source_lsn::text AS lsn, tx_id::text AS tx
-       FROM tributary.messages WHERE topic = $1 ORDER BY partition, "offset"`,
-    [fromTopic],
-  );
+  const stored = await topicMessages(platform, fromTopic);
   const commitTimeMs = Date.now();
   const records: AppendRecord[] = stored.map((m) => ({
     topic,
     partition: m.partition,
     key: m.key,
     envelope: m.envelope,
-    sourceLsn: BigInt(m.lsn),
-    txId: m.tx,
+    sourceLsn: BigInt(m.sourceLsn as string),
+    txId: m.txId,
     commitTimeMs,
   }));
   const progress = new Progress('TopicLog.append');

@@ -20,6 +20,7 @@ import { freePort, LocalPostgres } from '@tributary/local-postgres';
 import { createDataSource, runMigrations } from '@tributary/store';
 import { AppendRecord, partitionForKey, TopicLog, TopicRepository } from '@tributary/topic-log';
 import { generateWebhookSecret } from '@tributary/webhook-sink';
+import { topicMessages } from './support/platform';
 
 const ROOT = join(__dirname, '..', '..');
 const SINGLE = Number(process.env.BENCH_SINGLE ?? 30_000);
@@ -312,10 +313,10 @@ async function latency(pg: LocalPostgres, pool: Pool, dir: string, receiver: Rec
     await source.end();
   }
   const sorted = [...receiver.latencies].sort((a, b) => a - b);
-  const { rows } = await pool.query<{ id: string; ts: string; appended: string }>(
-    `SELECT envelope->>'id' AS id, envelope->'source'->>'ts_ms' AS ts, (extract(epoch FROM appended_at) * 1000)::bigint AS appended
-       FROM tributary.messages WHERE topic = 'src.public.orders'`,
-  );
+  const rows = (await topicMessages(pool, 'src.public.orders')).map((m) => {
+    const e = JSON.parse(m.envelope) as { id: string; source: { ts_ms: number } };
+    return { id: e.id, ts: e.source.ts_ms, appended: m.appendedAt.getTime() };
+  });
   const capture: number[] = [];
   const delivery: number[] = [];
   for (const r of rows) {

@@ -6,6 +6,7 @@ import { ApiTokens1764800000000 } from './1764800000000-ApiTokens';
 import { Backfills1764900000000 } from './1764900000000-Backfills';
 import { Catalog1765000000000 } from './1765000000000-Catalog';
 import { RecordBatches1766000000000 } from './1766000000000-RecordBatches';
+import { SnapshotRowBatches1767000000000 } from './1767000000000-SnapshotRowBatches';
 
 /** Every migration, in order. Listed explicitly so the build needs no glob loading. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   Backfills1764900000000,
   Catalog1765000000000,
   RecordBatches1766000000000,
+  SnapshotRowBatches1767000000000,
 ];

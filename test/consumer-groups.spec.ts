@@ -317,8 +317,9 @@ describe('consumer groups', () => {
     const janitor = new RetentionJanitor(platform.pool);
     await janitor.runOnce();
     const { rows } = await platform.pool.query(
-      `SELECT partition, min("offset")::int AS first, max("offset")::int AS last, count(*)::int AS n
-         FROM tributary.messages WHERE topic = 'expiring' GROUP BY partition ORDER BY partition`,
+      `SELECT partition, min(base_offset)::int AS first, max(last_offset)::int AS last,
+              sum(last_offset - base_offset + 1)::int AS n
+         FROM tributary.message_batches WHERE topic = 'expiring' GROUP BY partition ORDER BY partition`,
     );
     for (const r of rows) {
       expect(r.first).toBe(30);
@@ -326,9 +327,9 @@ describe('consumer groups', () => {
     }
     const capped = await platform.pool.query(
       `SELECT (SELECT bytes FROM tributary.topic_partitions WHERE topic = 'capped') AS bytes,
-              (SELECT sum(size) FROM tributary.messages WHERE topic = 'capped') AS actual,
-              (SELECT min("offset") FROM tributary.messages WHERE topic = 'capped') AS first,
-              (SELECT max("offset") FROM tributary.messages WHERE topic = 'capped') AS last`,
+              (SELECT sum(bytes) FROM tributary.message_batches WHERE topic = 'capped') AS actual,
+              (SELECT min(base_offset) FROM tributary.message_batches WHERE topic = 'capped') AS first,
+              (SELECT max(last_offset) FROM tributary.message_batches WHERE topic = 'capped') AS last`,
     );
     expect(Number(capped.rows[0].bytes)).toBeLessThanOrEqual(2_000);
     expect(capped.rows[0].bytes).toBe(capped.rows[0].actual);

@@ -7,6 +7,7 @@ import { TestCluster, waitFor } from './support/pg-cluster';
 import { AppProcess } from './support/processes';
 import { copyBuiltCaptureApp } from './support/processes';
 import { backfillRows, captureCaughtUp, foldTopic, TableChurn } from './support/snapshot';
+import { loggedMessages } from './support/logged-messages';
 
 const ROWS = 60_000;
 const CHUNK = 1_000;
@@ -106,10 +107,10 @@ describe('snapshots: kill -9 mid-snapshot', () => {
     await churn.stop();
     await captureCaughtUp(cluster, 'src', 'tributary_src');
 
-    const { rows } = await platform.query<{ key: string; envelope: string }>(
-      `SELECT key, envelope::text AS envelope FROM tributary.messages WHERE topic = 'src.public.big' ORDER BY partition, "offset"`,
-    );
-    const messages = rows.map((r) => ({ key: r.key, envelope: JSON.parse(r.envelope) as Envelope }));
+    const messages = (await loggedMessages(platform, 'src.public.big')).map((m) => ({
+      key: m.key as string,
+      envelope: JSON.parse(m.envelope) as Envelope,
+    }));
     // Resumed, not restarted: every key was read by the snapshot at most once.
     const reads = messages.filter((m) => m.envelope.op === 'r').map((m) => m.key);
     expect(new Set(reads).size).toBe(reads.length);

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
-import { Pool } from 'pg';
+import { type ClientBase, Pool } from 'pg';
 import { createDataSource, runMigrations } from '@tributary/store';
-import { TopicRepository } from '@tributary/topic-log';
+import { BATCH_COLUMNS_WITH_SOURCE, type BatchMessage, TopicRepository, unpackBatches } from '@tributary/topic-log';
 import { onCleanup } from './cleanup';
 
 /** Only warnings and errors from the libraries run in the bench process (members log every lease). */
@@ -28,4 +28,13 @@ export async function createTopic(pool: Pool, topic: string, partitions: number)
   } finally {
     client.release();
   }
+}
+
+/** Every message of a topic in partition and offset order, as the platform's readers see them. */
+export async function topicMessages(db: Pool | ClientBase, topic: string): Promise<BatchMessage[]> {
+  const { rows } = await db.query(
+    `SELECT ${BATCH_COLUMNS_WITH_SOURCE} FROM tributary.message_batches b WHERE b.topic = $1 ORDER BY b.partition, b.last_offset`,
+    [topic],
+  );
+  return unpackBatches(rows, () => true);
 }

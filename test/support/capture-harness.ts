@@ -1,6 +1,7 @@
 import { sourceSchema, type SourceConfig, type SourceFileConfig, type TributaryConfig } from '@tributary/config';
 import { SourceCapture } from '@tributary/capture';
 import { PlatformDatabase } from '@tributary/store';
+import { loggedMessages } from './logged-messages';
 import { waitFor } from './pg-cluster';
 
 export function sourceConfig(name: string, url: string, tables: string[], extra: Partial<SourceConfig> = {}): SourceConfig {
@@ -64,19 +65,25 @@ export class CaptureHarness {
 
   /** Envelopes of a topic, parsed, in offset order per partition (partitions concatenated). */
   async messages(topic: string): Promise<{ partition: number; offset: number; key: string | null; envelope: Envelope }[]> {
-    const { rows } = await this.db.pool.query(
-      `SELECT partition, "offset", key, envelope::text AS envelope FROM tributary.messages WHERE topic = $1 ORDER BY partition, "offset"`,
-      [topic],
-    );
-    return rows.map((r) => ({ partition: r.partition, offset: Number(r.offset), key: r.key, envelope: JSON.parse(r.envelope) }));
+    return (await loggedMessages(this.db.pool, topic)).map((m) => ({
+      partition: m.partition,
+      offset: m.offset,
+      key: m.key,
+      envelope: JSON.parse(m.envelope) as Envelope,
+    }));
   }
 
   async count(topic?: string): Promise<number> {
     const { rows } = await this.db.pool.query(
-      `SELECT count(*)::int AS n FROM tributary.messages ${topic ? 'WHERE topic = $1' : ''}`,
+      `SELECT COALESCE(sum(last_offset - base_offset + 1), 0)::int AS n FROM tributary.message_batches ${topic ? 'WHERE topic = $1' : ''}`,
       topic ? [topic] : [],
     );
     return rows[0].n;
+  }
+
+  /** The raw text of the envelope of the message of `topic` with key `key`. */
+  async envelopeText(topic: string, key: string): Promise<string | undefined> {
+    return (await loggedMessages(this.db.pool, topic)).find((m) => m.key === key)?.envelope;
   }
 
   async stop(): Promise<void> {

@@ -4,7 +4,7 @@ import { LogicalReplicationService } from 'pg-logical-replication';
 import type { SourceConfig } from '@tributary/config';
 import { TableSchemaRepository } from '@tributary/schema-registry';
 import { WATERMARK_PREFIX, type WatermarkHandler } from '@tributary/snapshot';
-import { AppendRecord, partitionForKey, TopicLog, TopicRepository, TopicSettings } from '@tributary/topic-log';
+import { AppendRecord, partitionForKey, type RowBatch, TopicLog, TopicRepository, TopicSettings } from '@tributary/topic-log';
 import { CheckpointRepository } from './checkpoint.repository';
 import { ChangeContext, envelopeParts, RenderedChange, renderEnvelope, renderKey, renderTruncate } from './envelope';
 import { formatLsn, parseLsn } from '@tributary/topic-log';
@@ -368,7 +368,7 @@ export class CaptureSession {
   private async onWatermark(walStart: bigint, content: Buffer): Promise<void> {
     await this.appended();
     const tx = this.tx as OpenTransaction;
-    const records = await (this.deps.watermarks as WatermarkHandler).onMark(content, {
+    const rows = await (this.deps.watermarks as WatermarkHandler).onMark(content, {
       platform: this.deps.platform,
       beginTransaction: () => this.beginPlatformTx(),
       topicFor: this.deps.topicFor,
@@ -380,10 +380,19 @@ export class CaptureSession {
       commitTimeMs: tx.commitTimeMs,
       lsn: walStart,
     });
-    for (const r of records) {
-      this.buffer.push({ ...r, sourceLsn: walStart, txId: String(tx.xid), commitTimeMs: tx.commitTimeMs });
-      if (this.buffer.length >= this.deps.source.batchSize) await this.flush();
-    }
+    if (rows.length) await this.appendRows(rows);
+  }
+
+  /** Queues the append of snapshot rows behind the buffered messages, as `flush` queues those. */
+  private async appendRows(rows: RowBatch[]): Promise<void> {
+    await this.flush();
+    this.openPlatformTx();
+    const previous = this.lastAppend;
+    this.lastAppend = this.enqueue(async () => {
+      await TopicLog.appendRows(this.deps.platform, rows);
+      for (const b of rows) this.messagesAppended += b.count;
+    });
+    await previous;
   }
 
   private table(oid: number): TableInfo {

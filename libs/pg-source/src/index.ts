@@ -1,3 +1,3 @@
-export { connectSource, quoteIdent } from './source-connection';
+export { connectSource, quoteIdent, quoteLiteral } from './source-connection';
 export { TypeRegistry } from './type-registry';
 export { renderValue, type ValueKind } from './value-renderer';

@@ -19,3 +19,8 @@ export async function connectSource(source: SourceConfig, applicationName: strin
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
+
+/** A string literal, for a session with standard_conforming_strings on (where COPY takes no parameters). */
+export function quoteLiteral(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}

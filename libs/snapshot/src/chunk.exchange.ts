@@ -1,3 +1,5 @@
+import type { RowBatchFormat } from '@tributary/topic-log';
+import type { CopyRows } from './copy-rows';
 import type { XidSnapshot } from './xid.snapshot';
 
 /** A chunk read by the snapshotter, waiting for the capture session to reach its high watermark. */
@@ -10,9 +12,11 @@ export interface PreparedChunk {
   table: string;
   /** The snapshot the rows were read in. */
   snapshot: XidSnapshot;
-  /** Rendered keys (`{"id":1}`) and `after` objects, in key order. */
+  /** The table's columns and key, as the rows' record batches describe them. */
+  shape: Pick<RowBatchFormat, 'columns' | 'keyIndexes'>;
+  /** Rendered keys (`{"id":1}`) and the rows' COPY text, in key order. */
   keys: string[];
-  rows: string[];
+  rows: CopyRows;
   /** Text values of the last row's key, or null for an empty chunk. */
   endKey: string[] | null;
   /** No rows after this chunk: the backfill is done when it is. */

@@ -3,7 +3,7 @@ export { ACTIVE_STATUSES, type Backfill, type BackfillStatus, type BackfillView 
 export { ChunkExchange, type PreparedChunk } from './chunk.exchange';
 export { SnapshotTable, SnapshotTableError, SNAPSHOT_SESSION_OPTIONS } from './snapshot.table';
 export { DEFAULT_CHUNK_SIZE, Snapshotter, type SnapshotterDeps } from './snapshotter';
-export { WatermarkHandler, type SnapshotRecord, type WatermarkContext } from './watermark.handler';
+export { WatermarkHandler, type WatermarkContext } from './watermark.handler';
 export { encodeMark, parseMark, WATERMARK_PREFIX, type WatermarkMark } from './watermark.marks';
 export { checkWhereShape, explainRows, InvalidWhereError } from './where.validator';
 export { XidSnapshot } from './xid.snapshot';

@@ -1,7 +1,8 @@
 import type { ClientBase } from 'pg';
-import { TypeRegistry } from '@tributary/pg-source';
-import { renderValue, type ValueKind } from '@tributary/pg-source';
-import { quoteIdent } from '@tributary/pg-source';
+import { quoteIdent, quoteLiteral, TypeRegistry, type ValueKind } from '@tributary/pg-source';
+import { copyField, KeyRenderer, type RowBatchFormat } from '@tributary/topic-log';
+import { copyOut } from './copy-out';
+import { CopyRows } from './copy-rows';
 
 /**
  * Session settings of every connection that reads snapshot rows: the same as the replication
@@ -9,7 +10,9 @@ import { quoteIdent } from '@tributary/pg-source';
  * key's text (which decides its partition), is exactly what the stream would give for the same row.
  */
 export const SNAPSHOT_SESSION_OPTIONS =
-  '-c DateStyle=ISO -c IntervalStyle=iso_8601 -c TimeZone=UTC -c extra_float_digits=3 -c bytea_output=hex';
+  '-c DateStyle=ISO -c IntervalStyle=iso_8601 -c TimeZone=UTC -c extra_float_digits=3 -c bytea_output=hex ' +
+  // Chunk queries carry the last key as literals (COPY takes no parameters), quoted for this setting.
+  '-c standard_conforming_strings=on';
 
 export class SnapshotTableError extends Error {
   constructor(message: string) {
@@ -28,14 +31,12 @@ interface Column {
   type: string;
 }
 
-/** A rendered chunk: keys and `after` objects as JSON text, and the end key as text values. */
+/** A chunk: the rows' COPY text and rendered keys, in key order, and the end key as text values. */
 export interface ReadChunk {
+  rows: CopyRows;
   keys: string[];
-  rows: string[];
   endKey: string[] | null;
 }
-
-const RAW_TEXT = { getTypeParser: () => (value: string) => value };
 
 /**
  * One source table as a snapshot reads it: its columns (as pgoutput publishes them: not dropped, not
@@ -112,6 +113,11 @@ export class SnapshotTable {
     return this.kinds[i].kind;
   }
 
+  /** The columns and key as a record batch of snapshot rows describes them. */
+  get rowShape(): Pick<RowBatchFormat, 'columns' | 'keyIndexes'> {
+    return { columns: this.columns.map((c, i) => ({ name: c.name, kind: this.kinds[i] })), keyIndexes: this.keyIndexes };
+  }
+
   /**
    * Reads the next chunk after `after` (text values of the key; null for the first chunk) in key order.
    * The caller runs it inside the REPEATABLE READ transaction whose snapshot it records. `where` must
@@ -120,42 +126,28 @@ export class SnapshotTable {
   async readChunk(client: ClientBase, after: string[] | null, limit: number, where: string | null): Promise<ReadChunk> {
     const keys = this.keyIndexes.map((i) => this.columns[i]);
     const conditions: string[] = [];
-    const params: unknown[] = [];
     if (after) {
-      params.push(...after);
+      // COPY takes no parameters: the key's text values go in as literals of the key columns' types.
       const left = keys.map((k) => quoteIdent(k.name)).join(', ');
-      const right = keys.map((k, i) => `$${i + 1}::${k.type}`).join(', ');
+      const right = keys.map((k, i) => `${quoteLiteral(after[i])}::${k.type}`).join(', ');
       conditions.push(keys.length === 1 ? `${left} > ${right}` : `(${left}) > (${right})`);
     }
     if (where) conditions.push(`(${where})`);
-    params.push(limit);
-    const sql =
+    const query =
       `SELECT ${this.columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${this.qualified}` +
       (conditions.length ? ` WHERE ${conditions.join(' AND ')}` : '') +
-      ` ORDER BY ${keys.map((k) => quoteIdent(k.name)).join(', ')} LIMIT $${params.length}`;
-    const result = await client.query<unknown[]>({ text: sql, values: params, rowMode: 'array', types: RAW_TEXT });
-    const out: ReadChunk = { keys: new Array(result.rows.length), rows: new Array(result.rows.length), endKey: null };
-    const names = this.columns.map((c) => `${JSON.stringify(c.name)}:`);
-    const keyNames = this.keyIndexes.map((i) => names[i]);
-    for (let r = 0; r < result.rows.length; r++) {
-      const row = result.rows[r] as (string | null)[];
-      let after = '{';
-      for (let i = 0; i < row.length; i++) {
-        const v = row[i];
-        after += (i ? ',' : '') + names[i] + (v === null ? 'null' : renderValue(v, this.kinds[i]));
-      }
-      out.rows[r] = after + '}';
-      let key = '{';
-      for (let k = 0; k < this.keyIndexes.length; k++) {
-        const i = this.keyIndexes[k];
-        const v = row[i];
-        key += (k ? ',' : '') + keyNames[k] + (v === null ? 'null' : renderValue(v, this.kinds[i]));
-      }
-      out.keys[r] = key + '}';
+      ` ORDER BY ${keys.map((k) => quoteIdent(k.name)).join(', ')} LIMIT ${Math.trunc(limit)}`;
+    const keyOf = new KeyRenderer(this.rowShape);
+    // Only the fields up to the last key column are decoded: the rest stays as COPY sent it.
+    const fieldsNeeded = Math.max(...this.keyIndexes) + 1;
+    const out: ReadChunk = { rows: new CopyRows(), keys: [], endKey: null };
+    await copyOut(client, `COPY (${query}) TO STDOUT`, (row) => out.rows.push(row));
+    for (let i = 0; i < out.rows.length; i++) {
+      out.keys.push(keyOf.render(out.rows.leadingFields(i, fieldsNeeded)) as string);
     }
-    if (result.rows.length) {
-      const last = result.rows[result.rows.length - 1] as string[];
-      out.endKey = this.keyIndexes.map((i) => last[i]);
+    if (out.rows.length) {
+      const last = out.rows.leadingFields(out.rows.length - 1, fieldsNeeded);
+      out.endKey = this.keyIndexes.map((i) => copyField(last[i]) as string);
     }
     return out;
   }

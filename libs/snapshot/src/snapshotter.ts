@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, type Pool } from 'pg';
 import type { SourceConfig } from '@tributary/config';
 import { TableSchemaRepository } from '@tributary/schema-registry';
-import { TypeRegistry } from '@tributary/pg-source';
+import { quoteLiteral, TypeRegistry } from '@tributary/pg-source';
 import { BackfillRepository } from './backfill.repository';
 import type { Backfill } from './backfill.types';
 import type { ChunkExchange } from './chunk.exchange';
@@ -14,9 +14,10 @@ import { XidSnapshot } from './xid.snapshot';
 
 export const DEFAULT_CHUNK_SIZE = 5_000;
 /** Chunks read ahead of the capture session (each waits in memory for its high watermark). */
-const MAX_IN_FLIGHT = 2;
+const MAX_IN_FLIGHT = 4;
 const IDLE_POLL_MS = 1_000;
 const PROGRESS_LOG_MS = 5_000;
+const STATUS_CHECK_MS = 1_000;
 
 export interface SnapshotterDeps {
   source: SourceConfig;
@@ -136,33 +137,38 @@ export class Snapshotter {
     let chunk = b.chunksDone;
     let rows = 0;
     let loggedAt = started;
+    let checkedAt = 0;
+    /** The low watermark of the next chunk is already in the WAL (written with the previous high one). */
+    let lowWritten = false;
     const { snapshotChunkDelayMs: delay = 0, snapshotMaxRowsPerSecond: maxRate } = this.deps.source;
     for (;;) {
       if (this.stopped) return;
-      if ((await this.repo.status(b.id)) !== 'running') {
-        this.logger.log(`backfill ${b.id} of ${name} is no longer running: stopped`);
-        return;
+      // A cancel is noticed within a second; checking before every chunk would cost a round trip each.
+      if (Date.now() - checkedAt >= STATUS_CHECK_MS) {
+        checkedAt = Date.now();
+        if ((await this.repo.status(b.id)) !== 'running') {
+          if (lowWritten) await this.emit(this.mark(b, table, chunk + 1, 'abort'));
+          this.logger.log(`backfill ${b.id} of ${name} is no longer running: stopped`);
+          return;
+        }
       }
       await this.deps.exchange.waitBelow(MAX_IN_FLIGHT, () => this.stopped);
       if (this.stopped) return;
       chunk++;
-      const mark = (kind: WatermarkMark['mark']) =>
-        this.emit({ backfill: b.id, run: this.run, chunk, mark: kind, table: table.oid });
-      await mark('low');
+      if (!lowWritten) await this.emit(this.mark(b, table, chunk, 'low'));
       let read: ReadChunk;
       let snapshot: XidSnapshot;
       try {
-        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-        try {
-          const snap = await client.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s');
-          snapshot = XidSnapshot.parse(snap.rows[0].s);
-          read = await table.readChunk(client, lastKey, b.chunkSize, b.where);
-        } finally {
-          await client.query('COMMIT').catch(() => undefined);
-        }
+        // One round trip: the transaction, and its snapshot, which the chunk query then reads in.
+        const [, snap] = (await client.query(
+          'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT pg_current_snapshot()::text AS s',
+        )) as unknown as [unknown, { rows: { s: string }[] }];
+        snapshot = XidSnapshot.parse(snap.rows[0].s);
+        read = await table.readChunk(client, lastKey, b.chunkSize, b.where);
       } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
         if (!isSqlError(error)) throw error;
-        await mark('abort');
+        await this.emit(this.mark(b, table, chunk, 'abort'));
         throw new BackfillFailure(`reading chunk ${chunk}: ${(error as Error).message}`);
       }
       const last = read.keys.length < b.chunkSize;
@@ -174,12 +180,24 @@ export class Snapshotter {
         schema: b.schema,
         table: b.table,
         snapshot,
+        shape: table.rowShape,
         keys: read.keys,
         rows: read.rows,
         endKey: read.endKey,
         last,
       });
-      await mark('high');
+      let pause = delay;
+      if (maxRate) pause = Math.max(pause, ((rows + read.keys.length) / maxRate) * 1000 - (Date.now() - started));
+      // The high watermark commits with the read (a transaction that writes nothing else), and the next
+      // chunk's low one with it, unless a pause follows: an open window records every change of the table.
+      lowWritten = !last && pause <= 0;
+      const marks = [this.mark(b, table, chunk, 'high')];
+      if (lowWritten) marks.push(this.mark(b, table, chunk + 1, 'low'));
+      await client.query(
+        marks
+          .map((m) => `SELECT pg_logical_emit_message(true, ${quoteLiteral(WATERMARK_PREFIX)}, ${quoteLiteral(encodeMark(m))});`)
+          .join(' ') + ' COMMIT',
+      );
       rows += read.keys.length;
       const now = Date.now();
       if (last || now - loggedAt >= PROGRESS_LOG_MS) {
@@ -197,10 +215,12 @@ export class Snapshotter {
       }
       if (last) return;
       lastKey = read.endKey;
-      let pause = delay;
-      if (maxRate) pause = Math.max(pause, (rows / maxRate) * 1000 - (Date.now() - started));
       if (pause > 0) await this.sleep(pause);
     }
+  }
+
+  private mark(b: Backfill, table: SnapshotTable, chunk: number, mark: WatermarkMark['mark']): WatermarkMark {
+    return { backfill: b.id, run: this.run, chunk, mark, table: table.oid };
   }
 
   private async emit(mark: WatermarkMark): Promise<void> {

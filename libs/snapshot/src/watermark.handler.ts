@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { ClientBase } from 'pg';
-import { formatLsn, partitionForKey } from '@tributary/topic-log';
+import { formatLsn, partitionForKey, type RowBatch } from '@tributary/topic-log';
 import { BackfillRepository } from './backfill.repository';
 import type { ChunkExchange, PreparedChunk } from './chunk.exchange';
 import { parseMark } from './watermark.marks';
@@ -19,14 +19,6 @@ export interface WatermarkContext {
   commitTimeMs: number;
   /** LSN of the watermark message. */
   lsn: bigint;
-}
-
-/** One `r` message to append, in the watermark's source transaction. */
-export interface SnapshotRecord {
-  topic: string;
-  partition: number;
-  key: string;
-  envelope: string;
 }
 
 interface Window {
@@ -84,8 +76,8 @@ export class WatermarkHandler {
     }
   }
 
-  /** Handles a `tributary.watermark` message; returns the records to append in its transaction. */
-  async onMark(content: Buffer, ctx: WatermarkContext): Promise<SnapshotRecord[]> {
+  /** Handles a `tributary.watermark` message; returns the snapshot rows to append in its transaction. */
+  async onMark(content: Buffer, ctx: WatermarkContext): Promise<RowBatch[]> {
     const mark = parseMark(content);
     // Marks of another run were written before a restart: that run's chunks are gone, its backfills
     // resume in a new run from their committed progress.
@@ -106,7 +98,7 @@ export class WatermarkHandler {
     return this.emit(chunk, window, ctx);
   }
 
-  private async emit(chunk: PreparedChunk, window: Window, ctx: WatermarkContext): Promise<SnapshotRecord[]> {
+  private async emit(chunk: PreparedChunk, window: Window, ctx: WatermarkContext): Promise<RowBatch[]> {
     const { snapshot } = chunk;
     const stale = new Set<string>();
     let all = false;
@@ -122,30 +114,54 @@ export class WatermarkHandler {
     }
 
     const topic = ctx.topicFor(chunk.schema, chunk.table);
-    const records: SnapshotRecord[] = [];
+    const batches: RowBatch[] = [];
+    let emitted = 0;
     if (!all) {
       const partitions = await ctx.partitions(topic);
       const commitLsn = formatLsn(ctx.commitLsn);
-      // The envelope of docs/envelope.md with op "r"; source.snapshot and source.backfill mark it.
-      const idBase = `${ctx.source}:${commitLsn}:`;
-      const sourceHead =
-        `{"name":${JSON.stringify(ctx.source)},"database":${JSON.stringify(ctx.database)},` +
-        `"schema":${JSON.stringify(chunk.schema)},"table":${JSON.stringify(chunk.table)},"lsn":"${formatLsn(ctx.lsn)}",` +
-        `"commitLsn":"${commitLsn}","seq":`;
-      const sourceTail = `,"txId":${ctx.txId},"ts_ms":${ctx.commitTimeMs},"snapshot":true,"backfill":${chunk.backfill}}`;
-      const now = Date.now();
-      for (let i = 0; i < chunk.keys.length; i++) {
-        const key = chunk.keys[i];
-        if (stale.has(key)) continue;
-        const seq = records.length;
-        records.push({
-          topic,
-          partition: partitionForKey(key, partitions),
-          key,
-          envelope:
-            `{"id":${JSON.stringify(idBase + seq)},"op":"r","key":${key},"before":null,"after":${chunk.rows[i]},` +
-            `"source":${sourceHead}${seq}${sourceTail},"ts_ms":${now}}`,
-        });
+      // What the chunk's `r` envelopes share (docs/envelope.md); readers render each from its line.
+      const format = {
+        source: ctx.source,
+        database: ctx.database,
+        schema: chunk.schema,
+        table: chunk.table,
+        ...chunk.shape,
+        backfill: chunk.backfill,
+        lsn: formatLsn(ctx.lsn),
+        commitLsn,
+        txId: ctx.txId,
+        commitTimeMs: ctx.commitTimeMs,
+        tsMs: Date.now(),
+      };
+      const { keys, rows } = chunk;
+      // Two passes: each row's partition and the partitions' sizes, then one buffer per partition holding
+      // its rows as lines of seq, a tab and the row's COPY text.
+      const partitionOf = new Int32Array(keys.length);
+      const sizes = new Array<number>(partitions).fill(0);
+      const counts = new Array<number>(partitions).fill(0);
+      for (let i = 0; i < keys.length; i++) {
+        if (stale.size && stale.has(keys[i])) {
+          partitionOf[i] = -1;
+          continue;
+        }
+        const p = (partitionOf[i] = partitionForKey(keys[i], partitions));
+        // seq: the row's position among the transaction's messages, in key order.
+        sizes[p] += digits(emitted++) + 1 + rows.size(i);
+        counts[p]++;
+      }
+      const buffers = sizes.map((size) => Buffer.allocUnsafe(size));
+      const used = new Array<number>(partitions).fill(0);
+      for (let i = 0, seq = 0; i < keys.length; i++) {
+        const p = partitionOf[i];
+        if (p < 0) continue;
+        const b = buffers[p];
+        const at = writeDigits(b, used[p], seq++);
+        b[at] = 0x09;
+        used[p] = rows.copyRow(i, b, at + 1);
+      }
+      for (let p = 0; p < partitions; p++) {
+        // Without the last line's newline.
+        if (counts[p]) batches.push({ topic, partition: p, rows: buffers[p].subarray(0, used[p] - 1), count: counts[p], format });
       }
     }
     await ctx.beginTransaction();
@@ -155,7 +171,7 @@ export class WatermarkHandler {
       chunk: chunk.chunk,
       lastKey: chunk.endKey,
       rowsRead: chunk.keys.length,
-      rowsEmitted: records.length,
+      rowsEmitted: emitted,
       last: chunk.last,
     });
     if (!ok) {
@@ -170,6 +186,25 @@ export class WatermarkHandler {
       this.logger.log(`backfill ${chunk.backfill} is ${b?.status ?? 'gone'}: chunk ${chunk.chunk} dropped`);
       return [];
     }
-    return records;
+    return batches;
   }
+}
+
+function digits(n: number): number {
+  let d = 1;
+  while (n >= 10) {
+    n = Math.floor(n / 10);
+    d++;
+  }
+  return d;
+}
+
+/** Writes the decimal digits of `n` (a non-negative integer) at `at`; returns the offset after them. */
+function writeDigits(b: Buffer, at: number, n: number): number {
+  const end = at + digits(n);
+  for (let i = end - 1; i >= at; i--) {
+    b[i] = 0x30 + (n % 10);
+    n = Math.floor(n / 10);
+  }
+  return end;
 }

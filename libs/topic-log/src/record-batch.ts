@@ -3,9 +3,12 @@
  * SQL: the server only sends the stored text, and splitting it here is a single pass over the
  * characters, several times cheaper than json_array_elements parsing every element into a row.
  */
+import { parseLsn } from './lsn';
+import { type RowBatchFormat, RowBatchRenderer } from './row-batch';
 
 /** The columns `unpackBatches` needs, for a query over `tributary.message_batches b`. */
-export const BATCH_COLUMNS = `b.topic, b.partition, b.base_offset, b.envelopes::text AS envelopes, b.keys::text AS keys, b.appended_at`;
+export const BATCH_COLUMNS = `b.topic, b.partition, b.base_offset, b.envelopes::text AS envelopes, b.keys::text AS keys,
+  b.rows, b.row_format::text AS row_format, b.appended_at`;
 
 /**
  * BATCH_COLUMNS with the messages' source LSNs, transaction ids and commit times, which consumers do not
@@ -31,8 +34,11 @@ interface BatchRow {
   topic: string;
   partition: number;
   base_offset: string;
-  envelopes: string;
-  keys: string;
+  /** A batch holds either envelopes and keys (JSON arrays) or snapshot rows and their format. */
+  envelopes: string | null;
+  keys: string | null;
+  rows: string | null;
+  row_format: string | null;
   source_lsns?: (string | null)[];
   tx_ids?: (string | null)[];
   commit_times?: (string | null)[];
@@ -43,8 +49,12 @@ interface BatchRow {
 export function unpackBatches(rows: Record<string, unknown>[], keep: (offset: bigint) => boolean): BatchMessage[] {
   const out: BatchMessage[] = [];
   for (const row of rows as unknown as BatchRow[]) {
-    const envelopes = splitJsonArray(row.envelopes);
-    const keys = JSON.parse(row.keys) as (string | null)[];
+    if (row.rows !== null) {
+      unpackRowBatch(row, keep, out);
+      continue;
+    }
+    const envelopes = splitJsonArray(row.envelopes as string);
+    const keys = JSON.parse(row.keys as string) as (string | null)[];
     if (keys.length !== envelopes.length) {
       throw new Error(
         `record batch ${row.topic}[${row.partition}]@${row.base_offset}: ${envelopes.length} envelopes, ${keys.length} keys`,
@@ -69,6 +79,32 @@ export function unpackBatches(rows: Record<string, unknown>[], keep: (offset: bi
     }
   }
   return out;
+}
+
+/** A batch of snapshot rows: only the kept ones are rendered (see row-batch.ts). */
+function unpackRowBatch(row: BatchRow, keep: (offset: bigint) => boolean, out: BatchMessage[]): void {
+  const format = JSON.parse(row.row_format as string) as RowBatchFormat;
+  const renderer = new RowBatchRenderer(format);
+  const lines = (row.rows as string).split('\n');
+  const sourceLsn = String(parseLsn(format.lsn));
+  const txId = String(format.txId);
+  const base = BigInt(row.base_offset);
+  for (let i = 0; i < lines.length; i++) {
+    const offset = base + BigInt(i);
+    if (!keep(offset)) continue;
+    const { key, envelope } = renderer.render(lines[i]);
+    out.push({
+      topic: row.topic,
+      partition: row.partition,
+      offset,
+      key,
+      envelope,
+      sourceLsn,
+      txId,
+      commitTimeMs: format.commitTimeMs,
+      appendedAt: row.appended_at,
+    });
+  }
 }
 
 /**

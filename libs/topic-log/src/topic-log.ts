@@ -1,6 +1,7 @@
 import type { ClientBase, Pool } from 'pg';
 import { formatLsn } from './lsn';
 import { BATCH_COLUMNS_WITH_SOURCE, type BatchMessage, unpackBatches } from './record-batch';
+import type { RowBatchFormat } from './row-batch';
 import type { AppendRecord, StoredMessage } from './topic-log.types';
 
 /** NOTIFY channel on which every append announces its topic (payload: the topic name). */
@@ -29,6 +30,16 @@ export function batchesInRange(columns: string): string {
   return `SELECT ${columns} FROM tributary.message_batches b
    WHERE b.topic = $1 AND b.partition = $2 AND b.last_offset >= $3 AND b.base_offset < $4
    ORDER BY b.last_offset`;
+}
+
+/** Snapshot rows of one partition, to append with `TopicLog.appendRows`. */
+export interface RowBatch {
+  topic: string;
+  partition: number;
+  /** `count` lines (seq, a tab, the row's COPY text) joined by newlines, as UTF-8. */
+  rows: Buffer;
+  count: number;
+  format: RowBatchFormat;
 }
 
 interface Batch {
@@ -61,25 +72,13 @@ export class TopicLog {
       batch.indexes.push(i);
     }
     const list = [...batches.values()];
-
-    const locked = await client.query<{ topic: string; partition: number; next_offset: string }>(
-      // pg_notify is transactional: readers listening on MESSAGES_CHANNEL wake when this commits.
-      `SELECT topic, partition, next_offset, pg_notify('${MESSAGES_CHANNEL}', topic)
-         FROM tributary.topic_partitions
-        WHERE (topic, partition) IN (SELECT * FROM unnest($1::text[], $2::int[]))
-        ORDER BY topic, partition
-          FOR UPDATE`,
-      [list.map((b) => b.topic), list.map((b) => b.partition)],
-    );
-    const next = new Map<string, bigint>();
-    for (const row of locked.rows) next.set(`${row.partition}\u0000${row.topic}`, BigInt(row.next_offset));
+    const next = await lockHeads(client, list);
 
     const offsets = new Array<bigint>(records.length);
     const values: string[] = [];
     const params: unknown[] = [];
     for (const b of list) {
-      const base = next.get(`${b.partition}\u0000${b.topic}`);
-      if (base === undefined) throw new Error(`topic "${b.topic}" has no partition ${b.partition}`);
+      const base = next(b);
       for (let i = 0; i < b.indexes.length; i++) offsets[b.indexes[i]] = base + BigInt(i);
       // Envelopes are JSON already: joined, they make the array without any escaping. Each parameter is
       // one plain value; a text[] of envelopes would need every '"' escaped, the slowest part of an append.
@@ -87,7 +86,7 @@ export class TopicLog {
       const p = params.length;
       // The envelopes' bytes: the array's, less its brackets and commas (counted by the server, which has them as bytes).
       values.push(`($${p + 1}, $${p + 2}::int, $${p + 3}::bigint, $${p + 4}::bigint, $${p + 5}::text::json, $${p + 6}::json,
-                    $${p + 7}::bigint[], $${p + 8}::bigint[], $${p + 9}::bigint[], octet_length($${p + 5}::text) - ${b.records.length + 1})`);
+                    NULL::text, NULL::json, $${p + 7}::bigint[], $${p + 8}::bigint[], $${p + 9}::bigint[], octet_length($${p + 5}::text) - ${b.records.length + 1})`);
       params.push(
         b.topic,
         b.partition,
@@ -100,20 +99,29 @@ export class TopicLog {
         numbers(b.records.map((r) => r.commitTimeMs)),
       );
     }
-    await client.query(
-      `WITH inserted AS (
-         INSERT INTO tributary.message_batches
-           (topic, partition, base_offset, last_offset, envelopes, keys, source_lsns, tx_ids, commit_times, bytes)
-         VALUES ${values.join(',\n')}
-         RETURNING topic, partition, last_offset, bytes
-       )
-       UPDATE tributary.topic_partitions tp
-          SET next_offset = i.last_offset + 1, bytes = tp.bytes + i.bytes
-         FROM inserted i
-        WHERE tp.topic = i.topic AND tp.partition = i.partition`,
-      params,
-    );
+    await insertBatches(client, values, params);
     return offsets;
+  }
+
+  /**
+   * Appends snapshot rows (see row-batch.ts), one batch row per given batch, inside the caller's
+   * transaction as `append` does. COPY text escapes newlines, so a row's line never holds one. The rows
+   * go to the server as the bytes they are, with no string per row or per batch on the way.
+   */
+  static async appendRows(client: ClientBase, batches: RowBatch[]): Promise<void> {
+    const list = batches.filter((b) => b.count > 0);
+    if (list.length === 0) return;
+    const next = await lockHeads(client, list);
+    const values: string[] = [];
+    const params: unknown[] = [];
+    for (const b of list) {
+      const base = next(b);
+      const p = params.length;
+      values.push(`($${p + 1}, $${p + 2}::int, $${p + 3}::bigint, $${p + 4}::bigint, NULL::json, NULL::json,
+                    $${p + 5}::text, $${p + 6}::json, NULL::bigint[], NULL::bigint[], NULL::bigint[], octet_length($${p + 5}::text))`);
+      params.push(b.topic, b.partition, String(base), String(base + BigInt(b.count) - 1n), b.rows, JSON.stringify(b.format));
+    }
+    await insertBatches(client, values, params);
   }
 
   constructor(private readonly pool: Pool) {}
@@ -151,6 +159,46 @@ export class TopicLog {
     );
     return rows.map((r) => ({ partition: r.partition, earliest: String(r.earliest), end: String(r.end) }));
   }
+}
+
+/**
+ * Locks the head rows of the partitions (in a fixed order, so concurrent appenders cannot deadlock) and
+ * returns each one's next offset.
+ */
+async function lockHeads(client: ClientBase, partitions: { topic: string; partition: number }[]) {
+  const locked = await client.query<{ topic: string; partition: number; next_offset: string }>(
+    // pg_notify is transactional: readers listening on MESSAGES_CHANNEL wake when this commits.
+    `SELECT topic, partition, next_offset, pg_notify('${MESSAGES_CHANNEL}', topic)
+       FROM tributary.topic_partitions
+      WHERE (topic, partition) IN (SELECT * FROM unnest($1::text[], $2::int[]))
+      ORDER BY topic, partition
+        FOR UPDATE`,
+    [partitions.map((b) => b.topic), partitions.map((b) => b.partition)],
+  );
+  const next = new Map<string, bigint>();
+  for (const row of locked.rows) next.set(`${row.partition}\u0000${row.topic}`, BigInt(row.next_offset));
+  return ({ topic, partition }: { topic: string; partition: number }): bigint => {
+    const base = next.get(`${partition}\u0000${topic}`);
+    if (base === undefined) throw new Error(`topic "${topic}" has no partition ${partition}`);
+    return base;
+  };
+}
+
+/** Inserts batch rows (VALUES lists in the column order below) and moves their partitions' heads past them. */
+async function insertBatches(client: ClientBase, values: string[], params: unknown[]): Promise<void> {
+  await client.query(
+    `WITH inserted AS (
+       INSERT INTO tributary.message_batches
+         (topic, partition, base_offset, last_offset, envelopes, keys, rows, row_format, source_lsns, tx_ids, commit_times, bytes)
+       VALUES ${values.join(',\n')}
+       RETURNING topic, partition, last_offset, bytes
+     )
+     UPDATE tributary.topic_partitions tp
+        SET next_offset = i.last_offset + 1, bytes = tp.bytes + i.bytes
+       FROM inserted i
+      WHERE tp.topic = i.topic AND tp.partition = i.partition`,
+    params,
+  );
 }
 
 /** A Postgres array literal of numbers (or NULLs): no quoting needed, unlike an array of strings. */
