@@ -196,7 +196,8 @@ async function prefill(pool: Pool, total: number): Promise<number> {
     client.release();
   }
   const { rows } = await pool.query(
-    `SELECT pg_size_pretty(pg_total_relation_size('tributary.message_batches')) AS size, avg(size)::int AS avg FROM tributary.messages`,
+    `SELECT pg_size_pretty(pg_total_relation_size('tributary.message_batches')) AS size,
+            (sum(bytes) / sum(last_offset - base_offset + 1))::int AS avg FROM tributary.message_batches`,
   );
   progress.done(
     `${total.toLocaleString('en-US')} messages appended; message batches ${rows[0].size}, ${rows[0].avg} bytes per envelope`,

@@ -168,15 +168,17 @@ ${chartBlock(chart)}
 
 ### Why
 
-COPY only reads the heap and sends each row's text once. A snapshot reads the same rows (keyset
-pages of the primary key in a REPEATABLE READ transaction, two watermark transactions per chunk on the
-source), renders each as its JSON envelope and **stores it durably**: one record batch per partition per chunk in
-\`tributary.message_batches\`, its WAL, and a commit with the source checkpoint and the backfill's progress,
-on the same 2 cores that run both databases. The *append ceiling* is the platform taking the very
-same messages from an in-process \`TopicLog.append\` with nothing else to do: a snapshot cannot be
-faster than that, and it is ${fmt((appendRate / copyRate) * 100)} % of COPY here. ${met ? '' : 'Half of the COPY rate is therefore out of reach on this machine whatever the snapshot does; '}the snapshot runs at
-${fmt((best.rate / appendRate) * 100)} % of the ceiling (the rest is reading, rendering and the watermark round trips, which
-overlap with the appends: the snapshotter reads up to two chunks ahead).${chunkNote(runs)}
+COPY only reads the heap and sends each row's text once. A snapshot reads the same rows the same way
+(\`COPY (SELECT … ORDER BY id LIMIT n) TO STDOUT\` by keyset pages of the primary key, in a REPEATABLE
+READ transaction that also writes the chunk's watermarks), decodes only each row's key (for its
+partition and the seam check) and **stores the rows durably** as they came: one record batch per
+partition per chunk in \`tributary.message_batches\`, holding the rows' COPY text and once what renders
+them into \`r\` envelopes when read, its WAL, and a commit with the source checkpoint and the backfill's
+progress, on the same 2 cores that run both databases. The *append ceiling* is the platform storing the
+very same record batches again with \`TopicLog.appendRows\` and nothing else to do (${fmt((appendRate / copyRate) * 100)} % of COPY
+here): storing is not what limits a snapshot; reading, splitting the rows by partition and the watermarks'
+turns through the replication stream are, and they overlap with the appends (the snapshotter reads up
+to four chunks ahead).${chunkNote(runs)}
 
 ### How it is measured
 
@@ -187,8 +189,8 @@ overlap with the appends: the snapshotter reads up to two chunks ahead).${chunkN
   backfills requested as \`POST /api/v1/sources/:source/backfills\` does (\`planBackfill\`). Time is the
   backfill's \`started_at\` to \`finished_at\` in the platform database: the last chunk's messages, progress and
   checkpoint committed.
-- **Append ceiling:** ${Math.min(ROWS, 100_000).toLocaleString('en-US')} of the snapshot's messages read back and appended to a scratch topic with
-  \`TopicLog.append\`, 5,000 per transaction.
+- **Append ceiling:** the initial snapshot's record batches read back and appended to a scratch topic with
+  \`TopicLog.appendRows\`, one chunk's batches per transaction.
 `,
   );
 });
@@ -201,9 +203,9 @@ function chunkNote(runs: Run[]): string {
     .filter((_, i, all) => i === 0 || i === all.length - 1);
   return (
     ` Chunks of ${large.chunkSize.toLocaleString('en-US')} rows ran at ${fmt(large.rate / small.rate, 1)}× the rate of chunks of ` +
-    `${small.chunkSize.toLocaleString('en-US')}: each chunk also costs two watermark commits on the source, a status read, ` +
-    'a platform commit (with its fsync) and a turn of the pipeline, on a machine where every fsync and every core is shared. ' +
-    'Larger chunks hold more rows in memory (up to three chunks) and leave more rows to the stream when they change during the read.'
+    `${small.chunkSize.toLocaleString('en-US')}: each chunk also costs a watermark commit on the source, a platform commit ` +
+    '(with its fsync) and a turn of the pipeline, on a machine where every fsync and every core is shared. ' +
+    'Larger chunks hold more rows in memory (up to four chunks, at most 64 MiB of rows) and leave more rows to the stream when they change during the read.'
   );
 }
 

@@ -458,7 +458,7 @@ describe('bad input: a 4xx naming the field, never a 500, and nothing changed', 
       'group_events',
       'api_tokens',
       'topics',
-      'messages',
+      'message_batches',
     ];
     const parts: string[] = [];
     for (const t of tables) {

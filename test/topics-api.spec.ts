@@ -106,7 +106,8 @@ describe('topics API', () => {
     await call('DELETE', `/api/v1/groups/readers/members/${memberId}`);
     expect(await count('group_offsets')).toBe(6);
     expect((await call('DELETE', '/api/v1/topics/orders')).status).toBe(204);
-    for (const table of ['messages', 'topic_partitions', 'group_offsets', 'partition_leases']) expect(await count(table)).toBe(0);
+    for (const table of ['message_batches', 'topic_partitions', 'group_offsets', 'partition_leases'])
+      expect(await count(table)).toBe(0);
     expect((await call('GET', '/api/v1/topics/orders')).status).toBe(404);
     expect((await call('DELETE', '/api/v1/topics/orders')).status).toBe(404);
   });

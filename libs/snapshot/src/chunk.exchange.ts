@@ -66,9 +66,19 @@ export class ChunkExchange {
     return this.chunks.size;
   }
 
-  /** Resolves once fewer than `limit` chunks wait (or `cancelled()` turns true, checked on every change). */
-  async waitBelow(limit: number, cancelled: () => boolean): Promise<void> {
-    while (this.chunks.size >= limit && !cancelled()) {
+  /** The bytes of the rows of the chunks waiting. */
+  get bytesInFlight(): number {
+    let bytes = 0;
+    for (const c of this.chunks.values()) bytes += c.rows.bytes;
+    return bytes;
+  }
+
+  /**
+   * Resolves once fewer than `limit` chunks wait and, if any waits, they hold less than `maxBytes` (or
+   * once `cancelled()` turns true, checked on every change).
+   */
+  async waitBelow(limit: number, maxBytes: number, cancelled: () => boolean): Promise<void> {
+    while ((this.chunks.size >= limit || (this.chunks.size > 0 && this.bytesInFlight >= maxBytes)) && !cancelled()) {
       await new Promise<void>((resolve) => {
         this.waiters.push(resolve);
         setTimeout(resolve, 250); // re-check cancellation now and then

@@ -13,8 +13,12 @@ import { explainRows, InvalidWhereError, isSqlError } from './where.validator';
 import { XidSnapshot } from './xid.snapshot';
 
 export const DEFAULT_CHUNK_SIZE = 5_000;
-/** Chunks read ahead of the capture session (each waits in memory for its high watermark). */
+/**
+ * Chunks read ahead of the capture session (each waits in memory for its high watermark), and the bytes
+ * they may hold: a chunk of wide rows is read only once the ones before it are appended.
+ */
 const MAX_IN_FLIGHT = 4;
+const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
 const IDLE_POLL_MS = 1_000;
 const PROGRESS_LOG_MS = 5_000;
 const STATUS_CHECK_MS = 1_000;
@@ -152,7 +156,7 @@ export class Snapshotter {
           return;
         }
       }
-      await this.deps.exchange.waitBelow(MAX_IN_FLIGHT, () => this.stopped);
+      await this.deps.exchange.waitBelow(MAX_IN_FLIGHT, MAX_IN_FLIGHT_BYTES, () => this.stopped);
       if (this.stopped) return;
       chunk++;
       if (!lowWritten) await this.emit(this.mark(b, table, chunk, 'low'));

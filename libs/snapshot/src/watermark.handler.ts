@@ -1,8 +1,9 @@
 import { Logger } from '@nestjs/common';
 import type { ClientBase } from 'pg';
-import { formatLsn, partitionForKey, type RowBatch } from '@tributary/topic-log';
+import { formatLsn, type RowBatch } from '@tributary/topic-log';
 import { BackfillRepository } from './backfill.repository';
 import type { ChunkExchange, PreparedChunk } from './chunk.exchange';
+import { linesByPartition } from './copy-rows';
 import { parseMark } from './watermark.marks';
 
 /** What the capture session lends the handler while it processes a watermark of a source transaction. */
@@ -133,36 +134,11 @@ export class WatermarkHandler {
         commitTimeMs: ctx.commitTimeMs,
         tsMs: Date.now(),
       };
-      const { keys, rows } = chunk;
-      // Two passes: each row's partition and the partitions' sizes, then one buffer per partition holding
-      // its rows as lines of seq, a tab and the row's COPY text.
-      const partitionOf = new Int32Array(keys.length);
-      const sizes = new Array<number>(partitions).fill(0);
-      const counts = new Array<number>(partitions).fill(0);
-      for (let i = 0; i < keys.length; i++) {
-        if (stale.size && stale.has(keys[i])) {
-          partitionOf[i] = -1;
-          continue;
-        }
-        const p = (partitionOf[i] = partitionForKey(keys[i], partitions));
-        // seq: the row's position among the transaction's messages, in key order.
-        sizes[p] += digits(emitted++) + 1 + rows.size(i);
-        counts[p]++;
-      }
-      const buffers = sizes.map((size) => Buffer.allocUnsafe(size));
-      const used = new Array<number>(partitions).fill(0);
-      for (let i = 0, seq = 0; i < keys.length; i++) {
-        const p = partitionOf[i];
-        if (p < 0) continue;
-        const b = buffers[p];
-        const at = writeDigits(b, used[p], seq++);
-        b[at] = 0x09;
-        used[p] = rows.copyRow(i, b, at + 1);
-      }
-      for (let p = 0; p < partitions; p++) {
-        // Without the last line's newline.
-        if (counts[p]) batches.push({ topic, partition: p, rows: buffers[p].subarray(0, used[p] - 1), count: counts[p], format });
-      }
+      const parts = linesByPartition(chunk.rows, chunk.keys, partitions, (key) => stale.size > 0 && stale.has(key));
+      parts.forEach((part, partition) => {
+        emitted += part.count;
+        if (part.count) batches.push({ topic, partition, rows: part.lines, count: part.count, format });
+      });
     }
     await ctx.beginTransaction();
     const ok = await BackfillRepository.chunkDone(ctx.platform, {
@@ -188,23 +164,4 @@ export class WatermarkHandler {
     }
     return batches;
   }
-}
-
-function digits(n: number): number {
-  let d = 1;
-  while (n >= 10) {
-    n = Math.floor(n / 10);
-    d++;
-  }
-  return d;
-}
-
-/** Writes the decimal digits of `n` (a non-negative integer) at `at`; returns the offset after them. */
-function writeDigits(b: Buffer, at: number, n: number): number {
-  const end = at + digits(n);
-  for (let i = end - 1; i >= at; i--) {
-    b[i] = 0x30 + (n % 10);
-    n = Math.floor(n / 10);
-  }
-  return end;
 }
