@@ -1,6 +1,8 @@
 import fc from 'fast-check';
-import { copyField, partitionForKey, RowBatchRenderer, type RowBatchFormat } from '@tributary/topic-log';
+import { copyField, keyHash, partitionForKey, RowBatchRenderer, type RowBatchFormat } from '@tributary/topic-log';
 import { CopyRows, linesByPartition } from '../libs/snapshot/src/copy-rows';
+import { RowKeys } from '../libs/snapshot/src/row-keys';
+import { renderValue, type ValueKind } from '@tributary/pg-source';
 
 /** A value as COPY's text format writes it. */
 function copyText(value: string | null): string {
@@ -60,7 +62,8 @@ describe('record batches of snapshot rows', () => {
             keys.push(`{"id":"${i}"}`);
           });
           const dropped = new Set(specs.flatMap(([, drop], i) => (drop ? [keys[i]] : [])));
-          const parts = linesByPartition(rows, keys, partitions, (k) => dropped.has(k));
+          const hashes = Int32Array.from(keys, keyHash);
+          const parts = linesByPartition(rows, hashes, partitions, (i) => dropped.has(keys[i]));
           expect(parts).toHaveLength(partitions);
 
           const seen: { seq: number; id: number; partition: number }[] = [];
@@ -110,6 +113,37 @@ describe('record batches of snapshot rows', () => {
         },
       ),
       { numRuns: 200 },
+    );
+  });
+
+  it("hashes a row's key from its bytes exactly as the rendered key hashes", () => {
+    const kinds: ValueKind[] = [{ kind: 'number' }, { kind: 'exact' }, { kind: 'string' }, { kind: 'timestamptz' }];
+    const value = (kind: ValueKind) =>
+      kind.kind === 'number'
+        ? fc.integer().map(String)
+        : kind.kind === 'exact'
+          ? fc.bigInt().map(String)
+          : kind.kind === 'timestamptz'
+            ? fc.constantFrom('2024-01-02 03:04:05.123456+00', 'infinity')
+            : fc.string({ unit: 'grapheme', maxLength: 12 });
+    fc.assert(
+      fc.property(
+        fc.shuffledSubarray([0, 1, 2, 3], { minLength: 1 }),
+        fc.array(fc.tuple(...kinds.map(value)), { minLength: 1, maxLength: 20 }),
+        (keyIndexes, values) => {
+          const shape = { columns: kinds.map((kind, i) => ({ name: `c"${i}`, kind })), keyIndexes };
+          const rows = new CopyRows();
+          for (const v of values) rows.push(Buffer.from(`${v.map(copyText).join('\t')}\n`));
+          const keys = new RowKeys(shape);
+          values.forEach((v, i) => {
+            // As capture renders a key: the key columns in key order, each value rendered.
+            const rendered = `{${keyIndexes.map((c) => `${JSON.stringify(`c"${c}`)}:${renderValue(v[c], kinds[c])}`).join(',')}}`;
+            expect(keys.text(rows, i)).toBe(rendered);
+            expect(keys.hash(rows, i)).toBe(keyHash(rendered));
+          });
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });

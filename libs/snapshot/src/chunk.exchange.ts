@@ -1,5 +1,6 @@
 import type { RowBatchFormat } from '@tributary/topic-log';
 import type { CopyRows } from './copy-rows';
+import type { RowKeys } from './row-keys';
 import type { XidSnapshot } from './xid.snapshot';
 
 /** A chunk read by the snapshotter, waiting for the capture session to reach its high watermark. */
@@ -14,8 +15,9 @@ export interface PreparedChunk {
   snapshot: XidSnapshot;
   /** The table's columns and key, as the rows' record batches describe them. */
   shape: Pick<RowBatchFormat, 'columns' | 'keyIndexes'>;
-  /** Rendered keys (`{"id":1}`) and the rows' COPY text, in key order. */
-  keys: string[];
+  /** The rows' COPY text in key order, their keys and their keys' hashes. */
+  keys: RowKeys;
+  hashes: Int32Array;
   rows: CopyRows;
   /** Text values of the last row's key, or null for an empty chunk. */
   endKey: string[] | null;

@@ -1,5 +1,3 @@
-import { partitionForKey } from '@tributary/topic-log';
-
 /**
  * The rows of one `COPY ... TO STDOUT` (text format) as the server sent them, in one growing buffer:
  * no string per row for the garbage collector to trace while a chunk waits for its high watermark.
@@ -35,14 +33,37 @@ export class CopyRows {
     this.ends.push(this.used - 1);
   }
 
+  /** The rows' bytes (valid up to `bytes`). */
+  get buffer(): Buffer {
+    return this.data;
+  }
+
+  /**
+   * Where the first `n` fields of row `i` start and end, into `starts` and `ends`; false if the row has
+   * fewer fields.
+   */
+  fieldBounds(i: number, n: number, starts: Int32Array, ends: Int32Array): boolean {
+    const end = this.ends[i];
+    let start = this.starts[i];
+    for (let f = 0; f < n; f++) {
+      let tab = this.data.indexOf(0x09, start);
+      if (tab < 0 || tab > end) tab = end;
+      starts[f] = start;
+      ends[f] = tab;
+      if (tab === end && f < n - 1) return false;
+      start = tab + 1;
+    }
+    return true;
+  }
+
   /** The byte length of row `i` with its newline. */
   size(i: number): number {
     return this.ends[i] + 1 - this.starts[i];
   }
 
-  /** Copies row `i` and its newline into `target` at `offset`; returns the offset after it. */
-  copyRow(i: number, target: Buffer, offset: number): number {
-    return offset + this.data.copy(target, offset, this.starts[i], this.ends[i] + 1);
+  /** Where row `i` starts in `buffer`. */
+  start(i: number): number {
+    return this.starts[i];
   }
 
   /** The first `n` tab-separated fields of row `i`, as the COPY text (still escaped). */
@@ -63,42 +84,50 @@ export class CopyRows {
 
 /**
  * A chunk's rows split by partition, as record batches of snapshot rows store them: for each partition,
- * its rows in key order as lines of `seq`, a tab and the row's COPY text, joined by newlines. `seq` is a
- * row's position among all the rows kept (those `skip` does not reject), in key order.
+ * its rows in key order as lines of `seq`, a tab and the row's COPY text, joined by newlines. A row's
+ * partition is its key's hash modulo `partitions`; `seq` is its position among the rows kept (those
+ * `skip` does not reject), in key order.
  */
 export function linesByPartition(
   rows: CopyRows,
-  keys: string[],
+  hashes: Int32Array,
   partitions: number,
-  skip: (key: string) => boolean,
+  skip: (row: number) => boolean,
 ): { lines: Buffer; count: number }[] {
-  // Two passes: each row's partition and the partitions' sizes, then one buffer per partition.
-  const partitionOf = new Int32Array(keys.length);
+  // Two passes: each row's partition and the partitions' sizes, then the lines. Rows and lines share one
+  // buffer, so each row is moved by copyWithin: a native copy that, unlike Buffer#copy, allocates nothing.
+  const n = rows.length;
+  const partitionOf = new Int32Array(n);
   const sizes = new Array<number>(partitions).fill(0);
   const counts = new Array<number>(partitions).fill(0);
   let seq = 0;
-  for (let i = 0; i < keys.length; i++) {
-    if (skip(keys[i])) {
+  for (let i = 0; i < n; i++) {
+    if (skip(i)) {
       partitionOf[i] = -1;
       continue;
     }
-    const p = (partitionOf[i] = partitionForKey(keys[i], partitions));
+    const p = (partitionOf[i] = hashes[i] % partitions);
     sizes[p] += digits(seq++) + 1 + rows.size(i);
     counts[p]++;
   }
-  const buffers = sizes.map((size) => Buffer.allocUnsafe(size));
-  const used = new Array<number>(partitions).fill(0);
+  const all = Buffer.allocUnsafe(rows.bytes + sizes.reduce((a, b) => a + b, 0));
+  rows.buffer.copy(all, 0, 0, rows.bytes);
+  const starts: number[] = [];
+  for (let p = 0, at = rows.bytes; p < partitions; at += sizes[p++]) starts.push(at);
+  const used = [...starts];
   seq = 0;
-  for (let i = 0; i < keys.length; i++) {
+  for (let i = 0; i < n; i++) {
     const p = partitionOf[i];
     if (p < 0) continue;
-    const b = buffers[p];
-    const at = writeDigits(b, used[p], seq++);
-    b[at] = 0x09; // tab
-    used[p] = rows.copyRow(i, b, at + 1);
+    const at = writeDigits(all, used[p], seq++);
+    all[at] = 0x09; // tab
+    const start = rows.start(i);
+    const size = rows.size(i);
+    all.copyWithin(at + 1, start, start + size);
+    used[p] = at + 1 + size;
   }
   // Without the last line's newline.
-  return buffers.map((b, p) => ({ lines: b.subarray(0, Math.max(0, used[p] - 1)), count: counts[p] }));
+  return starts.map((start, p) => ({ lines: all.subarray(start, Math.max(start, used[p] - 1)), count: counts[p] }));
 }
 
 function digits(n: number): number {

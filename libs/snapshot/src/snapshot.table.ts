@@ -1,8 +1,9 @@
 import type { ClientBase } from 'pg';
 import { quoteIdent, quoteLiteral, TypeRegistry, type ValueKind } from '@tributary/pg-source';
-import { copyField, KeyRenderer, type RowBatchFormat } from '@tributary/topic-log';
+import { copyField, type RowBatchFormat } from '@tributary/topic-log';
 import { copyOut } from './copy-out';
 import { CopyRows } from './copy-rows';
+import { RowKeys } from './row-keys';
 
 /**
  * Session settings of every connection that reads snapshot rows: the same as the replication
@@ -31,10 +32,11 @@ interface Column {
   type: string;
 }
 
-/** A chunk: the rows' COPY text and rendered keys, in key order, and the end key as text values. */
+/** A chunk: the rows' COPY text in key order, their keys and key hashes, and the end key as text values. */
 export interface ReadChunk {
   rows: CopyRows;
-  keys: string[];
+  keys: RowKeys;
+  hashes: Int32Array;
   endKey: string[] | null;
 }
 
@@ -124,31 +126,30 @@ export class SnapshotTable {
    * have been validated (see where.validator.ts).
    */
   async readChunk(client: ClientBase, after: string[] | null, limit: number, where: string | null): Promise<ReadChunk> {
-    const keys = this.keyIndexes.map((i) => this.columns[i]);
+    const keyColumns = this.keyIndexes.map((i) => this.columns[i]);
     const conditions: string[] = [];
     if (after) {
       // COPY takes no parameters: the key's text values go in as literals of the key columns' types.
-      const left = keys.map((k) => quoteIdent(k.name)).join(', ');
-      const right = keys.map((k, i) => `${quoteLiteral(after[i])}::${k.type}`).join(', ');
-      conditions.push(keys.length === 1 ? `${left} > ${right}` : `(${left}) > (${right})`);
+      const left = keyColumns.map((k) => quoteIdent(k.name)).join(', ');
+      const right = keyColumns.map((k, i) => `${quoteLiteral(after[i])}::${k.type}`).join(', ');
+      conditions.push(keyColumns.length === 1 ? `${left} > ${right}` : `(${left}) > (${right})`);
     }
     if (where) conditions.push(`(${where})`);
     const query =
       `SELECT ${this.columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${this.qualified}` +
       (conditions.length ? ` WHERE ${conditions.join(' AND ')}` : '') +
-      ` ORDER BY ${keys.map((k) => quoteIdent(k.name)).join(', ')} LIMIT ${Math.trunc(limit)}`;
-    const keyOf = new KeyRenderer(this.rowShape);
-    // Only the fields up to the last key column are decoded: the rest stays as COPY sent it.
-    const fieldsNeeded = Math.max(...this.keyIndexes) + 1;
-    const out: ReadChunk = { rows: new CopyRows(), keys: [], endKey: null };
-    await copyOut(client, `COPY (${query}) TO STDOUT`, (row) => out.rows.push(row));
-    for (let i = 0; i < out.rows.length; i++) {
-      out.keys.push(keyOf.render(out.rows.leadingFields(i, fieldsNeeded)) as string);
+      ` ORDER BY ${keyColumns.map((k) => quoteIdent(k.name)).join(', ')} LIMIT ${Math.trunc(limit)}`;
+    const rows = new CopyRows();
+    await copyOut(client, `COPY (${query}) TO STDOUT`, (row) => rows.push(row));
+    // Only the key columns are looked at: the rest stays as COPY sent it.
+    const keys = new RowKeys(this.rowShape);
+    const hashes = new Int32Array(rows.length);
+    for (let i = 0; i < rows.length; i++) hashes[i] = keys.hash(rows, i);
+    let endKey: string[] | null = null;
+    if (rows.length) {
+      const last = rows.leadingFields(rows.length - 1, Math.max(...this.keyIndexes) + 1);
+      endKey = this.keyIndexes.map((i) => copyField(last[i]) as string);
     }
-    if (out.rows.length) {
-      const last = out.rows.leadingFields(out.rows.length - 1, fieldsNeeded);
-      out.endKey = this.keyIndexes.map((i) => copyField(last[i]) as string);
-    }
-    return out;
+    return { rows, keys, hashes, endKey };
   }
 }

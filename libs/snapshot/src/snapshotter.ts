@@ -12,13 +12,19 @@ import { encodeMark, WATERMARK_PREFIX, type WatermarkMark } from './watermark.ma
 import { explainRows, InvalidWhereError, isSqlError } from './where.validator';
 import { XidSnapshot } from './xid.snapshot';
 
-export const DEFAULT_CHUNK_SIZE = 5_000;
+export const DEFAULT_CHUNK_SIZE = 20_000;
 /**
  * Chunks read ahead of the capture session (each waits in memory for its high watermark), and the bytes
  * they may hold: a chunk of wide rows is read only once the ones before it are appended.
  */
 const MAX_IN_FLIGHT = 4;
 const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
+/**
+ * A chunk holds at most `chunkSize` rows and about this many bytes: the row count is cut to fit the
+ * average row of the chunk before (the first chunk, of unknown width, reads at most FIRST_CHUNK_ROWS).
+ */
+const MAX_CHUNK_BYTES = 32 * 1024 * 1024;
+const FIRST_CHUNK_ROWS = 1_000;
 const IDLE_POLL_MS = 1_000;
 const PROGRESS_LOG_MS = 5_000;
 const STATUS_CHECK_MS = 1_000;
@@ -144,6 +150,7 @@ export class Snapshotter {
     let checkedAt = 0;
     /** The low watermark of the next chunk is already in the WAL (written with the previous high one). */
     let lowWritten = false;
+    let limit = Math.min(b.chunkSize, FIRST_CHUNK_ROWS);
     const { snapshotChunkDelayMs: delay = 0, snapshotMaxRowsPerSecond: maxRate } = this.deps.source;
     for (;;) {
       if (this.stopped) return;
@@ -168,14 +175,17 @@ export class Snapshotter {
           'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT pg_current_snapshot()::text AS s',
         )) as unknown as [unknown, { rows: { s: string }[] }];
         snapshot = XidSnapshot.parse(snap.rows[0].s);
-        read = await table.readChunk(client, lastKey, b.chunkSize, b.where);
+        read = await table.readChunk(client, lastKey, limit, b.where);
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
         if (!isSqlError(error)) throw error;
         await this.emit(this.mark(b, table, chunk, 'abort'));
         throw new BackfillFailure(`reading chunk ${chunk}: ${(error as Error).message}`);
       }
-      const last = read.keys.length < b.chunkSize;
+      const last = read.rows.length < limit;
+      if (read.rows.length) {
+        limit = Math.max(1, Math.min(b.chunkSize, Math.floor(MAX_CHUNK_BYTES / (read.rows.bytes / read.rows.length))));
+      }
       this.deps.exchange.put({
         backfill: b.id,
         run: this.run,
@@ -186,12 +196,13 @@ export class Snapshotter {
         snapshot,
         shape: table.rowShape,
         keys: read.keys,
+        hashes: read.hashes,
         rows: read.rows,
         endKey: read.endKey,
         last,
       });
       let pause = delay;
-      if (maxRate) pause = Math.max(pause, ((rows + read.keys.length) / maxRate) * 1000 - (Date.now() - started));
+      if (maxRate) pause = Math.max(pause, ((rows + read.rows.length) / maxRate) * 1000 - (Date.now() - started));
       // The high watermark commits with the read (a transaction that writes nothing else), and the next
       // chunk's low one with it, unless a pause follows: an open window records every change of the table.
       lowWritten = !last && pause <= 0;
@@ -202,7 +213,7 @@ export class Snapshotter {
           .map((m) => `SELECT pg_logical_emit_message(true, ${quoteLiteral(WATERMARK_PREFIX)}, ${quoteLiteral(encodeMark(m))});`)
           .join(' ') + ' COMMIT',
       );
-      rows += read.keys.length;
+      rows += read.rows.length;
       const now = Date.now();
       if (last || now - loggedAt >= PROGRESS_LOG_MS) {
         loggedAt = now;

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { ClientBase } from 'pg';
-import { formatLsn, type RowBatch } from '@tributary/topic-log';
+import { formatLsn, keyHash, type RowBatch } from '@tributary/topic-log';
 import { BackfillRepository } from './backfill.repository';
 import type { ChunkExchange, PreparedChunk } from './chunk.exchange';
 import { linesByPartition } from './copy-rows';
@@ -134,7 +134,15 @@ export class WatermarkHandler {
         commitTimeMs: ctx.commitTimeMs,
         tsMs: Date.now(),
       };
-      const parts = linesByPartition(chunk.rows, chunk.keys, partitions, (key) => stale.size > 0 && stale.has(key));
+      // A row is stale if its key is: compared by hash first, so most rows never render their key.
+      const staleHashes = new Set([...stale].map(keyHash));
+      const { rows, keys, hashes } = chunk;
+      const parts = linesByPartition(
+        rows,
+        hashes,
+        partitions,
+        (i) => staleHashes.size > 0 && staleHashes.has(hashes[i]) && stale.has(keys.text(rows, i)),
+      );
       parts.forEach((part, partition) => {
         emitted += part.count;
         if (part.count) batches.push({ topic, partition, rows: part.lines, count: part.count, format });
@@ -146,7 +154,7 @@ export class WatermarkHandler {
       runId: chunk.run,
       chunk: chunk.chunk,
       lastKey: chunk.endKey,
-      rowsRead: chunk.keys.length,
+      rowsRead: chunk.rows.length,
       rowsEmitted: emitted,
       last: chunk.last,
     });

@@ -3,7 +3,7 @@ export { copyField, KeyRenderer, RowBatchRenderer, type RowBatchFormat } from '.
 export { BATCH_COLUMNS, BATCH_COLUMNS_WITH_SOURCE, splitJsonArray, unpackBatches, type BatchMessage } from './record-batch';
 export { etagOf, TopicRepository, type TopicInfo } from './topic.repository';
 export { TopicLogModule } from './topic-log.module';
-export { partitionForKey, murmur2 } from './partitioner';
+export { keyHash, murmur2, partitionForKey } from './partitioner';
 export type { AppendRecord, StoredMessage, TopicSettings } from './topic-log.types';
 export { formatLsn, parseLsn } from './lsn';
 export { RetentionJanitor, type RetentionResult } from './retention.janitor';

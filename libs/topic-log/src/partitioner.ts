@@ -4,10 +4,15 @@
  */
 export function partitionForKey(key: string | null, partitions: number): number {
   if (key === null || partitions === 1) return 0;
+  return keyHash(key) % partitions;
+}
+
+/** The positive murmur2 hash of a key's UTF-8 bytes: its partition is this modulo the partition count. */
+export function keyHash(key: string): number {
   // Capture partitions every change: encode into one reused buffer rather than a new one per key.
   const written = scratch.write(key, 'utf8');
   const bytes = written < scratch.length ? scratch : Buffer.from(key, 'utf8');
-  return (murmur2(bytes, written < scratch.length ? written : bytes.length) & 0x7fffffff) % partitions;
+  return murmur2(bytes, written < scratch.length ? written : bytes.length) & 0x7fffffff;
 }
 
 /** Big enough for any usual key; a longer one (it would fill the buffer) gets its own. */
