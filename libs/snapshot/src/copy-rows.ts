@@ -4,10 +4,19 @@
  * Row i is `data[starts[i] .. ends[i])` and its newline.
  */
 export class CopyRows {
-  private data = Buffer.allocUnsafe(1 << 20);
+  private data: Buffer;
   private readonly starts: number[] = [];
   private readonly ends: number[] = [];
   private used = 0;
+
+  /**
+   * `capacity`: the bytes to allocate at once, best the rows' and their partition lines' (see
+   * linesByPartition): one allocation per chunk rather than a few, each of which the garbage collector
+   * counts against the heap.
+   */
+  constructor(capacity = 1 << 20) {
+    this.data = Buffer.allocUnsafe(capacity);
+  }
 
   get length(): number {
     return this.starts.length;
@@ -21,11 +30,7 @@ export class CopyRows {
   /** Appends one CopyData message (one row and its newline); copies it, as the driver reuses its buffer. */
   push(message: Buffer): void {
     if (message[message.length - 1] !== 0x0a) throw new Error('COPY sent a row without its newline');
-    if (this.used + message.length > this.data.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.data.length * 2, this.used + message.length));
-      grown.set(this.data.subarray(0, this.used));
-      this.data = grown;
-    }
+    this.reserve(message.length);
     // TypedArray#set of a whole array: one native copy, no view allocated per row (Buffer#copy makes one).
     this.data.set(message, this.used);
     this.starts.push(this.used);
@@ -33,7 +38,15 @@ export class CopyRows {
     this.ends.push(this.used - 1);
   }
 
-  /** The rows' bytes (valid up to `bytes`). */
+  /** Makes room for `extra` more bytes after the rows. */
+  reserve(extra: number): void {
+    if (this.used + extra <= this.data.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.data.length * 2, this.used + extra));
+    grown.set(this.data.subarray(0, this.used));
+    this.data = grown;
+  }
+
+  /** The rows' bytes (valid up to `bytes`; what follows is room `reserve` made). */
   get buffer(): Buffer {
     return this.data;
   }
@@ -94,8 +107,9 @@ export function linesByPartition(
   partitions: number,
   skip: (row: number) => boolean,
 ): { lines: Buffer; count: number }[] {
-  // Two passes: each row's partition and the partitions' sizes, then the lines. Rows and lines share one
-  // buffer, so each row is moved by copyWithin: a native copy that, unlike Buffer#copy, allocates nothing.
+  // Two passes: each row's partition and the partitions' sizes, then the lines, written after the rows in
+  // their buffer, so each row is moved by copyWithin: a native copy that, unlike Buffer#copy, allocates
+  // nothing.
   const n = rows.length;
   const partitionOf = new Int32Array(n);
   const sizes = new Array<number>(partitions).fill(0);
@@ -110,8 +124,8 @@ export function linesByPartition(
     sizes[p] += digits(seq++) + 1 + rows.size(i);
     counts[p]++;
   }
-  const all = Buffer.allocUnsafe(rows.bytes + sizes.reduce((a, b) => a + b, 0));
-  rows.buffer.copy(all, 0, 0, rows.bytes);
+  rows.reserve(sizes.reduce((a, b) => a + b, 0));
+  const all = rows.buffer;
   const starts: number[] = [];
   for (let p = 0, at = rows.bytes; p < partitions; at += sizes[p++]) starts.push(at);
   const used = [...starts];

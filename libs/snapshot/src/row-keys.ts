@@ -64,7 +64,7 @@ export class RowKeys {
         this.scratch = Buffer.allocUnsafe(2 * (length + label.length + (end - start) + 3));
         return undefined; // rare: a very long key, hashed the general way (the buffer is larger next time)
       }
-      length += label.copy(this.scratch, length);
+      for (let b = 0; b < label.length; b++) this.scratch[length++] = label[b];
       if (quoted) this.scratch[length++] = 0x22;
       for (let b = start; b < end; b++) {
         const byte = data[b];

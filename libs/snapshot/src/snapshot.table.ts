@@ -46,6 +46,9 @@ export interface ReadChunk {
  * the keyset-paginated chunk query.
  */
 export class SnapshotTable {
+  /** The average bytes of a row of the last chunk read (at first a guess). */
+  private rowBytes = 200;
+
   private constructor(
     readonly oid: number,
     readonly schema: string,
@@ -139,7 +142,8 @@ export class SnapshotTable {
       `SELECT ${this.columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${this.qualified}` +
       (conditions.length ? ` WHERE ${conditions.join(' AND ')}` : '') +
       ` ORDER BY ${keyColumns.map((k) => quoteIdent(k.name)).join(', ')} LIMIT ${Math.trunc(limit)}`;
-    const rows = new CopyRows();
+    // Room for the rows and, later, their partitions' lines, at the width of the chunk before.
+    const rows = new CopyRows(Math.ceil(limit * this.rowBytes * 2.2) + 65_536);
     await copyOut(client, `COPY (${query}) TO STDOUT`, (row) => rows.push(row));
     // Only the key columns are looked at: the rest stays as COPY sent it.
     const keys = new RowKeys(this.rowShape);
@@ -150,6 +154,7 @@ export class SnapshotTable {
       const last = rows.leadingFields(rows.length - 1, Math.max(...this.keyIndexes) + 1);
       endKey = this.keyIndexes.map((i) => copyField(last[i]) as string);
     }
+    if (rows.length) this.rowBytes = rows.bytes / rows.length;
     return { rows, keys, hashes, endKey };
   }
 }
