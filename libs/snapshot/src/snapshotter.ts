@@ -167,21 +167,7 @@ export class Snapshotter {
       if (this.stopped) return;
       chunk++;
       if (!lowWritten) await this.emit(this.mark(b, table, chunk, 'low'));
-      let read: ReadChunk;
-      let snapshot: XidSnapshot;
-      try {
-        // One round trip: the transaction, and its snapshot, which the chunk query then reads in.
-        const [, snap] = (await client.query(
-          'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT pg_current_snapshot()::text AS s',
-        )) as unknown as [unknown, { rows: { s: string }[] }];
-        snapshot = XidSnapshot.parse(snap.rows[0].s);
-        read = await table.readChunk(client, lastKey, limit, b.where);
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        if (!isSqlError(error)) throw error;
-        await this.emit(this.mark(b, table, chunk, 'abort'));
-        throw new BackfillFailure(`reading chunk ${chunk}: ${(error as Error).message}`);
-      }
+      const { read, snapshot } = await this.readChunk(b, table, chunk, lastKey, limit);
       const last = read.rows.length < limit;
       if (read.rows.length) {
         limit = Math.max(1, Math.min(b.chunkSize, Math.floor(MAX_CHUNK_BYTES / (read.rows.bytes / read.rows.length))));
@@ -208,30 +194,65 @@ export class Snapshotter {
       lowWritten = !last && pause <= 0;
       const marks = [this.mark(b, table, chunk, 'high')];
       if (lowWritten) marks.push(this.mark(b, table, chunk + 1, 'low'));
-      await client.query(
-        marks
-          .map((m) => `SELECT pg_logical_emit_message(true, ${quoteLiteral(WATERMARK_PREFIX)}, ${quoteLiteral(encodeMark(m))});`)
-          .join(' ') + ' COMMIT',
-      );
+      await this.commitWith(marks);
       rows += read.rows.length;
-      const now = Date.now();
-      if (last || now - loggedAt >= PROGRESS_LOG_MS) {
-        loggedAt = now;
-        const done = b.rowsDone + rows;
-        const rate = Math.round(rows / Math.max(0.001, (now - started) / 1000));
-        const total = Math.max(estimate, done);
-        this.logger.log(
-          last
-            ? `backfill ${b.id} of ${name}: all ${done.toLocaleString('en-US')} rows read in ${chunk} chunks (${rate.toLocaleString('en-US')} rows/s)`
-            : `backfill ${b.id} of ${name}: ${done.toLocaleString('en-US')} / ~${total.toLocaleString('en-US')} rows ` +
-                `(${Math.floor((done / Math.max(1, total)) * 100)}%), ${rate.toLocaleString('en-US')} rows/s, ` +
-                `ETA ${rate ? Math.ceil((total - done) / rate) : '?'} s`,
-        );
+      if (last || Date.now() - loggedAt >= PROGRESS_LOG_MS) {
+        loggedAt = Date.now();
+        this.logProgress(b, chunk, rows, started, estimate, last);
       }
       if (last) return;
       lastKey = read.endKey;
       if (pause > 0) await this.sleep(pause);
     }
+  }
+
+  /**
+   * Opens the chunk's REPEATABLE READ transaction, records its snapshot and reads the chunk in it; the
+   * transaction stays open for the high watermark (commitWith). A failed read aborts the chunk's window.
+   */
+  private async readChunk(
+    b: Backfill,
+    table: SnapshotTable,
+    chunk: number,
+    after: string[] | null,
+    limit: number,
+  ): Promise<{ read: ReadChunk; snapshot: XidSnapshot }> {
+    const client = this.client as Client;
+    try {
+      // One round trip: the transaction, and its snapshot, which the chunk query then reads in.
+      const [, snap] = (await client.query(
+        'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT pg_current_snapshot()::text AS s',
+      )) as unknown as [unknown, { rows: { s: string }[] }];
+      const snapshot = XidSnapshot.parse(snap.rows[0].s);
+      return { read: await table.readChunk(client, after, limit, b.where), snapshot };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      if (!isSqlError(error)) throw error;
+      await this.emit(this.mark(b, table, chunk, 'abort'));
+      throw new BackfillFailure(`reading chunk ${chunk}: ${(error as Error).message}`);
+    }
+  }
+
+  /** Writes the watermarks into the open chunk transaction and commits it, in one round trip. */
+  private async commitWith(marks: WatermarkMark[]): Promise<void> {
+    const emits = marks.map(
+      (m) => `SELECT pg_logical_emit_message(true, ${quoteLiteral(WATERMARK_PREFIX)}, ${quoteLiteral(encodeMark(m))});`,
+    );
+    await (this.client as Client).query(`${emits.join(' ')} COMMIT`);
+  }
+
+  private logProgress(b: Backfill, chunk: number, rows: number, started: number, estimate: number, last: boolean): void {
+    const name = `${b.schema}.${b.table}`;
+    const done = b.rowsDone + rows;
+    const rate = Math.round(rows / Math.max(0.001, (Date.now() - started) / 1000));
+    const total = Math.max(estimate, done);
+    this.logger.log(
+      last
+        ? `backfill ${b.id} of ${name}: all ${done.toLocaleString('en-US')} rows read in ${chunk} chunks (${rate.toLocaleString('en-US')} rows/s)`
+        : `backfill ${b.id} of ${name}: ${done.toLocaleString('en-US')} / ~${total.toLocaleString('en-US')} rows ` +
+            `(${Math.floor((done / Math.max(1, total)) * 100)}%), ${rate.toLocaleString('en-US')} rows/s, ` +
+            `ETA ${rate ? Math.ceil((total - done) / rate) : '?'} s`,
+    );
   }
 
   private mark(b: Backfill, table: SnapshotTable, chunk: number, mark: WatermarkMark['mark']): WatermarkMark {
