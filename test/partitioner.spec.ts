@@ -22,6 +22,8 @@ describe('partitioner', () => {
 
   it('hashes the UTF-8 bytes of any key, short or long, ASCII or not', () => {
     const keys = ['{"id":"żółw"}', '{"id":"😀"}', 'x'.repeat(4095), 'x'.repeat(4096), 'é'.repeat(3000), 'y'.repeat(10_000)];
+    // Multi-byte characters across the reused buffer's end (4096 bytes): none may be cut off.
+    keys.push('a' + 'é'.repeat(3000), 'ab' + '😀'.repeat(1100), 'x'.repeat(4093) + '€€');
     for (const key of keys) {
       const expected = (murmur2(Buffer.from(key, 'utf8')) & 0x7fffffff) % 13;
       expect(partitionForKey(key, 13)).toBe(expected);

@@ -1,11 +1,12 @@
 import type { INestApplication } from '@nestjs/common';
+import { Client } from 'pg';
 import { ApiClient, runCli } from '@tributary/cli';
 import type { GroupConfig, SourceConfig } from '@tributary/config';
 import { GroupMember, GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
 import { DatabaseSink, PostgresDialect } from '@tributary/db-sink';
 import { createApp } from '@tributary/runtime';
 import { TableSchemaRepository } from '@tributary/schema-registry';
-import { planBackfill } from '@tributary/snapshot';
+import { planBackfill, SNAPSHOT_SESSION_OPTIONS, SnapshotTable } from '@tributary/snapshot';
 import { GroupRunner } from '@tributary/worker';
 import { CaptureHarness, platformConfig, sourceConfig } from './support/capture-harness';
 import { backfill } from '../libs/cli/src/backfill.command';
@@ -167,6 +168,30 @@ describe('snapshots: initial snapshot, types, composite keys, the backfill API',
     }
     const pairKey = (await harness.messages('src.public.pairs'))[0].key as string;
     expect(Object.keys(JSON.parse(pairKey))).toEqual(['b', 'a', 'c']);
+  });
+
+  it('reads a table in chunks cut at a byte cap, each row once, whatever the width', async () => {
+    const client = new Client({ connectionString: cluster.url('src'), options: SNAPSHOT_SESSION_OPTIONS });
+    await client.connect();
+    try {
+      const table = await SnapshotTable.load(client, 'public', 'plain');
+      const seen: number[] = [];
+      let after: string[] | null = null;
+      let chunks = 0;
+      for (;;) {
+        // At most 2,000 bytes per chunk: about 130 of the 1,000 rows; the rest is let go and read next.
+        const read = await table.readChunk(client, after, 1_000, null, 2_000);
+        chunks++;
+        for (let i = 0; i < read.rows.length; i++) seen.push(Number(read.rows.leadingFields(i, 1)[0]));
+        if (!read.cut && read.rows.length < 1_000) break;
+        expect(read.rows.length).toBeGreaterThan(0);
+        after = read.endKey;
+      }
+      expect(chunks).toBeGreaterThan(5);
+      expect(seen).toEqual(Array.from({ length: 1_000 }, (_, i) => i + 1));
+    } finally {
+      await client.end();
+    }
   });
 
   it('validates backfill requests: 404 source, 400 naming the field, 409 when not possible', async () => {

@@ -59,14 +59,20 @@ export class CopyRows {
     const end = this.ends[i];
     let start = this.starts[i];
     for (let f = 0; f < n; f++) {
-      let tab = this.data.indexOf(0x09, start);
-      if (tab < 0 || tab > end) tab = end;
+      const tab = this.tabOrEnd(start, end);
       starts[f] = start;
       ends[f] = tab;
       if (tab === end && f < n - 1) return false;
       start = tab + 1;
     }
     return true;
+  }
+
+  /** The first tab from `start` on, or `end`: searched only within the row (a row may hold no tab at all). */
+  private tabOrEnd(start: number, end: number): number {
+    const data = this.data;
+    for (let b = start; b < end; b++) if (data[b] === 0x09) return b;
+    return end;
   }
 
   /** The byte length of row `i` with its newline. */
@@ -85,8 +91,7 @@ export class CopyRows {
     const end = this.ends[i];
     let start = this.starts[i];
     for (let f = 0; f < n; f++) {
-      let tab = this.data.indexOf(0x09, start);
-      if (tab < 0 || tab > end) tab = end;
+      const tab = this.tabOrEnd(start, end);
       fields.push(this.data.toString('utf8', start, tab));
       if (tab === end) break;
       start = tab + 1;

@@ -38,6 +38,8 @@ export interface ReadChunk {
   keys: RowKeys;
   hashes: Int32Array;
   endKey: string[] | null;
+  /** Rows past `maxBytes` were dropped (to be read by the next chunk): more rows may follow. */
+  cut: boolean;
 }
 
 /**
@@ -128,7 +130,13 @@ export class SnapshotTable {
    * The caller runs it inside the REPEATABLE READ transaction whose snapshot it records. `where` must
    * have been validated (see where.validator.ts).
    */
-  async readChunk(client: ClientBase, after: string[] | null, limit: number, where: string | null): Promise<ReadChunk> {
+  async readChunk(
+    client: ClientBase,
+    after: string[] | null,
+    limit: number,
+    where: string | null,
+    maxBytes = Infinity,
+  ): Promise<ReadChunk> {
     const keyColumns = this.keyIndexes.map((i) => this.columns[i]);
     const conditions: string[] = [];
     if (after) {
@@ -144,7 +152,12 @@ export class SnapshotTable {
       ` ORDER BY ${keyColumns.map((k) => quoteIdent(k.name)).join(', ')} LIMIT ${Math.trunc(limit)}`;
     // Room for the rows and, later, their partitions' lines, at the width of the chunk before.
     const rows = new CopyRows(Math.ceil(limit * this.rowBytes * 2.2) + 65_536);
-    await copyOut(client, `COPY (${query}) TO STDOUT`, (row) => rows.push(row));
+    let cut = false;
+    // A COPY cannot be stopped midway: rows past the byte cap still arrive, and are let go.
+    await copyOut(client, `COPY (${query}) TO STDOUT`, (row) => {
+      if (rows.bytes < maxBytes) rows.push(row);
+      else cut = true;
+    });
     // Only the key columns are looked at: the rest stays as COPY sent it.
     const keys = new RowKeys(this.rowShape);
     const hashes = new Int32Array(rows.length);
@@ -155,6 +168,6 @@ export class SnapshotTable {
       endKey = this.keyIndexes.map((i) => copyField(last[i]) as string);
     }
     if (rows.length) this.rowBytes = rows.bytes / rows.length;
-    return { rows, keys, hashes, endKey };
+    return { rows, keys, hashes, endKey, cut };
   }
 }

@@ -21,7 +21,9 @@ const MAX_IN_FLIGHT = 4;
 const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
 /**
  * A chunk holds at most `chunkSize` rows and about this many bytes: the row count is cut to fit the
- * average row of the chunk before (the first chunk, of unknown width, reads at most FIRST_CHUNK_ROWS).
+ * average row of the chunk before (the first chunk, of unknown width, reads at most FIRST_CHUNK_ROWS),
+ * and rows past it are let go (the next chunk reads them), so wider rows than expected cost a re-read,
+ * never the memory.
  */
 const MAX_CHUNK_BYTES = 32 * 1024 * 1024;
 const FIRST_CHUNK_ROWS = 1_000;
@@ -168,7 +170,7 @@ export class Snapshotter {
       chunk++;
       if (!lowWritten) await this.emit(this.mark(b, table, chunk, 'low'));
       const { read, snapshot } = await this.readChunk(b, table, chunk, lastKey, limit);
-      const last = read.rows.length < limit;
+      const last = !read.cut && read.rows.length < limit;
       if (read.rows.length) {
         limit = Math.max(1, Math.min(b.chunkSize, Math.floor(MAX_CHUNK_BYTES / (read.rows.bytes / read.rows.length))));
       }
@@ -224,7 +226,7 @@ export class Snapshotter {
         'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT pg_current_snapshot()::text AS s',
       )) as unknown as [unknown, { rows: { s: string }[] }];
       const snapshot = XidSnapshot.parse(snap.rows[0].s);
-      return { read: await table.readChunk(client, after, limit, b.where), snapshot };
+      return { read: await table.readChunk(client, after, limit, b.where, MAX_CHUNK_BYTES), snapshot };
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       if (!isSqlError(error)) throw error;

@@ -11,11 +11,14 @@ export function partitionForKey(key: string | null, partitions: number): number 
 export function keyHash(key: string): number {
   // Capture partitions every change: encode into one reused buffer rather than a new one per key.
   const written = scratch.write(key, 'utf8');
-  const bytes = written < scratch.length ? scratch : Buffer.from(key, 'utf8');
-  return murmur2(bytes, written < scratch.length ? written : bytes.length) & 0x7fffffff;
+  // write() stops before a character that does not fit whole (up to 4 bytes): only a key that left more
+  // room than that surely fit.
+  if (written <= scratch.length - 4) return murmur2(scratch, written) & 0x7fffffff;
+  const bytes = Buffer.from(key, 'utf8');
+  return murmur2(bytes, bytes.length) & 0x7fffffff;
 }
 
-/** Big enough for any usual key; a longer one (it would fill the buffer) gets its own. */
+/** Big enough for any usual key; a longer one gets its own. */
 const scratch = Buffer.allocUnsafe(4096);
 
 export function murmur2(data: Uint8Array, length = data.length): number {
