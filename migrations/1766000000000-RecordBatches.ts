@@ -8,6 +8,17 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *
  * `tributary.messages` stays, as a read-only view with one row per message, for people and tools.
  */
+/** The view of one row per message, as this migration made it (SnapshotRowBatches drops it; its down restores it). */
+export const MESSAGES_VIEW = `
+  CREATE VIEW tributary.messages AS
+  SELECT b.topic, b.partition, b.base_offset + m.n - 1 AS "offset", m.key,
+         m.envelope, m.source_lsn, m.tx_id, to_timestamp(m.commit_ms / 1000.0) AS commit_time,
+         b.appended_at, octet_length(m.envelope::text) AS size
+    FROM tributary.message_batches b
+   CROSS JOIN LATERAL ROWS FROM (json_array_elements(b.envelopes), json_array_elements_text(b.keys),
+                                unnest(b.source_lsns), unnest(b.tx_ids), unnest(b.commit_times))
+         WITH ORDINALITY AS m(envelope, key, source_lsn, tx_id, commit_ms, n)`;
+
 export class RecordBatches1766000000000 implements MigrationInterface {
   name = 'RecordBatches1766000000000';
 
@@ -43,15 +54,7 @@ export class RecordBatches1766000000000 implements MigrationInterface {
              ARRAY[source_lsn], ARRAY[tx_id], ARRAY[(extract(epoch FROM commit_time) * 1000)::bigint], size, appended_at
         FROM tributary.messages`);
     await q.query('DROP TABLE tributary.messages');
-    await q.query(`
-      CREATE VIEW tributary.messages AS
-      SELECT b.topic, b.partition, b.base_offset + m.n - 1 AS "offset", m.key,
-             m.envelope, m.source_lsn, m.tx_id, to_timestamp(m.commit_ms / 1000.0) AS commit_time,
-             b.appended_at, octet_length(m.envelope::text) AS size
-        FROM tributary.message_batches b
-       CROSS JOIN LATERAL ROWS FROM (json_array_elements(b.envelopes), json_array_elements_text(b.keys),
-                                    unnest(b.source_lsns), unnest(b.tx_ids), unnest(b.commit_times))
-             WITH ORDINALITY AS m(envelope, key, source_lsn, tx_id, commit_ms, n)`);
+    await q.query(MESSAGES_VIEW);
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { MESSAGES_VIEW } from './1766000000000-RecordBatches';
 
 /**
  * A record batch holds either envelopes (captured changes, rendered by capture) or snapshot rows: the
@@ -58,14 +59,6 @@ export class SnapshotRowBatches1767000000000 implements MigrationInterface {
         ALTER COLUMN source_lsns SET NOT NULL,
         ALTER COLUMN tx_ids SET NOT NULL,
         ALTER COLUMN commit_times SET NOT NULL`);
-    await q.query(`
-      CREATE VIEW tributary.messages AS
-      SELECT b.topic, b.partition, b.base_offset + m.n - 1 AS "offset", m.key,
-             m.envelope, m.source_lsn, m.tx_id, to_timestamp(m.commit_ms / 1000.0) AS commit_time,
-             b.appended_at, octet_length(m.envelope::text) AS size
-        FROM tributary.message_batches b
-       CROSS JOIN LATERAL ROWS FROM (json_array_elements(b.envelopes), json_array_elements_text(b.keys),
-                                    unnest(b.source_lsns), unnest(b.tx_ids), unnest(b.commit_times))
-             WITH ORDINALITY AS m(envelope, key, source_lsn, tx_id, commit_ms, n)`);
+    await q.query(MESSAGES_VIEW);
   }
 }
