@@ -386,13 +386,10 @@ export class CaptureSession {
   /** Queues the append of snapshot rows behind the buffered messages, as `flush` queues those. */
   private async appendRows(rows: RowBatch[]): Promise<void> {
     await this.flush();
-    this.openPlatformTx();
-    const previous = this.lastAppend;
-    this.lastAppend = this.enqueue(async () => {
-      await TopicLog.appendRows(this.deps.platform, rows);
-      for (const b of rows) this.messagesAppended += b.count;
-    });
-    await previous;
+    await this.queueAppend(
+      () => TopicLog.appendRows(this.deps.platform, rows),
+      rows.reduce((n, b) => n + b.count, 0),
+    );
   }
 
   private table(oid: number): TableInfo {
@@ -440,13 +437,18 @@ export class CaptureSession {
    */
   private async flush(): Promise<void> {
     if (this.buffer.length === 0) return;
-    this.openPlatformTx();
     const batch = this.buffer;
     this.buffer = [];
+    await this.queueAppend(() => TopicLog.append(this.deps.platform, batch), batch.length);
+  }
+
+  /** Queues an append in the platform transaction; returns once the append queued before it is done. */
+  private async queueAppend(append: () => Promise<unknown>, messages: number): Promise<void> {
+    this.openPlatformTx();
     const previous = this.lastAppend;
     this.lastAppend = this.enqueue(async () => {
-      await TopicLog.append(this.deps.platform, batch);
-      this.messagesAppended += batch.length;
+      await append();
+      this.messagesAppended += messages;
     });
     await previous;
   }
