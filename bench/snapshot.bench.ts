@@ -6,10 +6,10 @@
  * initial snapshot, the others are backfills started as the API starts them).
  */
 import { performance } from 'node:perf_hooks';
-import { Client, type Connection, type Pool } from 'pg';
+import { Client, type Pool } from 'pg';
 import { SourceCapture } from '@tributary/capture';
 import type { SourceConfig, TributaryConfig } from '@tributary/config';
-import { BackfillRepository, planBackfill, type Backfill } from '@tributary/snapshot';
+import { BackfillRepository, copyOut, planBackfill, type Backfill } from '@tributary/snapshot';
 import { PlatformDatabase } from '@tributary/store';
 import { type RowBatch, type RowBatchFormat, TopicLog } from '@tributary/topic-log';
 import { sourceSchema } from '../libs/config/src/config.schema';
@@ -67,8 +67,8 @@ runBench('bench:snapshot', async () => {
 
   phase('baseline: COPY bench_rows TO STDOUT into Node');
   const copyRuns: number[] = [];
-  await copyOut(sourceUrl); // warm the cache
-  for (let i = 0; i < 3; i++) copyRuns.push(await copyOut(sourceUrl));
+  await copyBaseline(sourceUrl); // warm the cache
+  for (let i = 0; i < 3; i++) copyRuns.push(await copyBaseline(sourceUrl));
   const copySeconds = Math.min(...copyRuns);
   const copyRate = ROWS / copySeconds;
   console.log(`  COPY: best of ${copyRuns.length} ${fmt(copySeconds, 3)} s, ${fmtRate(copyRate)} rows/s`);
@@ -233,27 +233,13 @@ async function follow(repo: BackfillRepository, backfill: Backfill, label: strin
   return run;
 }
 
-/** `COPY bench_rows TO STDOUT` received by this process; returns the seconds it took. */
-async function copyOut(url: string): Promise<number> {
+/** `COPY bench_rows TO STDOUT` received by this process (as the snapshotter receives rows); returns the seconds it took. */
+async function copyBaseline(url: string): Promise<number> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
     const started = performance.now();
-    const rows = await new Promise<number>((resolve, reject) => {
-      let count = 0;
-      // A minimal submittable: the pg client hands it the COPY OUT data messages, one per row.
-      const submittable = {
-        submit: (connection: Connection) => connection.query('COPY bench_rows TO STDOUT'),
-        handleCopyData: () => {
-          count++;
-        },
-        handleCommandComplete: () => undefined,
-        handleReadyForQuery: () => resolve(count),
-        handleError: (error: Error) => reject(error),
-        handleEmptyQuery: () => undefined,
-      };
-      void client.query(submittable as never);
-    });
+    const rows = await copyOut(client, 'COPY bench_rows TO STDOUT', () => undefined);
     const seconds = (performance.now() - started) / 1000;
     if (rows !== ROWS) throw new Error(`COPY sent ${rows} rows, expected ${ROWS}`);
     return seconds;

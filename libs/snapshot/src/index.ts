@@ -1,6 +1,7 @@
 export { BackfillRepository, backfillView, type NewBackfill } from './backfill.repository';
 export { ACTIVE_STATUSES, type Backfill, type BackfillStatus, type BackfillView } from './backfill.types';
 export { ChunkExchange, type PreparedChunk } from './chunk.exchange';
+export { copyOut } from './copy-out';
 export { SnapshotTable, SnapshotTableError, SNAPSHOT_SESSION_OPTIONS } from './snapshot.table';
 export { DEFAULT_CHUNK_SIZE, Snapshotter, type SnapshotterDeps } from './snapshotter';
 export { WatermarkHandler, type WatermarkContext } from './watermark.handler';

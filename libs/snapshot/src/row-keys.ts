@@ -19,6 +19,8 @@ export class RowKeys {
   private readonly renderer: KeyRenderer;
   private readonly keyIndexes: number[];
   private readonly fast: (Fast | null)[];
+  /** Every key column allows the byte path. */
+  private readonly allFast: boolean;
   private readonly labels: Buffer[];
   private readonly fieldsNeeded: number;
   /** Where each key column's field starts and ends in the row being hashed, by column index. */
@@ -33,6 +35,7 @@ export class RowKeys {
       const kind = shape.columns[i].kind.kind;
       return kind === 'number' ? Fast.Bare : kind === 'exact' || kind === 'string' ? Fast.Quoted : null;
     });
+    this.allFast = !this.fast.includes(null);
     this.labels = shape.keyIndexes.map((i, k) => Buffer.from(`${k ? ',' : '{'}${JSON.stringify(shape.columns[i].name)}:`));
     this.fieldsNeeded = Math.max(...shape.keyIndexes) + 1;
     this.starts = new Int32Array(this.fieldsNeeded);
@@ -46,7 +49,7 @@ export class RowKeys {
 
   /** The key's hash of row `i`: `keyHash` of its rendered key. */
   hash(rows: CopyRows, i: number): number {
-    return this.fast.includes(null) ? keyHash(this.text(rows, i)) : (this.hashBytes(rows, i) ?? keyHash(this.text(rows, i)));
+    return (this.allFast ? this.hashBytes(rows, i) : undefined) ?? keyHash(this.text(rows, i));
   }
 
   /** The hash from the row's bytes, or undefined when a key value needs decoding or escaping. */
