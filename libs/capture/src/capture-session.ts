@@ -16,6 +16,10 @@ import { TypeRegistry } from '@tributary/pg-source';
 
 export const HEARTBEAT_PREFIX = 'tributary.heartbeat';
 
+/** Messages waiting to be handled at which the replication stream pauses, and at which it resumes. */
+const PAUSE_AT_QUEUED = 1_000;
+const RESUME_AT_QUEUED = 100;
+
 /** Session settings of the replication connection: they fix the text form of dates, intervals, floats. */
 const OUTPUT_SETTINGS = '-c DateStyle=ISO -c IntervalStyle=iso_8601 -c TimeZone=UTC -c extra_float_digits=3 -c bytea_output=hex';
 
@@ -51,6 +55,9 @@ interface OpenTransaction {
 export class CaptureSession {
   private readonly logger: Logger;
   private readonly service: LogicalReplicationService;
+  private readonly plugin: RawPgoutputPlugin;
+  /** The replication stream is paused: too many messages wait for their turn in `exclusive`. */
+  private paused = false;
   private readonly types = new TypeRegistry();
   private readonly tables = new Map<number, TableInfo>();
   private readonly topicPartitions = new Map<string, number>();
@@ -91,8 +98,10 @@ export class CaptureSession {
     this.service = new LogicalReplicationService(
       { connectionString: deps.source.url, application_name: `tributary-capture:${deps.source.name}`, options: OUTPUT_SETTINGS },
       // The library would acknowledge on receipt and on a timer; we acknowledge only what is stored.
-      { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: true } },
+      // Backpressure is ours (see `exclusive`): the library's awaits two promises per message.
+      { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: false } },
     );
+    this.plugin = new RawPgoutputPlugin({ protoVersion: 1, publicationNames: [deps.source.publication], messages: true });
   }
 
   /** Streams until stop() (resolves) or the first error (rejects). */
@@ -120,8 +129,7 @@ export class CaptureSession {
       if (shouldRespond) this.acknowledge(this.confirmedLsn);
     });
     this.service.on('error', (e: Error) => this.fail(e));
-    const plugin = new RawPgoutputPlugin({ protoVersion: 1, publicationNames: [source.publication], messages: true });
-    this.service.subscribe(plugin, source.slot, formatLsn(this.deps.startLsn)).then(
+    this.service.subscribe(this.plugin, source.slot, formatLsn(this.deps.startLsn)).then(
       () => this.fail(new Error('the replication stream ended')),
       (e: Error) => this.fail(e),
     );
@@ -163,11 +171,19 @@ export class CaptureSession {
   }
 
   private exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
-    this.queued++;
+    // Messages arrive as fast as the socket delivers them; while they wait here the stream is paused,
+    // so a slow platform holds back the server instead of filling memory.
+    if (++this.queued >= PAUSE_AT_QUEUED && !this.paused) {
+      this.paused = true;
+      this.plugin.pause();
+    }
     const next = this.serial
       .then(() => (this.failure ? (undefined as T) : fn()))
       .finally(() => {
-        this.queued--;
+        if (--this.queued <= RESUME_AT_QUEUED && this.paused) {
+          this.paused = false;
+          this.plugin.resume();
+        }
       });
     this.serial = next.catch(() => undefined);
     return next;
