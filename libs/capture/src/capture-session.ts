@@ -4,7 +4,15 @@ import { LogicalReplicationService } from 'pg-logical-replication';
 import type { SourceConfig } from '@tributary/config';
 import { TableSchemaRepository } from '@tributary/schema-registry';
 import { WATERMARK_PREFIX, type WatermarkHandler } from '@tributary/snapshot';
-import { AppendRecord, partitionForKey, type RowBatch, TopicLog, TopicRepository, TopicSettings } from '@tributary/topic-log';
+import {
+  AppendRecord,
+  partitionForKey,
+  PreparedAppend,
+  type RowBatch,
+  TopicLog,
+  TopicRepository,
+  TopicSettings,
+} from '@tributary/topic-log';
 import { CheckpointRepository } from './checkpoint.repository';
 import { ChangeContext, envelopeParts, RenderedChange, renderEnvelope, renderKey, renderTruncate } from './envelope';
 import { formatLsn, parseLsn } from '@tributary/topic-log';
@@ -16,9 +24,13 @@ import { TypeRegistry } from '@tributary/pg-source';
 
 export const HEARTBEAT_PREFIX = 'tributary.heartbeat';
 
-/** Messages waiting to be handled at which the replication stream pauses, and at which it resumes. */
-const PAUSE_AT_QUEUED = 1_000;
-const RESUME_AT_QUEUED = 100;
+/**
+ * Messages waiting to be handled at which the replication stream pauses, and at which it resumes. The
+ * socket's buffers hold what the server sends meanwhile; messages decoded early only outlive the garbage
+ * collector's young generation (pausing at 1,000 instead of 100 cost 15 % of capture's throughput).
+ */
+const PAUSE_AT_QUEUED = 100;
+const RESUME_AT_QUEUED = 10;
 
 /** Session settings of the replication connection: they fix the text form of dates, intervals, floats. */
 const OUTPUT_SETTINGS = '-c DateStyle=ISO -c IntervalStyle=iso_8601 -c TimeZone=UTC -c extra_float_digits=3 -c bytea_output=hex';
@@ -453,9 +465,9 @@ export class CaptureSession {
    */
   private async flush(): Promise<void> {
     if (this.buffer.length === 0) return;
-    const batch = this.buffer;
+    const batch = new PreparedAppend(this.buffer);
     this.buffer = [];
-    await this.queueAppend(() => TopicLog.append(this.deps.platform, batch), batch.length);
+    await this.queueAppend(() => TopicLog.appendPrepared(this.deps.platform, batch), batch.count);
   }
 
   /** Queues an append in the platform transaction; returns once the append queued before it is done. */

@@ -1,4 +1,12 @@
-export { batchesInRange, EARLIEST_OFFSET, MESSAGES_CHANNEL, offsetAppendedSince, type RowBatch, TopicLog } from './topic-log';
+export {
+  batchesInRange,
+  EARLIEST_OFFSET,
+  MESSAGES_CHANNEL,
+  offsetAppendedSince,
+  PreparedAppend,
+  type RowBatch,
+  TopicLog,
+} from './topic-log';
 export { copyField, KeyRenderer, RowBatchRenderer, type RowBatchFormat } from './row-batch';
 export { BATCH_COLUMNS, BATCH_COLUMNS_WITH_SOURCE, splitJsonArray, unpackBatches, type BatchMessage } from './record-batch';
 export { etagOf, TopicRepository, type TopicInfo } from './topic.repository';

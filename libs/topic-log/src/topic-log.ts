@@ -42,12 +42,56 @@ export interface RowBatch {
   format: RowBatchFormat;
 }
 
-interface Batch {
+/** One partition's share of a `PreparedAppend`: its records' columns, already rendered as parameters. */
+interface PreparedBatch {
   topic: string;
   partition: number;
-  records: AppendRecord[];
+  count: number;
   /** Where each record stands in the caller's list, to hand its offset back in that order. */
   indexes: number[];
+  /** The envelopes as one JSON array: they are JSON already, so joining needs no escaping. */
+  envelopes: string;
+  keys: string;
+  sourceLsns: string;
+  txIds: string;
+  commitTimes: string;
+}
+
+/**
+ * Records grouped by partition and rendered into the parameters of their batch rows, ready for
+ * `TopicLog.appendPrepared`. Preparing as soon as a batch is complete lets the records (thousands of
+ * envelope strings) die young, instead of surviving while an earlier append runs, which made the
+ * garbage collector copy and promote them.
+ */
+export class PreparedAppend {
+  readonly batches: PreparedBatch[] = [];
+  readonly count: number;
+
+  constructor(records: AppendRecord[]) {
+    this.count = records.length;
+    const grouped = new Map<string, { topic: string; partition: number; records: AppendRecord[]; indexes: number[] }>();
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
+      const id = `${r.partition}\u0000${r.topic}`;
+      let group = grouped.get(id);
+      if (!group) grouped.set(id, (group = { topic: r.topic, partition: r.partition, records: [], indexes: [] }));
+      group.records.push(r);
+      group.indexes.push(i);
+    }
+    for (const { topic, partition, records: rs, indexes } of grouped.values()) {
+      this.batches.push({
+        topic,
+        partition,
+        count: rs.length,
+        indexes,
+        envelopes: `[${rs.map((r) => r.envelope).join(',')}]`,
+        keys: JSON.stringify(rs.map((r) => r.key)),
+        sourceLsns: numbers(rs.map((r) => r.sourceLsn)),
+        txIds: numbers(rs.map((r) => r.txId)),
+        commitTimes: numbers(rs.map((r) => r.commitTimeMs)),
+      });
+    }
+  }
 }
 
 /**
@@ -60,43 +104,36 @@ interface Batch {
  */
 export class TopicLog {
   /** Appends in the order given; returns the offset assigned to each record. */
-  static async append(client: ClientBase, records: AppendRecord[]): Promise<bigint[]> {
-    if (records.length === 0) return [];
-    const batches = new Map<string, Batch>();
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i];
-      const id = `${r.partition}\u0000${r.topic}`;
-      let batch = batches.get(id);
-      if (!batch) batches.set(id, (batch = { topic: r.topic, partition: r.partition, records: [], indexes: [] }));
-      batch.records.push(r);
-      batch.indexes.push(i);
-    }
-    const list = [...batches.values()];
-    const next = await lockHeads(client, list);
+  static append(client: ClientBase, records: AppendRecord[]): Promise<bigint[]> {
+    return TopicLog.appendPrepared(client, new PreparedAppend(records));
+  }
 
-    const offsets = new Array<bigint>(records.length);
+  /** `append` of records prepared beforehand; returns the offset assigned to each, in their original order. */
+  static async appendPrepared(client: ClientBase, prepared: PreparedAppend): Promise<bigint[]> {
+    const { batches } = prepared;
+    if (batches.length === 0) return [];
+    const next = await lockHeads(client, batches);
+    const offsets = new Array<bigint>(prepared.count);
     const values: string[] = [];
     const params: unknown[] = [];
-    for (const b of list) {
+    for (const b of batches) {
       const base = next(b);
-      for (let i = 0; i < b.indexes.length; i++) offsets[b.indexes[i]] = base + BigInt(i);
-      // Envelopes are JSON already: joined, they make the array without any escaping. Each parameter is
-      // one plain value; a text[] of envelopes would need every '"' escaped, the slowest part of an append.
-      const envelopes = `[${b.records.map((r) => r.envelope).join(',')}]`;
+      for (let i = 0; i < b.count; i++) offsets[b.indexes[i]] = base + BigInt(i);
       const p = params.length;
-      // The envelopes' bytes: the array's, less its brackets and commas (counted by the server, which has them as bytes).
+      // Each parameter is one plain value; a text[] of envelopes would need every '"' escaped. `bytes`
+      // is the envelopes' bytes: the array's, less its brackets and commas (the server has them as bytes).
       values.push(`($${p + 1}, $${p + 2}::int, $${p + 3}::bigint, $${p + 4}::bigint, $${p + 5}::text::json, $${p + 6}::json,
-                    NULL::text, NULL::json, $${p + 7}::bigint[], $${p + 8}::bigint[], $${p + 9}::bigint[], octet_length($${p + 5}::text) - ${b.records.length + 1})`);
+                    NULL::text, NULL::json, $${p + 7}::bigint[], $${p + 8}::bigint[], $${p + 9}::bigint[], octet_length($${p + 5}::text) - ${b.count + 1})`);
       params.push(
         b.topic,
         b.partition,
         String(base),
-        String(base + BigInt(b.records.length) - 1n),
-        envelopes,
-        JSON.stringify(b.records.map((r) => r.key)),
-        numbers(b.records.map((r) => r.sourceLsn)),
-        numbers(b.records.map((r) => r.txId)),
-        numbers(b.records.map((r) => r.commitTimeMs)),
+        String(base + BigInt(b.count) - 1n),
+        b.envelopes,
+        b.keys,
+        b.sourceLsns,
+        b.txIds,
+        b.commitTimes,
       );
     }
     await insertBatches(client, values, params);
