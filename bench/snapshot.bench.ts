@@ -2,7 +2,7 @@
  * `npm run bench:snapshot`: rows/s a snapshot (backfill) of a table lands in its topic, beside a
  * `COPY bench_rows TO STDOUT` of the same table into the same Node process (the baseline) and beside
  * the platform's append ceiling for the same messages, all in the same run.
- * Environment: BENCH_ROWS (default 1000000), BENCH_CHUNK_SIZES (default "20000,50000"; the first is the
+ * Environment: BENCH_ROWS (default 1000000), BENCH_CHUNK_SIZES (default "50000,20000"; the first is the
  * initial snapshot, the others are backfills started as the API starts them).
  */
 import { performance } from 'node:perf_hooks';
@@ -23,7 +23,7 @@ import { barChart } from './support/stats';
 import { fmt, Table } from './support/table';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
-const CHUNK_SIZES = (process.env.BENCH_CHUNK_SIZES ?? '20000,50000').split(',').map(Number);
+const CHUNK_SIZES = (process.env.BENCH_CHUNK_SIZES ?? '50000,20000').split(',').map(Number);
 const PARTITIONS = 4;
 const TOPIC = 'bench.public.bench_rows';
 const TARGET = 0.5;

@@ -56,7 +56,7 @@ export const sourceSchema = z
     /** `initial`: a table's existing rows are snapshotted when it is first captured (docs/snapshots.md). */
     snapshot: z.enum(['initial', 'never']).default('initial'),
     /** Rows per snapshot chunk (keyset pagination on the primary key). */
-    snapshotChunkSize: z.number().int().min(1).max(100_000).default(20_000),
+    snapshotChunkSize: z.number().int().min(1).max(100_000).default(50_000),
     /** Pause between snapshot chunks. */
     snapshotChunkDelayMs: z.number().int().min(0).max(3_600_000).default(0),
     /** Upper bound of the snapshot read rate; omitted means unthrottled. */

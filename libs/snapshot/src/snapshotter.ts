@@ -12,7 +12,7 @@ import { encodeMark, WATERMARK_PREFIX, type WatermarkMark } from './watermark.ma
 import { explainRows, InvalidWhereError, isSqlError } from './where.validator';
 import { XidSnapshot } from './xid.snapshot';
 
-export const DEFAULT_CHUNK_SIZE = 20_000;
+export const DEFAULT_CHUNK_SIZE = 50_000;
 /**
  * Chunks read ahead of the capture session (each waits in memory for its high watermark), and the bytes
  * they may hold: a chunk of wide rows is read only once the ones before it are appended.
