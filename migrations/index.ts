@@ -7,6 +7,7 @@ import { Backfills1764900000000 } from './1764900000000-Backfills';
 import { Catalog1765000000000 } from './1765000000000-Catalog';
 import { RecordBatches1766000000000 } from './1766000000000-RecordBatches';
 import { SnapshotRowBatches1767000000000 } from './1767000000000-SnapshotRowBatches';
+import { TextEnvelopes1768000000000 } from './1768000000000-TextEnvelopes';
 
 /** Every migration, in order. Listed explicitly so the build needs no glob loading. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   Catalog1765000000000,
   RecordBatches1766000000000,
   SnapshotRowBatches1767000000000,
+  TextEnvelopes1768000000000,
 ];

@@ -7,7 +7,7 @@ import { parseLsn } from './lsn';
 import { type RowBatchFormat, RowBatchRenderer } from './row-batch';
 
 /** The columns `unpackBatches` needs, for a query over `tributary.message_batches b`. */
-export const BATCH_COLUMNS = `b.topic, b.partition, b.base_offset, b.envelopes::text AS envelopes, b.keys::text AS keys,
+export const BATCH_COLUMNS = `b.topic, b.partition, b.base_offset, b.envelopes, b.keys,
   b.rows, b.row_format::text AS row_format, b.appended_at`;
 
 /**
@@ -108,7 +108,7 @@ function unpackRowBatch(row: BatchRow, keep: (offset: bigint) => boolean, out: B
 }
 
 /**
- * The exact text of each element of a JSON array's text (valid JSON, as the json column guarantees):
+ * The exact text of each element of a JSON array's text (valid JSON, as capture renders it):
  * strings are skipped over with their escapes, and only commas at the array's own level split.
  */
 export function splitJsonArray(text: string): string[] {

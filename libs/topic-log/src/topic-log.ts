@@ -122,7 +122,7 @@ export class TopicLog {
       const p = params.length;
       // Each parameter is one plain value; a text[] of envelopes would need every '"' escaped. `bytes`
       // is the envelopes' bytes: the array's, less its brackets and commas (the server has them as bytes).
-      values.push(`($${p + 1}, $${p + 2}::int, $${p + 3}::bigint, $${p + 4}::bigint, $${p + 5}::text::json, $${p + 6}::json,
+      values.push(`($${p + 1}, $${p + 2}::int, $${p + 3}::bigint, $${p + 4}::bigint, $${p + 5}::text, $${p + 6}::text,
                     NULL::text, NULL::json, $${p + 7}::bigint[], $${p + 8}::bigint[], $${p + 9}::bigint[], octet_length($${p + 5}::text) - ${b.count + 1})`);
       params.push(
         b.topic,
@@ -154,7 +154,7 @@ export class TopicLog {
     for (const b of list) {
       const base = next(b);
       const p = params.length;
-      values.push(`($${p + 1}, $${p + 2}::int, $${p + 3}::bigint, $${p + 4}::bigint, NULL::json, NULL::json,
+      values.push(`($${p + 1}, $${p + 2}::int, $${p + 3}::bigint, $${p + 4}::bigint, NULL::text, NULL::text,
                     $${p + 5}::text, $${p + 6}::json, NULL::bigint[], NULL::bigint[], NULL::bigint[], octet_length($${p + 5}::text))`);
       params.push(b.topic, b.partition, String(base), String(base + BigInt(b.count) - 1n), b.rows, JSON.stringify(b.format));
     }

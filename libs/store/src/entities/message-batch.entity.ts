@@ -29,11 +29,13 @@ export class MessageBatchEntity {
   @PrimaryColumn({ name: 'last_offset', type: 'bigint', primaryKeyConstraintName: 'message_batches_pkey' })
   lastOffset!: string;
 
-  @Column({ type: 'json', nullable: true })
-  envelopes!: unknown;
+  /** A JSON array of the envelopes, as capture rendered them (text: the platform does not parse them again). */
+  @Column({ type: 'text', nullable: true })
+  envelopes!: string | null;
 
-  @Column({ type: 'json', nullable: true })
-  keys!: unknown;
+  /** A JSON array of the keys' JSON texts (or nulls). */
+  @Column({ type: 'text', nullable: true })
+  keys!: string | null;
 
   @Column({ name: 'source_lsns', type: 'bigint', array: true, nullable: true })
   sourceLsns!: string[] | null;
