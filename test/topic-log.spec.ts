@@ -99,6 +99,26 @@ describe('topic log', () => {
     await Promise.all([...writers, setup].map((c) => c.end()));
   });
 
+  it('keeps envelopes, keys and snapshot rows lz4-compressed across the migrations that change them', async () => {
+    const c = new Client({ connectionString: url });
+    await c.connect();
+    try {
+      const { rows: lz4 } = await c.query(
+        `SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)`,
+      );
+      const { rows } = await c.query<{ name: string; compression: string }>(
+        `SELECT attname AS name, attcompression AS compression FROM pg_attribute
+          WHERE attrelid = 'tributary.message_batches'::regclass AND attname IN ('envelopes', 'keys', 'rows')
+          ORDER BY attname`,
+      );
+      // Without lz4 in the server's build the columns keep the default (pglz), shown as ''.
+      const expected = lz4.length ? 'l' : '';
+      expect(rows).toEqual(['envelopes', 'keys', 'rows'].map((name) => ({ name, compression: expected })));
+    } finally {
+      await c.end();
+    }
+  });
+
   it('reports a missing partition instead of inventing one', async () => {
     const c = new Client({ connectionString: url });
     await c.connect();
