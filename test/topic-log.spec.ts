@@ -4,7 +4,7 @@ import { createDataSource, runMigrations } from '@tributary/store';
 import { MIGRATIONS } from '../migrations';
 import { AppendRecord, TopicLog, TopicRepository } from '@tributary/topic-log';
 import { loggedMessages } from './support/logged-messages';
-import { TestCluster } from './support/pg-cluster';
+import { TestCluster, testedVersions } from './support/pg-cluster';
 
 const SETTINGS = { partitions: 2, retentionMs: 60_000, retentionBytes: null };
 
@@ -99,26 +99,6 @@ describe('topic log', () => {
     await Promise.all([...writers, setup].map((c) => c.end()));
   });
 
-  it('keeps envelopes, keys and snapshot rows lz4-compressed across the migrations that change them', async () => {
-    const c = new Client({ connectionString: url });
-    await c.connect();
-    try {
-      const { rows: lz4 } = await c.query(
-        `SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)`,
-      );
-      const { rows } = await c.query<{ name: string; compression: string }>(
-        `SELECT attname AS name, attcompression AS compression FROM pg_attribute
-          WHERE attrelid = 'tributary.message_batches'::regclass AND attname IN ('envelopes', 'keys', 'rows')
-          ORDER BY attname`,
-      );
-      // Without lz4 in the server's build the columns keep the default (pglz), shown as ''.
-      const expected = lz4.length ? 'l' : '';
-      expect(rows).toEqual(['envelopes', 'keys', 'rows'].map((name) => ({ name, compression: expected })));
-    } finally {
-      await c.end();
-    }
-  });
-
   it('reports a missing partition instead of inventing one', async () => {
     const c = new Client({ connectionString: url });
     await c.connect();
@@ -169,6 +149,42 @@ describe('topic log', () => {
       }
       for (let i = before; i < MIGRATIONS.length; i++) await ds.undoLastMigration({ transaction: 'all' });
       expect(await ds.query(read)).toEqual(stored);
+    } finally {
+      await ds.destroy();
+    }
+  });
+});
+
+describe.each(testedVersions())('message batch compression on Postgres %i', (version) => {
+  let cluster: TestCluster;
+
+  beforeAll(async () => {
+    cluster = await TestCluster.start(version);
+  });
+
+  afterAll(async () => cluster?.stop());
+
+  it('keeps envelopes, keys and snapshot rows lz4-compressed (where the server has lz4) after the migrations that retype them', async () => {
+    const url = await cluster.createDatabase('compression');
+    const ds = createDataSource(url);
+    await ds.initialize();
+    try {
+      await runMigrations(ds);
+      const lz4 = (await ds.query(
+        `SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)`,
+      )) as unknown[];
+      const compression = async (): Promise<{ name: string; compression: string }[]> =>
+        ds.query(
+          `SELECT attname AS name, attcompression AS compression FROM pg_attribute
+            WHERE attrelid = 'tributary.message_batches'::regclass AND attname IN ('envelopes', 'keys', 'rows')
+            ORDER BY attname`,
+        );
+      // Without lz4 in the server's build the columns keep the default (pglz), shown as ''.
+      const expected = ['envelopes', 'keys', 'rows'].map((name) => ({ name, compression: lz4.length ? 'l' : '' }));
+      expect(await compression()).toEqual(expected);
+      // And back: reverting TextEnvelopes keeps it too.
+      await ds.undoLastMigration({ transaction: 'all' });
+      expect(await compression()).toEqual(expected);
     } finally {
       await ds.destroy();
     }
