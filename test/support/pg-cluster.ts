@@ -61,6 +61,19 @@ export class TestCluster {
     }
   }
 
+  /** What every busy or waiting session of the cluster is doing: for the message of a test that timed out. */
+  async activity(): Promise<string> {
+    const rows = await this.query<Record<string, unknown>>(
+      'postgres',
+      `SELECT datname, application_name AS app, state, wait_event_type AS wait_type, wait_event AS wait,
+              round(extract(epoch FROM now() - xact_start)::numeric, 1) AS xact_s, left(query, 160) AS query
+         FROM pg_stat_activity
+        WHERE pid <> pg_backend_pid() AND backend_type = 'client backend' AND state <> 'idle'
+        ORDER BY xact_start NULLS LAST`,
+    );
+    return rows.map((r) => JSON.stringify(r)).join('\n') || '(no busy session)';
+  }
+
   async stop(): Promise<void> {
     await this.pg.stop();
     rmSync(this.root, { recursive: true, force: true });
@@ -71,13 +84,23 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | false>, wh
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
+    // A probe that never returns (a query waiting on a lock, a pool with no free client) must still end
+    // in this timeout, with what it was waiting for, rather than in jest's.
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<typeof HUNG>((resolve) => (timer = setTimeout(() => resolve(HUNG), deadline - Date.now())));
     try {
-      const value = await probe();
+      const value = await Promise.race([probe(), expired]);
+      if (value === HUNG) throw new Error(`timed out waiting for ${what}: the last probe did not return within the timeout`);
       if (value) return value;
     } catch (error) {
+      if (Date.now() >= deadline) throw error;
       last = error;
+    } finally {
+      clearTimeout(timer);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
+
+const HUNG = Symbol('hung');

@@ -56,7 +56,7 @@ export async function sinksCaughtUp(
   timeoutMs = 90_000,
 ): Promise<void> {
   const [{ lsn }] = await cluster.query<{ lsn: string }>(database, 'SELECT pg_current_wal_lsn()::text AS lsn');
-  await waitFor(
+  const caughtUp = waitFor(
     async () => {
       const [state] = await cluster.query<{ ok: boolean }>(
         database,
@@ -73,4 +73,8 @@ export async function sinksCaughtUp(
     `capture and the sinks (${groups.join(', ')}) to catch up`,
     timeoutMs,
   );
+  await caughtUp.catch(async (error: Error) => {
+    const activity = await cluster.activity().catch((e: Error) => `(unavailable: ${e.message})`);
+    throw new Error(`${error.message}\nbusy sessions of the test cluster:\n${activity}`);
+  });
 }
