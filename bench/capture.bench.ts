@@ -449,7 +449,7 @@ ${whyRatio}### How it is measured
 - **Append ceiling:** the messages of round 1 read back and appended again in-process with \`TopicLog.append\`, batches of
   ${fmt(batchSize())} rows, one commit each. \`TopicLog.append\` writes one record batch per partition, its envelopes as the
   text of one JSON array, stored as \`text\`. On this machine the ceiling was 39,000 rows/s with one indexed row per message,
-  about 110,000 with record batches whose envelopes the platform parsed as \`json\`, and \${fmtRate(r.ceiling)} in this run,
+  about 110,000 with record batches whose envelopes the platform parsed as \`json\`, and ${fmtRate(r.ceiling)} rows/s in this run,
   with them stored unparsed.
 - The platform commits a source transaction's messages with the checkpoint in one transaction, so the
   ${BIG_ROWS.toLocaleString('en-US')}-row transaction becomes visible at once at its end; memory stays bounded because messages are
