@@ -31,7 +31,15 @@ const COLUMNS: Record<string, Column> = {
   f: {
     kind: { kind: 'float' },
     text: fc.double().map((d): [string, unknown] => {
-      const text = Number.isNaN(d) ? 'NaN' : d === Infinity ? 'Infinity' : d === -Infinity ? '-Infinity' : String(d);
+      const text = Number.isNaN(d)
+        ? 'NaN'
+        : d === Infinity
+          ? 'Infinity'
+          : d === -Infinity
+            ? '-Infinity'
+            : Object.is(d, -0)
+              ? '-0'
+              : String(d); // Postgres prints -0, String() does not
       return [text, Number.isFinite(d) ? d : text];
     }),
   },
