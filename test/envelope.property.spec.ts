@@ -144,8 +144,8 @@ describe('captured envelopes', () => {
         expect(prepared.count).toBe(records.length);
         for (const batch of prepared.batches) {
           const mine = records.filter((r) => r.partition === batch.partition);
-          expect(splitJsonArray(batch.envelopes)).toEqual(mine.map((r) => r.envelope));
-          expect(JSON.parse(batch.envelopes)).toEqual(mine.map((r) => JSON.parse(r.envelope)));
+          expect(splitJsonArray(batch.envelopes.toString())).toEqual(mine.map((r) => r.envelope));
+          expect(JSON.parse(batch.envelopes.toString())).toEqual(mine.map((r) => JSON.parse(r.envelope)));
           expect(JSON.parse(batch.keys)).toEqual(mine.map((r) => r.key));
         }
       }),
