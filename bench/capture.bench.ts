@@ -22,11 +22,12 @@ import { RssSampler } from './support/rss';
 import { captureDefaults, captureOverrides, sourceYaml } from './support/source-config';
 import { barChart, sparkline } from './support/stats';
 import { fmt, Table } from './support/table';
+import { positiveEnv } from './support/env';
 
-const ROWS = positive('BENCH_ROWS', 200_000);
-const BIG_ROWS = positive('BENCH_BIG_ROWS', 1_000_000);
-const ROUNDS = positive('BENCH_ROUNDS', 2);
-const TXN_ROWS = positive('BENCH_TXN_ROWS', 1_000);
+const ROWS = positiveEnv('BENCH_ROWS', 200_000);
+const BIG_ROWS = positiveEnv('BENCH_BIG_ROWS', 1_000_000);
+const ROUNDS = positiveEnv('BENCH_ROUNDS', 2);
+const TXN_ROWS = positiveEnv('BENCH_TXN_ROWS', 1_000);
 const TARGET_ROWS_PER_S = 20_000;
 const TARGET_RATIO = 0.5;
 const TARGET_RSS_MB = 300;
@@ -456,14 +457,6 @@ ${whyRatio}### How it is measured
   appended in batches of ${fmt(batchSize())} inside that open platform transaction.`,
     ['BENCH_ROWS', 'BENCH_BIG_ROWS', 'BENCH_ROUNDS', 'BENCH_TXN_ROWS', ...CAPTURE_KNOBS],
   );
-}
-
-/** A size from the environment; zero would leave the bench waiting for rows that never come. */
-function positive(name: string, fallback: number): number {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(value) || value < 1)
-    throw new Error(`${name} must be a whole number of at least 1, not "${process.env[name]}"`);
-  return value;
 }
 
 /** The batch size capture runs with in this bench (its default unless overridden). */

@@ -21,9 +21,11 @@ import { fmtRate, phase, Progress } from './support/progress';
 import { chartBlock, factsMarkdown, machineFacts, writeSection } from './support/report';
 import { barChart } from './support/stats';
 import { fmt, Table } from './support/table';
+import { positiveEnv, positiveListEnv } from './support/env';
 
-const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
-const CHUNK_SIZES = (process.env.BENCH_CHUNK_SIZES ?? '50000,20000').split(',').map(Number);
+const ROWS = positiveEnv('BENCH_ROWS', 1_000_000);
+// The API's limit for a backfill's chunk size.
+const CHUNK_SIZES = positiveListEnv('BENCH_CHUNK_SIZES', '50000,20000', 100_000);
 const PARTITIONS = 4;
 const TOPIC = 'bench.public.bench_rows';
 const TARGET = 0.5;
