@@ -14,6 +14,6 @@ export function positiveListEnv(name: string, fallback: string, max: number): nu
 
 function positive(name: string, text: string): number {
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be whole numbers of at least 1, not "${text}"`);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name}: "${text}" is not a whole number of at least 1`);
   return value;
 }
