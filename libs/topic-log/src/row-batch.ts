@@ -58,13 +58,22 @@ export class KeyRenderer {
 
   /** The key of a row's fields (indexed by column; the fields after the last key column may be missing). */
   render(fields: string[]): string | null {
+    return this.join((column, kind) => {
+      const v = copyField(fields[column]);
+      return v === null ? 'null' : renderValue(v, kind);
+    });
+  }
+
+  /** The key of a row whose values are already rendered as JSON (indexed by column). */
+  fromRendered(values: string[]): string | null {
+    return this.join((column) => values[column]);
+  }
+
+  private join(value: (column: number, kind: ValueKind) => string): string | null {
     const { keyIndexes } = this.shape;
     if (keyIndexes.length === 0) return null;
     let key = '';
-    for (let k = 0; k < keyIndexes.length; k++) {
-      const v = copyField(fields[keyIndexes[k]]);
-      key += this.labels[k] + (v === null ? 'null' : renderValue(v, this.kinds[k]));
-    }
+    for (let k = 0; k < keyIndexes.length; k++) key += this.labels[k] + value(keyIndexes[k], this.kinds[k]);
     return key + '}';
   }
 }
@@ -102,12 +111,15 @@ export class RowBatchRenderer {
         `snapshot row of ${this.format.schema}.${this.format.table}: ${values.length} values, ${columns.length} columns`,
       );
     }
-    const key = this.keys.render(values);
-    const out = [this.idHead, seq, '","op":"r","key":', key ?? 'null', ',"before":null,"after":{'];
+    // Each value rendered once: the key's values are the row's.
+    const rendered = new Array<string>(values.length);
     for (let i = 0; i < values.length; i++) {
       const v = copyField(values[i]);
-      out.push(this.labels[i], v === null ? 'null' : renderValue(v, columns[i].kind));
+      rendered[i] = v === null ? 'null' : renderValue(v, columns[i].kind);
     }
+    const key = this.keys.fromRendered(rendered);
+    const out = [this.idHead, seq, '","op":"r","key":', key ?? 'null', ',"before":null,"after":{'];
+    for (let i = 0; i < values.length; i++) out.push(this.labels[i], rendered[i]);
     out.push('}', this.sourceHead, seq, this.sourceTail, this.tail);
     return { key, envelope: out.join('') };
   }
