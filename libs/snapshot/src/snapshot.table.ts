@@ -48,8 +48,12 @@ export interface ReadChunk {
  * the keyset-paginated chunk query.
  */
 export class SnapshotTable {
-  /** The average bytes of a row of the last chunk read (at first a guess). */
+  /** The average bytes of a row of the last chunk read (at first a guess): chunks are sized by it. */
   private rowBytes = 200;
+
+  get averageRowBytes(): number {
+    return this.rowBytes;
+  }
 
   private constructor(
     readonly oid: number,

@@ -172,7 +172,7 @@ export class Snapshotter {
       const { read, snapshot } = await this.readChunk(b, table, chunk, lastKey, limit);
       const last = !read.cut && read.rows.length < limit;
       if (read.rows.length) {
-        limit = Math.max(1, Math.min(b.chunkSize, Math.floor(MAX_CHUNK_BYTES / (read.rows.bytes / read.rows.length))));
+        limit = Math.max(1, Math.min(b.chunkSize, Math.floor(MAX_CHUNK_BYTES / table.averageRowBytes)));
       }
       this.deps.exchange.put({
         backfill: b.id,
