@@ -164,6 +164,39 @@ describe('target names: a source table name never leaves its one identifier', ()
     expect(odd).toEqual([]);
   });
 
+  it('converts a MySQL offsets table of an earlier version to byte keys, keeping its offsets', async () => {
+    const url = await createMariadbDatabase(`tributary_names_old_${process.pid}`);
+    await mariadbQuery(
+      url,
+      `CREATE TABLE tributary_offsets (group_name VARCHAR(100) NOT NULL, topic VARCHAR(200) NOT NULL,
+         \`partition\` INT NOT NULL, next_offset BIGINT NOT NULL, updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+         PRIMARY KEY (group_name, topic, \`partition\`)) ENGINE=InnoDB DEFAULT CHARSET=latin1`,
+    );
+    await mariadbQuery(url, `INSERT INTO tributary_offsets (group_name, topic, \`partition\`, next_offset) VALUES (?, ?, 0, 7)`, [
+      'g',
+      'src.public.tâble',
+    ]);
+    const dialect = await MysqlDialect.connect(url);
+    try {
+      await dialect.prepare();
+      await dialect.begin();
+      expect(await dialect.lockOffset('g', 'src.public.tâble', 0)).toBe(7n);
+      expect(await dialect.lockOffset('g', 'src.public.TÂBLE', 0)).toBeUndefined();
+      await dialect.commit();
+    } finally {
+      await dialect.close();
+    }
+    const types = await mariadbQuery<{ c: string; t: string }>(
+      url,
+      `SELECT column_name AS c, data_type AS t FROM information_schema.columns
+        WHERE table_schema = DATABASE() AND table_name = 'tributary_offsets' AND column_name IN ('group_name', 'topic') ORDER BY 1`,
+    );
+    expect(types).toEqual([
+      { c: 'group_name', t: 'varbinary' },
+      { c: 'topic', t: 'varbinary' },
+    ]);
+  });
+
   it('accepts explicit targets only as plain identifiers: schema.table on Postgres, table on MySQL (64 characters at most)', () => {
     const sink = (type: 'postgres' | 'mysql', target: string) =>
       groupSchema.safeParse({

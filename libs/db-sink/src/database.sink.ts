@@ -183,6 +183,18 @@ export class DatabaseSink {
           '(map it to another name with tables[].target)',
       );
     }
+    await this.ensureTarget(db, target, wanted, schema.primaryKey);
+    this.resolved.set(id, {
+      target,
+      columns: new Map(wanted.map((c) => [c.name, c])),
+      excluded: new Set(schema.columns.filter((c) => !wanted.includes(c)).map((c) => c.name)),
+      key: schema.primaryKey.map((k) => wanted.find((c) => c.name === k) as ColumnSchema),
+      primaryKey: schema.primaryKey,
+    });
+  }
+
+  /** Creates the target table or adds the columns it lacks, as autoCreate and addColumns allow. */
+  private async ensureTarget(db: TargetDialect, target: TargetTable, wanted: ColumnSchema[], primaryKey: string[]) {
     const existing = await db.describe(target);
     const shown = describeTargetTable(target);
     if (!existing) {
@@ -191,7 +203,7 @@ export class DatabaseSink {
           `target table ${shown} does not exist and autoCreate is off: create it, then the sink resumes`,
         );
       }
-      await db.createTable(target, wanted, schema.primaryKey);
+      await db.createTable(target, wanted, primaryKey);
       this.logger.log(`created target table ${shown}`);
     } else {
       const have = new Set(existing.map((c) => c.name));
@@ -203,13 +215,6 @@ export class DatabaseSink {
         this.logger.log(`added column ${column.name} to target table ${shown}`);
       }
     }
-    this.resolved.set(id, {
-      target,
-      columns: new Map(wanted.map((c) => [c.name, c])),
-      excluded: new Set(schema.columns.filter((c) => !wanted.includes(c)).map((c) => c.name)),
-      key: schema.primaryKey.map((k) => wanted.find((c) => c.name === k) as ColumnSchema),
-      primaryKey: schema.primaryKey,
-    });
   }
 
   private async schemaOf(change: RowChange): Promise<TableSchema> {
