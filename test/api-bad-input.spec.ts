@@ -418,6 +418,51 @@ const CASES: Case[] = [
   // routing
   { name: 'unknown route', method: 'GET', path: '/api/v1/nothing-here', status: 404 },
   { name: 'wrong method', method: 'PUT', path: G, body: {}, status: 404 },
+  // target names: a schema comes only from a Postgres target's plain `schema.table`
+  {
+    name: 'mysql sink with a schema.table target',
+    method: 'POST',
+    path: G,
+    body: {
+      name: 'g2',
+      topics: ['t'],
+      sink: { type: 'mysql', url: 'mysql://h/db', tables: [{ source: 'public.users', target: 'app.users' }] },
+    },
+    status: 400,
+    field: 'sink.tables.0.target',
+  },
+  {
+    name: 'postgres sink target with a quote',
+    method: 'POST',
+    path: G,
+    body: {
+      name: 'g2',
+      topics: ['t'],
+      sink: { type: 'postgres', url: 'postgres://h/db', tables: [{ source: 'public.users', target: 'a"b.users' }] },
+    },
+    status: 400,
+    field: 'sink.tables.0.target',
+  },
+  {
+    name: 'postgres sink target of three parts',
+    method: 'POST',
+    path: G,
+    body: {
+      name: 'g2',
+      topics: ['t'],
+      sink: { type: 'postgres', url: 'postgres://h/db', tables: [{ source: 'public.users', target: 'a.b.c' }] },
+    },
+    status: 400,
+    field: 'sink.tables.0.target',
+  },
+  {
+    name: 'sink mapping of a schema wildcard',
+    method: 'POST',
+    path: G,
+    body: { name: 'g2', topics: ['t'], sink: { type: 'postgres', url: 'postgres://h/db', tables: [{ source: 'public.*' }] } },
+    status: 400,
+    field: 'sink.tables.0.source',
+  },
 ];
 
 describe('bad input: a 4xx naming the field, never a 500, and nothing changed', () => {

@@ -1,5 +1,5 @@
 import { GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
-import { DatabaseSink, MysqlDialect, PostgresDialect } from '@tributary/db-sink';
+import { DatabaseSink, MysqlDialect, PostgresDialect, type TableMapping } from '@tributary/db-sink';
 import { TableSchemaRepository } from '@tributary/schema-registry';
 import { CaptureHarness, platformConfig, sourceConfig } from './support/capture-harness';
 import { createMariadbDatabase, mariadbAvailable, mariadbQuery } from './support/mariadb';
@@ -101,7 +101,7 @@ describe('database sinks under schema drift and target outages', () => {
   });
 
   it('maps tables: renames the target, keeps only included columns or drops excluded ones', async () => {
-    const mapped = (name: string, tables: { source: string; target?: string; include?: string[]; exclude?: string[] }[]) =>
+    const mapped = (name: string, tables: TableMapping[]) =>
       new DatabaseSink(
         () => PostgresDialect.connect(target.url('loose'), 'public'),
         schemas,
@@ -111,12 +111,16 @@ describe('database sinks under schema drift and target outages', () => {
     await run(
       'map-rename',
       'items',
-      mapped('map-rename', [{ source: 'public.items', target: 'catalogue', exclude: ['weight'] }]),
+      mapped('map-rename', [
+        { source: { schema: 'public', table: 'items' }, target: { table: 'catalogue' }, exclude: ['weight'] },
+      ]),
     );
     await run(
       'map-include',
       'items',
-      mapped('map-include', [{ source: 'public.items', target: 'names_only', include: ['name'] }]),
+      mapped('map-include', [
+        { source: { schema: 'public', table: 'items' }, target: { table: 'names_only' }, include: ['name'] },
+      ]),
     );
     await src(`INSERT INTO items VALUES (50, 'fifty', 'teal', 5.5)`);
     await src(`UPDATE items SET colour = 'navy', weight = 6 WHERE id = 50`);

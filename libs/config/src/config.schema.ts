@@ -89,17 +89,34 @@ export const topicDefaultsSchema = z
 const GROUP_NAME = /^[a-z0-9][a-z0-9_.-]{0,99}$/;
 const COLUMN = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 
-const tableMapping = z
-  .object({
-    source: z.string().regex(TABLE_PATTERN, "must be 'schema.table'"),
-    target: z
-      .string()
-      .regex(/^([A-Za-z_][A-Za-z0-9_$]{0,62}\.)?[A-Za-z_][A-Za-z0-9_$]{0,62}$/, "must be 'table' or 'schema.table'")
-      .optional(),
-    include: z.array(z.string().regex(COLUMN, 'must be a column name')).optional(),
-    exclude: z.array(z.string().regex(COLUMN, 'must be a column name')).optional(),
-  })
-  .strict();
+const SOURCE_TABLE = /^[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_][A-Za-z0-9_$]*$/;
+/** Plain identifiers only, so the one dot of `schema.table` is never part of a name (splitTableName). */
+const TARGET_TABLE = {
+  postgres: [/^([A-Za-z_][A-Za-z0-9_$]{0,62}\.)?[A-Za-z_][A-Za-z0-9_$]{0,62}$/, "must be 'table' or 'schema.table'"],
+  // The database is the URL's: a dotted target would be one table whose name holds a dot.
+  mysql: [/^[A-Za-z_][A-Za-z0-9_$]{0,63}$/, "must be a table name (MySQL targets are in the URL's database)"],
+} as const;
+
+function tableMapping(type: 'postgres' | 'mysql') {
+  const [pattern, message] = TARGET_TABLE[type];
+  return z
+    .object({
+      source: z.string().regex(SOURCE_TABLE, "must be 'schema.table'"),
+      target: z.string().regex(pattern, message).optional(),
+      include: z.array(z.string().regex(COLUMN, 'must be a column name')).optional(),
+      exclude: z.array(z.string().regex(COLUMN, 'must be a column name')).optional(),
+    })
+    .strict();
+}
+
+/**
+ * `schema.table` or `table` of a validated `tables[]` entry as separate names. Only configured names
+ * are split, and they are plain identifiers; a captured table's name is never split.
+ */
+export function splitTableName(name: string): { schema?: string; table: string } {
+  const dot = name.indexOf('.');
+  return dot < 0 ? { table: name } : { schema: name.slice(0, dot), table: name.slice(dot + 1) };
+}
 
 function databaseSink<T extends 'postgres' | 'mysql'>(type: T) {
   const scheme = type === 'postgres' ? /^postgres(ql)?:\/\// : /^(mysql|mariadb):\/\//;
@@ -112,7 +129,7 @@ function databaseSink<T extends 'postgres' | 'mysql'>(type: T) {
         .refine(parsesAsUrl, URL_PARSE_ERROR),
       /** Postgres only: schema for target tables and the offsets table. */
       schema: z.string().regex(COLUMN, 'must be a schema name').default('public'),
-      tables: z.array(tableMapping).min(1).optional(),
+      tables: z.array(tableMapping(type)).min(1).optional(),
       autoCreate: z.boolean().default(true),
       addColumns: z.boolean().default(true),
     })

@@ -1,6 +1,14 @@
 export { ConfigModule, TRIBUTARY_CONFIG } from './config.module';
 export { ConfigError, interpolateEnv, loadConfig, resolveGroup, resolveSource } from './config.loader';
-export { fileSchema, groupSchema, sourceSchema, topicSchema, type SourceFileConfig, type TopicDefaults } from './config.schema';
+export {
+  fileSchema,
+  groupSchema,
+  sourceSchema,
+  splitTableName,
+  topicSchema,
+  type SourceFileConfig,
+  type TopicDefaults,
+} from './config.schema';
 export type { CapturedTable, GroupConfig, LogLevel, SourceConfig, TopicConfig, TributaryConfig } from './tributary-config';
 export {
   WEBHOOK_DEFAULT_MEMBERS,

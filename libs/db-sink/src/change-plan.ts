@@ -1,26 +1,27 @@
 import type { RowChange } from './change';
 
-export type Step =
-  | { kind: 'upsert'; table: string; columns: string[]; rows: Record<string, unknown>[] }
-  | { kind: 'delete'; table: string; keys: Record<string, unknown>[] }
-  | { kind: 'truncate'; table: string };
+export type Step<T> =
+  | { kind: 'upsert'; table: T; columns: string[]; rows: Record<string, unknown>[] }
+  | { kind: 'delete'; table: T; keys: Record<string, unknown>[] }
+  | { kind: 'truncate'; table: T };
 
 /**
  * Turns a partition's ordered changes into few statements without reordering any key's history:
  * consecutive upserts of one table with the same columns become one statement (a key seen twice
  * keeps its latest values), consecutive deletes become one, anything else starts a new step.
- * `target` maps a change to its target table, or undefined to skip it.
+ * `target` maps a change to its target table, or undefined to skip it; changes share a step only when
+ * `target` returns the same value (===) for them.
  */
-export function planChanges(
+export function planChanges<T>(
   changes: RowChange[],
-  target: (c: RowChange) => string | undefined,
+  target: (c: RowChange) => T | undefined,
   keyOf: (c: RowChange) => string,
-): Step[] {
-  const steps: Step[] = [];
+): Step<T>[] {
+  const steps: Step<T>[] = [];
   const rowIndex = new Map<string, number>(); // key -> row position in the current upsert step
   for (const change of changes) {
     const table = target(change);
-    if (!table) continue;
+    if (table === undefined) continue;
     const last = steps[steps.length - 1];
     if (change.op === 't') {
       steps.push({ kind: 'truncate', table });

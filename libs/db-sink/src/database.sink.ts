@@ -5,12 +5,12 @@ import { parseChange, RowChange } from './change';
 import { planChanges } from './change-plan';
 import { truncatePartition } from './partition-truncate';
 import { IncompatibleTargetError, TargetDialect } from './target-dialect';
+import { describeTargetTable, TargetTable } from './target-table';
 
 export interface TableMapping {
-  /** `schema.table` of the source. */
-  source: string;
-  /** Target table (`name`, or `schema.name` for Postgres); default: the source table's name. */
-  target?: string;
+  source: { schema: string; table: string };
+  /** Default: the source table's name as one identifier, in the dialect's default schema. */
+  target?: TargetTable;
   include?: string[];
   exclude?: string[];
 }
@@ -24,7 +24,7 @@ export interface DatabaseSinkOptions {
 }
 
 interface ResolvedTable {
-  target: string;
+  target: TargetTable;
   columns: Map<string, ColumnSchema>;
   excluded: Set<string>;
   key: ColumnSchema[];
@@ -115,30 +115,30 @@ export class DatabaseSink {
 
   private async apply(db: TargetDialect, changes: RowChange[], where: { partition: number; partitions: number }): Promise<void> {
     const table = (c: RowChange) => this.resolved.get(tableId(c)) ?? undefined;
+    // Steps carry the source table's own resolution: two source tables mapped to one target keep their own columns.
     const steps = planChanges(
       changes.map((c) => this.project(c, table(c))),
-      (c) => table(c)?.target,
+      table,
       (c) => JSON.stringify(table(c)?.primaryKey.map((k) => String(c.after?.[k] ?? c.key?.[k])) ?? null),
     );
-    for (const step of steps) {
-      const t = [...this.resolved.values()].find((r) => r?.target === step.table) as ResolvedTable;
-      if (step.kind === 'truncate') await this.truncate(db, step.table, t, where.partition, where.partitions);
-      else if (step.kind === 'delete') await db.delete(step.table, t.key, step.keys);
+    for (const { table: t, ...step } of steps) {
+      if (step.kind === 'truncate') await this.truncate(db, t, where.partition, where.partitions);
+      else if (step.kind === 'delete') await db.delete(t.target, t.key, step.keys);
       else {
         const columns = step.columns.map((name) => t.columns.get(name)).filter((c): c is ColumnSchema => !!c);
-        await db.upsert(step.table, columns, t.primaryKey, step.rows);
+        await db.upsert(t.target, columns, t.primaryKey, step.rows);
       }
     }
   }
 
-  private async truncate(db: TargetDialect, table: string, t: ResolvedTable, partition: number, partitions: number) {
-    if (partitions <= 1) return db.truncate(table);
-    if (await truncatePartition(db, table, t.key, partition, partitions)) return;
+  private async truncate(db: TargetDialect, t: ResolvedTable, partition: number, partitions: number) {
+    if (partitions <= 1) return db.truncate(t.target);
+    if (await truncatePartition(db, t.target, t.key, partition, partitions)) return;
     this.logger.warn(
-      `truncate of ${table} applied to the whole table: its key types cannot be mapped to partitions, so rows ` +
+      `truncate of ${describeTargetTable(t.target)} applied to the whole table: its key types cannot be mapped to partitions, so rows ` +
         `written after the truncate by partitions other than ${partition} may be removed (use one partition for this topic)`,
     );
-    await db.truncate(table);
+    await db.truncate(t.target);
   }
 
   /** Drops excluded columns; unchanged TOAST columns are already absent, so the target keeps them. */
@@ -151,16 +151,18 @@ export class DatabaseSink {
 
   /** Finds the mapping and the source shape of a table, creating or widening the target as configured. */
   private async resolve(db: TargetDialect, change: RowChange): Promise<void> {
-    const name = `${change.schema}.${change.table}`;
+    const name = describeTargetTable({ schema: change.schema, table: change.table });
     const id = tableId(change);
     const mappings = this.options.tables;
-    const mapping = mappings ? mappings.find((m) => m.source === name) : { source: name };
+    const mapping = mappings
+      ? mappings.find((m) => m.source.schema === change.schema && m.source.table === change.table)
+      : { source: { schema: change.schema, table: change.table } };
     if (!mapping) {
       this.resolved.set(id, null);
       return;
     }
     const schema = await this.schemaOf(change);
-    const target = mapping.target ?? change.table;
+    const target = mapping.target ?? { table: change.table };
     const wanted = schema.columns.filter(
       (c) =>
         (!mapping.include || mapping.include.includes(c.name) || schema.primaryKey.includes(c.name)) &&
@@ -171,25 +173,17 @@ export class DatabaseSink {
         `source table ${name} has no primary key: a database sink needs one to apply updates and deletes`,
       );
     }
-    const existing = await db.describe(target);
-    if (!existing) {
-      if (!this.options.autoCreate) {
-        throw new IncompatibleTargetError(
-          `target table ${target} does not exist and autoCreate is off: create it, then the sink resumes`,
-        );
-      }
-      await db.createTable(target, wanted, schema.primaryKey);
-      this.logger.log(`created target table ${target}`);
-    } else {
-      const have = new Set(existing.map((c) => c.name));
-      for (const column of wanted.filter((c) => !have.has(c.name))) {
-        if (!this.options.addColumns) {
-          throw new IncompatibleTargetError(`target table ${target} has no column ${column.name} and addColumns is off`);
-        }
-        await db.addColumn(target, column);
-        this.logger.log(`added column ${column.name} to target table ${target}`);
-      }
+    const problem = db.nameProblem(
+      target,
+      wanted.map((c) => c.name),
+    );
+    if (problem) {
+      throw new IncompatibleTargetError(
+        `source table ${name} cannot be written to target table ${describeTargetTable(target)}: ${problem} ` +
+          '(map it to another name with tables[].target)',
+      );
     }
+    await this.ensureTarget(db, target, wanted, schema.primaryKey);
     this.resolved.set(id, {
       target,
       columns: new Map(wanted.map((c) => [c.name, c])),
@@ -197,6 +191,30 @@ export class DatabaseSink {
       key: schema.primaryKey.map((k) => wanted.find((c) => c.name === k) as ColumnSchema),
       primaryKey: schema.primaryKey,
     });
+  }
+
+  /** Creates the target table or adds the columns it lacks, as autoCreate and addColumns allow. */
+  private async ensureTarget(db: TargetDialect, target: TargetTable, wanted: ColumnSchema[], primaryKey: string[]) {
+    const existing = await db.describe(target);
+    const shown = describeTargetTable(target);
+    if (!existing) {
+      if (!this.options.autoCreate) {
+        throw new IncompatibleTargetError(
+          `target table ${shown} does not exist and autoCreate is off: create it, then the sink resumes`,
+        );
+      }
+      await db.createTable(target, wanted, primaryKey);
+      this.logger.log(`created target table ${shown}`);
+    } else {
+      const have = new Set(existing.map((c) => c.name));
+      for (const column of wanted.filter((c) => !have.has(c.name))) {
+        if (!this.options.addColumns) {
+          throw new IncompatibleTargetError(`target table ${shown} has no column ${column.name} and addColumns is off`);
+        }
+        await db.addColumn(target, column);
+        this.logger.log(`added column ${column.name} to target table ${shown}`);
+      }
+    }
   }
 
   private async schemaOf(change: RowChange): Promise<TableSchema> {

@@ -2,6 +2,7 @@ import { parse } from 'lossless-json';
 import type { ColumnSchema } from '@tributary/schema-registry';
 import { partitionForKey } from '@tributary/topic-log';
 import type { TargetDialect } from './target-dialect';
+import type { TargetTable } from './target-table';
 
 /**
  * A source TRUNCATE is written to every partition of the table's topic, and partitions are applied
@@ -14,7 +15,7 @@ import type { TargetDialect } from './target-dialect';
  */
 export async function truncatePartition(
   db: TargetDialect,
-  table: string,
+  table: TargetTable,
   key: ColumnSchema[],
   partition: number,
   partitions: number,

@@ -1,4 +1,5 @@
 import type { ColumnSchema } from '@tributary/schema-registry';
+import type { TargetTable } from './target-table';
 
 export interface TargetColumn {
   name: string;
@@ -20,15 +21,17 @@ export interface TargetDialect {
   /** The stored next offset of a partition, locked until commit. */
   lockOffset(group: string, topic: string, partition: number): Promise<bigint | undefined>;
   saveOffset(group: string, topic: string, partition: number, nextOffset: bigint): Promise<void>;
+  /** Why this target cannot hold the table and column names exactly as given, or undefined if it can. */
+  nameProblem(table: TargetTable, columns: string[]): string | undefined;
   /** Existing columns of a target table, or undefined if it does not exist. */
-  describe(table: string): Promise<TargetColumn[] | undefined>;
-  createTable(table: string, columns: ColumnSchema[], primaryKey: string[]): Promise<void>;
-  addColumn(table: string, column: ColumnSchema): Promise<void>;
-  upsert(table: string, columns: ColumnSchema[], primaryKey: string[], rows: Record<string, unknown>[]): Promise<void>;
-  delete(table: string, key: ColumnSchema[], keys: Record<string, unknown>[]): Promise<void>;
-  truncate(table: string): Promise<void>;
+  describe(table: TargetTable): Promise<TargetColumn[] | undefined>;
+  createTable(table: TargetTable, columns: ColumnSchema[], primaryKey: string[]): Promise<void>;
+  addColumn(table: TargetTable, column: ColumnSchema): Promise<void>;
+  upsert(table: TargetTable, columns: ColumnSchema[], primaryKey: string[], rows: Record<string, unknown>[]): Promise<void>;
+  delete(table: TargetTable, key: ColumnSchema[], keys: Record<string, unknown>[]): Promise<void>;
+  truncate(table: TargetTable): Promise<void>;
   /** Every row's key columns as text (to find the rows of one partition). */
-  keyTexts(table: string, key: ColumnSchema[]): Promise<(string | null)[][]>;
+  keyTexts(table: TargetTable, key: ColumnSchema[]): Promise<(string | null)[][]>;
   close(): Promise<void>;
 }
 

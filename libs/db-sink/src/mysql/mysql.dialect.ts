@@ -1,11 +1,15 @@
 import { createConnection, type Connection } from 'mysql2/promise';
 import type { ColumnSchema } from '@tributary/schema-registry';
 import { IncompatibleTargetError, TargetColumn, TargetDialect } from '../target-dialect';
+import type { TargetTable } from '../target-table';
+import { mysqlNameProblem } from './mysql.names';
 import { mysqlColumnType, toMysql } from './mysql.types';
 
 const MAX_PARAMS = 60_000;
 /** MySQL error numbers of data and schema problems that no retry can fix. */
-const INCOMPATIBLE = new Set([1054, 1146, 1264, 1265, 1292, 1366, 1406, 1416, 1048, 1062, 1452, 3140, 4025, 1690]);
+const INCOMPATIBLE = new Set([
+  1060, 1103, 1166, 1054, 1146, 1264, 1265, 1292, 1366, 1406, 1416, 1048, 1062, 1452, 3140, 4025, 1690,
+]);
 
 /**
  * MySQL/MariaDB target: upserts with ON DUPLICATE KEY UPDATE, truncates as DELETE (TRUNCATE would
@@ -13,7 +17,11 @@ const INCOMPATIBLE = new Set([1054, 1146, 1264, 1265, 1292, 1366, 1406, 1416, 10
  */
 export class MysqlDialect implements TargetDialect {
   readonly kind = 'mysql';
-  private constructor(private readonly conn: Connection) {}
+  private constructor(
+    private readonly conn: Connection,
+    /** `lower_case_table_names` is 1 or 2: `Users` and `users` name one table. */
+    private readonly foldsTableCase: boolean,
+  ) {}
 
   static async connect(url: string): Promise<MysqlDialect> {
     const conn = await createConnection({
@@ -24,19 +32,44 @@ export class MysqlDialect implements TargetDialect {
       dateStrings: true,
     });
     conn.on('error', () => undefined); // surfaced by the next query
-    await conn.query(`SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'`);
-    return new MysqlDialect(conn);
+    try {
+      await conn.query(`SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'`);
+      const [rows] = await conn.query('SELECT @@lower_case_table_names AS folds');
+      return new MysqlDialect(conn, Number((rows as { folds: number | string }[])[0].folds) !== 0);
+    } catch (error) {
+      await conn.end().catch(() => undefined);
+      throw error;
+    }
   }
 
   begin = async (): Promise<void> => void (await this.conn.query('START TRANSACTION'));
   commit = async (): Promise<void> => void (await this.conn.query('COMMIT'));
   rollback = async (): Promise<void> => void (await this.conn.query('ROLLBACK').catch(() => undefined));
 
+  /**
+   * Group and topic names are stored as their UTF-8 bytes (VARBINARY): a VARCHAR key compares with the
+   * database's collation, under which `src.public.Users` and `src.public.users` (or a name and the same
+   * name with a trailing space) are one row, so one topic's offset would overwrite another's. Offsets
+   * tables made as VARCHAR by earlier versions are converted, through utf8mb4 so non-ASCII names keep
+   * their characters.
+   */
   async prepare(): Promise<void> {
     await this.conn.query(
       `CREATE TABLE IF NOT EXISTS tributary_offsets (
-         group_name VARCHAR(100) NOT NULL, topic VARCHAR(200) NOT NULL, \`partition\` INT NOT NULL, next_offset BIGINT NOT NULL,
+         group_name VARBINARY(400) NOT NULL, topic VARBINARY(800) NOT NULL, \`partition\` INT NOT NULL, next_offset BIGINT NOT NULL,
          updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), PRIMARY KEY (group_name, topic, \`partition\`)) ENGINE=InnoDB`,
+    );
+    const [rows] = await this.conn.query(
+      `SELECT 1 FROM information_schema.columns
+        WHERE table_schema = DATABASE() AND table_name = 'tributary_offsets' AND column_name = 'topic' AND data_type = 'varchar'`,
+    );
+    if ((rows as unknown[]).length === 0) return;
+    await this.conn.query(
+      `ALTER TABLE tributary_offsets MODIFY group_name VARCHAR(100) CHARACTER SET utf8mb4 NOT NULL,
+         MODIFY topic VARCHAR(200) CHARACTER SET utf8mb4 NOT NULL`,
+    );
+    await this.conn.query(
+      'ALTER TABLE tributary_offsets MODIFY group_name VARBINARY(400) NOT NULL, MODIFY topic VARBINARY(800) NOT NULL',
     );
   }
 
@@ -57,36 +90,45 @@ export class MysqlDialect implements TargetDialect {
     );
   }
 
-  async describe(table: string): Promise<TargetColumn[] | undefined> {
+  nameProblem(table: TargetTable, columns: string[]): string | undefined {
+    return mysqlNameProblem(table, columns, this.foldsTableCase);
+  }
+
+  async describe(table: TargetTable): Promise<TargetColumn[] | undefined> {
     const [rows] = await this.conn.query(
       `SELECT column_name AS name, column_type AS type FROM information_schema.columns
         WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position`,
-      [table],
+      [table.table],
     );
     const list = rows as TargetColumn[];
     return list.length ? list : undefined;
   }
 
-  async createTable(table: string, columns: ColumnSchema[], primaryKey: string[]): Promise<void> {
+  async createTable(table: TargetTable, columns: ColumnSchema[], primaryKey: string[]): Promise<void> {
     const defs = columns.map(
       (c) =>
         `${this.q(c.name)} ${mysqlColumnType(c, primaryKey.includes(c.name))}${primaryKey.includes(c.name) ? ' NOT NULL' : ''}`,
     );
     await this.run(
-      `CREATE TABLE IF NOT EXISTS ${this.q(table)} (${defs.join(', ')}, PRIMARY KEY (${primaryKey.map((k) => this.q(k)).join(', ')})) ENGINE=InnoDB`,
+      `CREATE TABLE IF NOT EXISTS ${this.table(table)} (${defs.join(', ')}, PRIMARY KEY (${primaryKey.map((k) => this.q(k)).join(', ')})) ENGINE=InnoDB`,
       [],
     );
   }
 
-  async addColumn(table: string, column: ColumnSchema): Promise<void> {
+  async addColumn(table: TargetTable, column: ColumnSchema): Promise<void> {
     await this.run(
       // No IF NOT EXISTS: MySQL 8 lacks it; the sink only adds columns describe() did not list.
-      `ALTER TABLE ${this.q(table)} ADD COLUMN ${this.q(column.name)} ${mysqlColumnType(column, false)}`,
+      `ALTER TABLE ${this.table(table)} ADD COLUMN ${this.q(column.name)} ${mysqlColumnType(column, false)}`,
       [],
     );
   }
 
-  async upsert(table: string, columns: ColumnSchema[], primaryKey: string[], rows: Record<string, unknown>[]): Promise<void> {
+  async upsert(
+    table: TargetTable,
+    columns: ColumnSchema[],
+    primaryKey: string[],
+    rows: Record<string, unknown>[],
+  ): Promise<void> {
     const names = columns.map((c) => this.q(c.name)).join(', ');
     const updates = columns
       .filter((c) => !primaryKey.includes(c.name))
@@ -99,32 +141,32 @@ export class MysqlDialect implements TargetDialect {
       const chunk = rows.slice(start, start + perStatement);
       const params = chunk.flatMap((row) => columns.map((c) => toMysql(row[c.name], c)));
       await this.run(
-        `INSERT INTO ${this.q(table)} (${names}) VALUES ${chunk.map(() => placeholders).join(', ')} ON DUPLICATE KEY UPDATE ${onDuplicate}`,
+        `INSERT INTO ${this.table(table)} (${names}) VALUES ${chunk.map(() => placeholders).join(', ')} ON DUPLICATE KEY UPDATE ${onDuplicate}`,
         params,
       );
     }
   }
 
-  async delete(table: string, key: ColumnSchema[], keys: Record<string, unknown>[]): Promise<void> {
+  async delete(table: TargetTable, key: ColumnSchema[], keys: Record<string, unknown>[]): Promise<void> {
     const perStatement = Math.max(1, Math.floor(MAX_PARAMS / key.length));
     const tuple = `(${key.map(() => '?').join(', ')})`;
     const cols = key.map((c) => this.q(c.name)).join(', ');
     for (let start = 0; start < keys.length; start += perStatement) {
       const chunk = keys.slice(start, start + perStatement);
       await this.run(
-        `DELETE FROM ${this.q(table)} WHERE (${cols}) IN (${chunk.map(() => tuple).join(', ')})`,
+        `DELETE FROM ${this.table(table)} WHERE (${cols}) IN (${chunk.map(() => tuple).join(', ')})`,
         chunk.flatMap((k) => key.map((c) => toMysql(k[c.name], c))),
       );
     }
   }
 
-  async truncate(table: string): Promise<void> {
-    await this.run(`DELETE FROM ${this.q(table)}`, []);
+  async truncate(table: TargetTable): Promise<void> {
+    await this.run(`DELETE FROM ${this.table(table)}`, []);
   }
 
-  async keyTexts(table: string, key: ColumnSchema[]): Promise<(string | null)[][]> {
+  async keyTexts(table: TargetTable, key: ColumnSchema[]): Promise<(string | null)[][]> {
     const [rows] = await this.conn.query({
-      sql: `SELECT ${key.map((c) => `CAST(${this.q(c.name)} AS CHAR)`).join(', ')} FROM ${this.q(table)}`,
+      sql: `SELECT ${key.map((c) => `CAST(${this.q(c.name)} AS CHAR)`).join(', ')} FROM ${this.table(table)}`,
       rowsAsArray: true,
     });
     return rows as (string | null)[][];
@@ -142,6 +184,11 @@ export class MysqlDialect implements TargetDialect {
       if (INCOMPATIBLE.has(errno)) throw new IncompatibleTargetError(`${(error as Error).message} (MySQL error ${errno})`);
       throw error;
     }
+  }
+
+  /** The table in the URL's database; nameProblem refused a schema before any statement is made. */
+  private table(table: TargetTable): string {
+    return this.q(table.table);
   }
 
   private q(identifier: string): string {

@@ -1,6 +1,8 @@
 import { Client } from 'pg';
 import type { ColumnSchema } from '@tributary/schema-registry';
 import { IncompatibleTargetError, TargetColumn, TargetDialect } from '../target-dialect';
+import type { TargetTable } from '../target-table';
+import { postgresNameProblem } from './postgres.names';
 import { postgresColumnType } from './postgres.types';
 import { toPostgres } from './postgres.values';
 
@@ -12,13 +14,21 @@ export class PostgresDialect implements TargetDialect {
   private constructor(
     private readonly client: Client,
     private readonly schema: string,
+    /** The server's `max_identifier_length` (63 unless Postgres was built with another NAMEDATALEN). */
+    private readonly maxIdentifierBytes: number,
   ) {}
 
   static async connect(url: string, schema: string): Promise<PostgresDialect> {
     const client = new Client({ connectionString: url, application_name: 'tributary-sink' });
     client.on('error', () => undefined); // surfaced by the next query
     await client.connect();
-    return new PostgresDialect(client, schema);
+    try {
+      const { rows } = await client.query<{ max: string }>(`SELECT current_setting('max_identifier_length') AS max`);
+      return new PostgresDialect(client, schema, Number(rows[0].max));
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
   }
 
   begin = async (): Promise<void> => void (await this.client.query('BEGIN'));
@@ -49,18 +59,21 @@ export class PostgresDialect implements TargetDialect {
     );
   }
 
-  async describe(table: string): Promise<TargetColumn[] | undefined> {
-    const [schema, name] = this.split(table);
+  nameProblem(table: TargetTable, columns: string[]): string | undefined {
+    return postgresNameProblem({ schema: table.schema ?? this.schema, table: table.table }, columns, this.maxIdentifierBytes);
+  }
+
+  async describe(table: TargetTable): Promise<TargetColumn[] | undefined> {
     const { rows } = await this.client.query(
       `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type
          FROM pg_attribute a
         WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
-      [`${this.q(schema)}.${this.q(name)}`],
+      [this.name(table)],
     );
     return rows.length ? rows : undefined;
   }
 
-  async createTable(table: string, columns: ColumnSchema[], primaryKey: string[]): Promise<void> {
+  async createTable(table: TargetTable, columns: ColumnSchema[], primaryKey: string[]): Promise<void> {
     const defs = columns.map(
       (c) => `${this.q(c.name)} ${postgresColumnType(c)}${primaryKey.includes(c.name) ? ' NOT NULL' : ''}`,
     );
@@ -69,13 +82,18 @@ export class PostgresDialect implements TargetDialect {
     );
   }
 
-  async addColumn(table: string, column: ColumnSchema): Promise<void> {
+  async addColumn(table: TargetTable, column: ColumnSchema): Promise<void> {
     await this.run(
       `ALTER TABLE ${this.name(table)} ADD COLUMN IF NOT EXISTS ${this.q(column.name)} ${postgresColumnType(column)}`,
     );
   }
 
-  async upsert(table: string, columns: ColumnSchema[], primaryKey: string[], rows: Record<string, unknown>[]): Promise<void> {
+  async upsert(
+    table: TargetTable,
+    columns: ColumnSchema[],
+    primaryKey: string[],
+    rows: Record<string, unknown>[],
+  ): Promise<void> {
     const names = columns.map((c) => this.q(c.name)).join(', ');
     const updates = columns
       .filter((c) => !primaryKey.includes(c.name))
@@ -94,7 +112,7 @@ export class PostgresDialect implements TargetDialect {
     }
   }
 
-  async delete(table: string, key: ColumnSchema[], keys: Record<string, unknown>[]): Promise<void> {
+  async delete(table: TargetTable, key: ColumnSchema[], keys: Record<string, unknown>[]): Promise<void> {
     const perStatement = Math.max(1, Math.floor(MAX_PARAMS / key.length));
     for (let start = 0; start < keys.length; start += perStatement) {
       const params: unknown[] = [];
@@ -106,11 +124,11 @@ export class PostgresDialect implements TargetDialect {
     }
   }
 
-  async truncate(table: string): Promise<void> {
+  async truncate(table: TargetTable): Promise<void> {
     await this.run(`TRUNCATE ${this.name(table)}`, []);
   }
 
-  async keyTexts(table: string, key: ColumnSchema[]): Promise<(string | null)[][]> {
+  async keyTexts(table: TargetTable, key: ColumnSchema[]): Promise<(string | null)[][]> {
     const { rows } = await this.client.query({
       text: `SELECT ${key.map((c) => `${this.q(c.name)}::text`).join(', ')} FROM ${this.name(table)}`,
       rowMode: 'array',
@@ -133,14 +151,9 @@ export class PostgresDialect implements TargetDialect {
     }
   }
 
-  private split(table: string): [string, string] {
-    const i = table.indexOf('.');
-    return i < 0 ? [this.schema, table] : [table.slice(0, i), table.slice(i + 1)];
-  }
-
-  private name(table: string): string {
-    const [schema, name] = this.split(table);
-    return `${this.q(schema)}.${this.q(name)}`;
+  /** Schema and table quoted one by one: a dot inside either stays part of its name. */
+  private name(table: TargetTable): string {
+    return `${this.q(table.schema ?? this.schema)}.${this.q(table.table)}`;
   }
 
   private q(identifier: string): string {

@@ -1,5 +1,5 @@
-import type { GroupConfig } from '@tributary/config';
-import { DatabaseSink, MysqlDialect, PostgresDialect } from '@tributary/db-sink';
+import { splitTableName, type GroupConfig } from '@tributary/config';
+import { DatabaseSink, MysqlDialect, PostgresDialect, type TableMapping } from '@tributary/db-sink';
 import type { TableSchemaRepository } from '@tributary/schema-registry';
 import { WebhookSink } from '@tributary/webhook-sink';
 import type { Pool } from 'pg';
@@ -16,7 +16,13 @@ export function createSink(group: GroupConfig, schemas: TableSchemaRepository, p
     case 'mysql': {
       const connect =
         sink.type === 'postgres' ? () => PostgresDialect.connect(sink.url, sink.schema) : () => MysqlDialect.connect(sink.url);
-      const options = { group: group.name, tables: sink.tables, autoCreate: sink.autoCreate, addColumns: sink.addColumns };
+      const tables = sink.tables?.map((t): TableMapping => ({
+        source: splitTableName(t.source) as TableMapping['source'], // validated as schema.table
+        target: t.target === undefined ? undefined : splitTableName(t.target),
+        include: t.include,
+        exclude: t.exclude,
+      }));
+      const options = { group: group.name, tables, autoCreate: sink.autoCreate, addColumns: sink.addColumns };
       return new DatabaseSink(connect, schemas, options, sink.type);
     }
     case 'webhook':
