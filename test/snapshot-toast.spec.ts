@@ -5,8 +5,11 @@ import { GroupMember, GroupRepository, MessageNotifier } from '@tributary/consum
 import { DatabaseSink, PostgresDialect } from '@tributary/db-sink';
 import { TableSchemaRepository } from '@tributary/schema-registry';
 import { planBackfill } from '@tributary/snapshot';
+import { RowBatchRenderer, type RowBatchFormat } from '@tributary/topic-log';
 import { GroupRunner } from '@tributary/worker';
-import { CaptureHarness, platformConfig, sourceConfig } from './support/capture-harness';
+import { CopyRows } from '../libs/snapshot/src/copy-rows';
+import { ToastFills, toastBatches } from '../libs/snapshot/src/toast-fill';
+import { CaptureHarness, type Envelope, platformConfig, sourceConfig } from './support/capture-harness';
 import { TestCluster, waitFor } from './support/pg-cluster';
 import { backfillsSettled, captureCaughtUp, foldTopic } from './support/snapshot';
 
@@ -145,3 +148,61 @@ describe('snapshots: large (TOASTed) values at the seam', () => {
 });
 
 const md5 = (text: string) => createHash('md5').update(text).digest('hex');
+
+/** The rule that decides which of a dropped row's values are still right at the high watermark. */
+describe('snapshots: which large values a dropped row gives (ToastFills, toastBatches)', () => {
+  it('takes only the columns every unseen update left out, and nothing after an insert, delete or truncate', () => {
+    const fills = new ToastFills();
+    fills.note('{"id":1}', ['a', 'b']);
+    fills.note('{"id":1}', ['b']); // `a` carried: its value is this change's, not the chunk row's
+    fills.note('{"id":1}', ['b']); // the same change seen again in the ring
+    fills.note('{"id":2}', []); // carried everything
+    fills.note('{"id":3}', ['a']);
+    fills.note('{"id":3}', null); // a delete
+    fills.note('{"id":3}', ['a']); // the insert half of a key change
+    fills.note('{"id":4}', ['a']);
+    fills.note('{"id":4}', ['b']);
+    expect([...(fills.columns('{"id":1}') ?? [])]).toEqual(['b']);
+    expect(fills.columns('{"id":2}')).toBeUndefined();
+    expect(fills.columns('{"id":3}')).toBeUndefined();
+    expect(fills.columns('{"id":4}')).toBeUndefined();
+    expect(fills.columns('{"id":5}')).toBeUndefined();
+  });
+
+  it('renders the key and the filled columns of the chunk row, the rest listed as unchanged', () => {
+    const format: RowBatchFormat = {
+      source: 'src',
+      database: 'db',
+      schema: 'public',
+      table: 'docs',
+      columns: [
+        { name: 'title', kind: { kind: 'string' } },
+        { name: 'id', kind: { kind: 'number' } },
+        { name: 'body', kind: { kind: 'string' } },
+        { name: 'ver', kind: { kind: 'number' } },
+      ],
+      keyIndexes: [1],
+      backfill: 3,
+      lsn: '0/10',
+      commitLsn: '0/20',
+      txId: 9,
+      commitTimeMs: 1,
+      tsMs: 2,
+    };
+    const rows = new CopyRows(1024);
+    rows.push(Buffer.from('t1\t1\tbody\\tone\t5\n'));
+    rows.push(Buffer.from('t2\t2\t\\N\t6\n'));
+    const batches = toastBatches(rows, Int32Array.from([5, 6]), [{ row: 0, columns: new Set(['body']) }], format, 4, 'topic', 7);
+    expect(batches.map((b) => [b.partition, b.count])).toEqual([[1, 1]]);
+    const { key, envelope } = new RowBatchRenderer(batches[0].format).render(batches[0].rows.toString());
+    expect(key).toBe('{"id":1}');
+    const parsed = JSON.parse(envelope) as Envelope;
+    expect(parsed).toMatchObject({
+      id: 'src:0/20:7',
+      op: 'r',
+      after: { id: 1, body: 'body\tone' },
+      unchanged_toast: ['title', 'ver'],
+    });
+    expect(Object.keys(parsed.after ?? {})).toEqual(['id', 'body']);
+  });
+});
