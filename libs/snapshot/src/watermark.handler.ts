@@ -145,51 +145,54 @@ export class WatermarkHandler {
     return found;
   }
 
-  private async emit(chunk: PreparedChunk, window: Window, ctx: WatermarkContext): Promise<RowBatch[]> {
-    const { stale, all, fills } = this.unseen(chunk, window);
-
+  /**
+   * The chunk's `r` messages: the rows the unseen changes did not drop, then the large values of dropped
+   * rows that those changes left out (toast-fill.ts). None if a truncate dropped the whole chunk.
+   */
+  private async rowBatches(chunk: PreparedChunk, unseen: Unseen, ctx: WatermarkContext): Promise<RowBatch[]> {
+    const { stale, all, fills } = unseen;
+    if (all) return [];
     const topic = ctx.topicFor(chunk.schema, chunk.table);
+    const partitions = await ctx.partitions(topic);
+    // What the chunk's `r` envelopes share (docs/envelope.md); readers render each from its line.
+    const format = {
+      source: ctx.source,
+      database: ctx.database,
+      schema: chunk.schema,
+      table: chunk.table,
+      ...chunk.shape,
+      backfill: chunk.backfill,
+      lsn: formatLsn(ctx.lsn),
+      commitLsn: formatLsn(ctx.commitLsn),
+      txId: ctx.txId,
+      commitTimeMs: ctx.commitTimeMs,
+      tsMs: Date.now(),
+    };
+    // A row is stale if its key is: compared by hash first, so most rows never render their key.
+    const staleHashes = new Set([...stale].map(keyHash));
+    const { rows, keys, hashes } = chunk;
+    const filled: { row: number; columns: Set<string> }[] = [];
+    const isStale = (i: number) => {
+      if (staleHashes.size === 0 || !staleHashes.has(hashes[i])) return false;
+      const key = keys.text(rows, i);
+      if (!stale.has(key)) return false;
+      const columns = fills.columns(key);
+      if (columns) filled.push({ row: i, columns });
+      return true;
+    };
     const batches: RowBatch[] = [];
-    let emitted = 0;
-    if (!all) {
-      const partitions = await ctx.partitions(topic);
-      const commitLsn = formatLsn(ctx.commitLsn);
-      // What the chunk's `r` envelopes share (docs/envelope.md); readers render each from its line.
-      const format = {
-        source: ctx.source,
-        database: ctx.database,
-        schema: chunk.schema,
-        table: chunk.table,
-        ...chunk.shape,
-        backfill: chunk.backfill,
-        lsn: formatLsn(ctx.lsn),
-        commitLsn,
-        txId: ctx.txId,
-        commitTimeMs: ctx.commitTimeMs,
-        tsMs: Date.now(),
-      };
-      // A row is stale if its key is: compared by hash first, so most rows never render their key.
-      const staleHashes = new Set([...stale].map(keyHash));
-      const { rows, keys, hashes } = chunk;
-      const filled: { row: number; columns: Set<string> }[] = [];
-      const isStale = (i: number) => {
-        if (staleHashes.size === 0 || !staleHashes.has(hashes[i])) return false;
-        const key = keys.text(rows, i);
-        if (!stale.has(key)) return false;
-        const columns = fills.columns(key);
-        if (columns) filled.push({ row: i, columns });
-        return true;
-      };
-      linesByPartition(rows, hashes, partitions, isStale).forEach((part, partition) => {
-        emitted += part.count;
-        if (part.count) batches.push({ topic, partition, rows: part.lines, count: part.count, format });
-      });
-      // After the rows, in the same append: a dropped row's large values its changes left out.
-      for (const batch of toastBatches(rows, hashes, filled, format, partitions, topic, emitted)) {
-        emitted += batch.count;
-        batches.push(batch);
-      }
-    }
+    let seq = 0;
+    linesByPartition(rows, hashes, partitions, isStale).forEach((part, partition) => {
+      seq += part.count;
+      if (part.count) batches.push({ topic, partition, rows: part.lines, count: part.count, format });
+    });
+    // After the rows, in the same append (their `seq` goes on after the rows').
+    return batches.concat(toastBatches(rows, hashes, filled, format, partitions, topic, seq));
+  }
+
+  private async emit(chunk: PreparedChunk, window: Window, ctx: WatermarkContext): Promise<RowBatch[]> {
+    const batches = await this.rowBatches(chunk, this.unseen(chunk, window), ctx);
+    const emitted = batches.reduce((n, b) => n + b.count, 0);
     await ctx.beginTransaction();
     const ok = await BackfillRepository.chunkDone(ctx.platform, {
       id: chunk.backfill,
