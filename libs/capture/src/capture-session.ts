@@ -380,7 +380,7 @@ export class CaptureSession {
 
   private push(table: TableInfo, change: RenderedChange, walStart: bigint, partition?: number): void {
     const tx = this.tx as OpenTransaction;
-    this.deps.watermarks?.observe(table.relation.oid, change.key, tx.xid);
+    this.deps.watermarks?.observe(table.relation.oid, change.key, tx.xid, change.op === 'u' ? change.unchanged : null);
     this.buffer.push({
       topic: table.topic,
       partition: partition ?? partitionForKey(change.key, table.partitions),

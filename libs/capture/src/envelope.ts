@@ -19,7 +19,11 @@ export interface RenderedChange {
   /** JSON of the key columns in key order, or null for a table without a key (and for truncates). */
   key: string | null;
   envelope: string;
+  /** The columns listed in the envelope's `unchanged_toast` (the snapshot seam needs them, see WatermarkHandler). */
+  unchanged: readonly string[];
 }
+
+const NONE: readonly string[] = [];
 
 /** The parts of every envelope of a table that never change, rendered once per relation message. */
 export interface EnvelopeParts {
@@ -83,7 +87,7 @@ export function renderEnvelope(
     String(Date.now()),
     unchanged.length ? `,"unchanged_toast":${JSON.stringify(unchanged)}}` : '}',
   );
-  return { op, key, envelope: out.join('') };
+  return { op, key, envelope: out.join(''), unchanged: unchanged.length ? unchanged : NONE };
 }
 
 export function renderTruncate(table: TableInfo, ctx: ChangeContext): RenderedChange {

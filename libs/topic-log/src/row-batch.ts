@@ -25,6 +25,12 @@ export interface RowBatchFormat {
   commitTimeMs: number;
   /** When the rows were emitted: the envelopes' `ts_ms`. */
   tsMs: number;
+  /**
+   * Columns of the table the rows leave out, listed in each envelope's `unchanged_toast` (`columns` is
+   * then only the rest): a row's large values completing the changes of a chunk's window (see
+   * libs/snapshot/src/toast-fill.ts). Absent for whole rows.
+   */
+  unchanged?: string[];
 }
 
 /** The text of one COPY field: `\N` is NULL; backslash escapes are undone. */
@@ -97,7 +103,7 @@ export class RowBatchRenderer {
       `"schema":${JSON.stringify(f.schema)},"table":${JSON.stringify(f.table)},"lsn":"${f.lsn}",` +
       `"commitLsn":"${f.commitLsn}","seq":`;
     this.sourceTail = `,"txId":${f.txId},"ts_ms":${f.commitTimeMs},"snapshot":true,"backfill":${f.backfill}}`;
-    this.tail = `,"ts_ms":${f.tsMs}}`;
+    this.tail = `,"ts_ms":${f.tsMs}${f.unchanged?.length ? `,"unchanged_toast":${JSON.stringify(f.unchanged)}` : ''}}`;
   }
 
   /** The key and the envelope of one stored line (`seq`, a tab, the row's COPY text). */

@@ -141,8 +141,9 @@ export class TopicLog {
   }
 
   /**
-   * Appends snapshot rows (see row-batch.ts), one batch row per given batch, inside the caller's
-   * transaction as `append` does. COPY text escapes newlines, so a row's line never holds one. The rows
+   * Appends snapshot rows (see row-batch.ts), one batch row per given batch (several may share a
+   * partition: their offsets follow in the order given), inside the caller's transaction as `append`
+   * does. COPY text escapes newlines, so a row's line never holds one. The rows
    * go to the server as the bytes they are, with no string per row or per batch on the way.
    */
   static async appendRows(client: ClientBase, batches: RowBatch[]): Promise<void> {
@@ -151,8 +152,12 @@ export class TopicLog {
     const next = await lockHeads(client, list);
     const values: string[] = [];
     const params: unknown[] = [];
+    // A partition may get several batches (rows of different formats): each starts after the one before.
+    const used = new Map<string, bigint>();
     for (const b of list) {
-      const base = next(b);
+      const at = `${b.partition}\u0000${b.topic}`;
+      const base = used.get(at) ?? next(b);
+      used.set(at, base + BigInt(b.count));
       const p = params.length;
       values.push(`($${p + 1}, $${p + 2}::int, $${p + 3}::bigint, $${p + 4}::bigint, NULL::text, NULL::text,
                     $${p + 5}::text, $${p + 6}::json, NULL::bigint[], NULL::bigint[], NULL::bigint[], octet_length($${p + 5}::text))`);
@@ -232,7 +237,7 @@ async function insertBatches(client: ClientBase, values: string[], params: unkno
      )
      UPDATE tributary.topic_partitions tp
         SET next_offset = i.last_offset + 1, bytes = tp.bytes + i.bytes
-       FROM inserted i
+       FROM (SELECT topic, partition, max(last_offset) AS last_offset, sum(bytes) AS bytes FROM inserted GROUP BY 1, 2) i
       WHERE tp.topic = i.topic AND tp.partition = i.partition`,
     params,
   );
