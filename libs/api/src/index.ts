@@ -1,2 +1,3 @@
 export { ApiModule } from './api.module';
 export { ProblemFilter } from './problem.filter';
+export { guardBrowserRequests } from './browser-requests';

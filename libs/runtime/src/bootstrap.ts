@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { DynamicModule, INestApplication, INestApplicationContext, Logger, Module, type ModuleMetadata } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ApiModule, ProblemFilter } from '@tributary/api';
+import { ApiModule, guardBrowserRequests, ProblemFilter } from '@tributary/api';
 import { CaptureModule } from '@tributary/capture';
 import { CatalogModule } from '@tributary/catalog';
 import { ConfigError, ConfigModule, loadConfig, type TributaryConfig } from '@tributary/config';
@@ -34,8 +34,10 @@ export async function createApp(config: TributaryConfig, roles: Role[]): Promise
   const logger = [...levels.slice(0, levels.indexOf(config.logLevel) + 1)];
   const module = RootModule.forRoles(config, roles);
   if (!roles.includes('api')) return NestFactory.createApplicationContext(module, { logger });
-  const app = await NestFactory.create(module, { logger });
+  // Nest's own parsers would also read form bodies, which any web page can post: JSON only, behind the guard.
+  const app = await NestFactory.create(module, { logger, bodyParser: false });
   app.useGlobalFilters(new ProblemFilter());
+  guardBrowserRequests(app, config.api);
   return app;
 }
 

@@ -16,6 +16,7 @@ const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 @Injectable()
 export class AuthGuard implements CanActivate {
   private readonly adminHash?: Buffer;
+  private readonly metricsPublic: boolean;
 
   constructor(
     private readonly reflector: Reflector,
@@ -23,11 +24,12 @@ export class AuthGuard implements CanActivate {
     @Inject(TRIBUTARY_CONFIG) config: TributaryConfig,
   ) {
     if (config.api.adminToken) this.adminHash = Buffer.from(hashToken(config.api.adminToken), 'hex');
+    this.metricsPublic = config.metricsPublic;
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const access = this.reflector.getAllAndOverride<Access | undefined>(ACCESS, [context.getHandler(), context.getClass()]);
-    if (access === 'public') return true;
+    if (access === 'public' || (access === 'metrics' && this.metricsPublic)) return true;
     if (!this.adminHash && !(await this.tokens.any())) return true;
 
     const request = context.switchToHttp().getRequest<Request>();

@@ -35,9 +35,21 @@ export class TokenRepository {
     return rows.map(toInfo);
   }
 
-  async delete(id: string): Promise<boolean> {
-    const { rowCount } = await this.pool.query('DELETE FROM tributary.api_tokens WHERE id = $1', [id]);
-    return (rowCount ?? 0) > 0;
+  /**
+   * Deletes a token; with `keepAnAdmin`, not the last admin token (`last-admin`). The admin rows are locked
+   * first, so two admins deleting each other's tokens at once cannot both succeed.
+   */
+  async delete(id: string, keepAnAdmin: boolean): Promise<'deleted' | 'missing' | 'last-admin'> {
+    const { rows } = await this.pool.query<{ found: boolean; deleted: boolean }>(
+      `WITH admins AS (SELECT id FROM tributary.api_tokens WHERE role = 'admin' FOR UPDATE),
+            deleted AS (DELETE FROM tributary.api_tokens t
+                         WHERE t.id = $1 AND (NOT $2 OR t.role <> 'admin' OR (SELECT count(*) FROM admins) > 1)
+                     RETURNING id)
+       SELECT EXISTS (SELECT 1 FROM tributary.api_tokens WHERE id = $1) AS found, EXISTS (SELECT 1 FROM deleted) AS deleted`,
+      [id, keepAnAdmin],
+    );
+    if (rows[0].deleted) return 'deleted';
+    return rows[0].found ? 'last-admin' : 'missing';
   }
 
   /** The role of a presented token (and records its use), or undefined. */

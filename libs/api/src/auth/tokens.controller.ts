@@ -11,6 +11,7 @@ import {
   Post,
 } from '@nestjs/common';
 import { z } from 'zod';
+import { TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
 import { parseBody } from '../body';
 import { ApiDoc } from '../openapi';
 import { AdminOnly } from './auth.decorators';
@@ -26,7 +27,14 @@ const createToken = z
 @Controller('api/v1/tokens')
 @AdminOnly()
 export class TokensController {
-  constructor(@Inject(TokenRepository) private readonly tokens: TokenRepository) {}
+  private readonly envAdmin: boolean;
+
+  constructor(
+    @Inject(TokenRepository) private readonly tokens: TokenRepository,
+    @Inject(TRIBUTARY_CONFIG) config: TributaryConfig,
+  ) {
+    this.envAdmin = config.api.adminToken !== undefined;
+  }
 
   /** The token is in this response only; afterwards only its hash exists. */
   @Post()
@@ -44,10 +52,22 @@ export class TokensController {
     return this.tokens.list();
   }
 
+  /**
+   * Tokens turn authentication on, so without TRIBUTARY_ADMIN_TOKEN the last admin token stays: deleting it
+   * would leave nobody to administer the API, or with no token left open it to anyone (as Grafana keeps its
+   * last admin). Create another admin token first.
+   */
   @Delete(':id')
   @ApiDoc({ summary: 'Revoke a token' })
   @HttpCode(204)
   async remove(@Param('id') id: string): Promise<void> {
-    if (!/^\d{1,18}$/.test(id) || !(await this.tokens.delete(id))) throw new NotFoundException({ detail: `no token ${id}` });
+    const result = /^\d{1,18}$/.test(id) ? await this.tokens.delete(id, !this.envAdmin) : 'missing';
+    if (result === 'missing') throw new NotFoundException({ detail: `no token ${id}` });
+    if (result === 'last-admin')
+      throw new ConflictException({
+        detail:
+          'this is the last admin token: without it nobody could administer the API (and with no token left it would be open to anyone); create another admin token first, or set TRIBUTARY_ADMIN_TOKEN',
+        field: 'id',
+      });
   }
 }
