@@ -37,7 +37,7 @@ export function guardBrowserRequests(app: INestApplication, api: ApiSettings): v
 }
 
 /** Why the request is refused, or undefined to serve it. */
-export function refusal(req: Request, api: ApiSettings): HttpException | undefined {
+function refusal(req: Request, api: ApiSettings): HttpException | undefined {
   const host = (req.headers.host ?? '').toLowerCase();
   if (host && !allowedHost(hostName(host), api))
     return new HttpException(
