@@ -2,8 +2,7 @@ import { ForbiddenException, HttpException, HttpStatus, UnsupportedMediaTypeExce
 import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
-import { isIP } from 'node:net';
-import type { TributaryConfig } from '@tributary/config';
+import { foreignHostName, type TributaryConfig } from '@tributary/config';
 
 type ApiSettings = TributaryConfig['api'];
 
@@ -14,9 +13,7 @@ const JSON_TYPE = /^application\/(json|[a-z0-9!#$&^_.-]+\+json)$/;
 
 /**
  * What a web page in the user's browser could make of the API, refused before anything else runs:
- * - DNS rebinding: a page of evil.example whose name now resolves to 127.0.0.1 reads the API as its own
- *   origin, but its requests carry `Host: evil.example`. Answered are loopback names, IP addresses (a
- *   rebinding needs a name the attacker controls), the name the API is bound to and the configured names.
+ * - DNS rebinding: a foreign name in `Host` (foreignHostName, shared with the standalone /metrics).
  * - Cross-site requests: a page of another origin carries `Origin` (every fetch but a plain GET, and
  *   form posts), or at least `Sec-Fetch-Site: cross-site`. Only the API's own origin and configured
  *   ones are served (CORS for those), so a page cannot even make the API do the work of a read.
@@ -39,10 +36,11 @@ export function guardBrowserRequests(app: INestApplication, api: ApiSettings): v
 /** Why the request is refused, or undefined to serve it. */
 function refusal(req: Request, api: ApiSettings): HttpException | undefined {
   const host = (req.headers.host ?? '').toLowerCase();
-  if (host && !allowedHost(hostName(host), api))
+  const foreign = foreignHostName(host, api);
+  if (foreign !== undefined)
     return new HttpException(
       {
-        detail: `this API does not answer to the host name in Host (${hostName(host)}); add it to TRIBUTARY_API_ALLOWED_HOSTS if it is yours`,
+        detail: `this API does not answer to the host name in Host (${foreign}); add it to TRIBUTARY_API_ALLOWED_HOSTS if it is yours`,
         field: 'Host',
       },
       HttpStatus.MISDIRECTED,
@@ -69,19 +67,6 @@ function bodyRefusal(req: Request): HttpException | undefined {
     detail: `request bodies must be JSON (Content-Type: application/json), not ${type ?? 'untyped'}`,
     field: 'Content-Type',
   });
-}
-
-/** `[::1]:3000` -> `::1`, `Localhost.:3000` -> `localhost` (lowercased by the caller). */
-function hostName(host: string): string {
-  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.split(':')[0];
-  return name.endsWith('.') ? name.slice(0, -1) : name;
-}
-
-function allowedHost(name: string, api: ApiSettings): boolean {
-  if (isIP(name) || name === 'localhost' || name.endsWith('.localhost') || name === api.host.toLowerCase()) return true;
-  return api.allowedHosts.some(
-    (h) => h === '*' || h === name || (h.startsWith('.') && (name.endsWith(h) || name === h.slice(1))),
-  );
 }
 
 /** The API's own origin (its pages, /docs) has the request's Host as its host; others must be configured. */

@@ -1,5 +1,6 @@
 export { ConfigModule, TRIBUTARY_CONFIG } from './config.module';
 export { ConfigError, interpolateEnv, loadConfig, resolveGroup, resolveSource } from './config.loader';
+export { foreignHostName } from './host-names';
 export { fileSchema, groupSchema, sourceSchema, topicSchema, type SourceFileConfig, type TopicDefaults } from './config.schema';
 export type { CapturedTable, GroupConfig, LogLevel, SourceConfig, TopicConfig, TributaryConfig } from './tributary-config';
 export {

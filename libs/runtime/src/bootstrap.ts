@@ -5,9 +5,10 @@ import { ApiModule, guardBrowserRequests, ProblemFilter } from '@tributary/api';
 import { CaptureModule } from '@tributary/capture';
 import { CatalogModule } from '@tributary/catalog';
 import { ConfigError, ConfigModule, loadConfig, type TributaryConfig } from '@tributary/config';
-import { MetricsModule, MetricsService, serveMetrics } from '@tributary/metrics';
+import { MetricsModule } from '@tributary/metrics';
 import { StoreModule } from '@tributary/store';
 import { WorkerModule } from '@tributary/worker';
+import { StandaloneMetrics } from './standalone-metrics';
 
 export type Role = 'api' | 'capture' | 'worker';
 export const ALL_ROLES: Role[] = ['api', 'capture', 'worker'];
@@ -24,7 +25,9 @@ class RootModule {
     if (roles.includes('capture')) imports.push(CaptureModule);
     if (roles.includes('worker')) imports.push(WorkerModule);
     if (roles.includes('api')) imports.push(ApiModule);
-    return { module: RootModule, imports };
+    // The api role serves /metrics on its own port; the others on TRIBUTARY_METRICS_PORT, if set.
+    const providers = roles.includes('api') ? [] : [StandaloneMetrics];
+    return { module: RootModule, imports, providers };
   }
 }
 
@@ -66,10 +69,6 @@ export async function bootstrap(roles: Role[]): Promise<void> {
   } else {
     await app.init();
     logger.log(`started (roles: ${roles.join(', ')})`);
-    if (config.metricsPort !== undefined) {
-      const { port } = await serveMetrics(app.get(MetricsService), config.api.host, config.metricsPort);
-      logger.log(`metrics on http://${config.api.host}:${port}/metrics`);
-    }
   }
 }
 

@@ -17,12 +17,18 @@ export const hashToken = (token: string): string => createHash('sha256').update(
 export class TokenRepository {
   constructor(private readonly pool: Pool) {}
 
-  /** Returns the new token's record and its secret (shown once). Undefined when the name is taken. */
+  /**
+   * Returns the new token's record and its secret (shown once). Undefined when the name is taken.
+   * In the same statement, authentication is recorded as on: it stays on when every token is deleted.
+   */
   async create(name: string, role: TokenRole): Promise<{ info: TokenInfo; token: string } | undefined> {
     const token = `trb_${randomBytes(32).toString('base64url')}`;
     const { rows } = await this.pool.query(
-      `INSERT INTO tributary.api_tokens (name, token_hash, role) VALUES ($1, $2, $3)
-       ON CONFLICT (name) DO NOTHING RETURNING id, name, role, created_at, last_used_at`,
+      `WITH created AS (INSERT INTO tributary.api_tokens (name, token_hash, role) VALUES ($1, $2, $3)
+                        ON CONFLICT (name) DO NOTHING RETURNING id, name, role, created_at, last_used_at),
+            turned_on AS (INSERT INTO tributary.api_authentication (turned_on_by) SELECT 'token' FROM created
+                          ON CONFLICT DO NOTHING)
+       SELECT * FROM created`,
       [name, hashToken(token), role],
     );
     return rows.length ? { info: toInfo(rows[0]), token } : undefined;
@@ -61,8 +67,27 @@ export class TokenRepository {
     return rows[0]?.role;
   }
 
-  async any(): Promise<boolean> {
-    const { rows } = await this.pool.query('SELECT EXISTS (SELECT 1 FROM tributary.api_tokens) AS any');
+  /** Whether authentication was ever turned on for this platform (a token created, or the environment's). */
+  async authenticationOn(): Promise<boolean> {
+    const { rows } = await this.pool.query<{ is_on: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM tributary.api_authentication) OR EXISTS (SELECT 1 FROM tributary.api_tokens) AS is_on`,
+    );
+    return rows[0].is_on;
+  }
+
+  /** Records that TRIBUTARY_ADMIN_TOKEN turned authentication on (once; later starts change nothing). */
+  async turnAuthenticationOn(): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO tributary.api_authentication (turned_on_by) VALUES ('environment') ON CONFLICT DO NOTHING`,
+    );
+  }
+
+  /** Whether any token (of this role) is stored. */
+  async anyToken(role?: TokenRole): Promise<boolean> {
+    const { rows } = await this.pool.query<{ any: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM tributary.api_tokens WHERE $1::text IS NULL OR role = $1) AS any`,
+      [role ?? null],
+    );
     return rows[0].any;
   }
 }

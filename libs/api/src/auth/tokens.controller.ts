@@ -9,12 +9,14 @@ import {
   NotFoundException,
   Param,
   Post,
+  UnprocessableEntityException,
 } from '@nestjs/common';
 import { z } from 'zod';
 import { TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
 import { parseBody } from '../body';
 import { ApiDoc } from '../openapi';
 import { AdminOnly } from './auth.decorators';
+import { Authentication } from './authentication';
 import { TokenRepository, type TokenInfo } from './token.repository';
 
 const createToken = z
@@ -31,16 +33,26 @@ export class TokensController {
 
   constructor(
     @Inject(TokenRepository) private readonly tokens: TokenRepository,
+    @Inject(Authentication) private readonly authentication: Authentication,
     @Inject(TRIBUTARY_CONFIG) config: TributaryConfig,
   ) {
     this.envAdmin = config.api.adminToken !== undefined;
   }
 
-  /** The token is in this response only; afterwards only its hash exists. */
+  /**
+   * The token is in this response only; afterwards only its hash exists. The first token turns
+   * authentication on for good, so on an open API it must be an admin token: a read or consumer token
+   * first would leave nobody able to administer the API.
+   */
   @Post()
   @ApiDoc({ summary: 'Create an API token (shown once)', body: createToken })
   async create(@Body() body: unknown): Promise<TokenInfo & { token: string }> {
     const { name, role } = parseBody(createToken, body);
+    if (role !== 'admin' && !(await this.authentication.required()))
+      throw new UnprocessableEntityException({
+        detail: `the first token turns authentication on, so it must be an admin token (a ${role} token could not administer the API)`,
+        field: 'role',
+      });
     const created = await this.tokens.create(name, role);
     if (!created) throw new ConflictException({ detail: `a token named "${name}" exists`, field: 'name' });
     return { ...created.info, token: created.token };
