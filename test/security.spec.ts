@@ -1,4 +1,6 @@
-import { TestApi } from './support/api';
+import type { TributaryConfig } from '@tributary/config';
+import { createApp, StandaloneMetrics } from '@tributary/runtime';
+import { rawRequest, TestApi } from './support/api';
 import { platformConfig, sourceConfig } from './support/capture-harness';
 import { TestCluster, waitFor } from './support/pg-cluster';
 import { TestPlatform } from './support/platform';
@@ -12,6 +14,8 @@ describe('web: a page in the browser cannot drive the API', () => {
   const ADMIN = 'web-admin-token-of-the-operator';
   let cluster: TestCluster;
   let platform: TestPlatform;
+  /** Authentication, once on, stays on for its platform database: the guarded API has its own. */
+  let guardedPlatform: TestPlatform;
   let open: TestApi;
   let configured: TestApi;
   let guarded: TestApi;
@@ -30,11 +34,14 @@ describe('web: a page in the browser cannot drive the API', () => {
       ...c,
       api: { ...c.api, allowedHosts: ['tributary.internal', '.corp.example'], allowedOrigins: ['https://console.corp.example'] },
     }));
-    guarded = await TestApi.start(platform, (c) => ({ ...c, api: { ...c.api, adminToken: ADMIN } }));
+    guardedPlatform = await TestPlatform.create(cluster, 'web_guarded');
+    await guardedPlatform.createTopic('web.t', 1);
+    guarded = await TestApi.start(guardedPlatform, (c) => ({ ...c, api: { ...c.api, adminToken: ADMIN } }));
   });
 
   afterAll(async () => {
     for (const api of [open, configured, guarded]) await api?.close();
+    await guardedPlatform?.close();
     await platform?.close();
     await cluster?.stop();
   });
@@ -162,7 +169,11 @@ describe('web: a page in the browser cannot drive the API', () => {
     const scraped = await guarded.call('GET', '/metrics', undefined, ADMIN);
     expect(scraped.status).toBe(200);
     expect(scraped.body).toContain('tributary_topic_end_offset{topic="web.t",partition="0"} 0');
-    const scraper = await TestApi.start(platform, (c) => ({ ...c, api: { ...c.api, adminToken: ADMIN }, metricsPublic: true }));
+    const scraper = await TestApi.start(guardedPlatform, (c) => ({
+      ...c,
+      api: { ...c.api, adminToken: ADMIN },
+      metricsPublic: true,
+    }));
     try {
       expect((await scraper.call('GET', '/metrics')).status).toBe(200);
       expect((await scraper.call('GET', '/api/v1/topics')).status).toBe(401);
@@ -224,6 +235,138 @@ describe('web: a page in the browser cannot drive the API', () => {
     } finally {
       await api.close();
       await own.close();
+    }
+  });
+});
+
+/**
+ * "Deleting the last API token must not silently re-open an API that had authentication on": once on,
+ * authentication stays on for the platform database, whatever is deleted or unset, and every server of
+ * the platform that shows its names (the standalone /metrics of workers too) asks for a token.
+ */
+describe('web: authentication never silently turns off', () => {
+  const ADMIN = 'the-operators-environment-admin-token';
+  let cluster: TestCluster;
+  let platform: TestPlatform;
+  const tokens = async (p: TestPlatform) =>
+    (await p.pool.query<{ name: string }>('SELECT name FROM tributary.api_tokens ORDER BY name')).rows.map((r) => r.name);
+  const withAdmin = (c: TributaryConfig): TributaryConfig => ({ ...c, api: { ...c.api, adminToken: ADMIN } });
+
+  beforeAll(async () => {
+    cluster = await TestCluster.start(18);
+    platform = await TestPlatform.create(cluster, 'auth_on');
+    await platform.createTopic('auth.t', 1);
+  });
+
+  afterAll(async () => {
+    await platform?.close();
+    await cluster?.stop();
+  });
+
+  it('refuses (401) rather than opening when TRIBUTARY_ADMIN_TOKEN is unset after every stored token was deleted', async () => {
+    const first = await TestApi.start(platform, withAdmin);
+    const reader = (await first.call('POST', '/api/v1/tokens', { name: 'reader', role: 'read' }, ADMIN)).body;
+    expect((await first.call('DELETE', `/api/v1/tokens/${reader.id}`, undefined, ADMIN)).status).toBe(204);
+    await first.close();
+    expect(await tokens(platform)).toEqual([]);
+
+    const restarted = await TestApi.start(platform);
+    try {
+      const read = await restarted.call('GET', '/api/v1/topics');
+      expect(read.status).toBe(401);
+      expect(read.body).toMatchObject({ status: 401, detail: expect.stringMatching(/TRIBUTARY_ADMIN_TOKEN/) });
+      expect((await restarted.call('POST', '/api/v1/tokens', { name: 'grab', role: 'admin' })).status).toBe(401);
+      expect((await restarted.call('GET', '/metrics')).status).toBe(401);
+      expect((await restarted.call('GET', '/health')).status).toBe(200);
+      expect(await tokens(platform)).toEqual([]);
+    } finally {
+      await restarted.close();
+    }
+    // the recovery docs/api.md gives: set TRIBUTARY_ADMIN_TOKEN again
+    const recovered = await TestApi.start(platform, withAdmin);
+    try {
+      expect((await recovered.call('GET', '/api/v1/topics', undefined, ADMIN)).status).toBe(200);
+    } finally {
+      await recovered.close();
+    }
+  });
+
+  it('requires the first token created on an open API to be an admin token (422, field role)', async () => {
+    const own = await TestPlatform.create(cluster, 'auth_first');
+    const api = await TestApi.start(own);
+    try {
+      for (const role of ['read', 'consumer']) {
+        const res = await api.call('POST', '/api/v1/tokens', { name: `first-${role}`, role });
+        expect(res.status).toBe(422);
+        expect(res.body).toMatchObject({ status: 422, field: 'role', detail: expect.stringMatching(/admin token/) });
+      }
+      expect(await tokens(own)).toEqual([]);
+      expect((await api.call('GET', '/api/v1/topics')).status).toBe(200);
+      const admin = (await api.call('POST', '/api/v1/tokens', { name: 'first-admin', role: 'admin' })).body;
+      expect((await api.call('GET', '/api/v1/topics')).status).toBe(401);
+      expect((await api.call('POST', '/api/v1/tokens', { name: 'reader', role: 'read' }, admin.token)).status).toBe(201);
+    } finally {
+      await api.close();
+      await own.close();
+    }
+  });
+
+  it("serves a worker's TRIBUTARY_METRICS_PORT with the API's rules: no foreign Host, a token once authentication is on", async () => {
+    const worker = await createApp({ ...withAdmin(platformConfig(platform.url, [])), logLevel: 'error', metricsPort: 0 }, [
+      'worker',
+    ]);
+    await worker.init();
+    const api = await TestApi.start(platform, withAdmin);
+    try {
+      const url = `http://127.0.0.1:${worker.get(StandaloneMetrics).port}/metrics`;
+      for (const host of ['evil.example', 'localhost.evil.example:9100']) {
+        const rebound = await rawRequest(url, 'GET', { host, authorization: `Bearer ${ADMIN}` });
+        expect(rebound.status).toBe(421);
+        expect(rebound.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+        expect(rebound.body).toMatchObject({ status: 421, title: 'Misdirected Request', field: 'Host' });
+      }
+      const anonymous = await rawRequest(url, 'GET', { host: 'localhost' });
+      expect(anonymous.status).toBe(401);
+      expect(JSON.stringify(anonymous.body)).not.toContain('auth.t');
+      expect((await rawRequest(url, 'GET', { host: 'localhost', authorization: 'Bearer trb_wrong' })).status).toBe(401);
+      const scraped = await rawRequest(url, 'GET', { host: 'localhost', authorization: `Bearer ${ADMIN}` });
+      expect(scraped.status).toBe(200);
+      expect(scraped.body).toContain('tributary_topic_end_offset{topic="auth.t",partition="0"}');
+      // a token stored in the platform database (any role) scrapes too, as on the API
+      const reader = (await api.call('POST', '/api/v1/tokens', { name: 'scraper', role: 'read' }, ADMIN)).body;
+      expect((await rawRequest(url, 'GET', { host: 'localhost', authorization: `Bearer ${reader.token}` })).status).toBe(200);
+    } finally {
+      await api.close();
+      await worker.close();
+    }
+    const open = await createApp(
+      { ...platformConfig(platform.url, []), logLevel: 'error', metricsPort: 0, metricsPublic: true },
+      ['capture'],
+    );
+    await open.init();
+    try {
+      const url = `http://127.0.0.1:${open.get(StandaloneMetrics).port}/metrics`;
+      expect((await rawRequest(url, 'GET', { host: 'localhost' })).status).toBe(200);
+      expect((await rawRequest(url, 'GET', { host: 'evil.example' })).status).toBe(421);
+    } finally {
+      await open.close();
+    }
+  });
+
+  it('says in /openapi.json that /metrics needs no token only when TRIBUTARY_METRICS_PUBLIC is set', async () => {
+    type Doc = { paths: Record<string, Record<string, { security?: unknown[] }>> };
+    const guarded = await TestApi.start(platform, withAdmin);
+    const scraped = await TestApi.start(platform, (c) => ({ ...withAdmin(c), metricsPublic: true }));
+    try {
+      const closed = (await guarded.call('GET', '/openapi.json')).body as Doc;
+      expect(closed.paths['/metrics'].get.security).toBeUndefined();
+      expect(closed.paths['/health'].get.security).toEqual([]);
+      const open = (await scraped.call('GET', '/openapi.json')).body as Doc;
+      expect(open.paths['/metrics'].get.security).toEqual([]);
+      expect(open.paths['/api/v1/topics'].get.security).toBeUndefined();
+    } finally {
+      await guarded.close();
+      await scraped.close();
     }
   });
 });
