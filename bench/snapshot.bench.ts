@@ -93,8 +93,10 @@ runBench('bench:snapshot', async () => {
   const config: TributaryConfig = {
     databaseUrl: platformUrl,
     embedded: { dataDir: '/nonexistent', port: 1 },
-    api: { host: '127.0.0.1', port: 0 },
+    api: { host: '127.0.0.1', port: 0, allowedHosts: [], allowedOrigins: [] },
     logLevel: 'warn',
+    metricsPublic: false,
+    metricsSourceIntervalMs: 10_000,
     topicDefaults: { partitions: PARTITIONS, retentionMs: 604_800_000, retentionBytes: null },
     sources: [source],
     topics: [],

@@ -8,6 +8,7 @@ import { Catalog1765000000000 } from './1765000000000-Catalog';
 import { RecordBatches1766000000000 } from './1766000000000-RecordBatches';
 import { SnapshotRowBatches1767000000000 } from './1767000000000-SnapshotRowBatches';
 import { TextEnvelopes1768000000000 } from './1768000000000-TextEnvelopes';
+import { ApiAuthentication1769000000000 } from './1769000000000-ApiAuthentication';
 
 /** Every migration, in order. Listed explicitly so the build needs no glob loading. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   RecordBatches1766000000000,
   SnapshotRowBatches1767000000000,
   TextEnvelopes1768000000000,
+  ApiAuthentication1769000000000,
 ];

@@ -26,10 +26,11 @@ describe('API authentication', () => {
     await cluster?.stop();
   });
 
-  it('keeps liveness, readiness and metrics open', async () => {
+  it('keeps liveness and readiness open, and /metrics to any token', async () => {
     expect((await call('GET', '/health')).status).toBe(200);
     expect((await call('GET', '/ready')).status).toBe(200);
-    expect((await call('GET', '/metrics')).status).toBe(200);
+    expect((await call('GET', '/metrics')).status).toBe(401);
+    expect((await call('GET', '/metrics', ADMIN)).status).toBe(200);
   });
 
   it('answers 401 without a token or with a wrong one', async () => {

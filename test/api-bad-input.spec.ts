@@ -463,6 +463,50 @@ const CASES: Case[] = [
     status: 400,
     field: 'sink.tables.0.source',
   },
+  // from web pages (test/security.spec.ts has the rest, Host among them: fetch cannot set it)
+  {
+    name: 'a form post',
+    method: 'POST',
+    path: G,
+    body: 'name=csrf&topics[0]=*&sink[type]=webhook&sink[url]=https://attacker.example/h',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    status: 415,
+    field: 'Content-Type',
+  },
+  {
+    name: 'a text/plain post',
+    method: 'POST',
+    path: APPLY,
+    body: '{"groups":[{"name":"csrf","topics":["*"]}]}',
+    headers: { 'content-type': 'text/plain' },
+    status: 415,
+    field: 'Content-Type',
+  },
+  {
+    name: 'JSON from a page of another origin',
+    method: 'POST',
+    path: G,
+    body: { name: 'from-evil', topics: ['t'] },
+    headers: { origin: 'https://evil.example' },
+    status: 403,
+    field: 'Origin',
+  },
+  {
+    name: 'a read from a page of another origin',
+    method: 'GET',
+    path: '/api/v1/config',
+    headers: { origin: 'https://evil.example' },
+    status: 403,
+    field: 'Origin',
+  },
+  {
+    name: 'a cross-site write without Origin',
+    method: 'POST',
+    path: `${G}/existing/pause`,
+    headers: { 'sec-fetch-site': 'cross-site' },
+    status: 403,
+    field: 'Sec-Fetch-Site',
+  },
 ];
 
 describe('bad input: a 4xx naming the field, never a 500, and nothing changed', () => {
@@ -523,7 +567,7 @@ describe('bad input: a 4xx naming the field, never a 500, and nothing changed', 
     for (const c of CASES) {
       const res = await fetch(`${base}${c.path}`, {
         method: c.method,
-        headers: { ...c.headers, ...(c.body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: { ...(c.body === undefined ? {} : { 'content-type': 'application/json' }), ...c.headers },
         body: c.body === undefined ? undefined : typeof c.body === 'string' ? c.body : JSON.stringify(c.body),
       });
       const body = (await res.json().catch(() => ({}))) as { field?: string; status?: number; detail?: string };

@@ -84,5 +84,30 @@ topics:
     expect(() => loadConfig({ TRIBUTARY_CONFIG: 'missing.yaml' }, dir)).toThrow(
       /TRIBUTARY_CONFIG: file .*missing.yaml does not exist/,
     );
+    expect(() => loadConfig({ TRIBUTARY_API_ALLOWED_ORIGINS: 'https://ok.example, https://x.example/path' }, dir)).toThrow(
+      /TRIBUTARY_API_ALLOWED_ORIGINS\[1\]: must be origins/,
+    );
+    expect(() => loadConfig({ TRIBUTARY_API_ALLOWED_HOSTS: 'ok.example,bad.example:3000' }, dir)).toThrow(
+      /TRIBUTARY_API_ALLOWED_HOSTS\[1\]: must be host names/,
+    );
+    expect(() => loadConfig({ TRIBUTARY_METRICS_PUBLIC: 'yes' }, dir)).toThrow(/TRIBUTARY_METRICS_PUBLIC: must be true or false/);
+  });
+
+  it('reads the allowed hosts and origins as lists, lowercased', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tributary-config-'));
+    const config = loadConfig(
+      {
+        TRIBUTARY_API_ALLOWED_HOSTS: ' Tributary.Internal , .corp.example',
+        TRIBUTARY_API_ALLOWED_ORIGINS: 'https://Console.corp.example',
+      },
+      dir,
+    );
+    expect(config.api).toMatchObject({
+      allowedHosts: ['tributary.internal', '.corp.example'],
+      allowedOrigins: ['https://console.corp.example'],
+    });
+    expect(config.metricsPublic).toBe(false);
+    expect(loadConfig({ TRIBUTARY_METRICS_PUBLIC: 'true' }, dir).metricsPublic).toBe(true);
+    expect(loadConfig({}, dir).api).toMatchObject({ allowedHosts: [], allowedOrigins: [] });
   });
 });

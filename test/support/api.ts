@@ -1,4 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
+import { request } from 'node:http';
 import type { TributaryConfig } from '@tributary/config';
 import { createApp } from '@tributary/runtime';
 import { platformConfig } from './capture-harness';
@@ -48,7 +49,40 @@ export class TestApi {
     return { status: res.status, body: parsed, headers: res.headers };
   }
 
+  /**
+   * A request with exactly these headers and body, as a browser (or an attacker's page) would send them:
+   * fetch cannot set `Host` nor leave out its own headers.
+   */
+  raw(method: string, path: string, headers: Record<string, string>, body?: string): Promise<ApiAnswer> {
+    return rawRequest(`${this.base}${path}`, method, headers, body);
+  }
+
   close(): Promise<void> {
     return this.app.close();
   }
+}
+
+/** An HTTP request with exactly these headers and body (see TestApi.raw), to any server of the platform. */
+export function rawRequest(url: string, method: string, headers: Record<string, string>, body?: string): Promise<ApiAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        const answerHeaders = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') answerHeaders.set(k, v);
+        let parsed: unknown = text;
+        try {
+          parsed = text ? JSON.parse(text) : undefined;
+        } catch {
+          // not JSON: the caller gets the text
+        }
+        resolve({ status: res.statusCode ?? 0, body: parsed, headers: answerHeaders });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }

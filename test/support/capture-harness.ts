@@ -25,8 +25,10 @@ export function platformConfig(databaseUrl: string, sources: SourceConfig[], par
   return {
     databaseUrl,
     embedded: { dataDir: '/nonexistent', port: 1 },
-    api: { host: '127.0.0.1', port: 0 },
+    api: { host: '127.0.0.1', port: 0, allowedHosts: [], allowedOrigins: [] },
     logLevel: 'warn',
+    metricsPublic: false,
+    metricsSourceIntervalMs: 10_000,
     topicDefaults: { partitions, retentionMs: 604_800_000, retentionBytes: null },
     sources,
     topics: [],

@@ -1,9 +1,10 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD, DiscoveryModule } from '@nestjs/core';
 import { DeadLetterRepository, GroupAdminRepository } from '@tributary/consumer-groups';
+import { TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
 import { PlatformDatabase } from '@tributary/store';
 import { TopicLogModule } from '@tributary/topic-log';
-import { AuthGuard, TokenRepository, TokensController } from './auth';
+import { Authentication, AuthGuard, TokenRepository, TokensController } from './auth';
 import { BackfillsController } from './backfills.controller';
 import { ConfigController } from './config.controller';
 import { DeadLettersController } from './dead-letters.controller';
@@ -41,6 +42,11 @@ import { WebhooksController } from './webhooks.controller';
     PullMembersRegistry,
     OpenApiDocument,
     { provide: TokenRepository, inject: [PlatformDatabase], useFactory: (db: PlatformDatabase) => new TokenRepository(db.pool) },
+    {
+      provide: Authentication,
+      inject: [TokenRepository, TRIBUTARY_CONFIG],
+      useFactory: (tokens: TokenRepository, config: TributaryConfig) => Authentication.started(tokens, config),
+    },
     {
       provide: GroupAdminRepository,
       inject: [PlatformDatabase],

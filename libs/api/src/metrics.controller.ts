@@ -1,11 +1,11 @@
 import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { MetricsService } from '@tributary/metrics';
-import { Public } from './auth';
+import { MetricsAccess } from './auth';
 
-/** Prometheus scrape endpoint (text exposition format). */
+/** Prometheus scrape endpoint (text exposition format); a token like any read unless TRIBUTARY_METRICS_PUBLIC. */
 @Controller()
-@Public()
+@MetricsAccess()
 export class MetricsController {
   constructor(@Inject(MetricsService) private readonly metrics: MetricsService) {}
 

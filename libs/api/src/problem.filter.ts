@@ -35,8 +35,12 @@ export class ProblemFilter implements ExceptionFilter {
   }
 }
 
+/** Where Nest's name is not the RFC 9110 reason phrase. */
+const PHRASES: Record<number, string> = { [HttpStatus.MISDIRECTED]: 'Misdirected Request' };
+
 /** `BAD_REQUEST` -> `Bad Request`. */
 function reasonPhrase(status: number): string {
+  if (PHRASES[status]) return PHRASES[status];
   const name = HttpStatus[status];
   if (!name) return 'Error';
   return name

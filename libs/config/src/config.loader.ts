@@ -59,9 +59,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   return {
     databaseUrl,
     embedded: { dataDir: resolve(cwd, e.TRIBUTARY_DATA_DIR), port: e.TRIBUTARY_EMBEDDED_PORT },
-    api: { host: e.TRIBUTARY_API_HOST, port: e.TRIBUTARY_API_PORT, adminToken: e.TRIBUTARY_ADMIN_TOKEN },
+    api: {
+      host: e.TRIBUTARY_API_HOST,
+      port: e.TRIBUTARY_API_PORT,
+      adminToken: e.TRIBUTARY_ADMIN_TOKEN,
+      allowedHosts: e.TRIBUTARY_API_ALLOWED_HOSTS,
+      allowedOrigins: e.TRIBUTARY_API_ALLOWED_ORIGINS,
+    },
     logLevel: e.TRIBUTARY_LOG_LEVEL,
     metricsPort: e.TRIBUTARY_METRICS_PORT,
+    metricsPublic: e.TRIBUTARY_METRICS_PUBLIC === 'true',
+    metricsSourceIntervalMs: e.TRIBUTARY_METRICS_SOURCE_INTERVAL_MS,
     topicDefaults: file.topicDefaults,
     sources: file.sources.map((s) => resolveSource(s, defaultSourceUrl)),
     defaultSourceUrl,

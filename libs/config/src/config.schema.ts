@@ -220,7 +220,48 @@ export const envSchema = z.object({
   TRIBUTARY_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   TRIBUTARY_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   TRIBUTARY_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Host names (besides loopback names and IP addresses) the API answers to; `.example.com` covers its subdomains. */
+  TRIBUTARY_API_ALLOWED_HOSTS: commaList(
+    z
+      .string()
+      .regex(
+        /^(\*|\.?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)$/,
+        'must be host names (no port), `.domain` or `*`',
+      ),
+  ),
+  /** Web origins whose pages may call the API from a browser (CORS); none by default. */
+  TRIBUTARY_API_ALLOWED_ORIGINS: commaList(
+    z.string().refine(isOrigin, 'must be origins such as https://console.example.com (scheme, host, optional port; no path)'),
+  ),
+  /** `true` serves /metrics without a token even when authentication is on. */
+  TRIBUTARY_METRICS_PUBLIC: z.enum(['true', 'false'], 'must be true or false').default('false'),
+  /** How often the gauges read from sources (slot lag, reachability) are refreshed, at most. */
+  TRIBUTARY_METRICS_SOURCE_INTERVAL_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(10_000),
 });
+
+/** A comma-separated list (blanks around entries ignored), each entry checked by `entry`. */
+function commaList(entry: z.ZodString) {
+  return z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((e) => e.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .pipe(z.array(entry));
+}
+
+/** `scheme://host[:port]` exactly, as browsers send it in `Origin`. */
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
 
 export type SourceFileConfig = z.infer<typeof sourceSchema>;
 export type TopicFileConfig = z.infer<typeof topicSchema>;

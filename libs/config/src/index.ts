@@ -1,5 +1,6 @@
 export { ConfigModule, TRIBUTARY_CONFIG } from './config.module';
 export { ConfigError, interpolateEnv, loadConfig, resolveGroup, resolveSource } from './config.loader';
+export { foreignHostName } from './host-names';
 export {
   fileSchema,
   groupSchema,

@@ -42,11 +42,19 @@ export interface TributaryConfig {
   /** Platform store URL; undefined means "start the embedded Postgres". */
   databaseUrl?: string;
   embedded: { dataDir: string; port: number };
-  /** `adminToken`: the first admin API token; when unset and no token was created, the API is open (local use). */
-  api: { host: string; port: number; adminToken?: string };
+  /**
+   * `adminToken`: the first admin API token; when unset and no token was created, the API is open (local use).
+   * `allowedHosts`: `Host` names answered besides loopback names and IP addresses (lowercase; `.domain` for
+   * subdomains, `*` for any). `allowedOrigins`: browser origins allowed to call the API (CORS); none by default.
+   */
+  api: { host: string; port: number; adminToken?: string; allowedHosts: string[]; allowedOrigins: string[] };
   logLevel: LogLevel;
   /** Processes without the api role serve /metrics on this port when set (same host as the API). */
   metricsPort?: number;
+  /** /metrics without a token even when authentication is on. */
+  metricsPublic: boolean;
+  /** The source-derived gauges are read at most this often, whatever the number of scrapes. */
+  metricsSourceIntervalMs: number;
   topicDefaults: TopicDefaults;
   /** The file's sources, resolved. What runs is the catalog in the platform database, which the file seeds. */
   sources: SourceConfig[];

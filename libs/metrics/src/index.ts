@@ -1,4 +1,4 @@
 export { MetricsModule } from './metrics.module';
 export { MetricsService } from './metrics.service';
-export { serveMetrics } from './metrics.server';
+export { serveMetrics, type MetricsServerOptions, type ScrapeAuthorization } from './metrics.server';
 export { TributaryMetrics } from './metrics.registry';

@@ -1,12 +1,14 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Pool } from 'pg';
 import { CatalogRepository } from '@tributary/catalog';
-import { resolveSource, type TributaryConfig } from '@tributary/config';
-import { probeSlot } from '@tributary/store';
+import type { TributaryConfig } from '@tributary/config';
+import { SourceReadings } from './source-readings';
 
-const SOURCE_TIMEOUT_MS = 3_000;
-
-/** Gauges read from the databases at scrape time: the same answer from every process that serves /metrics. */
+/**
+ * Gauges read from the platform database at scrape time: the same answer from every process that serves
+ * /metrics. The sources' gauges come from the last background reading (SourceReadings), so scrapes cost
+ * the sources nothing.
+ */
 export class DatabaseMetrics {
   private readonly groupLag: Gauge;
   private readonly groupBlocked: Gauge;
@@ -15,14 +17,14 @@ export class DatabaseMetrics {
   private readonly endOffset: Gauge;
   private readonly captureLag: Gauge;
   private readonly sourceUp: Gauge;
-  private readonly catalog: CatalogRepository;
+  private readonly sources: SourceReadings;
 
   constructor(
     registry: Registry,
     private readonly pool: Pool,
-    private readonly config: TributaryConfig,
+    config: TributaryConfig,
   ) {
-    this.catalog = new CatalogRepository(pool);
+    this.sources = new SourceReadings(new CatalogRepository(pool), config);
     const gauge = (name: string, help: string, labelNames: string[]) =>
       new Gauge({ name, help, labelNames, registers: [registry] });
     this.groupLag = gauge('tributary_group_lag_messages', 'Log end offset minus committed offset', [
@@ -46,11 +48,11 @@ export class DatabaseMetrics {
       'partition',
     ]);
     this.captureLag = gauge('tributary_capture_lag_bytes', "WAL between the source's current position and the slot", ['source']);
-    this.sourceUp = gauge('tributary_source_up', '1 when the source answered the scrape', ['source']);
+    this.sourceUp = gauge('tributary_source_up', '1 when the source answered its last reading', ['source']);
   }
 
   async collect(): Promise<void> {
-    const [lag, events, dead, ends] = await Promise.all([
+    const [lag, events, dead, ends, sources] = await Promise.all([
       this.pool.query(
         `SELECT o.group_name, o.topic, o.partition, tp.next_offset - o.next_offset AS lag, o.status
            FROM tributary.group_offsets o
@@ -59,6 +61,7 @@ export class DatabaseMetrics {
       this.pool.query(`SELECT group_name, kind, count(*)::int AS n FROM tributary.group_events GROUP BY group_name, kind`),
       this.pool.query(`SELECT group_name, count(*)::int AS n FROM tributary.dead_letters GROUP BY group_name`),
       this.pool.query(`SELECT topic, partition, next_offset FROM tributary.topic_partitions`),
+      this.sources.current(),
     ]);
     for (const g of [this.groupLag, this.groupBlocked, this.groupEvents, this.deadLetters, this.endOffset]) g.reset();
     for (const r of lag.rows) {
@@ -69,16 +72,11 @@ export class DatabaseMetrics {
     for (const r of events.rows) this.groupEvents.set({ group: r.group_name, kind: r.kind }, r.n);
     for (const r of dead.rows) this.deadLetters.set({ group: r.group_name }, r.n);
     for (const r of ends.rows) this.endOffset.set({ topic: r.topic, partition: String(r.partition) }, Number(r.next_offset));
-    const sources = (await this.catalog.listSources()).map((s) => resolveSource(s.spec, this.config.defaultSourceUrl));
     this.captureLag.reset();
     this.sourceUp.reset();
-    await Promise.all(sources.map((s) => this.collectSource(s.name, s.url, s.slot)));
-  }
-
-  private async collectSource(name: string, url: string, slot: string): Promise<void> {
-    const state = await probeSlot(url, slot, SOURCE_TIMEOUT_MS);
-    this.sourceUp.set({ source: name }, state.reachable ? 1 : 0);
-    if (state.slot?.lagBytes !== undefined && state.slot.lagBytes !== null)
-      this.captureLag.set({ source: name }, state.slot.lagBytes);
+    for (const s of sources) {
+      this.sourceUp.set({ source: s.source }, s.reachable ? 1 : 0);
+      if (s.lagBytes !== undefined) this.captureLag.set({ source: s.source }, s.lagBytes);
+    }
   }
 }

@@ -1,13 +1,14 @@
 import 'reflect-metadata';
 import { DynamicModule, INestApplication, INestApplicationContext, Logger, Module, type ModuleMetadata } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ApiModule, ProblemFilter } from '@tributary/api';
+import { ApiModule, guardBrowserRequests, ProblemFilter } from '@tributary/api';
 import { CaptureModule } from '@tributary/capture';
 import { CatalogModule } from '@tributary/catalog';
 import { ConfigError, ConfigModule, loadConfig, type TributaryConfig } from '@tributary/config';
-import { MetricsModule, MetricsService, serveMetrics } from '@tributary/metrics';
+import { MetricsModule } from '@tributary/metrics';
 import { StoreModule } from '@tributary/store';
 import { WorkerModule } from '@tributary/worker';
+import { StandaloneMetrics } from './standalone-metrics';
 
 export type Role = 'api' | 'capture' | 'worker';
 export const ALL_ROLES: Role[] = ['api', 'capture', 'worker'];
@@ -24,7 +25,9 @@ class RootModule {
     if (roles.includes('capture')) imports.push(CaptureModule);
     if (roles.includes('worker')) imports.push(WorkerModule);
     if (roles.includes('api')) imports.push(ApiModule);
-    return { module: RootModule, imports };
+    // The api role serves /metrics on its own port; the others on TRIBUTARY_METRICS_PORT, if set.
+    const providers = roles.includes('api') ? [] : [StandaloneMetrics];
+    return { module: RootModule, imports, providers };
   }
 }
 
@@ -34,8 +37,10 @@ export async function createApp(config: TributaryConfig, roles: Role[]): Promise
   const logger = [...levels.slice(0, levels.indexOf(config.logLevel) + 1)];
   const module = RootModule.forRoles(config, roles);
   if (!roles.includes('api')) return NestFactory.createApplicationContext(module, { logger });
-  const app = await NestFactory.create(module, { logger });
+  // Nest's own parsers would also read form bodies, which any web page can post: JSON only, behind the guard.
+  const app = await NestFactory.create(module, { logger, bodyParser: false });
   app.useGlobalFilters(new ProblemFilter());
+  guardBrowserRequests(app, config.api);
   return app;
 }
 
@@ -64,10 +69,6 @@ export async function bootstrap(roles: Role[]): Promise<void> {
   } else {
     await app.init();
     logger.log(`started (roles: ${roles.join(', ')})`);
-    if (config.metricsPort !== undefined) {
-      const { port } = await serveMetrics(app.get(MetricsService), config.api.host, config.metricsPort);
-      logger.log(`metrics on http://${config.api.host}:${port}/metrics`);
-    }
   }
 }
 

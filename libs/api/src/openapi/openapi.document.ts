@@ -2,7 +2,8 @@ import { Inject, Injectable, RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { z } from 'zod';
-import { ACCESS } from '../auth/auth.decorators';
+import { TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
+import { ACCESS, type Access } from '../auth/auth.decorators';
 import { API_DOC, type ApiDocOptions } from './api-doc.decorator';
 
 const PROBLEM = {
@@ -35,7 +36,13 @@ export class OpenApiDocument {
     @Inject(DiscoveryService) private readonly discovery: DiscoveryService,
     @Inject(MetadataScanner) private readonly scanner: MetadataScanner,
     @Inject(Reflector) private readonly reflector: Reflector,
+    @Inject(TRIBUTARY_CONFIG) private readonly config: TributaryConfig,
   ) {}
+
+  /** What the guard lets in without a token (AuthGuard): public routes, and /metrics when configured open. */
+  private open(access: Access | undefined): boolean {
+    return access === 'public' || (access === 'metrics' && this.config.metricsPublic);
+  }
 
   build(): Record<string, unknown> {
     if (this.cached) return this.cached;
@@ -51,12 +58,12 @@ export class OpenApiDocument {
         if (method === undefined) continue;
         const path = toOpenApiPath(prefix, String(Reflect.getMetadata(PATH_METADATA, handler) ?? ''));
         const doc = this.reflector.get<ApiDocOptions | undefined>(API_DOC, handler);
-        const access = this.reflector.getAllAndOverride<string | undefined>(ACCESS, [handler, metatype]);
+        const access = this.reflector.getAllAndOverride<Access | undefined>(ACCESS, [handler, metatype]);
         const verb = RequestMethod[method].toLowerCase();
         (paths[path] ??= {})[verb] = {
           summary: doc?.summary ?? name,
           tags: [metatype.name.replace(/Controller$/, '')],
-          ...(access === 'public' ? { security: [] } : {}),
+          ...(this.open(access) ? { security: [] } : {}),
           parameters: [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({
             name: m[1],
             in: 'path',
