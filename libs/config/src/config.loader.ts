@@ -94,6 +94,7 @@ export function resolveSource(s: SourceFileConfig, defaultUrl: string): SourceCo
     snapshotChunkSize: s.snapshotChunkSize,
     snapshotChunkDelayMs: s.snapshotChunkDelayMs,
     snapshotMaxRowsPerSecond: s.snapshotMaxRowsPerSecond,
+    snapshotStatementTimeoutMs: s.snapshotStatementTimeoutMs,
   };
 }
 

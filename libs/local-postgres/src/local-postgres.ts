@@ -77,6 +77,9 @@ export class LocalPostgres {
     for (const [name, value] of Object.entries(settings)) args.push('-c', `${name}=${value}`);
     const child = spawn(join(this.binDir, 'postgres'), args, {
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: Ctrl-C in a terminal signals the whole foreground group, and the server
+      // must not stop before the process using it has stopped its work (stop() ends it last).
+      detached: true,
       env: this.env(),
       ...(runAs ?? {}),
     });

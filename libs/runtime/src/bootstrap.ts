@@ -57,7 +57,11 @@ export async function bootstrap(roles: Role[]): Promise<void> {
   }
   const logger = new Logger('Tributary');
   const app = await createApp(config, roles);
-  app.enableShutdownHooks();
+  // SIGINT and SIGTERM close the app in order, then exit with 0 (re-raising the signal would not): the
+  // roles stop taking work, cancel their statements on the sources and drain (beforeApplicationShutdown),
+  // the HTTP server closes, and only then the platform pools and the embedded Postgres
+  // (onApplicationShutdown), so nothing still running finds its database gone.
+  app.enableShutdownHooks(['SIGINT', 'SIGTERM'], { useProcessExit: true });
   if (roles.includes('api')) {
     await (app as INestApplication).listen(config.api.port, config.api.host);
     logger.log(`API listening on http://${config.api.host}:${config.api.port} (roles: ${roles.join(', ')})`);

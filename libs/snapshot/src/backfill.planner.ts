@@ -5,12 +5,13 @@ import { BackfillRepository } from './backfill.repository';
 import type { Backfill } from './backfill.types';
 import { SnapshotTable, SnapshotTableError } from './snapshot.table';
 import { DEFAULT_CHUNK_SIZE } from './snapshotter';
+import { UnsafeWhereError } from './filter.check';
 import { explainRows, InvalidWhereError } from './where.validator';
 
 /** A request the API refuses: the field at fault, why, and the HTTP status. */
 export class BackfillRequestError extends Error {
   constructor(
-    readonly status: 400 | 404 | 409,
+    readonly status: 400 | 404 | 409 | 422,
     readonly field: string,
     message: string,
   ) {
@@ -29,8 +30,8 @@ export interface BackfillRequest {
 /**
  * Validates a backfill request against the configuration and the source, then records it as pending
  * for the source's snapshotter: the table must be one the source captures, exist, have a key and be in
- * the publication; `where` must be a single boolean expression on it (checked by EXPLAIN in a READ ONLY
- * transaction). Identifiers are only ever used quoted, after the table was found in the catalog.
+ * the publication; `where` must be a single boolean expression over its own columns that calls only
+ * IMMUTABLE functions (see explainRows). Identifiers are only ever used quoted, after the table was found in the catalog.
  */
 export async function planBackfill(pool: Pool, source: SourceConfig, request: BackfillRequest): Promise<Backfill> {
   const [schema, table] = request.table.split('.');
@@ -61,9 +62,10 @@ export async function planBackfill(pool: Pool, source: SourceConfig, request: Ba
       );
     }
     try {
-      estimate = await explainRows(client, snapshotTable.qualified, where);
+      estimate = await explainRows(client, snapshotTable, where);
     } catch (error) {
       if (error instanceof InvalidWhereError) throw new BackfillRequestError(400, 'where', error.message);
+      if (error instanceof UnsafeWhereError) throw new BackfillRequestError(422, 'where', error.message);
       throw error;
     }
   } finally {
