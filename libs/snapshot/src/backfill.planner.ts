@@ -5,8 +5,11 @@ import { BackfillRepository } from './backfill.repository';
 import type { Backfill } from './backfill.types';
 import { SnapshotTable, SnapshotTableError } from './snapshot.table';
 import { DEFAULT_CHUNK_SIZE } from './snapshotter';
-import { UnsafeWhereError } from './filter.check';
+import { FILTER_CHECK_TIMEOUT_MS, UnsafeWhereError } from './filter.check';
 import { explainRows, InvalidWhereError } from './where.validator';
+
+const LOCK_NOT_AVAILABLE = '55P03';
+const QUERY_CANCELED = '57014';
 
 /** A request the API refuses: the field at fault, why, and the HTTP status. */
 export class BackfillRequestError extends Error {
@@ -66,6 +69,13 @@ export async function planBackfill(pool: Pool, source: SourceConfig, request: Ba
     } catch (error) {
       if (error instanceof InvalidWhereError) throw new BackfillRequestError(400, 'where', error.message);
       if (error instanceof UnsafeWhereError) throw new BackfillRequestError(422, 'where', error.message);
+      const code = (error as { code?: string }).code;
+      if (code === LOCK_NOT_AVAILABLE) {
+        throw new BackfillRequestError(409, 'table', `${request.table} is locked by another session: try again later`);
+      }
+      if (code === QUERY_CANCELED) {
+        throw new BackfillRequestError(422, 'where', `took longer than ${FILTER_CHECK_TIMEOUT_MS} ms to check`);
+      }
       throw error;
     }
   } finally {

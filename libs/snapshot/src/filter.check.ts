@@ -8,7 +8,7 @@ export class UnsafeWhereError extends Error {
   }
 }
 
-/** How long the check (and the estimate) may take, and wait for the table's lock. */
+/** How long the check (and the estimate) of a request may take, waiting for the table's lock included. */
 export const FILTER_CHECK_TIMEOUT_MS = 5_000;
 
 /**
@@ -62,10 +62,14 @@ export function filterReferences(tree: string): FilterReferences {
  * functions and catalogs are pinned and have no dependency rows.) Errors of the expression itself
  * (syntax, unknown column, not a boolean) are thrown as Postgres gives them, for the caller to map.
  */
-export async function checkFilter(client: ClientBase, table: { oid: number; qualified: string }, where: string): Promise<void> {
-  await client.query(
-    `BEGIN; SET LOCAL statement_timeout = ${FILTER_CHECK_TIMEOUT_MS}; SET LOCAL lock_timeout = ${FILTER_CHECK_TIMEOUT_MS}`,
-  );
+export async function checkFilter(
+  client: ClientBase,
+  table: { oid: number; qualified: string },
+  where: string,
+  timeoutMs = FILTER_CHECK_TIMEOUT_MS,
+): Promise<void> {
+  const ms = Math.trunc(timeoutMs);
+  await client.query(`BEGIN; SET LOCAL statement_timeout = ${ms}; SET LOCAL lock_timeout = ${ms}`);
   try {
     // The extended protocol takes exactly one statement, whatever the text holds.
     await client.query({
@@ -87,10 +91,10 @@ export async function checkFilter(client: ClientBase, table: { oid: number; qual
       [refs.functions, refs.operators],
     );
     if (unsafe.length) {
-      const f = unsafe[0];
-      const why = f.definer ? 'is SECURITY DEFINER' : `is ${f.volatility === 'v' ? 'VOLATILE' : 'STABLE'}`;
+      const why = (f: (typeof unsafe)[number]) =>
+        `${f.name} is ${f.definer ? 'SECURITY DEFINER' : f.volatility === 'v' ? 'VOLATILE' : 'STABLE'}`;
       throw new UnsafeWhereError(
-        `may only call IMMUTABLE functions and operators (results from the row's values alone): ${f.name} ${why}`,
+        `may only call IMMUTABLE functions and operators (results from the row's values alone): ${[...new Set(unsafe.map(why))].join(', ')}`,
       );
     }
   } finally {

@@ -142,9 +142,12 @@ export class Snapshotter {
       );
       if (!published.rowCount)
         throw new SnapshotTableError(`table ${name} is not in publication ${this.deps.source.publication}`);
-      estimate = await this.cancellable(b, () => explainRows(client, table, b.where));
+      estimate = await this.cancellable(b, () => explainRows(client, table, b.where, this.statementTimeoutMs));
     } catch (error) {
       if (this.statement?.cancelled && isQueryCanceled(error)) throw new BackfillCancelled();
+      if (isQueryCanceled(error) || (error as { code?: string }).code === '55P03') {
+        throw new BackfillFailure(`checking the condition: ${(error as Error).message} (longer than snapshotStatementTimeoutMs)`);
+      }
       const invalid = error instanceof InvalidWhereError || error instanceof UnsafeWhereError;
       if (error instanceof SnapshotTableError || invalid || isSqlError(error)) {
         throw new BackfillFailure((error as Error).message);
@@ -239,7 +242,7 @@ export class Snapshotter {
     const client = this.client as Client;
     try {
       // One round trip: the transaction, its time limit, and its snapshot, which the chunk query then reads in.
-      const timeout = Math.trunc(this.deps.source.snapshotStatementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS);
+      const timeout = this.statementTimeoutMs;
       const [, , snap] = (await client.query(
         `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = ${timeout}; ` +
           'SELECT pg_current_snapshot()::text AS s',
@@ -256,6 +259,10 @@ export class Snapshotter {
       const timedOut = isQueryCanceled(error) ? ` (longer than snapshotStatementTimeoutMs)` : '';
       throw new BackfillFailure(`reading chunk ${chunk}: ${(error as Error).message}${timedOut}`);
     }
+  }
+
+  private get statementTimeoutMs(): number {
+    return Math.trunc(this.deps.source.snapshotStatementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS);
   }
 
   /** Runs `work` on the snapshot connection, cancelling its statement once the backfill is cancelled or the run stops. */

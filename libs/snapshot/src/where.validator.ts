@@ -78,17 +78,18 @@ export async function explainRows(
   client: ClientBase,
   table: { oid: number; qualified: string },
   where: string | null,
+  timeoutMs = FILTER_CHECK_TIMEOUT_MS,
 ): Promise<number> {
   if (where !== null) {
     checkWhereShape(where);
     try {
-      await checkFilter(client, table, where);
+      await checkFilter(client, table, where, timeoutMs);
     } catch (error) {
       if (isSqlError(error)) throw new InvalidWhereError((error as Error).message);
       throw error;
     }
   }
-  await client.query(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${FILTER_CHECK_TIMEOUT_MS}`);
+  await client.query(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${Math.trunc(timeoutMs)}`);
   try {
     // A parameter forces the extended protocol, which refuses more than one statement.
     const { rows } = await client.query<{ 'QUERY PLAN': { Plan: { 'Plan Rows': number } }[] }>(
