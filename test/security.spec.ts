@@ -1,8 +1,13 @@
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from 'pg';
+import { freePort } from '@tributary/local-postgres';
 import { CaptureHarness, platformConfig, sourceConfig } from './support/capture-harness';
 import { TestApi } from './support/api';
 import { TestCluster, waitFor } from './support/pg-cluster';
 import { TestPlatform } from './support/platform';
+import { AppProcess, builtApp } from './support/processes';
 import { backfillsSettled } from './support/snapshot';
 
 /**
@@ -145,5 +150,113 @@ describe("filters: a backfill filter is an expression over the table's own colum
       await locker.query('ROLLBACK');
       await locker.end();
     }
+  });
+
+  /**
+   * The all-in-one app on its embedded Postgres (which is also its source), with a backfill whose chunk
+   * read waits for a lock: SIGTERM, and Ctrl-C (SIGINT to the whole process group, the embedded Postgres
+   * included), stop it with exit code 0 and no error: the work stops and its statements are cancelled
+   * before the platform database closes, and the embedded Postgres stops last.
+   */
+  describe('shutdown with a backfill stuck on a lock', () => {
+    let dir: string;
+    let env: NodeJS.ProcessEnv;
+    let app: AppProcess | undefined;
+    let base: string;
+    let pgUrl: string;
+
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'tributary-shutdown-'));
+      chmodSync(dir, 0o755);
+      const apiPort = await freePort();
+      const pgPort = await freePort();
+      base = `http://127.0.0.1:${apiPort}`;
+      pgUrl = `postgres://postgres@127.0.0.1:${pgPort}/tributary`;
+      env = {
+        TRIBUTARY_DATA_DIR: join(dir, 'data'),
+        TRIBUTARY_EMBEDDED_PORT: String(pgPort),
+        TRIBUTARY_API_PORT: String(apiPort),
+      };
+    });
+
+    afterAll(async () => {
+      await app?.kill('SIGKILL');
+      // A server left behind by a failed run.
+      const pidFile = join(env.TRIBUTARY_DATA_DIR as string, 'pg', 'postmaster.pid');
+      if (existsSync(pidFile)) {
+        try {
+          process.kill(Number(readFileSync(pidFile, 'utf8').split('\n')[0]), 'SIGQUIT');
+        } catch {
+          // already gone
+        }
+      }
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    const call = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${base}${path}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of several shapes
+      return { status: res.status, body: (await res.json()) as any };
+    };
+
+    /** Starts the app and returns a session holding an ACCESS EXCLUSIVE lock the backfill's chunk read waits for. */
+    async function startStuck(): Promise<Client> {
+      const next = new AppProcess(builtApp('tributary'), env, [], { ownGroup: true });
+      app = next;
+      await waitFor(async () => (await fetch(`${base}/ready`).catch(() => undefined))?.status === 200, 'the app', 90_000).catch(
+        (error: Error) => {
+          throw new Error(`${error.message}\n--- app output ---\n${next.output}`);
+        },
+      );
+      const source = new Client({ connectionString: pgUrl });
+      source.on('error', () => undefined); // the server stops with the app
+      await source.connect();
+      await source.query('CREATE TABLE IF NOT EXISTS stuck (id int PRIMARY KEY, v int)');
+      await source.query('INSERT INTO stuck SELECT g, g FROM generate_series(1, 50000) g ON CONFLICT DO NOTHING');
+      // 409 after a restart: the backfill of the first run is still running.
+      await waitFor(async () => {
+        const res = await call('POST', '/api/v1/sources/default/backfills', { table: 'public.stuck', chunkSize: 1 });
+        return res.status === 202 || res.status === 409;
+      }, 'a backfill of public.stuck');
+      const [{ id }] = (await call('GET', '/api/v1/sources/default/backfills')).body as { id: number }[];
+      await waitFor(async () => (await call('GET', `/api/v1/sources/default/backfills/${id}`)).body.rowsDone > 2, 'progress');
+      await source.query('BEGIN; LOCK TABLE stuck IN ACCESS EXCLUSIVE MODE');
+      await waitFor(async () => {
+        const { rows } = await source.query(
+          `SELECT 1 FROM pg_stat_activity WHERE application_name = 'tributary-snapshot:default' AND wait_event_type = 'Lock'`,
+        );
+        return rows.length > 0;
+      }, 'the chunk read to wait for the lock');
+      return source;
+    }
+
+    async function expectCleanExit(stop: () => void): Promise<void> {
+      const running = app as AppProcess;
+      stop();
+      const code = await waitFor(
+        async () => running.child.exitCode !== null || running.child.signalCode !== null,
+        'the app to exit',
+        30_000,
+      )
+        .then(() => running.child.exitCode)
+        .catch((error: Error) => {
+          throw new Error(`${error.message}\n--- app output ---\n${running.output}`);
+        });
+      expect({ code, signal: running.child.signalCode }).toEqual({ code: 0, signal: null });
+      expect(running.output).not.toMatch(/Unhandled|'error' event|Error happened during shutdown/);
+    }
+
+    it('exits with 0 on SIGTERM, and on Ctrl-C (SIGINT to the process group)', async () => {
+      const first = await startStuck();
+      await expectCleanExit(() => (app as AppProcess).child.kill('SIGTERM'));
+      await first.end().catch(() => undefined);
+      const second = await startStuck();
+      await expectCleanExit(() => (app as AppProcess).interrupt());
+      await second.end().catch(() => undefined);
+    });
   });
 });
