@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { freePort } from '@tributary/local-postgres';
+import { filterReferences } from '@tributary/snapshot';
 import { CaptureHarness, platformConfig, sourceConfig } from './support/capture-harness';
 import { TestApi } from './support/api';
 import { TestCluster, waitFor } from './support/pg-cluster';
@@ -101,6 +102,27 @@ describe("filters: a backfill filter is an expression over the table's own colum
     expect(done.status).toBe('done');
     if (count) expect(Number(done.rows_done)).toBe(((await sql(count))[0] as { n: number }).n);
     else expect(Number(done.rows_done)).toBeGreaterThan(3);
+  });
+
+  it('reads the functions, operators and relations out of a parse tree; names in it can only add references', () => {
+    const tree =
+      '({QUERY :rtable ({RANGETBLENTRY :eref {ALIAS :aliasname t :colnames ("a\\{SUBLINK" ":funcid 1")} :relid 16384}) ' +
+      ':quals {BOOLEXPR :args ({OPEXPR :opno 521 :opfuncid 147 :args ({FUNCEXPR :funcid 870 :args ({VAR :varno 1})})} ' +
+      '{ROWCOMPAREEXPR :opnos (o 97 664)})}})';
+    const refs = filterReferences(tree);
+    expect([...refs.nodes.keys()].sort()).toEqual([
+      'ALIAS',
+      'BOOLEXPR',
+      'FUNCEXPR',
+      'OPEXPR',
+      'QUERY',
+      'RANGETBLENTRY',
+      'ROWCOMPAREEXPR',
+      'VAR',
+    ]);
+    expect(refs.functions.sort((a, b) => a - b)).toEqual([1, 147, 870]); // 1: from a column name, refused
+    expect(refs.operators).toEqual([521, 97, 664]);
+    expect(refs.relations).toEqual([16384]);
   });
 
   it('cancels the statement a cancelled backfill is running: the source backend stops waiting', async () => {
