@@ -120,7 +120,7 @@ describe('embedded default (all-in-one app)', () => {
     const pidFile = join(env.TRIBUTARY_DATA_DIR as string, 'pg', 'postmaster.pid');
     expect(existsSync(pidFile)).toBe(true);
     const pgPid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-    await app?.kill('SIGTERM'); // Nest closes the app (and its Postgres), then re-raises the signal
+    await app?.kill('SIGTERM'); // the app closes (its Postgres last) and exits with 0
     await waitFor(async () => !isAlive(pgPid), 'embedded Postgres to stop');
 
     await start();

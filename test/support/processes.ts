@@ -17,10 +17,12 @@ export class AppProcess {
   readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
 
-  constructor(script: string, env: NodeJS.ProcessEnv, args: string[] = []) {
+  /** `ownGroup`: in a process group of its own, which `interrupt` signals as a terminal's Ctrl-C does. */
+  constructor(script: string, env: NodeJS.ProcessEnv, args: string[] = [], options: { ownGroup?: boolean } = {}) {
     this.child = spawn(process.execPath, [script, ...args], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: options.ownGroup ?? false,
     });
     const keep = (chunk: Buffer) => {
       this.output = (this.output + chunk.toString()).slice(-200_000);
@@ -28,6 +30,11 @@ export class AppProcess {
     this.child.stdout?.on('data', keep);
     this.child.stderr?.on('data', keep);
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+  }
+
+  /** SIGINT to the whole process group (started with `ownGroup`), children included: Ctrl-C in a terminal. */
+  interrupt(): void {
+    process.kill(-(this.child.pid as number), 'SIGINT');
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {

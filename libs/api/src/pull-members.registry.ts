@@ -1,4 +1,4 @@
-import { ConflictException, Inject, Injectable, NotFoundException, OnApplicationShutdown } from '@nestjs/common';
+import { ConflictException, Inject, Injectable, NotFoundException, BeforeApplicationShutdown } from '@nestjs/common';
 import { CatalogRepository } from '@tributary/catalog';
 import { GroupDeletedError, GroupMember, GroupRepository, PullMember } from '@tributary/consumer-groups';
 import { PlatformDatabase } from '@tributary/store';
@@ -9,7 +9,7 @@ import { PlatformDatabase } from '@tributary/store';
  * expires on the same clock, so its partitions move to other members.
  */
 @Injectable()
-export class PullMembersRegistry implements OnApplicationShutdown {
+export class PullMembersRegistry implements BeforeApplicationShutdown {
   readonly repo: GroupRepository;
   private readonly members = new Map<string, PullMember>();
   private readonly sweeper: NodeJS.Timeout;
@@ -74,7 +74,8 @@ export class PullMembersRegistry implements OnApplicationShutdown {
     await pull.leave();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before the platform database closes (StoreModule, at onApplicationShutdown): see bootstrap. */
+  async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.sweeper);
     await Promise.all([...this.members.values()].map((m) => m.leave().catch(() => undefined)));
     this.members.clear();

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown, Optional } from '@nestjs/common';
 import { CatalogFollower, CatalogRepository } from '@tributary/catalog';
 import { resolveSource, TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
 import { MetricsService } from '@tributary/metrics';
@@ -10,7 +10,7 @@ import { CaptureStatus, SourceCapture } from './source-capture';
  * through the API or a file starts, a changed one restarts with its new settings, a deleted one stops.
  */
 @Injectable()
-export class CaptureService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class CaptureService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Capture');
   private readonly captures = new Map<string, { capture: SourceCapture; resolved: string }>();
   private readonly follower: CatalogFollower;
@@ -41,7 +41,8 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
     if (this.captures.size === 0) this.logger.log('no sources in the catalog yet');
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before the platform database closes (StoreModule, at onApplicationShutdown): see bootstrap. */
+  async beforeApplicationShutdown(): Promise<void> {
     await this.follower.stop();
     await Promise.all([...this.captures.values()].map((c) => c.capture.stop()));
   }

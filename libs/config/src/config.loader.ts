@@ -102,6 +102,7 @@ export function resolveSource(s: SourceFileConfig, defaultUrl: string): SourceCo
     snapshotChunkSize: s.snapshotChunkSize,
     snapshotChunkDelayMs: s.snapshotChunkDelayMs,
     snapshotMaxRowsPerSecond: s.snapshotMaxRowsPerSecond,
+    snapshotStatementTimeoutMs: s.snapshotStatementTimeoutMs,
   };
 }
 

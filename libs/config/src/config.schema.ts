@@ -61,6 +61,8 @@ export const sourceSchema = z
     snapshotChunkDelayMs: z.number().int().min(0).max(3_600_000).default(0),
     /** Upper bound of the snapshot read rate; omitted means unthrottled. */
     snapshotMaxRowsPerSecond: z.number().int().min(1).optional(),
+    /** How long one chunk read may run (statement_timeout), lock waits included, before the backfill fails. */
+    snapshotStatementTimeoutMs: z.number().int().min(1_000).max(86_400_000).default(300_000),
   })
   .strict();
 

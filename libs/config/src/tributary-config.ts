@@ -25,6 +25,8 @@ export interface SourceConfig {
   snapshotChunkSize?: number;
   snapshotChunkDelayMs?: number;
   snapshotMaxRowsPerSecond?: number;
+  /** statement_timeout of a chunk read; undefined means 300,000. */
+  snapshotStatementTimeoutMs?: number;
 }
 
 export interface TopicConfig {

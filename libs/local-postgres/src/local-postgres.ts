@@ -13,6 +13,12 @@ export interface LocalPostgresOptions {
   settings?: Record<string, string>;
   /** Called with each line the server prints (default: dropped). */
   onLog?: (line: string) => void;
+  /**
+   * Run the server in a process group of its own: Ctrl-C in a terminal signals the whole foreground
+   * group, and a server that the process using it stops last (the embedded default) must not stop
+   * first. Off for tests, whose clusters should end with an interrupted test run.
+   */
+  ownProcessGroup?: boolean;
 }
 
 interface RunAs {
@@ -77,6 +83,7 @@ export class LocalPostgres {
     for (const [name, value] of Object.entries(settings)) args.push('-c', `${name}=${value}`);
     const child = spawn(join(this.binDir, 'postgres'), args, {
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: this.options.ownProcessGroup ?? false,
       env: this.env(),
       ...(runAs ?? {}),
     });

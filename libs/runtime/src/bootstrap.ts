@@ -10,6 +10,9 @@ import { StoreModule } from '@tributary/store';
 import { WorkerModule } from '@tributary/worker';
 import { StandaloneMetrics } from './standalone-metrics';
 
+/** How long a shutdown may take before the process gives up on draining (Kubernetes' default grace is 30 s). */
+const SHUTDOWN_LIMIT_MS = 25_000;
+
 export type Role = 'api' | 'capture' | 'worker';
 export const ALL_ROLES: Role[] = ['api', 'capture', 'worker'];
 
@@ -62,7 +65,20 @@ export async function bootstrap(roles: Role[]): Promise<void> {
   }
   const logger = new Logger('Tributary');
   const app = await createApp(config, roles);
-  app.enableShutdownHooks();
+  // SIGINT and SIGTERM close the app in order, then exit with 0 (re-raising the signal would not): the
+  // roles stop taking work, cancel their statements on the sources and drain (beforeApplicationShutdown),
+  // the HTTP server closes, and only then the platform pools and the embedded Postgres
+  // (onApplicationShutdown), so nothing still running finds its database gone.
+  app.enableShutdownHooks(['SIGINT', 'SIGTERM'], { useProcessExit: true });
+  // A drain that cannot finish (a database that does not answer) must not keep the process alive forever.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      setTimeout(() => {
+        process.stderr.write(`shutdown did not finish within ${SHUTDOWN_LIMIT_MS / 1000} s after ${signal}: exiting\n`);
+        process.exit(1);
+      }, SHUTDOWN_LIMIT_MS).unref();
+    });
+  }
   if (roles.includes('api')) {
     await (app as INestApplication).listen(config.api.port, config.api.host);
     logger.log(`API listening on http://${config.api.host}:${config.api.port} (roles: ${roles.join(', ')})`);

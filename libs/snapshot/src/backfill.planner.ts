@@ -5,12 +5,16 @@ import { BackfillRepository } from './backfill.repository';
 import type { Backfill } from './backfill.types';
 import { SnapshotTable, SnapshotTableError } from './snapshot.table';
 import { DEFAULT_CHUNK_SIZE } from './snapshotter';
+import { FILTER_CHECK_TIMEOUT_MS, UnsafeWhereError } from './filter.check';
 import { explainRows, InvalidWhereError } from './where.validator';
+
+const LOCK_NOT_AVAILABLE = '55P03';
+const QUERY_CANCELED = '57014';
 
 /** A request the API refuses: the field at fault, why, and the HTTP status. */
 export class BackfillRequestError extends Error {
   constructor(
-    readonly status: 400 | 404 | 409,
+    readonly status: 400 | 404 | 409 | 422,
     readonly field: string,
     message: string,
   ) {
@@ -29,8 +33,8 @@ export interface BackfillRequest {
 /**
  * Validates a backfill request against the configuration and the source, then records it as pending
  * for the source's snapshotter: the table must be one the source captures, exist, have a key and be in
- * the publication; `where` must be a single boolean expression on it (checked by EXPLAIN in a READ ONLY
- * transaction). Identifiers are only ever used quoted, after the table was found in the catalog.
+ * the publication; `where` must be a single boolean expression over its own columns that calls only
+ * IMMUTABLE functions (see explainRows). Identifiers are only ever used quoted, after the table was found in the catalog.
  */
 export async function planBackfill(pool: Pool, source: SourceConfig, request: BackfillRequest): Promise<Backfill> {
   const [schema, table] = request.table.split('.');
@@ -61,9 +65,17 @@ export async function planBackfill(pool: Pool, source: SourceConfig, request: Ba
       );
     }
     try {
-      estimate = await explainRows(client, snapshotTable.qualified, where);
+      estimate = await explainRows(client, snapshotTable, where);
     } catch (error) {
       if (error instanceof InvalidWhereError) throw new BackfillRequestError(400, 'where', error.message);
+      if (error instanceof UnsafeWhereError) throw new BackfillRequestError(422, 'where', error.message);
+      const code = (error as { code?: string }).code;
+      if (code === LOCK_NOT_AVAILABLE) {
+        throw new BackfillRequestError(409, 'table', `${request.table} is locked by another session: try again later`);
+      }
+      if (code === QUERY_CANCELED) {
+        throw new BackfillRequestError(422, 'where', `took longer than ${FILTER_CHECK_TIMEOUT_MS} ms to check`);
+      }
       throw error;
     }
   } finally {

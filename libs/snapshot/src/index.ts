@@ -7,6 +7,7 @@ export { DEFAULT_CHUNK_SIZE, Snapshotter, type SnapshotterDeps } from './snapsho
 export { WatermarkHandler, type WatermarkContext } from './watermark.handler';
 export { encodeMark, parseMark, WATERMARK_PREFIX, type WatermarkMark } from './watermark.marks';
 export { checkWhereShape, explainRows, InvalidWhereError } from './where.validator';
+export { checkFilter, filterReferences, UnsafeWhereError } from './filter.check';
 export { XidSnapshot } from './xid.snapshot';
 export { BackfillRequestError, planBackfill, type BackfillRequest } from './backfill.planner';
 export { queueInitialSnapshots, skipEmptyInitialSnapshots, type QueuedSnapshot } from './initial.snapshots';

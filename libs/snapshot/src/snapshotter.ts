@@ -5,10 +5,12 @@ import type { SourceConfig } from '@tributary/config';
 import { TableSchemaRepository } from '@tributary/schema-registry';
 import { quoteLiteral, TypeRegistry } from '@tributary/pg-source';
 import { BackfillRepository } from './backfill.repository';
-import type { Backfill } from './backfill.types';
+import { ACTIVE_STATUSES, type Backfill } from './backfill.types';
 import type { ChunkExchange } from './chunk.exchange';
 import { type ReadChunk, SNAPSHOT_SESSION_OPTIONS, SnapshotTable, SnapshotTableError } from './snapshot.table';
+import { isQueryCanceled, StatementCanceller } from './statement.canceller';
 import { encodeMark, WATERMARK_PREFIX, type WatermarkMark } from './watermark.marks';
+import { UnsafeWhereError } from './filter.check';
 import { explainRows, InvalidWhereError, isSqlError } from './where.validator';
 import { XidSnapshot } from './xid.snapshot';
 
@@ -30,6 +32,7 @@ const FIRST_CHUNK_ROWS = 1_000;
 const IDLE_POLL_MS = 1_000;
 const PROGRESS_LOG_MS = 5_000;
 const STATUS_CHECK_MS = 1_000;
+const DEFAULT_STATEMENT_TIMEOUT_MS = 300_000;
 
 export interface SnapshotterDeps {
   source: SourceConfig;
@@ -40,6 +43,8 @@ export interface SnapshotterDeps {
 
 /** A failure of one backfill (its table, its condition), as opposed to the source connection. */
 class BackfillFailure extends Error {}
+/** The backfill was cancelled while one of its statements ran, and that statement was cancelled. */
+class BackfillCancelled extends Error {}
 
 /**
  * Runs a source's backfills, one at a time, oldest first (a running one, resumed after a restart, before
@@ -56,6 +61,7 @@ export class Snapshotter {
   private readonly types = new TypeRegistry();
   private readonly finished: number[] = [];
   private client?: Client;
+  private statement?: StatementCanceller;
   private stopped = false;
   private loop?: Promise<void>;
   private wake?: () => void;
@@ -77,6 +83,8 @@ export class Snapshotter {
     this.stopped = true;
     this.wake?.();
     this.deps.exchange.close(this.run);
+    // A statement still running would keep its backend, and its snapshot, after the connection ends.
+    await this.statement?.cancel().catch(() => undefined);
     await this.client?.end().catch(() => undefined);
     await this.loop;
   }
@@ -93,6 +101,11 @@ export class Snapshotter {
         await this.runBackfill(backfill);
       } catch (error) {
         if (this.stopped) return;
+        if (error instanceof BackfillCancelled) {
+          this.logger.log(`backfill ${backfill.id} of ${backfill.schema}.${backfill.table} was cancelled: its statement stopped`);
+          this.finished.push(backfill.id);
+          continue;
+        }
         if (!(error instanceof BackfillFailure)) throw error;
         this.logger.error(`backfill ${backfill.id} of ${backfill.schema}.${backfill.table} failed: ${error.message}`);
         await this.repo.fail(backfill.id, error.message);
@@ -106,11 +119,13 @@ export class Snapshotter {
     const client = new Client({
       connectionString: source.url,
       application_name: `tributary-snapshot:${source.name}`,
-      options: SNAPSHOT_SESSION_OPTIONS,
+      // The server also ends a statement whose client went away (a crashed or killed process) within a second.
+      options: `${SNAPSHOT_SESSION_OPTIONS} -c client_connection_check_interval=1000`,
       connectionTimeoutMillis: 10_000,
     });
     client.on('error', () => undefined); // surfaces through the next query
     await client.connect();
+    this.statement = await StatementCanceller.of(client, source);
     return client;
   }
 
@@ -127,9 +142,14 @@ export class Snapshotter {
       );
       if (!published.rowCount)
         throw new SnapshotTableError(`table ${name} is not in publication ${this.deps.source.publication}`);
-      estimate = await explainRows(client, table.qualified, b.where);
+      estimate = await this.cancellable(b, () => explainRows(client, table, b.where, this.statementTimeoutMs));
     } catch (error) {
-      if (error instanceof SnapshotTableError || error instanceof InvalidWhereError || isSqlError(error)) {
+      if (this.statement?.cancelled && isQueryCanceled(error)) throw new BackfillCancelled();
+      if (isQueryCanceled(error) || (error as { code?: string }).code === '55P03') {
+        throw new BackfillFailure(`checking the condition: ${(error as Error).message} (longer than snapshotStatementTimeoutMs)`);
+      }
+      const invalid = error instanceof InvalidWhereError || error instanceof UnsafeWhereError;
+      if (error instanceof SnapshotTableError || invalid || isSqlError(error)) {
         throw new BackfillFailure((error as Error).message);
       }
       throw error;
@@ -169,7 +189,7 @@ export class Snapshotter {
       if (this.stopped) return;
       chunk++;
       if (!lowWritten) await this.emit(this.mark(b, table, chunk, 'low'));
-      const { read, snapshot } = await this.readChunk(b, table, chunk, lastKey, limit);
+      const { read, snapshot } = await this.cancellable(b, () => this.readChunk(b, table, chunk, lastKey, limit));
       const last = !read.cut && read.rows.length < limit;
       if (read.rows.length) {
         limit = Math.max(1, Math.min(b.chunkSize, Math.floor(MAX_CHUNK_BYTES / table.averageRowBytes)));
@@ -221,18 +241,37 @@ export class Snapshotter {
   ): Promise<{ read: ReadChunk; snapshot: XidSnapshot }> {
     const client = this.client as Client;
     try {
-      // One round trip: the transaction, and its snapshot, which the chunk query then reads in.
-      const [, snap] = (await client.query(
-        'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT pg_current_snapshot()::text AS s',
-      )) as unknown as [unknown, { rows: { s: string }[] }];
+      // One round trip: the transaction, its time limit, and its snapshot, which the chunk query then reads in.
+      const timeout = this.statementTimeoutMs;
+      const [, , snap] = (await client.query(
+        `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = ${timeout}; ` +
+          'SELECT pg_current_snapshot()::text AS s',
+      )) as unknown as [unknown, unknown, { rows: { s: string }[] }];
       const snapshot = XidSnapshot.parse(snap.rows[0].s);
       return { read: await table.readChunk(client, after, limit, b.where, MAX_CHUNK_BYTES), snapshot };
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
-      if (!isSqlError(error)) throw error;
+      if (this.stopped) throw error;
+      const cancelled = this.statement?.cancelled && isQueryCanceled(error);
+      if (!cancelled && !isSqlError(error) && !isQueryCanceled(error)) throw error;
       await this.emit(this.mark(b, table, chunk, 'abort'));
-      throw new BackfillFailure(`reading chunk ${chunk}: ${(error as Error).message}`);
+      if (cancelled) throw new BackfillCancelled();
+      const timedOut = isQueryCanceled(error) ? ` (longer than snapshotStatementTimeoutMs)` : '';
+      throw new BackfillFailure(`reading chunk ${chunk}: ${(error as Error).message}${timedOut}`);
     }
+  }
+
+  private get statementTimeoutMs(): number {
+    return Math.trunc(this.deps.source.snapshotStatementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS);
+  }
+
+  /** Runs `work` on the snapshot connection, cancelling its statement once the backfill is cancelled or the run stops. */
+  private cancellable<T>(b: Backfill, work: () => Promise<T>): Promise<T> {
+    const wanted = async () => {
+      const status = await this.repo.status(b.id);
+      return !this.stopped && status !== undefined && ACTIVE_STATUSES.includes(status);
+    };
+    return (this.statement as StatementCanceller).run(work, wanted, STATUS_CHECK_MS);
   }
 
   /** Writes the watermarks into the open chunk transaction and commits it, in one round trip. */

@@ -1,4 +1,5 @@
 import type { ClientBase } from 'pg';
+import { checkFilter, FILTER_CHECK_TIMEOUT_MS } from './filter.check';
 
 export class InvalidWhereError extends Error {
   constructor(message: string) {
@@ -67,17 +68,32 @@ export function checkWhereShape(where: string): void {
 }
 
 /**
- * Validates `where` against the table on the source (it must parse, name existing columns and be a
- * boolean) with EXPLAIN in a READ ONLY transaction that is rolled back, and returns the planner's estimate
- * of the rows it selects. `qualified` is the table's quoted, schema-qualified name.
+ * Validates `where` against the table on the source and returns the planner's estimate of the rows it
+ * selects. First its shape, then, on the source, that it is an expression over the table's own columns
+ * calling only IMMUTABLE functions (checkFilter: UnsafeWhereError), and last EXPLAIN in a READ ONLY
+ * transaction that is rolled back, under a statement_timeout: planning folds immutable functions of
+ * constants, and only an expression that passed the check gets that far.
  */
-export async function explainRows(client: ClientBase, qualified: string, where: string | null): Promise<number> {
-  if (where !== null) checkWhereShape(where);
-  await client.query('BEGIN READ ONLY');
+export async function explainRows(
+  client: ClientBase,
+  table: { oid: number; qualified: string },
+  where: string | null,
+  timeoutMs = FILTER_CHECK_TIMEOUT_MS,
+): Promise<number> {
+  if (where !== null) {
+    checkWhereShape(where);
+    try {
+      await checkFilter(client, table, where, timeoutMs);
+    } catch (error) {
+      if (isSqlError(error)) throw new InvalidWhereError((error as Error).message);
+      throw error;
+    }
+  }
+  await client.query(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${Math.trunc(timeoutMs)}`);
   try {
     // A parameter forces the extended protocol, which refuses more than one statement.
     const { rows } = await client.query<{ 'QUERY PLAN': { Plan: { 'Plan Rows': number } }[] }>(
-      `EXPLAIN (FORMAT JSON) SELECT 1 FROM ${qualified} WHERE ${where === null ? 'true' : `(${where})`} AND $1::boolean`,
+      `EXPLAIN (FORMAT JSON) SELECT 1 FROM ${table.qualified} WHERE ${where === null ? 'true' : `(${where})`} AND $1::boolean`,
       [true],
     );
     return Math.round(rows[0]['QUERY PLAN'][0].Plan['Plan Rows']);

@@ -28,7 +28,12 @@ export class PlatformDatabase {
     let url = config.databaseUrl;
     let embedded: LocalPostgres | undefined;
     if (!url) {
-      embedded = new LocalPostgres({ dataDir: join(config.embedded.dataDir, 'pg'), port: config.embedded.port });
+      // Stopped by close(), after everything that uses it: not by a Ctrl-C that reaches the whole group.
+      embedded = new LocalPostgres({
+        dataDir: join(config.embedded.dataDir, 'pg'),
+        port: config.embedded.port,
+        ownProcessGroup: true,
+      });
       logger.log(`starting embedded Postgres ${embedded.version()} in ${embedded.dataDir} on port ${embedded.port}`);
       await embedded.start();
       await ensureDatabase(embedded.url(), EMBEDDED_DATABASE);

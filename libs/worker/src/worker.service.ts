@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, BeforeApplicationShutdown, Optional } from '@nestjs/common';
 import { hostname } from 'node:os';
 import { CatalogFollower, CatalogRepository } from '@tributary/catalog';
 import { resolveGroup, TRIBUTARY_CONFIG, type GroupConfig, type TributaryConfig } from '@tributary/config';
@@ -23,7 +23,7 @@ interface WantedGroup {
  * (a new group starts, a changed one restarts, a deleted one stops), and the retention janitor.
  */
 @Injectable()
-export class WorkerService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class WorkerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Worker');
   private readonly repo: GroupRepository;
   private readonly notifier: MessageNotifier;
@@ -58,7 +58,8 @@ export class WorkerService implements OnApplicationBootstrap, OnApplicationShutd
     if (this.groups.size === 0) this.logger.log('no consumer groups with a sink in the catalog yet');
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before the platform database closes (StoreModule, at onApplicationShutdown): see bootstrap. */
+  async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.janitorTimer);
     await this.follower.stop();
     await Promise.all([...this.groups.keys()].map((name) => this.stopGroup(name)));
