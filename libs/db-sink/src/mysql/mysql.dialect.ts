@@ -1,6 +1,16 @@
-import { createConnection, type Connection } from 'mysql2/promise';
+import { createConnection, type Connection, type QueryOptions } from 'mysql2/promise';
 import type { ColumnSchema } from '@tributary/schema-registry';
-import { IncompatibleTargetError, TargetColumn, TargetDialect } from '../target-dialect';
+import {
+  CLIENT_GUARD_MS,
+  DEFAULT_TARGET_TIMEOUTS,
+  endOrDestroy,
+  IncompatibleTargetError,
+  StoredOffset,
+  TargetColumn,
+  TargetDialect,
+  TargetTimeouts,
+  unlessAborted,
+} from '../target-dialect';
 import { mysqlColumnType, toMysql } from './mysql.types';
 
 const MAX_PARAMS = 60_000;
@@ -13,52 +23,101 @@ const INCOMPATIBLE = new Set([1054, 1146, 1264, 1265, 1292, 1366, 1406, 1416, 10
  */
 export class MysqlDialect implements TargetDialect {
   readonly kind = 'mysql';
-  private constructor(private readonly conn: Connection) {}
+  private constructor(
+    private readonly conn: Connection,
+    /** Client-side limit of every statement: the guard against a server that never answers. */
+    private readonly queryTimeoutMs: number,
+  ) {}
 
-  static async connect(url: string): Promise<MysqlDialect> {
+  /** Connects with every wait bounded (`timeouts`); an abort of `signal` ends the attempt at once. */
+  static async connect(
+    url: string,
+    timeouts: TargetTimeouts = DEFAULT_TARGET_TIMEOUTS,
+    signal?: AbortSignal,
+  ): Promise<MysqlDialect> {
+    signal?.throwIfAborted();
+    // mysql2 enforces connectTimeout itself; an abort during the attempt is seen as soon as it ends.
     const conn = await createConnection({
       uri: url,
       timezone: 'Z',
       supportBigNumbers: true,
       bigNumberStrings: true,
       dateStrings: true,
+      connectTimeout: timeouts.connectMs,
     });
     conn.on('error', () => undefined); // surfaced by the next query
-    await conn.query(`SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'`);
-    return new MysqlDialect(conn);
+    const dialect = new MysqlDialect(conn, timeouts.statementMs + CLIENT_GUARD_MS);
+    try {
+      await unlessAborted(
+        signal,
+        () => dialect.destroy(),
+        () => dialect.startSession(timeouts),
+      );
+    } catch (error) {
+      dialect.destroy();
+      throw error;
+    }
+    return dialect;
   }
 
-  begin = async (): Promise<void> => void (await this.conn.query('START TRANSACTION'));
-  commit = async (): Promise<void> => void (await this.conn.query('COMMIT'));
-  rollback = async (): Promise<void> => void (await this.conn.query('ROLLBACK').catch(() => undefined));
+  /** UTC, strict, and lock and statement waits bounded on the server (lock_wait_timeout covers table locks). */
+  private async startSession(timeouts: TargetTimeouts): Promise<void> {
+    const lockSeconds = Math.max(1, Math.ceil(timeouts.lockMs / 1000));
+    await this.query(
+      `SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION',
+           lock_wait_timeout = ${lockSeconds}, innodb_lock_wait_timeout = ${lockSeconds}`,
+    );
+    try {
+      await this.query(`SET max_statement_time = ${timeouts.statementMs / 1000}`); // MariaDB
+    } catch (error) {
+      if ((error as { errno?: number }).errno !== 1193) throw error; // MySQL: only the client-side limit
+    }
+  }
+
+  begin = async (): Promise<void> => void (await this.query('START TRANSACTION'));
+  commit = async (): Promise<void> => void (await this.query('COMMIT'));
+  rollback = async (): Promise<void> => void (await this.query('ROLLBACK').catch(() => undefined));
 
   async prepare(): Promise<void> {
-    await this.conn.query(
+    await this.query(
       `CREATE TABLE IF NOT EXISTS tributary_offsets (
          group_name VARCHAR(100) NOT NULL, topic VARCHAR(200) NOT NULL, \`partition\` INT NOT NULL, next_offset BIGINT NOT NULL,
-         updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), PRIMARY KEY (group_name, topic, \`partition\`)) ENGINE=InnoDB`,
+         updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), topic_incarnation VARCHAR(40) NULL,
+         PRIMARY KEY (group_name, topic, \`partition\`)) ENGINE=InnoDB`,
     );
+    // Tables made before incarnations were stored get the column in place (nullable, no default).
+    const [rows] = await this.query(
+      `SELECT 1 FROM information_schema.columns
+        WHERE table_schema = DATABASE() AND table_name = 'tributary_offsets' AND column_name = 'topic_incarnation'`,
+    );
+    if ((rows as unknown[]).length) return;
+    try {
+      await this.query('ALTER TABLE tributary_offsets ADD COLUMN topic_incarnation VARCHAR(40) NULL');
+    } catch (error) {
+      if ((error as { errno?: number }).errno !== 1060) throw error; // another member added it first
+    }
   }
 
-  async lockOffset(group: string, topic: string, partition: number): Promise<bigint | undefined> {
-    const [rows] = await this.conn.query(
-      'SELECT next_offset FROM tributary_offsets WHERE group_name = ? AND topic = ? AND `partition` = ? FOR UPDATE',
+  async lockOffset(group: string, topic: string, partition: number): Promise<StoredOffset | undefined> {
+    const [rows] = await this.query(
+      'SELECT next_offset, topic_incarnation FROM tributary_offsets WHERE group_name = ? AND topic = ? AND `partition` = ? FOR UPDATE',
       [group, topic, partition],
     );
-    const list = rows as { next_offset: string }[];
-    return list.length ? BigInt(list[0].next_offset) : undefined;
+    const list = rows as { next_offset: string; topic_incarnation: string | null }[];
+    return list.length ? { nextOffset: BigInt(list[0].next_offset), topicIncarnation: list[0].topic_incarnation } : undefined;
   }
 
-  async saveOffset(group: string, topic: string, partition: number, nextOffset: bigint): Promise<void> {
-    await this.conn.query(
-      `INSERT INTO tributary_offsets (group_name, topic, \`partition\`, next_offset) VALUES (?, ?, ?, ?)
-       ON DUPLICATE KEY UPDATE next_offset = VALUES(next_offset), updated_at = CURRENT_TIMESTAMP(6)`,
-      [group, topic, partition, String(nextOffset)],
+  async saveOffset(group: string, topic: string, partition: number, position: StoredOffset): Promise<void> {
+    await this.query(
+      `INSERT INTO tributary_offsets (group_name, topic, \`partition\`, next_offset, topic_incarnation) VALUES (?, ?, ?, ?, ?)
+       ON DUPLICATE KEY UPDATE next_offset = VALUES(next_offset), updated_at = CURRENT_TIMESTAMP(6),
+          topic_incarnation = COALESCE(VALUES(topic_incarnation), topic_incarnation)`,
+      [group, topic, partition, String(position.nextOffset), position.topicIncarnation],
     );
   }
 
   async describe(table: string): Promise<TargetColumn[] | undefined> {
-    const [rows] = await this.conn.query(
+    const [rows] = await this.query(
       `SELECT column_name AS name, column_type AS type FROM information_schema.columns
         WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position`,
       [table],
@@ -123,7 +182,7 @@ export class MysqlDialect implements TargetDialect {
   }
 
   async keyTexts(table: string, key: ColumnSchema[]): Promise<(string | null)[][]> {
-    const [rows] = await this.conn.query({
+    const [rows] = await this.query({
       sql: `SELECT ${key.map((c) => `CAST(${this.q(c.name)} AS CHAR)`).join(', ')} FROM ${this.q(table)}`,
       rowsAsArray: true,
     });
@@ -131,12 +190,27 @@ export class MysqlDialect implements TargetDialect {
   }
 
   async close(): Promise<void> {
-    await this.conn.end().catch(() => undefined);
+    // end() waits for the server's goodbye, which a server that never answers never sends.
+    await endOrDestroy(
+      () => this.conn.end(),
+      () => this.destroy(),
+      CLIENT_GUARD_MS,
+    );
+  }
+
+  destroy(): void {
+    // mysql2's destroy() only half-closes; destroying the socket rejects the calls in progress at once.
+    (this.conn as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+  }
+
+  private query(sql: string | QueryOptions, params?: unknown[]) {
+    const options = typeof sql === 'string' ? { sql } : sql;
+    return this.conn.query({ ...options, timeout: this.queryTimeoutMs }, params);
   }
 
   private async run(sql: string, params: unknown[]): Promise<void> {
     try {
-      await this.conn.query(sql, params);
+      await this.query(sql, params);
     } catch (error) {
       const errno = (error as { errno?: number }).errno ?? 0;
       if (INCOMPATIBLE.has(errno)) throw new IncompatibleTargetError(`${(error as Error).message} (MySQL error ${errno})`);
