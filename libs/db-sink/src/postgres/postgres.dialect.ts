@@ -55,12 +55,17 @@ export class PostgresDialect implements TargetDialect {
   rollback = async (): Promise<void> => void (await this.client.query('ROLLBACK').catch(() => undefined));
 
   async prepare(): Promise<void> {
-    await this.client.query(
-      `CREATE TABLE IF NOT EXISTS ${this.q(this.schema)}.tributary_offsets (
+    await this.client
+      .query(
+        `CREATE TABLE IF NOT EXISTS ${this.q(this.schema)}.tributary_offsets (
          group_name text NOT NULL, topic text NOT NULL, partition int NOT NULL, next_offset bigint NOT NULL,
          updated_at timestamptz NOT NULL DEFAULT now(), topic_incarnation text,
          PRIMARY KEY (group_name, topic, partition))`,
-    );
+      )
+      .catch((error: { code?: string }) => {
+        // Two sinks creating it at once: IF NOT EXISTS does not cover the race, the loser sees a duplicate.
+        if (error.code !== '23505' && error.code !== '42P07') throw error;
+      });
     // Tables made before incarnations were stored get the column in place (nullable: no rewrite). Only
     // when missing: ADD COLUMN IF NOT EXISTS would still wait for the table's exclusive lock.
     const { rows } = await this.client.query(
