@@ -57,7 +57,11 @@ export class GroupRunner {
     this.loop ??= this.run();
   }
 
-  /** Graceful: stops fetching, lets the batch in hand finish, commits, leaves the group. */
+  /**
+   * Stops fetching, commits what is acknowledged and leaves the group. The sink call in hand is aborted
+   * (its signal): a sink that waits on a target ends the wait, so a hung target never holds up a stop;
+   * what it did not finish is delivered again by the next owner.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     this.inFlight?.abort();
