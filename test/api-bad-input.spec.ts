@@ -507,6 +507,23 @@ const CASES: Case[] = [
     status: 403,
     field: 'Sec-Fetch-Site',
   },
+  // database sink timeouts
+  {
+    name: 'postgres sink with a lock timeout below 100 ms',
+    method: 'POST',
+    path: G,
+    body: { name: 'g2', topics: ['t'], sink: { type: 'postgres', url: 'postgres://x/db', timeouts: { lockMs: 5 } } },
+    status: 400,
+    field: 'sink.timeouts.lockMs',
+  },
+  {
+    name: 'mysql sink with an unknown timeout',
+    method: 'POST',
+    path: G,
+    body: { name: 'g2', topics: ['t'], sink: { type: 'mysql', url: 'mysql://x/db', timeouts: { readMs: 1000 } } },
+    status: 400,
+    field: 'sink.timeouts',
+  },
 ];
 
 describe('bad input: a 4xx naming the field, never a 500, and nothing changed', () => {

@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import { GroupRepository } from '@tributary/consumer-groups';
 import { CaptureHarness, platformConfig, sourceConfig } from './support/capture-harness';
 import { createMariadbDatabase, mariadbAvailable, mariadbQuery } from './support/mariadb';
-import { TestCluster } from './support/pg-cluster';
+import { TestCluster, waitFor } from './support/pg-cluster';
 import { AppProcess, builtApp } from './support/processes';
 import { sinksCaughtUp } from './support/sink-groups';
 
@@ -112,6 +112,16 @@ describe('database sinks stay exact when the worker is killed and the target res
     return w;
   }
 
+  /** The target's stored offsets of to-pg; none while no worker has created `tributary_offsets` yet. */
+  async function storedOffsets(): Promise<{ partition: number; next_offset: string }[]> {
+    const [{ exists }] = await targetCluster.query<{ exists: boolean }>(
+      'target',
+      `SELECT to_regclass('tributary_offsets') IS NOT NULL AS exists`,
+    );
+    if (!exists) return [];
+    return targetCluster.query('target', `SELECT partition, next_offset FROM tributary_offsets WHERE group_name = 'to-pg'`);
+  }
+
   async function workload(): Promise<void> {
     const version = `nextval('change_version')`;
     for (let done = 0; done < OPS;) {
@@ -168,12 +178,11 @@ describe('database sinks stay exact when the worker is killed and the target res
         await hold.query('BEGIN');
         await hold.query(`SELECT * FROM tributary.group_offsets WHERE group_name = 'to-pg' FOR UPDATE`);
         const platformAt = await repo.lag('to-pg');
-        await new Promise((r) => setTimeout(r, 1_500));
+        // The worker is in the window once its platform commit waits on the held rows. A worker still
+        // starting (a loaded machine) may not get there in time: the kill then counts as a plain one.
+        await waitFor(() => lockWaiters(hold), 'the worker to wait on the held offsets', 15_000).catch(() => undefined);
         await worker?.kill('SIGKILL');
-        const stored = await targetCluster.query<{ partition: number; next_offset: string }>(
-          'target',
-          `SELECT partition, next_offset FROM tributary_offsets WHERE group_name = 'to-pg'`,
-        );
+        const stored = await storedOffsets();
         if (
           stored.some((s) => BigInt(s.next_offset) > BigInt(platformAt.find((l) => l.partition === s.partition)?.committed ?? 0))
         )
@@ -235,3 +244,12 @@ describe('database sinks stay exact when the worker is killed and the target res
     );
   }, 400_000);
 });
+
+/** Whether a session of another client waits on a lock in the platform database. */
+async function lockWaiters(hold: Client): Promise<boolean> {
+  const { rows } = await hold.query(
+    `SELECT 1 FROM pg_stat_activity
+      WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
+  );
+  return rows.length > 0;
+}

@@ -134,6 +134,16 @@ function databaseSink<T extends 'postgres' | 'mysql'>(type: T) {
       tables: z.array(tableMapping(type)).min(1).optional(),
       autoCreate: z.boolean().default(true),
       addColumns: z.boolean().default(true),
+      /** How long to wait on the target before an attempt fails (and is retried); defaults in libs/db-sink. */
+      timeouts: z
+        .object({
+          connectMs: z.number().int().min(100).max(600_000).optional(),
+          statementMs: z.number().int().min(100).max(86_400_000).optional(),
+          lockMs: z.number().int().min(100).max(86_400_000).optional(),
+          idleInTransactionMs: z.number().int().min(1_000).max(86_400_000).optional(),
+        })
+        .strict()
+        .optional(),
     })
     .strict();
 }

@@ -78,7 +78,8 @@ export class GroupMember {
     for (const lease of result.owned) {
       const id = partitionId(lease);
       const known = this.partitions.get(id);
-      if (known && known.generation === lease.generation) {
+      // A topic deleted and re-created under its name is new, whatever generation its lease is at.
+      if (known && known.generation === lease.generation && known.topicIncarnation === lease.topicIncarnation) {
         known.revoked = revoke.has(id);
         continue;
       }

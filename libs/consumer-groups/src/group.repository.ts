@@ -2,7 +2,14 @@ import type { Pool, PoolClient } from 'pg';
 import { assignPartitions, PartitionRef, partitionId } from './assignment';
 import { ConsumedMessage, GroupDefinition, GroupDeletedError, Lease, StaleMemberError } from './group.types';
 import { withTransaction } from '@tributary/store';
-import { BATCH_COLUMNS, batchesInRange, EARLIEST_OFFSET, offsetAppendedSince, unpackBatches } from '@tributary/topic-log';
+import {
+  BATCH_COLUMNS,
+  batchesInRange,
+  EARLIEST_OFFSET,
+  offsetAppendedSince,
+  topicIncarnation,
+  unpackBatches,
+} from '@tributary/topic-log';
 
 export interface HeartbeatResult {
   /** Partitions this member owns now (including ones it should hand over). */
@@ -32,6 +39,9 @@ export interface PartitionLag {
   status: string;
   statusDetail: string | null;
 }
+
+/** What fetched messages carry of their topic ($1): its partition count and incarnation. */
+const TOPIC_COLUMNS = `(SELECT partitions FROM tributary.topics WHERE name = $1) AS partitions, ${topicIncarnation('$1')} AS topic_incarnation`;
 
 /** All SQL of consumer groups: membership, leases, committed offsets, dead letters. */
 /** A group row's version and creation time: changes when the group is changed, or deleted and re-created. */
@@ -146,7 +156,7 @@ export class GroupRepository {
         [def.name, memberId, desired.map((p) => p.topic), desired.map((p) => p.partition)],
       );
       const owned = await c.query(
-        `SELECT l.topic, l.partition, l.generation, o.next_offset, o.status
+        `SELECT l.topic, l.partition, l.generation, o.next_offset, o.status, ${topicIncarnation('l.topic')} AS topic_incarnation
            FROM tributary.partition_leases l
            JOIN tributary.group_offsets o ON o.group_name = l.group_name AND o.topic = l.topic AND o.partition = l.partition
           WHERE l.group_name = $1 AND l.member_id = $2
@@ -161,6 +171,7 @@ export class GroupRepository {
           generation: BigInt(r.generation),
           nextOffset: BigInt(r.next_offset),
           status: r.status,
+          topicIncarnation: r.topic_incarnation ?? undefined,
         })),
         revoke: owned.rows.filter((r) => !wanted.has(partitionId(r))).map((r) => ({ topic: r.topic, partition: r.partition })),
         members: members.length,
@@ -211,7 +222,8 @@ export class GroupRepository {
           SET next_offset = $6, updated_at = now(),
               status = COALESCE($7, status), status_detail = CASE WHEN $7 IS NULL THEN status_detail ELSE $8 END
         WHERE group_name = $1 AND topic = $2 AND partition = $3 AND EXISTS (SELECT 1 FROM lease)
-          AND ($9::text IS NULL OR EXISTS (SELECT 1 FROM tributary.consumer_groups g WHERE g.name = $1 AND ${INCARNATION} = $9))`,
+          AND ($9::text IS NULL OR EXISTS (SELECT 1 FROM tributary.consumer_groups g WHERE g.name = $1 AND ${INCARNATION} = $9))
+          AND ($10::text IS NULL OR ${topicIncarnation('$2')} = $10)`,
       [
         group,
         lease.topic,
@@ -222,6 +234,8 @@ export class GroupRepository {
         status?.status ?? null,
         status?.detail ?? null,
         incarnation ?? null,
+        // A lease of a topic since deleted and re-created may have the same generation: fence it too.
+        lease.topicIncarnation ?? null,
       ],
     );
     if (!rowCount) throw new StaleMemberError(group, lease.topic, lease.partition, lease.generation);
@@ -243,17 +257,19 @@ export class GroupRepository {
    */
   async fetch(topic: string, partition: number, from: bigint, limit: number): Promise<ConsumedMessage[]> {
     const end = from + BigInt(limit);
-    const { rows } = await this.pool.query(
-      batchesInRange(`${BATCH_COLUMNS}, (SELECT partitions FROM tributary.topics WHERE name = $1) AS partitions`),
-      [topic, partition, String(from), String(end)],
-    );
+    const { rows } = await this.pool.query(batchesInRange(`${BATCH_COLUMNS}, ${TOPIC_COLUMNS}`), [
+      topic,
+      partition,
+      String(from),
+      String(end),
+    ]);
     return consumed(rows, (offset) => offset >= from);
   }
 
   async fetchOffsets(topic: string, partition: number, offsets: bigint[]): Promise<ConsumedMessage[]> {
     const wanted = new Set(offsets);
     const { rows } = await this.pool.query(
-      `SELECT ${BATCH_COLUMNS}, (SELECT partitions FROM tributary.topics WHERE name = $1) AS partitions
+      `SELECT ${BATCH_COLUMNS}, ${TOPIC_COLUMNS}
          FROM tributary.message_batches b
         WHERE b.topic = $1 AND b.partition = $2
           AND EXISTS (SELECT 1 FROM unnest($3::bigint[]) o WHERE o BETWEEN b.base_offset AND b.last_offset)
@@ -343,6 +359,7 @@ export function globToLike(pattern: string): string {
 /** Messages of batch rows (BATCH_COLUMNS plus the topic's partition count) as consumers get them. */
 function consumed(rows: Record<string, unknown>[], keep: (offset: bigint) => boolean): ConsumedMessage[] {
   const partitions = rows.length ? (rows[0].partitions as number) : 0;
+  const topicIncarnation = rows.length ? ((rows[0].topic_incarnation as string | null) ?? undefined) : undefined;
   return unpackBatches(rows, keep).map((m) => ({
     topic: m.topic,
     partition: m.partition,
@@ -351,5 +368,6 @@ function consumed(rows: Record<string, unknown>[], keep: (offset: bigint) => boo
     envelope: m.envelope,
     appendedAt: m.appendedAt,
     partitions,
+    topicIncarnation,
   }));
 }

@@ -23,6 +23,8 @@ export interface Lease {
   generation: bigint;
   nextOffset: bigint;
   status: 'ok' | 'failed' | 'blocked';
+  /** The topic's incarnation (topicIncarnation in libs/topic-log): a re-created topic's partitions are new leases. */
+  topicIncarnation?: string;
 }
 
 export interface ConsumedMessage {
@@ -35,6 +37,8 @@ export interface ConsumedMessage {
   appendedAt: Date;
   /** The topic's partition count (a truncate, written to every partition, is applied per partition). */
   partitions?: number;
+  /** The incarnation of the topic the message belongs to (see Lease.topicIncarnation). */
+  topicIncarnation?: string;
 }
 
 export class StaleMemberError extends Error {

@@ -4,7 +4,7 @@ import { ColumnSchema, TableSchema, TableSchemaRepository } from '@tributary/sch
 import { parseChange, RowChange } from './change';
 import { planChanges } from './change-plan';
 import { truncatePartition } from './partition-truncate';
-import { IncompatibleTargetError, TargetDialect } from './target-dialect';
+import { IncompatibleTargetError, StoredOffset, TargetDialect, unlessAborted } from './target-dialect';
 import { describeTargetTable, TargetTable } from './target-table';
 
 export interface TableMapping {
@@ -46,7 +46,8 @@ export class DatabaseSink {
   private prepared = false;
 
   constructor(
-    private readonly connect: () => Promise<TargetDialect>,
+    /** Opens a connection; an abort of `signal` must end the attempt at once. */
+    private readonly connect: (signal?: AbortSignal) => Promise<TargetDialect>,
     private readonly schemas: TableSchemaRepository,
     private readonly options: DatabaseSinkOptions,
     kind: 'postgres' | 'mysql',
@@ -57,43 +58,73 @@ export class DatabaseSink {
 
   private dialect?: TargetDialect;
 
-  async deliver(batch: ConsumedMessage[]): Promise<void> {
+  /**
+   * An abort of `context.signal` (the runner stops) destroys the connection: a target that hangs (a lock
+   * held on a table, a server that never answers) never holds up a stop. Nothing is half-applied: the
+   * target transaction did not commit, so the batch is delivered again, whole, by the next owner.
+   */
+  async deliver(batch: ConsumedMessage[], context?: { signal?: AbortSignal }): Promise<void> {
     if (batch.length === 0) return;
-    const db = await this.target();
-    const { topic, partition } = batch[0];
+    const db = await this.target(context?.signal);
+    await unlessAborted(
+      context?.signal,
+      () => db.destroy(),
+      () => this.applyBatch(db, batch),
+    );
+  }
+
+  private async applyBatch(db: TargetDialect, batch: ConsumedMessage[]): Promise<void> {
+    const { topic, partition, topicIncarnation } = batch[0];
     try {
       const changes = new Map(batch.map((m) => [m.offset, parseChange(m.envelope)]));
       // Target DDL (create table, add column) before the batch's transaction: MySQL commits implicitly
       // on DDL, which would end the transaction that must hold the rows and the offset together.
       await this.resolveTables(db, [...changes.values()]);
       await db.begin();
-      const stored = await db.lockOffset(this.options.group, topic, partition);
-      const fresh = stored === undefined ? batch : batch.filter((m) => m.offset >= stored);
-      if (fresh.length) {
-        await this.apply(
-          db,
-          fresh.map((m) => changes.get(m.offset) as RowChange),
-          { partition, partitions: batch[0].partitions ?? 1 },
-        );
-        await db.saveOffset(this.options.group, topic, partition, fresh[fresh.length - 1].offset + 1n);
+      const from = resumeOffset(await db.lockOffset(this.options.group, topic, partition), topicIncarnation);
+      const fresh = from === undefined ? batch : batch.filter((m) => m.offset >= from.offset);
+      if (fresh.length || from?.stamp) {
+        if (fresh.length) {
+          await this.apply(
+            db,
+            fresh.map((m) => changes.get(m.offset) as RowChange),
+            { partition, partitions: batch[0].partitions ?? 1 },
+          );
+        }
+        const next = fresh.length ? fresh[fresh.length - 1].offset + 1n : (from?.offset as bigint);
+        await db.saveOffset(this.options.group, topic, partition, {
+          nextOffset: next,
+          topicIncarnation: topicIncarnation ?? null,
+        });
       }
       await db.commit();
     } catch (error) {
-      await db.rollback();
-      if (!(error instanceof IncompatibleTargetError)) await this.reset(); // connection trouble: reconnect next time
+      // Any other failure (a timeout, a lost connection) may leave the session in any state: it is
+      // closed, which rolls the transaction back, and the next attempt reconnects.
+      if (error instanceof IncompatibleTargetError) await db.rollback();
+      else await this.reset();
       throw error;
     }
   }
 
   /** Where the target says a partition resumes, so a restart skips what the target already holds. */
-  async storedPosition(topic: string, partition: number): Promise<bigint | undefined> {
-    const db = await this.target();
-    await db.begin();
-    try {
-      return await db.lockOffset(this.options.group, topic, partition);
-    } finally {
-      await db.commit();
-    }
+  async storedPosition(topic: string, partition: number, signal?: AbortSignal): Promise<StoredOffset | undefined> {
+    const db = await this.target(signal);
+    return unlessAborted(
+      signal,
+      () => db.destroy(),
+      async () => {
+        try {
+          await db.begin();
+          const stored = await db.lockOffset(this.options.group, topic, partition);
+          await db.commit();
+          return stored;
+        } catch (error) {
+          await this.reset();
+          throw error;
+        }
+      },
+    );
   }
 
   async close(): Promise<void> {
@@ -223,14 +254,22 @@ export class DatabaseSink {
     return schema;
   }
 
-  private async target(): Promise<TargetDialect> {
+  private async target(signal?: AbortSignal): Promise<TargetDialect> {
     if (!this.dialect) {
-      this.dialect = await this.connect();
+      this.dialect = await this.connect(signal);
       this.resolved.clear();
       this.prepared = false;
     }
     if (!this.prepared) {
-      await this.dialect.prepare();
+      const db = this.dialect;
+      await unlessAborted(
+        signal,
+        () => db.destroy(),
+        () => db.prepare(),
+      ).catch(async (error: Error) => {
+        await this.reset();
+        throw error;
+      });
       this.prepared = true;
     }
     return this.dialect;
@@ -241,6 +280,26 @@ export class DatabaseSink {
     this.dialect = undefined;
     await d?.close();
   }
+}
+
+/**
+ * Where a batch of the topic incarnation `incarnation` resumes, given what the target stores: from the
+ * stored offset when it belongs to the same topic (or to a row stored before incarnations were, taken
+ * as this one's once and then stamped: `stamp`); from the batch itself when it belongs to an earlier
+ * topic of the same name, deleted and re-created. A batch of a topic older than the stored one is of a
+ * topic since deleted: applying it would overwrite the newer topic's rows, so it fails.
+ */
+function resumeOffset(
+  stored: StoredOffset | undefined,
+  incarnation: string | undefined,
+): { offset: bigint; stamp: boolean } | undefined {
+  if (!stored) return undefined;
+  if (incarnation === undefined || stored.topicIncarnation === incarnation) return { offset: stored.nextOffset, stamp: false };
+  if (stored.topicIncarnation === null) return { offset: stored.nextOffset, stamp: true };
+  if (BigInt(stored.topicIncarnation) < BigInt(incarnation)) return undefined;
+  throw new Error(
+    `this batch belongs to an earlier topic of this name (incarnation ${incarnation}); the target already follows incarnation ${stored.topicIncarnation}`,
+  );
 }
 
 function tableId(c: RowChange): string {

@@ -6,6 +6,7 @@ export {
   PreparedAppend,
   type RowBatch,
   TopicLog,
+  topicIncarnation,
 } from './topic-log';
 export { copyField, KeyRenderer, RowBatchRenderer, type RowBatchFormat } from './row-batch';
 export { BATCH_COLUMNS, BATCH_COLUMNS_WITH_SOURCE, splitJsonArray, unpackBatches, type BatchMessage } from './record-batch';

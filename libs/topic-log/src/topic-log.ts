@@ -7,6 +7,15 @@ import type { AppendRecord, StoredMessage } from './topic-log.types';
 /** NOTIFY channel on which every append announces its topic (payload: the topic name). */
 export const MESSAGES_CHANNEL = 'tributary_messages';
 
+/**
+ * The incarnation of the topic named `topicName` (SQL text): its creation time in microseconds since the
+ * epoch, as text. A topic deleted and re-created under its name has a later one, so whoever stored offsets
+ * of the earlier topic can tell that they no longer apply.
+ */
+export function topicIncarnation(topicName: string): string {
+  return `(SELECT (extract(epoch FROM ti.created_at) * 1000000)::bigint::text FROM tributary.topics ti WHERE ti.name = ${topicName})`;
+}
+
 /** The first retained offset of the partition `tp` (a topic_partitions row), or NULL when it is empty. */
 export const EARLIEST_OFFSET = `(SELECT eb.base_offset FROM tributary.message_batches eb
    WHERE eb.topic = tp.topic AND eb.partition = tp.partition ORDER BY eb.last_offset LIMIT 1)`;

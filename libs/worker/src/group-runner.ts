@@ -34,8 +34,11 @@ export class GroupRunner {
   private wakeSleepers: (() => void)[] = [];
   /** Calls off the delivery in hand (its waits) on stop. */
   private inFlight?: AbortController;
+  /** Aborted by stop(): calls off the sink's other calls (storedPosition). */
+  private readonly stopped = new AbortController();
   /** Partitions (per ownership) whose start was checked against the sink's own stored offset. */
   private readonly synced = new WeakSet<OwnedPartition>();
+  private readonly recorded = new Set<string>();
   readonly stats: RunnerStats = { delivered: 0, deadLettered: 0, retries: 0 };
 
   constructor(
@@ -54,10 +57,15 @@ export class GroupRunner {
     this.loop ??= this.run();
   }
 
-  /** Graceful: stops fetching, lets the batch in hand finish, commits, leaves the group. */
+  /**
+   * Stops fetching, commits what is acknowledged and leaves the group. The sink call in hand is aborted
+   * (its signal): a sink that waits on a target ends the wait, so a hung target never holds up a stop;
+   * what it did not finish is delivered again by the next owner.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     this.inFlight?.abort();
+    this.stopped.abort();
     this.notifier.wakeAll();
     for (const wake of this.wakeSleepers) wake();
     await this.loop;
@@ -101,13 +109,31 @@ export class GroupRunner {
 
   /** A sink that stores offsets with the data may be ahead of the platform's commit: start where it is. */
   private async syncWithSink(p: OwnedPartition): Promise<void> {
-    const stored = await this.sink.storedPosition?.(p.topic, p.partition);
-    if (stored !== undefined && stored > p.position) {
-      p.tracker.reset(stored);
-      p.position = stored;
+    const stored = await this.sink.storedPosition?.(p.topic, p.partition, this.stopped.signal);
+    if (stored && stored.topicIncarnation !== null && p.topicIncarnation && stored.topicIncarnation !== p.topicIncarnation) {
+      // The topic was deleted and re-created: the stored offset counts the old one's messages. The new
+      // one starts at the group's startFrom; the sink stores the new incarnation with its first batch.
+      await this.recordOnce(
+        p,
+        'topic_recreated',
+        `${p.topic}[${p.partition}] was re-created: the target's stored offset ${stored.nextOffset} belongs to the ` +
+          `earlier topic of this name, so the partition starts at offset ${p.position} (startFrom ${this.config.startFrom})`,
+      );
+    } else if (stored && stored.nextOffset > p.position) {
+      p.tracker.reset(stored.nextOffset);
+      p.position = stored.nextOffset;
       await this.member.commit(p);
     }
     this.synced.add(p);
+  }
+
+  /** Records a group event once per partition incarnation in this runner (every re-ownership would repeat it). */
+  private async recordOnce(p: OwnedPartition, kind: string, detail: string): Promise<void> {
+    const key = `${kind}\u0000${p.topic}\u0000${p.partition}\u0000${p.topicIncarnation}`;
+    if (this.recorded.has(key)) return;
+    this.logger.warn(detail);
+    await this.repo.recordEvent(this.config.name, p, kind, detail);
+    this.recorded.add(key);
   }
 
   /** Delivers a fetched batch in pieces the sink takes whole (one request each), in order; commits once. */

@@ -123,7 +123,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     );
   }
 
-  /** Graceful: in-flight batches finish and commit, leases are released, sinks close. */
+  /** Runners stop (aborting what waits on a sink), commit what is acknowledged and release their leases; sinks close. */
   private async stopGroup(name: string): Promise<void> {
     const running = this.groups.get(name);
     if (!running) return;

@@ -1,6 +1,16 @@
-import { createConnection, type Connection } from 'mysql2/promise';
+import { createConnection, type Connection, type QueryOptions } from 'mysql2/promise';
 import type { ColumnSchema } from '@tributary/schema-registry';
-import { IncompatibleTargetError, TargetColumn, TargetDialect } from '../target-dialect';
+import {
+  CLIENT_GUARD_MS,
+  DEFAULT_TARGET_TIMEOUTS,
+  endOrDestroy,
+  IncompatibleTargetError,
+  StoredOffset,
+  TargetColumn,
+  TargetDialect,
+  TargetTimeouts,
+  unlessAborted,
+} from '../target-dialect';
 import type { TargetTable } from '../target-table';
 import { mysqlNameProblem } from './mysql.names';
 import { mysqlColumnType, toMysql } from './mysql.types';
@@ -17,34 +27,65 @@ const INCOMPATIBLE = new Set([
  */
 export class MysqlDialect implements TargetDialect {
   readonly kind = 'mysql';
+  /** `lower_case_table_names` is 1 or 2: `Users` and `users` name one table (read when the session starts). */
+  private foldsTableCase = false;
+
   private constructor(
     private readonly conn: Connection,
-    /** `lower_case_table_names` is 1 or 2: `Users` and `users` name one table. */
-    private readonly foldsTableCase: boolean,
+    /** Client-side limit of every statement: the guard against a server that never answers. */
+    private readonly queryTimeoutMs: number,
   ) {}
 
-  static async connect(url: string): Promise<MysqlDialect> {
+  /** Connects with every wait bounded (`timeouts`); an abort of `signal` ends the attempt at once. */
+  static async connect(
+    url: string,
+    timeouts: TargetTimeouts = DEFAULT_TARGET_TIMEOUTS,
+    signal?: AbortSignal,
+  ): Promise<MysqlDialect> {
+    signal?.throwIfAborted();
+    // mysql2 enforces connectTimeout itself; an abort during the attempt is seen as soon as it ends.
     const conn = await createConnection({
       uri: url,
       timezone: 'Z',
       supportBigNumbers: true,
       bigNumberStrings: true,
       dateStrings: true,
+      connectTimeout: timeouts.connectMs,
     });
     conn.on('error', () => undefined); // surfaced by the next query
+    const dialect = new MysqlDialect(conn, timeouts.statementMs + CLIENT_GUARD_MS);
     try {
-      await conn.query(`SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'`);
-      const [rows] = await conn.query('SELECT @@lower_case_table_names AS folds');
-      return new MysqlDialect(conn, Number((rows as { folds: number | string }[])[0].folds) !== 0);
+      await unlessAborted(
+        signal,
+        () => dialect.destroy(),
+        () => dialect.startSession(timeouts),
+      );
     } catch (error) {
-      await conn.end().catch(() => undefined);
+      dialect.destroy();
       throw error;
     }
+    return dialect;
   }
 
-  begin = async (): Promise<void> => void (await this.conn.query('START TRANSACTION'));
-  commit = async (): Promise<void> => void (await this.conn.query('COMMIT'));
-  rollback = async (): Promise<void> => void (await this.conn.query('ROLLBACK').catch(() => undefined));
+  /** UTC, strict, and lock and statement waits bounded on the server (lock_wait_timeout covers table locks). */
+  private async startSession(timeouts: TargetTimeouts): Promise<void> {
+    const lockSeconds = Math.max(1, Math.ceil(timeouts.lockMs / 1000));
+    await this.query(
+      `SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION',
+           lock_wait_timeout = ${lockSeconds}, innodb_lock_wait_timeout = ${lockSeconds}`,
+    );
+    try {
+      await this.query(`SET max_statement_time = ${timeouts.statementMs / 1000}`); // MariaDB
+    } catch (error) {
+      if ((error as { errno?: number }).errno !== 1193) throw error; // MySQL: only the client-side limit
+    }
+    const [rows] = await this.query('SELECT @@lower_case_table_names AS folds');
+    this.foldsTableCase = Number((rows as { folds: number | string }[])[0].folds) !== 0;
+  }
+
+  begin = async (): Promise<void> => void (await this.query('START TRANSACTION'));
+  commit = async (): Promise<void> => void (await this.query('COMMIT'));
+  rollback = async (): Promise<void> => void (await this.query('ROLLBACK').catch(() => undefined));
 
   /**
    * Group and topic names are stored as their UTF-8 bytes (VARBINARY): a VARCHAR key compares with the
@@ -54,39 +95,60 @@ export class MysqlDialect implements TargetDialect {
    * their characters.
    */
   async prepare(): Promise<void> {
-    await this.conn.query(
+    await this.query(
       `CREATE TABLE IF NOT EXISTS tributary_offsets (
          group_name VARBINARY(400) NOT NULL, topic VARBINARY(800) NOT NULL, \`partition\` INT NOT NULL, next_offset BIGINT NOT NULL,
-         updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), PRIMARY KEY (group_name, topic, \`partition\`)) ENGINE=InnoDB`,
+         updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), topic_incarnation VARCHAR(40) NULL,
+         PRIMARY KEY (group_name, topic, \`partition\`)) ENGINE=InnoDB`,
     );
-    const [rows] = await this.conn.query(
+    await this.convertVarcharKeys();
+    await this.addIncarnationColumn();
+  }
+
+  private async convertVarcharKeys(): Promise<void> {
+    const [rows] = await this.query(
       `SELECT 1 FROM information_schema.columns
         WHERE table_schema = DATABASE() AND table_name = 'tributary_offsets' AND column_name = 'topic' AND data_type = 'varchar'`,
     );
     if ((rows as unknown[]).length === 0) return;
-    await this.conn.query(
+    await this.query(
       `ALTER TABLE tributary_offsets MODIFY group_name VARCHAR(100) CHARACTER SET utf8mb4 NOT NULL,
          MODIFY topic VARCHAR(200) CHARACTER SET utf8mb4 NOT NULL`,
     );
-    await this.conn.query(
+    await this.query(
       'ALTER TABLE tributary_offsets MODIFY group_name VARBINARY(400) NOT NULL, MODIFY topic VARBINARY(800) NOT NULL',
     );
   }
 
-  async lockOffset(group: string, topic: string, partition: number): Promise<bigint | undefined> {
-    const [rows] = await this.conn.query(
-      'SELECT next_offset FROM tributary_offsets WHERE group_name = ? AND topic = ? AND `partition` = ? FOR UPDATE',
-      [group, topic, partition],
+  /** Tables made before incarnations were stored get the column in place (nullable, no default). */
+  private async addIncarnationColumn(): Promise<void> {
+    const [rows] = await this.query(
+      `SELECT 1 FROM information_schema.columns
+        WHERE table_schema = DATABASE() AND table_name = 'tributary_offsets' AND column_name = 'topic_incarnation'`,
     );
-    const list = rows as { next_offset: string }[];
-    return list.length ? BigInt(list[0].next_offset) : undefined;
+    if ((rows as unknown[]).length) return;
+    try {
+      await this.query('ALTER TABLE tributary_offsets ADD COLUMN topic_incarnation VARCHAR(40) NULL');
+    } catch (error) {
+      if ((error as { errno?: number }).errno !== 1060) throw error; // another member added it first
+    }
   }
 
-  async saveOffset(group: string, topic: string, partition: number, nextOffset: bigint): Promise<void> {
-    await this.conn.query(
-      `INSERT INTO tributary_offsets (group_name, topic, \`partition\`, next_offset) VALUES (?, ?, ?, ?)
-       ON DUPLICATE KEY UPDATE next_offset = VALUES(next_offset), updated_at = CURRENT_TIMESTAMP(6)`,
-      [group, topic, partition, String(nextOffset)],
+  async lockOffset(group: string, topic: string, partition: number): Promise<StoredOffset | undefined> {
+    const [rows] = await this.query(
+      'SELECT next_offset, topic_incarnation FROM tributary_offsets WHERE group_name = ? AND topic = ? AND `partition` = ? FOR UPDATE',
+      [group, topic, partition],
+    );
+    const list = rows as { next_offset: string; topic_incarnation: string | null }[];
+    return list.length ? { nextOffset: BigInt(list[0].next_offset), topicIncarnation: list[0].topic_incarnation } : undefined;
+  }
+
+  async saveOffset(group: string, topic: string, partition: number, position: StoredOffset): Promise<void> {
+    await this.query(
+      `INSERT INTO tributary_offsets (group_name, topic, \`partition\`, next_offset, topic_incarnation) VALUES (?, ?, ?, ?, ?)
+       ON DUPLICATE KEY UPDATE next_offset = VALUES(next_offset), updated_at = CURRENT_TIMESTAMP(6),
+          topic_incarnation = COALESCE(VALUES(topic_incarnation), topic_incarnation)`,
+      [group, topic, partition, String(position.nextOffset), position.topicIncarnation],
     );
   }
 
@@ -95,7 +157,7 @@ export class MysqlDialect implements TargetDialect {
   }
 
   async describe(table: TargetTable): Promise<TargetColumn[] | undefined> {
-    const [rows] = await this.conn.query(
+    const [rows] = await this.query(
       `SELECT column_name AS name, column_type AS type FROM information_schema.columns
         WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position`,
       [table.table],
@@ -165,7 +227,7 @@ export class MysqlDialect implements TargetDialect {
   }
 
   async keyTexts(table: TargetTable, key: ColumnSchema[]): Promise<(string | null)[][]> {
-    const [rows] = await this.conn.query({
+    const [rows] = await this.query({
       sql: `SELECT ${key.map((c) => `CAST(${this.q(c.name)} AS CHAR)`).join(', ')} FROM ${this.table(table)}`,
       rowsAsArray: true,
     });
@@ -173,12 +235,27 @@ export class MysqlDialect implements TargetDialect {
   }
 
   async close(): Promise<void> {
-    await this.conn.end().catch(() => undefined);
+    // end() waits for the server's goodbye, which a server that never answers never sends.
+    await endOrDestroy(
+      () => this.conn.end(),
+      () => this.destroy(),
+      CLIENT_GUARD_MS,
+    );
+  }
+
+  destroy(): void {
+    // mysql2's destroy() only half-closes; destroying the socket rejects the calls in progress at once.
+    (this.conn as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+  }
+
+  private query(sql: string | QueryOptions, params?: unknown[]) {
+    const options = typeof sql === 'string' ? { sql } : sql;
+    return this.conn.query({ ...options, timeout: this.queryTimeoutMs }, params);
   }
 
   private async run(sql: string, params: unknown[]): Promise<void> {
     try {
-      await this.conn.query(sql, params);
+      await this.query(sql, params);
     } catch (error) {
       const errno = (error as { errno?: number }).errno ?? 0;
       if (INCOMPATIBLE.has(errno)) throw new IncompatibleTargetError(`${(error as Error).message} (MySQL error ${errno})`);

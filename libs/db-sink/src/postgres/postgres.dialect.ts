@@ -1,6 +1,16 @@
 import { Client } from 'pg';
 import type { ColumnSchema } from '@tributary/schema-registry';
-import { IncompatibleTargetError, TargetColumn, TargetDialect } from '../target-dialect';
+import {
+  CLIENT_GUARD_MS,
+  DEFAULT_TARGET_TIMEOUTS,
+  endOrDestroy,
+  IncompatibleTargetError,
+  StoredOffset,
+  TargetColumn,
+  TargetDialect,
+  TargetTimeouts,
+  unlessAborted,
+} from '../target-dialect';
 import type { TargetTable } from '../target-table';
 import { postgresNameProblem } from './postgres.names';
 import { postgresColumnType } from './postgres.types';
@@ -18,15 +28,34 @@ export class PostgresDialect implements TargetDialect {
     private readonly maxIdentifierBytes: number,
   ) {}
 
-  static async connect(url: string, schema: string): Promise<PostgresDialect> {
-    const client = new Client({ connectionString: url, application_name: 'tributary-sink' });
+  /** Connects with every wait bounded (`timeouts`); an abort of `signal` ends the attempt at once. */
+  static async connect(
+    url: string,
+    schema: string,
+    timeouts: TargetTimeouts = DEFAULT_TARGET_TIMEOUTS,
+    signal?: AbortSignal,
+  ): Promise<PostgresDialect> {
+    const client = new Client({
+      connectionString: url,
+      application_name: 'tributary-sink',
+      connectionTimeoutMillis: timeouts.connectMs,
+      statement_timeout: timeouts.statementMs,
+      lock_timeout: timeouts.lockMs,
+      idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
+      query_timeout: timeouts.statementMs + CLIENT_GUARD_MS,
+    });
     client.on('error', () => undefined); // surfaced by the next query
-    await client.connect();
+    const dialect = new PostgresDialect(client, schema, 63);
+    await unlessAborted(
+      signal,
+      () => dialect.destroy(),
+      () => client.connect(),
+    );
     try {
       const { rows } = await client.query<{ max: string }>(`SELECT current_setting('max_identifier_length') AS max`);
       return new PostgresDialect(client, schema, Number(rows[0].max));
     } catch (error) {
-      await client.end().catch(() => undefined);
+      dialect.destroy();
       throw error;
     }
   }
@@ -36,26 +65,45 @@ export class PostgresDialect implements TargetDialect {
   rollback = async (): Promise<void> => void (await this.client.query('ROLLBACK').catch(() => undefined));
 
   async prepare(): Promise<void> {
-    await this.client.query(
-      `CREATE TABLE IF NOT EXISTS ${this.q(this.schema)}.tributary_offsets (
+    await this.client
+      .query(
+        `CREATE TABLE IF NOT EXISTS ${this.q(this.schema)}.tributary_offsets (
          group_name text NOT NULL, topic text NOT NULL, partition int NOT NULL, next_offset bigint NOT NULL,
-         updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (group_name, topic, partition))`,
+         updated_at timestamptz NOT NULL DEFAULT now(), topic_incarnation text,
+         PRIMARY KEY (group_name, topic, partition))`,
+      )
+      .catch((error: { code?: string }) => {
+        // Two sinks creating it at once: IF NOT EXISTS does not cover the race, the loser sees a duplicate.
+        if (error.code !== '23505' && error.code !== '42P07') throw error;
+      });
+    // Tables made before incarnations were stored get the column in place (nullable: no rewrite). Only
+    // when missing: ADD COLUMN IF NOT EXISTS would still wait for the table's exclusive lock.
+    const { rows } = await this.client.query(
+      `SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'topic_incarnation' AND NOT attisdropped`,
+      [`${this.q(this.schema)}.tributary_offsets`],
     );
+    if (!rows.length) {
+      await this.client.query(
+        `ALTER TABLE ${this.q(this.schema)}.tributary_offsets ADD COLUMN IF NOT EXISTS topic_incarnation text`,
+      );
+    }
   }
 
-  async lockOffset(group: string, topic: string, partition: number): Promise<bigint | undefined> {
+  async lockOffset(group: string, topic: string, partition: number): Promise<StoredOffset | undefined> {
     const { rows } = await this.client.query(
-      `SELECT next_offset FROM ${this.q(this.schema)}.tributary_offsets WHERE group_name = $1 AND topic = $2 AND partition = $3 FOR UPDATE`,
+      `SELECT next_offset, topic_incarnation FROM ${this.q(this.schema)}.tributary_offsets WHERE group_name = $1 AND topic = $2 AND partition = $3 FOR UPDATE`,
       [group, topic, partition],
     );
-    return rows.length ? BigInt(rows[0].next_offset) : undefined;
+    return rows.length ? { nextOffset: BigInt(rows[0].next_offset), topicIncarnation: rows[0].topic_incarnation } : undefined;
   }
 
-  async saveOffset(group: string, topic: string, partition: number, nextOffset: bigint): Promise<void> {
+  async saveOffset(group: string, topic: string, partition: number, position: StoredOffset): Promise<void> {
     await this.client.query(
-      `INSERT INTO ${this.q(this.schema)}.tributary_offsets (group_name, topic, partition, next_offset) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (group_name, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()`,
-      [group, topic, partition, String(nextOffset)],
+      `INSERT INTO ${this.q(this.schema)}.tributary_offsets (group_name, topic, partition, next_offset, topic_incarnation)
+       VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (group_name, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now(),
+          topic_incarnation = COALESCE(EXCLUDED.topic_incarnation, tributary_offsets.topic_incarnation)`,
+      [group, topic, partition, String(position.nextOffset), position.topicIncarnation],
     );
   }
 
@@ -137,7 +185,17 @@ export class PostgresDialect implements TargetDialect {
   }
 
   async close(): Promise<void> {
-    await this.client.end().catch(() => undefined);
+    // end() waits for the server to close its side, which a server that never answers never does.
+    await endOrDestroy(
+      () => this.client.end(),
+      () => this.destroy(),
+      CLIENT_GUARD_MS,
+    );
+  }
+
+  destroy(): void {
+    // pg has no public call for this; its own end() destroys the stream the same way for a hung query.
+    (this.client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
   }
 
   /** Data and schema errors (SQLSTATE classes 22, 23, 42) cannot heal by retrying. */

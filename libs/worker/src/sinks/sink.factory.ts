@@ -1,5 +1,5 @@
 import { splitTableName, type GroupConfig } from '@tributary/config';
-import { DatabaseSink, MysqlDialect, PostgresDialect, type TableMapping } from '@tributary/db-sink';
+import { DatabaseSink, DEFAULT_TARGET_TIMEOUTS, MysqlDialect, PostgresDialect, type TableMapping } from '@tributary/db-sink';
 import type { TableSchemaRepository } from '@tributary/schema-registry';
 import { WebhookSink } from '@tributary/webhook-sink';
 import type { Pool } from 'pg';
@@ -14,8 +14,11 @@ export function createSink(group: GroupConfig, schemas: TableSchemaRepository, p
       return new LogSink(group.name);
     case 'postgres':
     case 'mysql': {
+      const timeouts = { ...DEFAULT_TARGET_TIMEOUTS, ...sink.timeouts };
       const connect =
-        sink.type === 'postgres' ? () => PostgresDialect.connect(sink.url, sink.schema) : () => MysqlDialect.connect(sink.url);
+        sink.type === 'postgres'
+          ? (signal?: AbortSignal) => PostgresDialect.connect(sink.url, sink.schema, timeouts, signal)
+          : (signal?: AbortSignal) => MysqlDialect.connect(sink.url, timeouts, signal);
       const tables = sink.tables?.map((t): TableMapping => ({
         source: splitTableName(t.source) as TableMapping['source'], // validated as schema.table
         target: t.target === undefined ? undefined : splitTableName(t.target),

@@ -36,10 +36,16 @@ export interface Sink {
   readonly kind: string;
   deliver(batch: ConsumedMessage[], context?: DeliveryContext): Promise<void>;
   /**
-   * Sinks that store their own offsets (exactly-once database sinks) say where a partition resumes;
-   * the runtime skips ahead to it when it takes the partition over.
+   * Sinks that store their own offsets (exactly-once database sinks) say where a partition resumes,
+   * and of which incarnation of the topic (null: not recorded); the runtime skips ahead to it when it
+   * takes the partition over, unless it belongs to an earlier topic of the same name. An abort of
+   * `signal` (the runner stops) must end the call at once.
    */
-  storedPosition?(topic: string, partition: number): Promise<bigint | undefined>;
+  storedPosition?(
+    topic: string,
+    partition: number,
+    signal?: AbortSignal,
+  ): Promise<{ nextOffset: bigint; topicIncarnation: string | null } | undefined>;
   /** True for sinks whose failures must never skip a message (a database that is down or mismatched). */
   readonly blockOnFailure?: boolean;
   /** The most messages one `deliver` call takes; the runtime cuts fetched batches to it (one request each). */
