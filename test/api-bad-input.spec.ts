@@ -507,6 +507,15 @@ const CASES: Case[] = [
     status: 403,
     field: 'Sec-Fetch-Site',
   },
+  // retention that would overflow the janitor's now() - interval
+  {
+    name: 'topic retention beyond 100 years',
+    method: 'PATCH',
+    path: '/api/v1/topics/t',
+    body: { retentionMs: 9007199254740991 },
+    status: 400,
+    field: 'retentionMs',
+  },
   // database sink timeouts
   {
     name: 'postgres sink with a lock timeout below 100 ms',

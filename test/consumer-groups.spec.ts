@@ -305,6 +305,22 @@ describe('consumer groups', () => {
     }, 'the new owner to deliver the rest and clear the block');
   });
 
+  it('goes on with the other topics when one topic cannot be trimmed', async () => {
+    // A value stored before retention was bounded: now() - interval overflows, and the janitor threw at the
+    // first such topic and skipped every later one.
+    await platform.createTopic('a-overflowing', 1, 60_000);
+    await platform.produce('a-overflowing', 1, 1, 1, 0, 1);
+    await platform.pool.query(`UPDATE tributary.topics SET retention_ms = 9007199254740991 WHERE name = 'a-overflowing'`);
+    await platform.createTopic('b-expiring', 1, 60_000);
+    await platform.produce('b-expiring', 1, 10, 10, 0, 1);
+    await platform.pool.query(
+      `UPDATE tributary.message_batches SET appended_at = now() - interval '2 minutes' WHERE topic = 'b-expiring'`,
+    );
+    const results = await new RetentionJanitor(platform.pool).runOnce();
+    expect(results.filter((r) => r.topic === 'b-expiring')).toEqual([{ topic: 'b-expiring', partition: 0, deleted: 10 }]);
+    await platform.pool.query(`UPDATE tributary.topics SET retention_ms = NULL WHERE name = 'a-overflowing'`);
+  });
+
   it('removes expired messages without changing the offsets of the rest', async () => {
     await platform.createTopic('expiring', 2, 60_000);
     // Retention removes whole record batches: one message per append here, to check it message by message.

@@ -16,7 +16,7 @@ import {
   Res,
 } from '@nestjs/common';
 import { z } from 'zod';
-import { TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
+import { MAX_RETENTION_MS, TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
 import type { Response } from 'express';
 import { etagOf, TopicInfo, TopicLog, TopicRepository } from '@tributary/topic-log';
 import { parseBody } from './body';
@@ -26,7 +26,7 @@ import { intParam } from './query-params';
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 
 const retention = {
-  retentionMs: z.number().int().min(1_000).max(Number.MAX_SAFE_INTEGER).nullable().optional(),
+  retentionMs: z.number().int().min(1_000).max(MAX_RETENTION_MS).nullable().optional(),
   retentionBytes: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).nullable().optional(),
 };
 const createTopic = z

@@ -66,13 +66,20 @@ export const sourceSchema = z
   })
   .strict();
 
+/**
+ * The longest time-based retention: 100 years. Larger values overflow `now() - interval` in the retention
+ * janitor's arithmetic (Postgres intervals end near 178 million years, timestamps at 294276 AD); `null`
+ * keeps messages forever.
+ */
+export const MAX_RETENTION_MS = 100 * 365 * 24 * 3600 * 1000;
+
 export const topicSchema = z
   .object({
     name: z.string().regex(TOPIC_NAME, 'must be 1-200 letters, digits, dots, dashes or underscores'),
     partitions: z.number().int().min(1).max(1024).optional(),
     /** null: kept forever; left out: topicDefaults. */
-    retentionMs: z.number().int().min(1).nullable().optional(),
-    retentionBytes: z.number().int().min(1).nullable().optional(),
+    retentionMs: z.number().int().min(1).max(MAX_RETENTION_MS).nullable().optional(),
+    retentionBytes: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).nullable().optional(),
   })
   .strict();
 
@@ -83,8 +90,9 @@ export const topicDefaultsSchema = z
       .number()
       .int()
       .min(1)
+      .max(MAX_RETENTION_MS)
       .default(7 * 24 * 3600 * 1000),
-    retentionBytes: z.number().int().min(1).nullable().default(null),
+    retentionBytes: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).nullable().default(null),
   })
   .strict();
 

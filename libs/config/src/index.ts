@@ -4,6 +4,7 @@ export { foreignHostName } from './host-names';
 export {
   fileSchema,
   groupSchema,
+  MAX_RETENTION_MS,
   sourceSchema,
   splitTableName,
   topicSchema,

@@ -34,15 +34,33 @@ export class RetentionJanitor {
     );
     const results: RetentionResult[] = [];
     for (const p of partitions) {
-      let deleted = 0;
-      if (p.retention_ms !== null) deleted += await this.expireByTime(p.topic, p.partition, Number(p.retention_ms));
-      if (p.retention_bytes !== null) deleted += await this.expireBySize(p.topic, p.partition, BigInt(p.retention_bytes));
-      if (deleted) {
-        results.push({ topic: p.topic, partition: p.partition, deleted });
-        this.logger.log(`retention removed ${deleted} messages from ${p.topic}[${p.partition}]`);
+      // One partition that cannot be trimmed (a value stored before retention was bounded, a lock timeout)
+      // is reported and tried again next round; it never stops retention of the partitions after it.
+      try {
+        const deleted = await this.expire(p.topic, p.partition, p.retention_ms, p.retention_bytes);
+        if (deleted) {
+          results.push({ topic: p.topic, partition: p.partition, deleted });
+          this.logger.log(`retention removed ${deleted} messages from ${p.topic}[${p.partition}]`);
+        }
+      } catch (error) {
+        this.logger.error(
+          `retention of ${p.topic}[${p.partition}] failed, the next round tries again: ${(error as Error).message}`,
+        );
       }
     }
     return results;
+  }
+
+  private async expire(
+    topic: string,
+    partition: number,
+    retentionMs: string | null,
+    retentionBytes: string | null,
+  ): Promise<number> {
+    let deleted = 0;
+    if (retentionMs !== null) deleted += await this.expireByTime(topic, partition, Number(retentionMs));
+    if (retentionBytes !== null) deleted += await this.expireBySize(topic, partition, BigInt(retentionBytes));
+    return deleted;
   }
 
   private async expireByTime(topic: string, partition: number, retentionMs: number): Promise<number> {
