@@ -71,20 +71,27 @@ function restoreUrl(url: string, storedUrl: string | undefined, field: string): 
   const maskedPassword = decodeURIComponent(given.password) === MASK;
   if (!maskedPassword && !maskedParams.length) return url;
   const stored = storedUrl ? new URL(storedUrl) : undefined;
-  const samePlace = (u: URL) => [u.protocol, u.hostname, u.port, u.username, u.pathname].join('\u0000');
-  if (!stored || samePlace(stored) !== samePlace(given)) {
-    throw new WriteOnlySecretError(
+  const refuse = () =>
+    new WriteOnlySecretError(
       field,
-      `"${MASK}" keeps a stored credential only for the same host, port, user and database; give the credential itself`,
+      `"${MASK}" keeps a stored credential only for the same scheme, host, port, user, database and query parameters; give the credential itself`,
     );
-  }
+  if (!stored) throw refuse();
   if (maskedPassword) given.password = stored.password;
   for (const name of maskedParams) {
     const value = stored.searchParams.get(name);
     if (value === null) throw new WriteOnlySecretError(field, `"${name}=${MASK}" has no stored value to keep`);
     given.searchParams.set(name, value);
   }
+  // Drivers honour query parameters such as host=: every one of them decides where the credential goes.
+  if (destinationOf(stored) !== destinationOf(given)) throw refuse();
   return given.toString();
+}
+
+/** Everything in a URL that decides where a connection or request goes: all but the password. */
+function destinationOf(u: URL): string {
+  const params = [...u.searchParams.entries()].map(([k, v]) => JSON.stringify([k, v])).sort();
+  return JSON.stringify([u.protocol, u.hostname, u.port, u.username, u.pathname, params]);
 }
 
 function restoreHeaders(given: Record<string, unknown>, stored: Record<string, string>): Record<string, unknown> {
