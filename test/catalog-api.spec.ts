@@ -204,6 +204,11 @@ describe('sources, groups and sinks through the API', () => {
       sink: { ...mirror.sink, url: mirror.sink.url.replace('127.0.0.1', 'localhost') },
     });
     expect(moved).toMatchObject({ status: 422, body: { field: 'sink.url' } });
+    // Drivers honour host= (and the like) in the query: a masked password with a new parameter stays put.
+    const redirected = await call('PATCH', '/groups/mirror', {
+      sink: { ...mirror.sink, url: `${mirror.sink.url}?host=198.51.100.7` },
+    });
+    expect(redirected).toMatchObject({ status: 422, body: { field: 'sink.url' } });
     expect((await call('DELETE', '/groups/hooks2')).status).toBe(204);
   });
 
