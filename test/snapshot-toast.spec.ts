@@ -20,7 +20,7 @@ const GATE = 4242;
 /**
  * Updates that leave a large (TOASTed) column unchanged, committed while a chunk is read: their keys are
  * left to the stream, whose messages do not carry the column (unchanged_toast). The value must still
- * reach the topic and the target. The interleaving is forced: the chunk's condition calls gate(), which
+ * reach the topic and the target. The interleaving is forced: the chunk's condition calls gate(id), which
  * waits for an advisory lock the test holds, so the updates commit after the chunk's snapshot was taken
  * and before its high watermark.
  */
@@ -46,7 +46,9 @@ describe('snapshots: large (TOASTed) values at the seam', () => {
     await sql(`INSERT INTO docs SELECT g, 'doc ' || g, 0,
                  (SELECT string_agg(md5(g::text || ':' || i), '') FROM generate_series(1, 100 + (g * 37) % 180) i)
                FROM generate_series(1, ${ROWS}) g`);
-    await sql(`CREATE FUNCTION gate() RETURNS boolean LANGUAGE plpgsql AS $$
+    // Declared IMMUTABLE, which it is not, so that the backfill filter check (immutable functions only) lets
+    // the test hold the chunk read; its argument keeps the planner from calling it early.
+    await sql(`CREATE FUNCTION gate(bigint) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$
                  BEGIN PERFORM pg_advisory_lock_shared(${GATE}); PERFORM pg_advisory_unlock_shared(${GATE}); RETURN true; END $$`);
     source = sourceConfig('src', cluster.url('src'), ['public.docs'], { snapshot: 'never' });
     harness = await CaptureHarness.start(platformConfig(platformUrl, [source], 4));
@@ -91,7 +93,7 @@ describe('snapshots: large (TOASTed) values at the seam', () => {
     await locker.connect();
     try {
       await locker.query('SELECT pg_advisory_lock($1)', [GATE]);
-      const backfill = await planBackfill(harness.db.pool, source, { table: 'public.docs', where: 'gate()', chunkSize: 1_000 });
+      const backfill = await planBackfill(harness.db.pool, source, { table: 'public.docs', where: 'gate(id)', chunkSize: 1_000 });
       // The chunk's snapshot is taken; its read waits for the gate.
       await waitFor(
         async () =>
