@@ -199,6 +199,11 @@ describe('sources, groups and sinks through the API', () => {
     // A masked credential with another host would send the stored one elsewhere: refused.
     const elsewhere = await call('PATCH', '/groups/hooks2', { sink: { ...shown.sink, url: 'http://127.0.0.2:9/x?token=***' } });
     expect(elsewhere).toMatchObject({ status: 422, body: { field: 'sink.url' } });
+    // A masked header follows no new URL either: the stored bearer token would go to the new host.
+    const headerElsewhere = await call('PATCH', '/groups/hooks2', {
+      sink: { ...shown.sink, url: 'https://attacker.example/h' },
+    });
+    expect(headerElsewhere).toMatchObject({ status: 422, body: { field: 'sink.headers.authorization' } });
     const mirror = (await call('GET', '/groups/mirror')).body;
     const moved = await call('PATCH', '/groups/mirror', {
       sink: { ...mirror.sink, url: mirror.sink.url.replace('127.0.0.1', 'localhost') },

@@ -17,7 +17,7 @@ export class WriteOnlySecretError extends Error {
  * Secrets are write-only, so what the API and `tributary export` show has them masked or left out.
  * Sending such a spec back must not wipe them: a masked URL password or query value keeps the stored one
  * (only for the same scheme, host, port, user and database: a stored password never goes to a new
- * place), a masked header value keeps the stored header, and a webhook sink without `secret`/`secrets`
+ * place), a masked header value keeps the stored header (only while the URL is the same), and a webhook sink without `secret`/`secrets`
  * keeps the stored secrets (a new subscription gets a new secret, reported through `generated`, to be
  * shown once). Works on the raw input, before it is validated.
  */
@@ -36,7 +36,8 @@ export function restoreWriteOnlySecrets(
     if (typeof sink.url === 'string') sink.url = restoreUrl(sink.url, storedUrl, 'sink.url');
     if (sink.type === 'webhook') {
       delete sink.secretCount; // as shown by the API; not an input
-      if (isObject(sink.headers)) sink.headers = restoreHeaders(sink.headers, before?.type === 'webhook' ? before.headers : {});
+      if (isObject(sink.headers))
+        sink.headers = restoreHeaders(sink.headers, before?.type === 'webhook' ? before : undefined, sink.url);
       if (sink.secret === undefined && sink.secrets === undefined) {
         if (before?.type === 'webhook') sink.secrets = before.secrets;
         else {
@@ -94,14 +95,33 @@ function destinationOf(u: URL): string {
   return JSON.stringify([u.protocol, u.hostname, u.port, u.username, u.pathname, params]);
 }
 
-function restoreHeaders(given: Record<string, unknown>, stored: Record<string, string>): Record<string, unknown> {
+/** A masked header keeps the stored value only while the webhook's URL goes where it went (all but a password). */
+function restoreHeaders(
+  given: Record<string, unknown>,
+  stored: { url: string; headers: Record<string, string> } | undefined,
+  url: unknown,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(given)) {
     if (value !== MASK) out[name] = value;
-    else if (name in stored) out[name] = stored[name];
-    else throw new WriteOnlySecretError(`sink.headers.${name}`, `"${MASK}" has no stored value to keep`);
+    else if (!stored || !(name in stored.headers))
+      throw new WriteOnlySecretError(`sink.headers.${name}`, `"${MASK}" has no stored value to keep`);
+    else if (!sameDestination(url, stored.url))
+      throw new WriteOnlySecretError(
+        `sink.headers.${name}`,
+        `"${MASK}" keeps a stored header only for the same URL (scheme, host, port, path and query); give the value itself`,
+      );
+    else out[name] = stored.headers[name];
   }
   return out;
+}
+
+function sameDestination(url: unknown, storedUrl: string): boolean {
+  try {
+    return typeof url === 'string' && destinationOf(new URL(url)) === destinationOf(new URL(storedUrl));
+  } catch {
+    return false;
+  }
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
