@@ -20,7 +20,14 @@ import {
 import type { Response } from 'express';
 import { CaptureService, formatLsn, SourcePreparer, whileNoCaptureLeads, type CaptureStatus } from '@tributary/capture';
 import { CatalogRepository, clashingSource, redactSourceSpec, sourceIdentityChange, type SourceEntry } from '@tributary/catalog';
-import { resolveSource, sourceSchema, TRIBUTARY_CONFIG, type SourceFileConfig, type TributaryConfig } from '@tributary/config';
+import {
+  capturedTableSchema,
+  resolveSource,
+  sourceSchema,
+  TRIBUTARY_CONFIG,
+  type SourceFileConfig,
+  type TributaryConfig,
+} from '@tributary/config';
 import { PlatformDatabase, probeSlot, redactUrl } from '@tributary/store';
 import { z } from 'zod';
 import { parseBody } from './body';
@@ -30,7 +37,7 @@ import { ApiDoc } from './openapi';
 
 const tableBody = z
   .object({
-    table: z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*\.(\*|[A-Za-z_][A-Za-z0-9_$]*)$/, "must be 'schema.table' or 'schema.*'"),
+    table: capturedTableSchema,
     topic: z
       .string()
       .regex(/^[A-Za-z0-9._-]{1,200}$/, 'must be 1-200 letters, digits, dots, dashes or underscores')

@@ -17,11 +17,23 @@ const TOPIC_NAME = /^[A-Za-z0-9._-]{1,200}$/;
 /** `schema.table`, or `schema.*` for every table of a schema (present and future). */
 const TABLE_PATTERN = /^[A-Za-z_][A-Za-z0-9_$]*\.(\*|[A-Za-z_][A-Za-z0-9_$]*)$/;
 
+/**
+ * A captured table or schema. The schema `tributary` is refused on every source: it is where the platform
+ * keeps its own tables (stored passwords among them), a source may be the platform database itself (the
+ * embedded default is), and capturing them would publish those secrets and feed capture on its own writes.
+ */
+export const capturedTableSchema = z
+  .string()
+  .regex(TABLE_PATTERN, "must be 'schema.table' or 'schema.*'")
+  .refine((t) => t.slice(0, t.indexOf('.')).toLowerCase() !== 'tributary', {
+    message: "the schema 'tributary' holds the platform's own tables (stored passwords among them) and is never captured",
+  });
+
 const tableEntry = z.union([
-  z.string().regex(TABLE_PATTERN, "must be 'schema.table' or 'schema.*'"),
+  capturedTableSchema,
   z
     .object({
-      table: z.string().regex(TABLE_PATTERN, "must be 'schema.table' or 'schema.*'"),
+      table: capturedTableSchema,
       topic: z.string().regex(TOPIC_NAME, 'must be 1-200 letters, digits, dots, dashes or underscores').optional(),
     })
     .strict(),

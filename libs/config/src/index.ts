@@ -2,6 +2,7 @@ export { ConfigModule, TRIBUTARY_CONFIG } from './config.module';
 export { ConfigError, interpolateEnv, loadConfig, resolveGroup, resolveSource } from './config.loader';
 export { foreignHostName } from './host-names';
 export {
+  capturedTableSchema,
   fileSchema,
   groupSchema,
   MAX_RETENTION_MS,
