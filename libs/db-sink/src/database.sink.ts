@@ -2,7 +2,8 @@ import { Logger } from '@nestjs/common';
 import type { ConsumedMessage } from '@tributary/consumer-groups';
 import { ColumnSchema, TableSchema, TableSchemaRepository } from '@tributary/schema-registry';
 import { parseChange, RowChange } from './change';
-import { planChanges } from './change-plan';
+import { planChanges, type Step } from './change-plan';
+import { keylessEvents, type SinkEvent, type SkippedChange } from './keyless-events';
 import { truncatePartition } from './partition-truncate';
 import { IncompatibleTargetError, StoredOffset, TargetDialect, unlessAborted } from './target-dialect';
 import { describeTargetTable, TargetTable } from './target-table';
@@ -21,14 +22,22 @@ export interface DatabaseSinkOptions {
   tables?: TableMapping[];
   autoCreate: boolean;
   addColumns: boolean;
+  /**
+   * Records what the sink could not apply as the source did (a group event): changes of a keyless
+   * table that cannot be applied are skipped and reported here, never retried.
+   */
+  report?: (event: SinkEvent) => Promise<void>;
 }
 
 interface ResolvedTable {
+  source: { schema: string; table: string };
   target: TargetTable;
   columns: Map<string, ColumnSchema>;
   excluded: Set<string>;
   key: ColumnSchema[];
   primaryKey: string[];
+  /** No primary key nor replica identity index: rows are appended, and told apart by content. */
+  keyless: boolean;
 }
 
 /**
@@ -83,11 +92,12 @@ export class DatabaseSink {
       await db.begin();
       const from = resumeOffset(await db.lockOffset(this.options.group, topic, partition), topicIncarnation);
       const fresh = from === undefined ? batch : batch.filter((m) => m.offset >= from.offset);
+      let skipped: SkippedChange[] = [];
       if (fresh.length || from?.stamp) {
         if (fresh.length) {
-          await this.apply(
+          skipped = await this.apply(
             db,
-            fresh.map((m) => changes.get(m.offset) as RowChange),
+            fresh.map((m) => ({ offset: m.offset, change: changes.get(m.offset) as RowChange })),
             { partition, partitions: batch[0].partitions ?? 1 },
           );
         }
@@ -98,6 +108,7 @@ export class DatabaseSink {
         });
       }
       await db.commit();
+      await this.reportSkipped(topic, partition, skipped);
     } catch (error) {
       // Any other failure (a timeout, a lost connection) may leave the session in any state: it is
       // closed, which rolls the transaction back, and the next attempt reconnects.
@@ -144,26 +155,73 @@ export class DatabaseSink {
     }
   }
 
-  private async apply(db: TargetDialect, changes: RowChange[], where: { partition: number; partitions: number }): Promise<void> {
+  /** Applies the changes in the open transaction; returns those of keyless tables that could not be applied. */
+  private async apply(
+    db: TargetDialect,
+    changes: { offset: bigint; change: RowChange }[],
+    where: { partition: number; partitions: number },
+  ): Promise<SkippedChange[]> {
     const table = (c: RowChange) => this.resolved.get(tableId(c)) ?? undefined;
     // Steps carry the source table's own resolution: two source tables mapped to one target keep their own columns.
     const steps = planChanges(
-      changes.map((c) => this.project(c, table(c))),
+      changes.map(({ change }) => this.project(change, table(change))),
       table,
-      (c) => JSON.stringify(table(c)?.primaryKey.map((k) => String(c.after?.[k] ?? c.key?.[k])) ?? null),
+      (c) => {
+        const t = table(c);
+        return t?.keyless ? undefined : JSON.stringify(t?.primaryKey.map((k) => String(c.after?.[k] ?? c.key?.[k])) ?? null);
+      },
     );
-    for (const { table: t, ...step } of steps) {
-      if (step.kind === 'truncate') await this.truncate(db, t, where.partition, where.partitions);
-      else if (step.kind === 'delete') await db.delete(t.target, t.key, step.keys);
-      else {
-        const columns = step.columns.map((name) => t.columns.get(name)).filter((c): c is ColumnSchema => !!c);
-        await db.upsert(t.target, columns, t.primaryKey, step.rows);
+    const skipped: SkippedChange[] = [];
+    for (const step of steps) {
+      const problem = await this.applyStep(db, step, where);
+      if (problem) skipped.push({ ...problem, source: step.table.source, offset: changes[problem.at].offset });
+    }
+    return skipped;
+  }
+
+  /** One step; for a keyless update or delete that changed nothing, why, and the index of its change. */
+  private async applyStep(
+    db: TargetDialect,
+    step: Step<ResolvedTable>,
+    where: { partition: number; partitions: number },
+  ): Promise<{ op: 'u' | 'd'; reason: SkippedChange['reason']; at: number } | undefined> {
+    const t = step.table;
+    const columnsOf = (names: string[]) => names.map((n) => t.columns.get(n)).filter((c): c is ColumnSchema => !!c);
+    switch (step.kind) {
+      case 'truncate':
+        return void (await this.truncate(db, t, where.partition, where.partitions));
+      case 'delete':
+        return void (await db.delete(t.target, t.key, step.keys));
+      case 'upsert':
+        return void (await db.upsert(t.target, columnsOf(step.columns), t.primaryKey, step.rows));
+      case 'insert':
+        return void (await db.insert(t.target, columnsOf(step.columns), step.rows));
+      case 'noOldRow':
+        return { op: step.op, reason: 'noOldRow', at: step.offset };
+      case 'updateOne': {
+        const set = columnsOf(Object.keys(step.after));
+        const found = await db.updateOne(t.target, columnsOf(Object.keys(step.before)), step.before, set, step.after);
+        return found ? undefined : { op: 'u', reason: 'unmatched', at: step.offset };
       }
+      case 'deleteOne': {
+        const found = await db.deleteOne(t.target, columnsOf(Object.keys(step.before)), step.before);
+        return found ? undefined : { op: 'd', reason: 'unmatched', at: step.offset };
+      }
+    }
+  }
+
+  /** Logs and records (as group events) the keyless changes a committed batch skipped; the batch stays delivered. */
+  private async reportSkipped(topic: string, partition: number, skipped: SkippedChange[]): Promise<void> {
+    for (const event of keylessEvents(topic, partition, skipped)) {
+      this.logger.warn(`${topic}[${partition}] ${event.detail}`);
+      await this.options.report?.(event).catch((e: Error) => this.logger.error(`recording a group event failed: ${e.message}`));
     }
   }
 
   private async truncate(db: TargetDialect, t: ResolvedTable, partition: number, partitions: number) {
     if (partitions <= 1) return db.truncate(t.target);
+    // A keyless table's rows all come through partition 0 (a null key): its copy of the truncate is in their order.
+    if (t.keyless) return partition === 0 ? db.truncate(t.target) : undefined;
     if (await truncatePartition(db, t.target, t.key, partition, partitions)) return;
     this.logger.warn(
       `truncate of ${describeTargetTable(t.target)} applied to the whole table: its key types cannot be mapped to partitions, so rows ` +
@@ -172,12 +230,19 @@ export class DatabaseSink {
     await db.truncate(t.target);
   }
 
-  /** Drops excluded columns; unchanged TOAST columns are already absent, so the target keeps them. */
+  /**
+   * Drops excluded columns (of the old row too for a keyless table, whose rows are matched on what the
+   * target holds); unchanged TOAST columns are already absent, so the target keeps them.
+   */
   private project(change: RowChange, table: ResolvedTable | undefined): RowChange {
-    if (!table || !change.after) return change;
-    const after: Record<string, unknown> = {};
-    for (const [name, value] of Object.entries(change.after)) if (table.columns.has(name)) after[name] = value;
-    return { ...change, after };
+    if (!table) return change;
+    const keep = (row: Record<string, unknown> | null) => {
+      if (!row) return row;
+      const kept: Record<string, unknown> = {};
+      for (const [name, value] of Object.entries(row)) if (table.columns.has(name)) kept[name] = value;
+      return kept;
+    };
+    return { ...change, after: keep(change.after), before: table.keyless ? keep(change.before) : change.before };
   }
 
   /** Finds the mapping and the source shape of a table, creating or widening the target as configured. */
@@ -199,11 +264,6 @@ export class DatabaseSink {
         (!mapping.include || mapping.include.includes(c.name) || schema.primaryKey.includes(c.name)) &&
         !mapping.exclude?.includes(c.name),
     );
-    if (schema.primaryKey.length === 0) {
-      throw new IncompatibleTargetError(
-        `source table ${name} has no primary key: a database sink needs one to apply updates and deletes`,
-      );
-    }
     const problem = db.nameProblem(
       target,
       wanted.map((c) => c.name),
@@ -216,11 +276,13 @@ export class DatabaseSink {
     }
     await this.ensureTarget(db, target, wanted, schema.primaryKey);
     this.resolved.set(id, {
+      source: { schema: change.schema, table: change.table },
       target,
       columns: new Map(wanted.map((c) => [c.name, c])),
       excluded: new Set(schema.columns.filter((c) => !wanted.includes(c)).map((c) => c.name)),
       key: schema.primaryKey.map((k) => wanted.find((c) => c.name === k) as ColumnSchema),
       primaryKey: schema.primaryKey,
+      keyless: schema.primaryKey.length === 0,
     });
   }
 
@@ -234,7 +296,8 @@ export class DatabaseSink {
           `target table ${shown} does not exist and autoCreate is off: create it, then the sink resumes`,
         );
       }
-      await db.createTable(target, wanted, primaryKey);
+      if (primaryKey.length) await db.createTable(target, wanted, primaryKey);
+      else await db.createKeylessTable(target, wanted);
       this.logger.log(`created target table ${shown}`);
     } else {
       const have = new Set(existing.map((c) => c.name));
