@@ -2,9 +2,9 @@ import { Logger } from '@nestjs/common';
 import type { ConsumedMessage } from '@tributary/consumer-groups';
 import { ColumnSchema, TableSchema, TableSchemaRepository } from '@tributary/schema-registry';
 import { parseChange, RowChange } from './change';
-import { planChanges, type Step } from './change-plan';
+import { planChanges } from './change-plan';
 import { keylessEvents, type SinkEvent, type SkippedChange } from './keyless-events';
-import { truncatePartition } from './partition-truncate';
+import { applyStep, type StepTable } from './step-apply';
 import { IncompatibleTargetError, StoredOffset, TargetDialect, unlessAborted } from './target-dialect';
 import { describeTargetTable, TargetTable } from './target-table';
 
@@ -29,15 +29,9 @@ export interface DatabaseSinkOptions {
   report?: (event: SinkEvent) => Promise<void>;
 }
 
-interface ResolvedTable {
+interface ResolvedTable extends StepTable {
   source: { schema: string; table: string };
-  target: TargetTable;
-  columns: Map<string, ColumnSchema>;
   excluded: Set<string>;
-  key: ColumnSchema[];
-  primaryKey: string[];
-  /** No primary key nor replica identity index: rows are appended, and told apart by content. */
-  keyless: boolean;
 }
 
 /**
@@ -173,41 +167,10 @@ export class DatabaseSink {
     );
     const skipped: SkippedChange[] = [];
     for (const step of steps) {
-      const problem = await this.applyStep(db, step, where);
+      const problem = await applyStep(db, step, where, this.logger);
       if (problem) skipped.push({ ...problem, source: step.table.source, offset: changes[problem.at].offset });
     }
     return skipped;
-  }
-
-  /** One step; for a keyless update or delete that changed nothing, why, and the index of its change. */
-  private async applyStep(
-    db: TargetDialect,
-    step: Step<ResolvedTable>,
-    where: { partition: number; partitions: number },
-  ): Promise<{ op: 'u' | 'd'; reason: SkippedChange['reason']; at: number } | undefined> {
-    const t = step.table;
-    const columnsOf = (names: string[]) => names.map((n) => t.columns.get(n)).filter((c): c is ColumnSchema => !!c);
-    switch (step.kind) {
-      case 'truncate':
-        return void (await this.truncate(db, t, where.partition, where.partitions));
-      case 'delete':
-        return void (await db.delete(t.target, t.key, step.keys));
-      case 'upsert':
-        return void (await db.upsert(t.target, columnsOf(step.columns), t.primaryKey, step.rows));
-      case 'insert':
-        return void (await db.insert(t.target, columnsOf(step.columns), step.rows));
-      case 'noOldRow':
-        return { op: step.op, reason: 'noOldRow', at: step.offset };
-      case 'updateOne': {
-        const set = columnsOf(Object.keys(step.after));
-        const found = await db.updateOne(t.target, columnsOf(Object.keys(step.before)), step.before, set, step.after);
-        return found ? undefined : { op: 'u', reason: 'unmatched', at: step.offset };
-      }
-      case 'deleteOne': {
-        const found = await db.deleteOne(t.target, columnsOf(Object.keys(step.before)), step.before);
-        return found ? undefined : { op: 'd', reason: 'unmatched', at: step.offset };
-      }
-    }
   }
 
   /** Logs and records (as group events) the keyless changes a committed batch skipped; the batch stays delivered. */
@@ -216,18 +179,6 @@ export class DatabaseSink {
       this.logger.warn(`${topic}[${partition}] ${event.detail}`);
       await this.options.report?.(event).catch((e: Error) => this.logger.error(`recording a group event failed: ${e.message}`));
     }
-  }
-
-  private async truncate(db: TargetDialect, t: ResolvedTable, partition: number, partitions: number) {
-    if (partitions <= 1) return db.truncate(t.target);
-    // A keyless table's rows all come through partition 0 (a null key): its copy of the truncate is in their order.
-    if (t.keyless) return partition === 0 ? db.truncate(t.target) : undefined;
-    if (await truncatePartition(db, t.target, t.key, partition, partitions)) return;
-    this.logger.warn(
-      `truncate of ${describeTargetTable(t.target)} applied to the whole table: its key types cannot be mapped to partitions, so rows ` +
-        `written after the truncate by partitions other than ${partition} may be removed (use one partition for this topic)`,
-    );
-    await db.truncate(t.target);
   }
 
   /**
