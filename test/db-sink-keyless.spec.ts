@@ -10,6 +10,8 @@ import {
   type SinkEvent,
 } from '@tributary/db-sink';
 import { TableSchemaRepository } from '@tributary/schema-registry';
+import { planChanges } from '../libs/db-sink/src/change-plan';
+import type { RowChange } from '../libs/db-sink/src/change';
 import { CaptureHarness, platformConfig, sourceConfig } from './support/capture-harness';
 import { createMariadbDatabase, mariadbAvailable, mariadbQuery } from './support/mariadb';
 import { TestCluster, waitFor } from './support/pg-cluster';
@@ -140,6 +142,49 @@ function canonicalRow(r: Record<string, unknown>): unknown[] {
     return v;
   });
 }
+
+describe('planChanges for tables without a key', () => {
+  const change = fc.record({
+    op: fc.constantFrom<RowChange['op']>('c', 'r', 'u', 'd'),
+    table: fc.constantFrom('a', 'b'),
+    v: fc.integer({ min: 0, max: 2 }),
+    old: fc.boolean(),
+  });
+  it('keeps every change, in offset order: only consecutive inserts of one table share a step, duplicates kept', () => {
+    fc.assert(
+      fc.property(fc.array(change, { maxLength: 40 }), (list) => {
+        const changes: RowChange[] = list.map(({ op, table, v, old }) => ({
+          op,
+          source: 's',
+          schema: 'public',
+          table,
+          key: null,
+          before: op === 'u' || op === 'd' ? (old ? { v } : null) : null,
+          after: op === 'd' ? null : { v },
+        }));
+        const steps = planChanges(
+          changes,
+          (c) => c.table,
+          () => undefined,
+        );
+        const replayed = steps.flatMap((s) => {
+          if (s.kind === 'insert') return s.rows.map((row) => ['insert', s.table, row.v]);
+          if (s.kind === 'updateOne') return [['u', s.table, s.after.v, s.offset]];
+          if (s.kind === 'deleteOne') return [['d', s.table, s.before.v, s.offset]];
+          if (s.kind === 'noOldRow') return [[s.op, s.table, 'no old row', s.offset]];
+          throw new Error(`unexpected step ${s.kind}`);
+        });
+        expect(replayed).toEqual(
+          changes.map((c, i) => {
+            if (c.op === 'c' || c.op === 'r') return ['insert', c.table, c.after?.v];
+            if (!c.before) return [c.op, c.table, 'no old row', i];
+            return [c.op, c.table, (c.op === 'u' ? c.after : c.before)?.v, i];
+          }),
+        );
+      }),
+    );
+  });
+});
 
 describe('database sinks mirror tables without a primary key', () => {
   let cluster: TestCluster;
