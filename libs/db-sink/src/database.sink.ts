@@ -3,7 +3,8 @@ import type { ConsumedMessage } from '@tributary/consumer-groups';
 import { ColumnSchema, TableSchema, TableSchemaRepository } from '@tributary/schema-registry';
 import { parseChange, RowChange } from './change';
 import { planChanges } from './change-plan';
-import { truncatePartition } from './partition-truncate';
+import { keylessEvents, type SinkEvent, type SkippedChange } from './keyless-events';
+import { applyStep, type StepTable } from './step-apply';
 import { IncompatibleTargetError, StoredOffset, TargetDialect, unlessAborted } from './target-dialect';
 import { describeTargetTable, TargetTable } from './target-table';
 
@@ -21,14 +22,16 @@ export interface DatabaseSinkOptions {
   tables?: TableMapping[];
   autoCreate: boolean;
   addColumns: boolean;
+  /**
+   * Records what the sink could not apply as the source did (a group event): changes of a keyless
+   * table that cannot be applied are skipped and reported here, never retried.
+   */
+  report?: (event: SinkEvent) => Promise<void>;
 }
 
-interface ResolvedTable {
-  target: TargetTable;
-  columns: Map<string, ColumnSchema>;
+interface ResolvedTable extends StepTable {
+  source: { schema: string; table: string };
   excluded: Set<string>;
-  key: ColumnSchema[];
-  primaryKey: string[];
 }
 
 /**
@@ -83,11 +86,12 @@ export class DatabaseSink {
       await db.begin();
       const from = resumeOffset(await db.lockOffset(this.options.group, topic, partition), topicIncarnation);
       const fresh = from === undefined ? batch : batch.filter((m) => m.offset >= from.offset);
+      let skipped: SkippedChange[] = [];
       if (fresh.length || from?.stamp) {
         if (fresh.length) {
-          await this.apply(
+          skipped = await this.apply(
             db,
-            fresh.map((m) => changes.get(m.offset) as RowChange),
+            fresh.map((m) => ({ offset: m.offset, change: changes.get(m.offset) as RowChange })),
             { partition, partitions: batch[0].partitions ?? 1 },
           );
         }
@@ -98,6 +102,7 @@ export class DatabaseSink {
         });
       }
       await db.commit();
+      await this.reportSkipped(topic, partition, skipped);
     } catch (error) {
       // Any other failure (a timeout, a lost connection) may leave the session in any state: it is
       // closed, which rolls the transaction back, and the next attempt reconnects.
@@ -144,40 +149,51 @@ export class DatabaseSink {
     }
   }
 
-  private async apply(db: TargetDialect, changes: RowChange[], where: { partition: number; partitions: number }): Promise<void> {
+  /** Applies the changes in the open transaction; returns those of keyless tables that could not be applied. */
+  private async apply(
+    db: TargetDialect,
+    changes: { offset: bigint; change: RowChange }[],
+    where: { partition: number; partitions: number },
+  ): Promise<SkippedChange[]> {
     const table = (c: RowChange) => this.resolved.get(tableId(c)) ?? undefined;
     // Steps carry the source table's own resolution: two source tables mapped to one target keep their own columns.
     const steps = planChanges(
-      changes.map((c) => this.project(c, table(c))),
+      changes.map(({ change }) => this.project(change, table(change))),
       table,
-      (c) => JSON.stringify(table(c)?.primaryKey.map((k) => String(c.after?.[k] ?? c.key?.[k])) ?? null),
+      (c) => {
+        const t = table(c);
+        return t?.keyless ? undefined : JSON.stringify(t?.primaryKey.map((k) => String(c.after?.[k] ?? c.key?.[k])) ?? null);
+      },
     );
-    for (const { table: t, ...step } of steps) {
-      if (step.kind === 'truncate') await this.truncate(db, t, where.partition, where.partitions);
-      else if (step.kind === 'delete') await db.delete(t.target, t.key, step.keys);
-      else {
-        const columns = step.columns.map((name) => t.columns.get(name)).filter((c): c is ColumnSchema => !!c);
-        await db.upsert(t.target, columns, t.primaryKey, step.rows);
-      }
+    const skipped: SkippedChange[] = [];
+    for (const step of steps) {
+      const problem = await applyStep(db, step, where, this.logger);
+      if (problem) skipped.push({ ...problem, source: step.table.source, offset: changes[problem.at].offset });
+    }
+    return skipped;
+  }
+
+  /** Logs and records (as group events) the keyless changes a committed batch skipped; the batch stays delivered. */
+  private async reportSkipped(topic: string, partition: number, skipped: SkippedChange[]): Promise<void> {
+    for (const event of keylessEvents(topic, partition, skipped)) {
+      this.logger.warn(`${topic}[${partition}] ${event.detail}`);
+      await this.options.report?.(event).catch((e: Error) => this.logger.error(`recording a group event failed: ${e.message}`));
     }
   }
 
-  private async truncate(db: TargetDialect, t: ResolvedTable, partition: number, partitions: number) {
-    if (partitions <= 1) return db.truncate(t.target);
-    if (await truncatePartition(db, t.target, t.key, partition, partitions)) return;
-    this.logger.warn(
-      `truncate of ${describeTargetTable(t.target)} applied to the whole table: its key types cannot be mapped to partitions, so rows ` +
-        `written after the truncate by partitions other than ${partition} may be removed (use one partition for this topic)`,
-    );
-    await db.truncate(t.target);
-  }
-
-  /** Drops excluded columns; unchanged TOAST columns are already absent, so the target keeps them. */
+  /**
+   * Drops excluded columns (of the old row too for a keyless table, whose rows are matched on what the
+   * target holds); unchanged TOAST columns are already absent, so the target keeps them.
+   */
   private project(change: RowChange, table: ResolvedTable | undefined): RowChange {
-    if (!table || !change.after) return change;
-    const after: Record<string, unknown> = {};
-    for (const [name, value] of Object.entries(change.after)) if (table.columns.has(name)) after[name] = value;
-    return { ...change, after };
+    if (!table) return change;
+    const keep = (row: Record<string, unknown> | null) => {
+      if (!row) return row;
+      const kept: Record<string, unknown> = {};
+      for (const [name, value] of Object.entries(row)) if (table.columns.has(name)) kept[name] = value;
+      return kept;
+    };
+    return { ...change, after: keep(change.after), before: table.keyless ? keep(change.before) : change.before };
   }
 
   /** Finds the mapping and the source shape of a table, creating or widening the target as configured. */
@@ -199,11 +215,6 @@ export class DatabaseSink {
         (!mapping.include || mapping.include.includes(c.name) || schema.primaryKey.includes(c.name)) &&
         !mapping.exclude?.includes(c.name),
     );
-    if (schema.primaryKey.length === 0) {
-      throw new IncompatibleTargetError(
-        `source table ${name} has no primary key: a database sink needs one to apply updates and deletes`,
-      );
-    }
     const problem = db.nameProblem(
       target,
       wanted.map((c) => c.name),
@@ -216,11 +227,13 @@ export class DatabaseSink {
     }
     await this.ensureTarget(db, target, wanted, schema.primaryKey);
     this.resolved.set(id, {
+      source: { schema: change.schema, table: change.table },
       target,
       columns: new Map(wanted.map((c) => [c.name, c])),
       excluded: new Set(schema.columns.filter((c) => !wanted.includes(c)).map((c) => c.name)),
       key: schema.primaryKey.map((k) => wanted.find((c) => c.name === k) as ColumnSchema),
       primaryKey: schema.primaryKey,
+      keyless: schema.primaryKey.length === 0,
     });
   }
 
@@ -234,7 +247,8 @@ export class DatabaseSink {
           `target table ${shown} does not exist and autoCreate is off: create it, then the sink resumes`,
         );
       }
-      await db.createTable(target, wanted, primaryKey);
+      if (primaryKey.length) await db.createTable(target, wanted, primaryKey);
+      else await db.createKeylessTable(target, wanted);
       this.logger.log(`created target table ${shown}`);
     } else {
       const have = new Set(existing.map((c) => c.name));

@@ -1,4 +1,5 @@
 export { DatabaseSink, type DatabaseSinkOptions, type TableMapping } from './database.sink';
+export { KEYLESS_CHANGE_SKIPPED, type SinkEvent } from './keyless-events';
 export { PostgresDialect } from './postgres/postgres.dialect';
 export { MysqlDialect } from './mysql/mysql.dialect';
 export {

@@ -12,6 +12,7 @@ import {
   unlessAborted,
 } from '../target-dialect';
 import type { TargetTable } from '../target-table';
+import { deleteOneStatement, insertStatements, updateOneStatement, type Statement } from './mysql.keyless';
 import { mysqlNameProblem } from './mysql.names';
 import { mysqlColumnType, toMysql } from './mysql.types';
 
@@ -270,5 +271,58 @@ export class MysqlDialect implements TargetDialect {
 
   private q(identifier: string): string {
     return `\`${identifier.replace(/`/g, '``')}\``;
+  }
+
+  // Tables without a key (mysql.keyless.ts has the statements).
+
+  /** Whether the server is MariaDB (JSON is text there), asked once. */
+  private mariadb?: boolean;
+
+  async createKeylessTable(table: TargetTable, columns: ColumnSchema[]): Promise<void> {
+    const defs = columns.map((c) => `${this.q(c.name)} ${mysqlColumnType(c, false)}`);
+    await this.run(`CREATE TABLE IF NOT EXISTS ${this.table(table)} (${defs.join(', ')}) ENGINE=InnoDB`, []);
+  }
+
+  async insert(table: TargetTable, columns: ColumnSchema[], rows: Record<string, unknown>[]): Promise<void> {
+    for (const s of insertStatements(this.table(table), columns, rows, (n) => this.q(n), MAX_PARAMS)) await this.affected(s);
+  }
+
+  async updateOne(
+    table: TargetTable,
+    match: ColumnSchema[],
+    before: Record<string, unknown>,
+    set: ColumnSchema[],
+    after: Record<string, unknown>,
+  ): Promise<boolean> {
+    const mariadb = await this.isMariadb();
+    return (await this.affected(updateOneStatement(this.table(table), match, before, set, after, (n) => this.q(n), mariadb))) > 0;
+  }
+
+  async deleteOne(table: TargetTable, match: ColumnSchema[], before: Record<string, unknown>): Promise<boolean> {
+    const mariadb = await this.isMariadb();
+    return (await this.affected(deleteOneStatement(this.table(table), match, before, (n) => this.q(n), mariadb))) > 0;
+  }
+
+  private async isMariadb(): Promise<boolean> {
+    if (this.mariadb === undefined) {
+      const [rows] = await this.query('SELECT VERSION() AS version');
+      this.mariadb = /mariadb/i.test(String((rows as { version: string }[])[0].version));
+    }
+    return this.mariadb;
+  }
+
+  /**
+   * As run(), returning the rows the statement found: mysql2 connects with CLIENT_FOUND_ROWS, so an
+   * UPDATE that matched a row counts it even when its values did not change; a SELECT counts its rows.
+   */
+  private async affected(statement: Statement): Promise<number> {
+    try {
+      const [result] = await this.query(statement.sql, statement.params);
+      return Array.isArray(result) ? result.length : (result as { affectedRows: number }).affectedRows;
+    } catch (error) {
+      const errno = (error as { errno?: number }).errno ?? 0;
+      if (INCOMPATIBLE.has(errno)) throw new IncompatibleTargetError(`${(error as Error).message} (MySQL error ${errno})`);
+      throw error;
+    }
   }
 }

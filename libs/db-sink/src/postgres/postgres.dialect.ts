@@ -12,6 +12,7 @@ import {
   unlessAborted,
 } from '../target-dialect';
 import type { TargetTable } from '../target-table';
+import { deleteOneStatement, insertStatements, updateOneStatement, type Statement } from './postgres.keyless';
 import { postgresNameProblem } from './postgres.names';
 import { postgresColumnType } from './postgres.types';
 import { toPostgres } from './postgres.values';
@@ -216,5 +217,41 @@ export class PostgresDialect implements TargetDialect {
 
   private q(identifier: string): string {
     return `"${identifier.replace(/"/g, '""')}"`;
+  }
+
+  // Tables without a key (postgres.keyless.ts has the statements).
+
+  async createKeylessTable(table: TargetTable, columns: ColumnSchema[]): Promise<void> {
+    const defs = columns.map((c) => `${this.q(c.name)} ${postgresColumnType(c)}`);
+    await this.run(`CREATE TABLE IF NOT EXISTS ${this.name(table)} (${defs.join(', ')})`);
+  }
+
+  async insert(table: TargetTable, columns: ColumnSchema[], rows: Record<string, unknown>[]): Promise<void> {
+    for (const s of insertStatements(this.name(table), columns, rows, (n) => this.q(n), MAX_PARAMS)) await this.affected(s);
+  }
+
+  async updateOne(
+    table: TargetTable,
+    match: ColumnSchema[],
+    before: Record<string, unknown>,
+    set: ColumnSchema[],
+    after: Record<string, unknown>,
+  ): Promise<boolean> {
+    return (await this.affected(updateOneStatement(this.name(table), match, before, set, after, (n) => this.q(n)))) > 0;
+  }
+
+  async deleteOne(table: TargetTable, match: ColumnSchema[], before: Record<string, unknown>): Promise<boolean> {
+    return (await this.affected(deleteOneStatement(this.name(table), match, before, (n) => this.q(n)))) > 0;
+  }
+
+  /** As run(), returning the rows the statement changed (or found). */
+  private async affected(statement: Statement): Promise<number> {
+    try {
+      return (await this.client.query(statement.text, statement.values)).rowCount ?? 0;
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? '';
+      if (/^(22|23|42)/.test(code)) throw new IncompatibleTargetError(`${(error as Error).message} (SQLSTATE ${code})`);
+      throw error;
+    }
   }
 }

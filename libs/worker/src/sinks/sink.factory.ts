@@ -1,5 +1,13 @@
 import { splitTableName, type GroupConfig } from '@tributary/config';
-import { DatabaseSink, DEFAULT_TARGET_TIMEOUTS, MysqlDialect, PostgresDialect, type TableMapping } from '@tributary/db-sink';
+import { GroupRepository } from '@tributary/consumer-groups';
+import {
+  DatabaseSink,
+  DEFAULT_TARGET_TIMEOUTS,
+  MysqlDialect,
+  PostgresDialect,
+  type SinkEvent,
+  type TableMapping,
+} from '@tributary/db-sink';
 import type { TableSchemaRepository } from '@tributary/schema-registry';
 import { WebhookSink } from '@tributary/webhook-sink';
 import type { Pool } from 'pg';
@@ -25,7 +33,15 @@ export function createSink(group: GroupConfig, schemas: TableSchemaRepository, p
         include: t.include,
         exclude: t.exclude,
       }));
-      const options = { group: group.name, tables, autoCreate: sink.autoCreate, addColumns: sink.addColumns };
+      const events = new GroupRepository(pool);
+      const options = {
+        group: group.name,
+        tables,
+        autoCreate: sink.autoCreate,
+        addColumns: sink.addColumns,
+        // Changes of keyless tables it cannot apply: skipped, and shown in the group's events with the fix.
+        report: (e: SinkEvent) => events.recordEvent(group.name, e, e.kind, e.detail),
+      };
       return new DatabaseSink(connect, schemas, options, sink.type);
     }
     case 'webhook':
