@@ -73,7 +73,8 @@ export class PartitionLoop {
           await this.step();
           this.failures = 0;
         } catch (error) {
-          if (error instanceof StaleMemberError) continue; // GroupMember dropped the partition: the loop ends
+          // Fenced (GroupMember dropped the partition), or called off by a stop: the loop ends.
+          if (error instanceof StaleMemberError || !this.live()) continue;
           this.failures++;
           const delay = backoffDelay(this.failures, 200, 10_000);
           this.scope.logger.error(
@@ -101,9 +102,9 @@ export class PartitionLoop {
 
   /** A sink that stores offsets with the data may be ahead of the platform's commit: start where it is. */
   private async syncWithSink(): Promise<void> {
-    const { sink, config, stopSignal } = this.scope;
+    const { config } = this.scope;
     const p = this.p;
-    const stored = await sink.storedPosition?.(p.topic, p.partition, stopSignal);
+    const stored = await this.storedPosition();
     if (stored && stored.topicIncarnation !== null && p.topicIncarnation && stored.topicIncarnation !== p.topicIncarnation) {
       // The topic was deleted and re-created: the stored offset counts the old one's messages. The new
       // one starts at the group's startFrom; the sink stores the new incarnation with its first batch.
@@ -119,6 +120,18 @@ export class PartitionLoop {
       await this.committer.now();
     }
     this.scope.synced.add(p);
+  }
+
+  /** The sink's stored position, asked under a concurrency slot: a sink may serve one call at a time. */
+  private async storedPosition(): Promise<Awaited<ReturnType<NonNullable<RunnerScope['sink']['storedPosition']>>>> {
+    const { sink, slots, stopSignal } = this.scope;
+    if (!sink.storedPosition) return undefined;
+    if (!(await slots.acquire(stopSignal))) throw new Error('stopping');
+    try {
+      return await sink.storedPosition(this.p.topic, this.p.partition, stopSignal);
+    } finally {
+      slots.release();
+    }
   }
 
   /** Delivers a fetched batch in pieces the sink takes whole (one request each), in order. */
