@@ -246,6 +246,15 @@ export class GroupRepository {
     if (!rowCount) throw new StaleMemberError(group, lease.topic, lease.partition, lease.generation);
   }
 
+  /** The log end offset of each partition of a topic, on a given connection (the notifier's own). */
+  static async partitionEnds(db: Pick<PoolClient, 'query'>, topic: string): Promise<Map<number, bigint>> {
+    const { rows } = await db.query<{ partition: number; next_offset: string }>(
+      'SELECT partition, next_offset FROM tributary.topic_partitions WHERE topic = $1',
+      [topic],
+    );
+    return new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]));
+  }
+
   async bounds(topic: string, partition: number): Promise<PartitionBounds> {
     const { rows } = await this.pool.query(
       `SELECT tp.next_offset AS "end",

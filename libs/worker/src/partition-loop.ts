@@ -97,7 +97,10 @@ export class PartitionLoop {
     const seen = notifier.topicSequence(this.p.topic); // an append after this point ends the wait below at once
     const batch = await member.fetch(this.p, config.batchSize);
     if (batch.length) await this.process(batch);
-    else if (this.consuming()) await notifier.wait(IDLE_POLL_MS, seen, this.p.topic, this.interrupt.signal);
+    else if (this.consuming()) {
+      const at = { partition: this.p.partition, position: this.p.position };
+      await notifier.wait(IDLE_POLL_MS, seen, this.p.topic, this.interrupt.signal, at);
+    }
   }
 
   /** A sink that stores offsets with the data may be ahead of the platform's commit: start where it is. */
