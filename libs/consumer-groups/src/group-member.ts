@@ -130,6 +130,19 @@ export class GroupMember {
     return messages;
   }
 
+  /**
+   * Reads the messages after those read ahead, so the next fetch finds them in memory: called while the
+   * batch in hand is delivered. Dropped if the fetch position moved meanwhile (a rewind after a failure).
+   */
+  async readMore(p: OwnedPartition, limit: number): Promise<void> {
+    if (p.readAhead.length >= limit) return;
+    const from = p.position + BigInt(p.readAhead.length);
+    const more = await this.readAfterReadAhead(p, Math.max(limit, READ_AHEAD));
+    if (more.length && p.position + BigInt(p.readAhead.length) === from && (p.readAhead[0]?.offset ?? from) === p.position) {
+      p.readAhead = p.readAhead.concat(more);
+    }
+  }
+
   /** Messages from the fetch position on; undefined when retention removed them and the reset policy stopped the partition. */
   private async readAtPosition(p: OwnedPartition, size: number): Promise<ConsumedMessage[] | undefined> {
     const messages = await this.repo.fetch(p.topic, p.partition, p.position, size);

@@ -24,6 +24,8 @@ export class PartitionLoop {
   /** Calls off the deliver call in hand (its waits). */
   private inFlight?: AbortController;
   private failures = 0;
+  /** The read ahead running while a batch is delivered (GroupMember.readMore). */
+  private reading?: Promise<void>;
   private finished?: Promise<void>;
 
   constructor(
@@ -95,9 +97,13 @@ export class PartitionLoop {
     const { member, config, notifier, synced } = this.scope;
     if (!synced.has(this.p)) await this.syncWithSink();
     const seen = notifier.topicSequence(this.p.topic); // an append after this point ends the wait below at once
+    await this.reading; // the read ahead started while the last batch was delivered
     const batch = await member.fetch(this.p, config.batchSize);
-    if (batch.length) await this.process(batch);
-    else if (this.consuming()) {
+    if (batch.length) {
+      // A full batch: there is probably more, read while this one is delivered.
+      if (batch.length === config.batchSize) this.reading = member.readMore(this.p, config.batchSize).catch(() => undefined);
+      await this.process(batch);
+    } else if (this.consuming()) {
       const at = { partition: this.p.partition, position: this.p.position };
       await notifier.wait(IDLE_POLL_MS, seen, this.p.topic, this.interrupt.signal, at);
     }
