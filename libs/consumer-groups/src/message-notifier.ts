@@ -46,6 +46,11 @@ export class MessageNotifier {
     });
   }
 
+  /** LISTEN is on: every append is announced (on a reconnect, every waiter is woken once). */
+  get listening(): boolean {
+    return this.client !== undefined;
+  }
+
   /** Counts append notifications: read it before looking for messages, and pass it to wait(). */
   get sequence(): number {
     return this.notifications;

@@ -4,8 +4,11 @@ import { OffsetCommitter } from './offset-committer';
 import { PartitionDelivery } from './partition-delivery';
 import type { RunnerScope } from './runner-scope';
 
-/** Without a notification (LISTEN lost), an idle partition looks for new messages this often. */
-const IDLE_POLL_MS = 1_000;
+/**
+ * An idle partition looks for new messages this often without a notification: rarely while LISTEN is on
+ * (every append is announced, and a reconnect wakes everyone), often while it is not.
+ */
+const IDLE_POLL_MS = { listening: 5_000, polling: 1_000 };
 /** A partition's delivered messages are committed at most this often (see OffsetCommitter). */
 export const COMMIT_INTERVAL_MS = 100;
 
@@ -105,7 +108,8 @@ export class PartitionLoop {
       await this.process(batch);
     } else if (this.consuming()) {
       const at = { partition: this.p.partition, position: this.p.position };
-      await notifier.wait(IDLE_POLL_MS, seen, this.p.topic, this.interrupt.signal, at);
+      const poll = notifier.listening ? IDLE_POLL_MS.listening : IDLE_POLL_MS.polling;
+      await notifier.wait(poll, seen, this.p.topic, this.interrupt.signal, at);
     }
   }
 
