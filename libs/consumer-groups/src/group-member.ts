@@ -130,6 +130,19 @@ export class GroupMember {
     return messages;
   }
 
+  /**
+   * Reads the messages after those read ahead, so the next fetch finds them in memory: called while the
+   * batch in hand is delivered. Dropped if the fetch position moved meanwhile (a rewind after a failure).
+   */
+  async readMore(p: OwnedPartition, limit: number): Promise<void> {
+    if (p.readAhead.length >= limit) return;
+    const from = p.position + BigInt(p.readAhead.length);
+    const more = await this.readAfterReadAhead(p, Math.max(limit, READ_AHEAD));
+    if (more.length && p.position + BigInt(p.readAhead.length) === from && (p.readAhead[0]?.offset ?? from) === p.position) {
+      p.readAhead = p.readAhead.concat(more);
+    }
+  }
+
   /** Messages from the fetch position on; undefined when retention removed them and the reset policy stopped the partition. */
   private async readAtPosition(p: OwnedPartition, size: number): Promise<ConsumedMessage[] | undefined> {
     const messages = await this.repo.fetch(p.topic, p.partition, p.position, size);
@@ -153,14 +166,23 @@ export class GroupMember {
     p.inflight.delete(offset);
   }
 
-  /** Commits the contiguous acknowledged prefix, if it moved. A fenced commit drops the partition. */
-  async commit(p: OwnedPartition, status?: { status: 'ok' | 'blocked'; detail: string | null }): Promise<void> {
+  /**
+   * Commits the contiguous acknowledged prefix, if it moved. A fenced commit drops the partition.
+   * `durable: false` for the frequent commits of delivered messages: losing one in a crash of the
+   * platform database only means those messages are delivered again. A status change is always durable.
+   */
+  async commit(
+    p: OwnedPartition,
+    status?: { status: 'ok' | 'blocked'; detail: string | null },
+    options: { durable?: boolean } = {},
+  ): Promise<void> {
     const point = p.tracker.advance();
     if (point === p.committed && !status) return;
     // Moving past the offset it blocked at means the block is over, whoever stored it.
     if (!status && p.storedBlock) status = { status: 'ok', detail: null };
+    const durable = status !== undefined || options.durable !== false;
     try {
-      await this.repo.commit(this.group.name, this.id, p, point, status, this.group.incarnation);
+      await this.repo.commit(this.group.name, this.id, p, point, status, this.group.incarnation, durable);
       p.committed = point;
       if (status) {
         p.status = status.status;
@@ -178,12 +200,17 @@ export class GroupMember {
   /** Commits and hands back the partitions the assignment moved to other members. */
   async releaseRevoked(): Promise<void> {
     for (const p of this.partitions.values()) {
-      if (!p.revoked) continue;
-      await this.commit(p).catch((e: Error) => this.logger.warn(`commit before hand-over failed: ${e.message}`));
-      await this.repo.release(this.group.name, this.id, p);
-      this.partitions.delete(partitionId(p));
-      this.logger.log(`member ${this.id} handed over ${p.topic}[${p.partition}]`);
+      if (p.revoked) await this.release(p);
     }
+  }
+
+  /** Commits what is acknowledged and hands one revoked partition back (nothing if it is no longer ours). */
+  async release(p: OwnedPartition): Promise<void> {
+    if (this.partitions.get(partitionId(p)) !== p) return;
+    await this.commit(p).catch((e: Error) => this.logger.warn(`commit before hand-over failed: ${e.message}`));
+    await this.repo.release(this.group.name, this.id, p);
+    this.partitions.delete(partitionId(p));
+    this.logger.log(`member ${this.id} handed over ${p.topic}[${p.partition}]`);
   }
 
   /** Commits what is acknowledged and leaves the group, so its partitions move at once. */

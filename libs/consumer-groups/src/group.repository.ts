@@ -203,6 +203,9 @@ export class GroupRepository {
   /**
    * Moves the committed position, fenced: the lease row is read FOR SHARE, so an owner change either
    * waits for this commit or makes it fail. Throws StaleMemberError when the lease is no longer ours.
+   * `durable` false commits without waiting for the WAL flush (synchronous_commit off for this one
+   * transaction): a crash of the platform database may then lose it, which only means redelivery of
+   * what it covered; fencing is unaffected (visibility and locks are the same).
    */
   async commit(
     group: string,
@@ -211,7 +214,9 @@ export class GroupRepository {
     nextOffset: bigint,
     status?: { status: string; detail: string | null },
     incarnation?: string,
+    durable = true,
   ): Promise<void> {
+    const relaxed = durable ? '' : `AND (SELECT set_config('synchronous_commit', 'off', true)) = 'off'`;
     const { rowCount } = await this.pool.query(
       `WITH lease AS (
          SELECT 1 FROM tributary.partition_leases
@@ -223,7 +228,7 @@ export class GroupRepository {
               status = COALESCE($7, status), status_detail = CASE WHEN $7 IS NULL THEN status_detail ELSE $8 END
         WHERE group_name = $1 AND topic = $2 AND partition = $3 AND EXISTS (SELECT 1 FROM lease)
           AND ($9::text IS NULL OR EXISTS (SELECT 1 FROM tributary.consumer_groups g WHERE g.name = $1 AND ${INCARNATION} = $9))
-          AND ($10::text IS NULL OR ${topicIncarnation('$2')} = $10)`,
+          AND ($10::text IS NULL OR ${topicIncarnation('$2')} = $10) ${relaxed}`,
       [
         group,
         lease.topic,
@@ -239,6 +244,15 @@ export class GroupRepository {
       ],
     );
     if (!rowCount) throw new StaleMemberError(group, lease.topic, lease.partition, lease.generation);
+  }
+
+  /** The log end offset of each partition of a topic, on a given connection (the notifier's own). */
+  static async partitionEnds(db: Pick<PoolClient, 'query'>, topic: string): Promise<Map<number, bigint>> {
+    const { rows } = await db.query<{ partition: number; next_offset: string }>(
+      'SELECT partition, next_offset FROM tributary.topic_partitions WHERE topic = $1',
+      [topic],
+    );
+    return new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]));
   }
 
   async bounds(topic: string, partition: number): Promise<PartitionBounds> {

@@ -1,0 +1,32 @@
+import type { Logger } from '@nestjs/common';
+import type { GroupConfig } from '@tributary/config';
+import type { ConsumedMessage, GroupMember, GroupRepository, MessageNotifier, OwnedPartition } from '@tributary/consumer-groups';
+import type { ConcurrencySlots } from './concurrency-slots';
+import type { Sink } from './sinks/sink';
+
+export interface RunnerStats {
+  delivered: number;
+  deadLettered: number;
+  retries: number;
+}
+
+/** What one member's partition loops share: its settings, its sink and the slots to call it, its state. */
+export interface RunnerScope {
+  readonly member: GroupMember;
+  readonly config: GroupConfig;
+  readonly repo: GroupRepository;
+  readonly sink: Sink;
+  readonly notifier: MessageNotifier;
+  /** Deliver calls in flight across this member's partitions (Sink.concurrency). */
+  readonly slots: ConcurrencySlots;
+  readonly stats: RunnerStats;
+  readonly logger: Logger;
+  /** Aborted by stop(): calls off the sink's other calls (storedPosition). */
+  readonly stopSignal: AbortSignal;
+  /** Partitions (per ownership) whose start was checked against the sink's own stored offset. */
+  readonly synced: WeakSet<OwnedPartition>;
+  readonly onDelivered?: (batch: ConsumedMessage[]) => void;
+  stopping(): boolean;
+  /** Records a group event once per partition incarnation in this runner (every re-ownership would repeat it). */
+  recordOnce(p: OwnedPartition, kind: string, detail: string): Promise<void>;
+}
