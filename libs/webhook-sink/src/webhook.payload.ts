@@ -11,7 +11,7 @@ const ENVELOPE_ID = /^\s*\{\s*"id"\s*:\s*"((?:[^"\\]|\\.)*)"/;
 /** The envelope's own id (captured envelopes start with it), else one made of the message's position. */
 export function messageId(message: ConsumedMessage): string {
   const fast = ENVELOPE_ID.exec(message.envelope);
-  if (fast) return JSON.parse(`"${fast[1]}"`) as string;
+  if (fast) return fast[1].includes('\\') ? (JSON.parse(`"${fast[1]}"`) as string) : fast[1];
   try {
     const id = (JSON.parse(message.envelope) as { id?: unknown }).id;
     if (typeof id === 'string' && id) return id;

@@ -55,5 +55,7 @@ export interface Sink {
    * only a poison message meets the failure policy. False: the failure policy applies to the batch whole.
    */
   readonly isolateFailures?: boolean;
+  /** How many deliver calls, each for a different partition, may run at once (default 1). A partition never has two. */
+  readonly concurrency?: number;
   close?(): Promise<void>;
 }
