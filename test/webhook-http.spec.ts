@@ -1,6 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  Agent,
+  createServer as createHttpServer,
+  request as nodeRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -168,6 +175,67 @@ describe('the webhook HTTP client', () => {
       const bigPort = await listen(big);
       const outcome = await client(`http://127.0.0.1:${bigPort}/`).post({}, Buffer.from('x'), 5_000);
       expect([outcome.status, outcome.body?.length]).toEqual([500, MAX_RESPONSE_BYTES]);
+    });
+
+    it("reads responses as Node's own client (llhttp) does, however the bytes are split", async () => {
+      const responses = [
+        'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\nx-a: 2\r\n\r\nhello',
+        'HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n2\r\nde\r\n0\r\nTrailer: t\r\n\r\n',
+        'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 429 Too Many\r\nRetry-After: 7\r\nContent-Length: 4\r\n\r\nslow',
+        'HTTP/1.1 302 Found\r\nLocation: http://elsewhere/\r\nContent-Length: 0\r\n\r\n',
+        'HTTP/1.1 204 No Content\r\nDate: Thu, 01 Jan 2026 00:00:00 GMT\r\n\r\n',
+        'HTTP/1.1 503 Unavailable\r\nConnection: close\r\n\r\nrun to the end',
+        `HTTP/1.1 500 Error\r\nContent-Length: 6000\r\n\r\n${'é'.repeat(3_000)}`,
+        'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nold',
+      ];
+      let current = '';
+      const raw = createTcpServer((socket) => {
+        socket.once('data', () => {
+          // The response in three pieces at random places, each its own write.
+          const bytes = Buffer.from(current);
+          const cuts = [Math.random(), Math.random()].map((f) => Math.floor(f * bytes.length)).sort((a, b) => a - b);
+          const pieces = [bytes.subarray(0, cuts[0]), bytes.subarray(cuts[0], cuts[1]), bytes.subarray(cuts[1])];
+          const next = (): void => {
+            const piece = pieces.shift();
+            if (!piece) return void socket.end();
+            socket.write(piece, () => setTimeout(next, 2));
+          };
+          next();
+        });
+      });
+      const port = await listen(raw);
+      const reference = (): Promise<{ status?: number; headers: Record<string, unknown>; body: string }> =>
+        new Promise((resolve, reject) => {
+          const req = nodeRequest(
+            { host: '127.0.0.1', port, method: 'POST', path: '/', agent: new Agent({ keepAlive: false }) },
+            (res) => {
+              const chunks: Buffer[] = [];
+              res.on('data', (c: Buffer) => chunks.push(c));
+              res.on('end', () =>
+                resolve({
+                  status: res.statusCode,
+                  headers: res.headers,
+                  body: Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BYTES).toString('utf8'),
+                }),
+              );
+            },
+          );
+          req.on('error', reject);
+          req.end('x');
+        });
+      for (const response of responses) {
+        for (let round = 0; round < 5; round++) {
+          current = response;
+          const expected = await reference();
+          const ours = await client(`http://127.0.0.1:${port}/`).post({}, Buffer.from('x'), 5_000);
+          expect([response, ours.status, ours.headers, ours.body]).toEqual([
+            response,
+            expected.status,
+            expected.headers,
+            expected.body,
+          ]);
+        }
+      }
     });
 
     it('checks TLS certificates (a self-signed one is refused) and refuses private addresses unless allowed', async () => {
