@@ -41,8 +41,11 @@ export class AttemptLog {
 
   constructor(private readonly pool: Pool) {}
 
-  /** Buffers the record; resolves once it is written when `now` is set. */
-  async record(attempt: AttemptRecord, now = false): Promise<void> {
+  /**
+   * Buffers the record. A promise to wait for when `now` is set (resolved once written) or when the
+   * buffer is full while a write is still going; undefined otherwise (nothing to wait for).
+   */
+  record(attempt: AttemptRecord, now = false): Promise<void> | undefined {
     this.buffer.push(attempt);
     if (now) return this.flush();
     if (this.buffer.length >= FLUSH_AT_ROWS) {
@@ -51,6 +54,7 @@ export class AttemptLog {
       return busy ? written : undefined;
     }
     this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), FLUSH_EVERY_MS);
+    return undefined;
   }
 
   /** Writes what is buffered (in order, after any write in progress). */

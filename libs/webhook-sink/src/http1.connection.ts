@@ -1,9 +1,6 @@
 import type { Socket } from 'node:net';
 import { ParsedResponse, ResponseParser } from './http1.response';
 
-/** Bodies up to this size go out in one write with the head; larger ones in a second (corked: one syscall). */
-const COPY_BODY_BELOW = 16_384;
-
 export interface ExchangeResult {
   response?: ParsedResponse;
   error?: NodeJS.ErrnoException;
@@ -39,22 +36,15 @@ export class Http1Connection {
     return this.gone;
   }
 
-  /** Sends a request (its head already serialised); `done` is called exactly once, unless `destroy` comes first. */
-  exchange(head: Buffer, body: Buffer, done: (result: ExchangeResult) => void): void {
+  /** Sends a request (serialised whole); `done` is called exactly once, unless `destroy` comes first. */
+  exchange(request: Buffer, done: (result: ExchangeResult) => void): void {
     if (this.gone || this.settle) {
       done({ error: hangUp('the connection is not available'), started: false });
       return;
     }
     this.parser = new ResponseParser(this.bodyLimit);
     this.settle = done;
-    if (body.length < COPY_BODY_BELOW) {
-      this.socket.write(body.length ? Buffer.concat([head, body]) : head);
-    } else {
-      this.socket.cork();
-      this.socket.write(head);
-      this.socket.write(body);
-      this.socket.uncork();
-    }
+    this.socket.write(request);
   }
 
   /** Closes the connection; a request in flight gets no callback (the caller has given up on it). */

@@ -55,18 +55,19 @@ export class WebhookHttpClient {
     this.preamble = `POST ${this.url.pathname}${this.url.search} HTTP/1.1\r\nhost: ${this.url.host}\r\nconnection: keep-alive\r\n`;
   }
 
-  async post(headers: Record<string, string>, body: Buffer, timeoutMs: number): Promise<HttpOutcome> {
+  /** Posts `body` (a string goes out as UTF-8); never rejects: a failure is an outcome without a status. */
+  async post(headers: Record<string, string>, body: Buffer | string, timeoutMs: number): Promise<HttpOutcome> {
     const started = performance.now();
-    let head: Buffer;
+    let request: Buffer;
     try {
       checkLiteralHost(this.url, this.allowPrivate);
-      head = this.head(headers, body.length);
+      request = this.request(headers, body);
     } catch (error) {
       return { error: (error as Error).message, latencyMs: Math.round(performance.now() - started) };
     }
-    const first = await this.exchange(head, body, started, timeoutMs, false);
+    const first = await this.exchange(request, started, timeoutMs, false);
     // A kept-alive connection the server had just closed: the request never reached it; once more, on a new one.
-    if (first.staleConnection) return this.exchange(head, body, started, timeoutMs, true);
+    if (first.staleConnection) return this.exchange(request, started, timeoutMs, true);
     return first;
   }
 
@@ -74,7 +75,9 @@ export class WebhookHttpClient {
     for (const connection of [...this.open]) connection.shutdown('the client was closed');
   }
 
-  private head(headers: Record<string, string>, length: number): Buffer {
+  /** The whole request, head and body, in one buffer (one write, one copy of the body). */
+  private request(headers: Record<string, string>, body: Buffer | string): Buffer {
+    const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
     let head = this.preamble;
     let authorization = false;
     for (const name in headers) {
@@ -89,12 +92,16 @@ export class WebhookHttpClient {
       const credentials = `${decodeURIComponent(this.url.username)}:${decodeURIComponent(this.url.password)}`;
       head += `authorization: Basic ${Buffer.from(credentials).toString('base64')}\r\n`;
     }
-    return Buffer.from(`${head}content-length: ${length}\r\n\r\n`, 'latin1');
+    head += `content-length: ${length}\r\n\r\n`;
+    const request = Buffer.allocUnsafe(head.length + length);
+    const at = request.write(head, 0, 'latin1');
+    if (typeof body === 'string') request.write(body, at, 'utf8');
+    else request.set(body, at);
+    return request;
   }
 
   private exchange(
-    head: Buffer,
-    body: Buffer,
+    request: Buffer,
     started: number,
     timeoutMs: number,
     fresh: boolean,
@@ -110,7 +117,7 @@ export class WebhookHttpClient {
         },
         Math.max(1, started + timeoutMs - performance.now()),
       );
-      connection.exchange(head, body, (result: ExchangeResult) => {
+      connection.exchange(request, (result: ExchangeResult) => {
         clearTimeout(timer);
         const { response, error } = result;
         if (response) {

@@ -122,7 +122,7 @@ export class WebhookSink implements Sink {
     }
     const ok = outcome.status !== undefined && outcome.status >= 200 && outcome.status < 300;
     const reason = ok ? null : describe(outcome);
-    await state.log.record(
+    const logging = state.log.record(
       {
         group: this.options.group,
         webhookId: id,
@@ -140,6 +140,7 @@ export class WebhookSink implements Sink {
       },
       !ok,
     );
+    if (logging) await logging; // a failure is written before it is reported; a success only under backpressure
     if (ok) {
       state.breaker.succeeded();
       return;
