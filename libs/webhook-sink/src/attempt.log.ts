@@ -26,23 +26,35 @@ const FLUSH_AT_ROWS = 1_000;
 
 /**
  * The per-subscription attempt log (tributary.webhook_attempts). Successful attempts are buffered and
- * written in batches off the delivery path; a failed attempt is written before the failure is
- * reported, so a dead letter always finds its attempts. A crash may lose the last buffered successes
- * (a log, not data).
+ * written in batches off the delivery path (a delivery waits only when a full batch finds the previous
+ * write still going, so a slow database bounds the buffer instead of growing it); a failed attempt is
+ * written before the failure is reported, so a dead letter always finds its attempts. A crash may lose
+ * the last buffered successes (a log, not data).
  */
 export class AttemptLog {
   private readonly logger = new Logger('WebhookAttempts');
   private buffer: AttemptRecord[] = [];
   private timer?: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
+  /** Writes started and not yet finished. */
+  private writing = 0;
 
   constructor(private readonly pool: Pool) {}
 
-  /** Buffers the record; resolves once it is written when `now` is set. */
-  async record(attempt: AttemptRecord, now = false): Promise<void> {
+  /**
+   * Buffers the record. A promise to wait for when `now` is set (resolved once written) or when the
+   * buffer is full while a write is still going; undefined otherwise (nothing to wait for).
+   */
+  record(attempt: AttemptRecord, now = false): Promise<void> | undefined {
     this.buffer.push(attempt);
-    if (now || this.buffer.length >= FLUSH_AT_ROWS) return this.flush();
+    if (now) return this.flush();
+    if (this.buffer.length >= FLUSH_AT_ROWS) {
+      const busy = this.writing > 0;
+      const written = this.flush();
+      return busy ? written : undefined;
+    }
     this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), FLUSH_EVERY_MS);
+    return undefined;
   }
 
   /** Writes what is buffered (in order, after any write in progress). */
@@ -51,8 +63,13 @@ export class AttemptLog {
     this.timer = undefined;
     const rows = this.buffer;
     this.buffer = [];
+    if (rows.length) this.writing++;
     const write = this.flushing.then(() => (rows.length ? this.insert(rows) : undefined));
-    this.flushing = write.catch((e: Error) => this.logger.warn(`writing ${rows.length} attempt(s) failed: ${e.message}`));
+    this.flushing = write
+      .catch((e: Error) => this.logger.warn(`writing ${rows.length} attempt(s) failed: ${e.message}`))
+      .finally(() => {
+        if (rows.length) this.writing--;
+      });
     return this.flushing;
   }
 

@@ -7,7 +7,8 @@ type ColumnMatch = Record<string, Scalar | Scalar[]>;
 /** What a subscription wants: some operations, and optionally rows whose columns have given values. */
 export class MessageFilter {
   private readonly operations: Set<string>;
-  private readonly everything: boolean;
+  /** Every operation and no column filter: every message matches. */
+  readonly everything: boolean;
   private readonly after?: ColumnMatch;
   private readonly before?: ColumnMatch;
 

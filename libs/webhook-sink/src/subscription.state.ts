@@ -26,7 +26,9 @@ export class SubscriptionState {
   /** Why the subscription is disabled, if it is. */
   disabled?: string;
   private disabledCheckedAt = 0;
-  private loaded?: Promise<void>;
+  private loading?: Promise<void>;
+  /** The stored status was read (ready() resolved). */
+  loaded = false;
   private pruneTimer?: NodeJS.Timeout;
   users = 0;
 
@@ -63,11 +65,16 @@ export class SubscriptionState {
 
   /** Reads the stored status once: a subscription disabled for this same URL stays disabled across restarts. */
   ready(): Promise<void> {
-    this.loaded ??= this.load().catch((error: Error) => {
-      this.loaded = undefined; // the database may be back on the next attempt
-      throw error;
-    });
-    return this.loaded;
+    this.loading ??= this.load().then(
+      () => {
+        this.loaded = true;
+      },
+      (error: Error) => {
+        this.loading = undefined; // the database may be back on the next attempt
+        throw error;
+      },
+    );
+    return this.loading;
   }
 
   /** While disabled, re-reads the stored status now and then; true if still disabled. */

@@ -3,7 +3,8 @@ import type { ConsumedMessage } from '@tributary/consumer-groups';
 export interface WebhookPayload {
   /** `webhook-id`: the envelope id (a batch: `<first id>..<last id>`); the same on every retry and replay. */
   id: string;
-  body: Buffer;
+  /** The request body as text (signed and sent as UTF-8): envelopes are text already, so no copy is made here. */
+  body: string;
 }
 
 const ENVELOPE_ID = /^\s*\{\s*"id"\s*:\s*"((?:[^"\\]|\\.)*)"/;
@@ -11,7 +12,7 @@ const ENVELOPE_ID = /^\s*\{\s*"id"\s*:\s*"((?:[^"\\]|\\.)*)"/;
 /** The envelope's own id (captured envelopes start with it), else one made of the message's position. */
 export function messageId(message: ConsumedMessage): string {
   const fast = ENVELOPE_ID.exec(message.envelope);
-  if (fast) return JSON.parse(`"${fast[1]}"`) as string;
+  if (fast) return fast[1].includes('\\') ? (JSON.parse(`"${fast[1]}"`) as string) : fast[1];
   try {
     const id = (JSON.parse(message.envelope) as { id?: unknown }).id;
     if (typeof id === 'string' && id) return id;
@@ -28,12 +29,12 @@ export function messageId(message: ConsumedMessage): string {
 export function buildPayload(messages: ConsumedMessage[], batched: boolean): WebhookPayload {
   if (!batched) {
     if (messages.length !== 1) throw new Error(`one message per request, got ${messages.length}`);
-    return { id: messageId(messages[0]), body: Buffer.from(messages[0].envelope) };
+    return { id: messageId(messages[0]), body: messages[0].envelope };
   }
   const first = messageId(messages[0]);
   const last = messageId(messages[messages.length - 1]);
   return {
     id: messages.length === 1 ? `${first}..${first}` : `${first}..${last}`,
-    body: Buffer.from(`[${messages.map((m) => m.envelope).join(',')}]`),
+    body: `[${messages.map((m) => m.envelope).join(',')}]`,
   };
 }

@@ -25,6 +25,15 @@ export interface WebhookSinkOptions {
 const USER_AGENT = 'Tributary-Webhooks/0.1';
 
 /**
+ * Partitions a member delivers to at once (each still one request at a time, in order). One partition's
+ * retries and backoff then never hold up the member's others, and a member owning many partitions (a
+ * group over many tables) keeps the endpoint busy; with the default 4 members that is at most 64
+ * requests in flight per subscription and process, as many as the client keeps connections for.
+ * `rateLimitPerSecond` is the knob for endpoints that want less.
+ */
+export const WEBHOOK_CONCURRENCY = 16;
+
+/**
  * Delivers a consumer group's messages to an HTTP endpoint as Standard Webhooks requests: one message
  * per request (its envelope as the body) or a JSON array of up to `batchSize`. Each `deliver` call is
  * one attempt; the runtime schedules retries (backoff, `Retry-After`), dead-letters or blocks.
@@ -34,11 +43,14 @@ export class WebhookSink implements Sink {
   readonly maxBatchSize: number;
   /** A batch request is the unit: if it keeps failing, its messages meet the failure policy together. */
   readonly isolateFailures = false;
+  readonly concurrency = WEBHOOK_CONCURRENCY;
   private readonly batched: boolean;
   private readonly keys: Buffer[];
   private readonly filter: MessageFilter;
   private readonly state: SubscriptionState;
   private readonly attemptKind: AttemptKind;
+  /** The headers every request carries, before the per-request ones. */
+  private readonly fixedHeaders: Record<string, string>;
   private closed = false;
 
   constructor(private readonly options: WebhookSinkOptions) {
@@ -48,6 +60,7 @@ export class WebhookSink implements Sink {
     this.keys = config.secrets.map(secretKey);
     this.filter = new MessageFilter(config);
     this.attemptKind = options.kind ?? 'delivery';
+    this.fixedHeaders = { ...config.headers, 'content-type': 'application/json', 'user-agent': USER_AGENT };
     this.state =
       this.attemptKind === 'delivery'
         ? acquireState(options.group, config, options.pool)
@@ -56,13 +69,14 @@ export class WebhookSink implements Sink {
 
   /** The messages this subscription wants out of a batch (the rest is acknowledged without a request). */
   wanted(batch: ConsumedMessage[]): ConsumedMessage[] {
-    return batch.filter((m) => this.filter.matches(m));
+    return this.filter.everything ? batch : batch.filter((m) => this.filter.matches(m));
   }
 
   async deliver(batch: ConsumedMessage[], context?: DeliveryContext): Promise<void> {
     const selected = this.wanted(batch);
     if (selected.length === 0) return;
-    await this.state.ready();
+    if (!this.state.loaded) await this.state.ready();
+    if (selected.length <= this.maxBatchSize) return this.send(selected, context);
     for (let i = 0; i < selected.length; i += this.maxBatchSize) {
       await this.send(selected.slice(i, i + this.maxBatchSize), context);
     }
@@ -78,22 +92,21 @@ export class WebhookSink implements Sink {
   /** One request: waits for the circuit and the rate limit, signs, posts, logs the attempt, judges. */
   private async send(messages: ConsumedMessage[], context?: DeliveryContext): Promise<void> {
     const state = this.state;
-    if (this.attemptKind === 'delivery' && (await state.stillDisabled())) {
+    if (state.disabled && this.attemptKind === 'delivery' && (await state.stillDisabled())) {
       throw new WebhookDeliveryError(`subscription disabled: ${state.disabled}`, undefined, DISABLED_POLL_MS, true);
     }
-    const sleep = sleeperFor(context?.signal, context?.wait);
-    await state.breaker.admit(sleep);
+    // The waits (an open circuit, the rate limit) are set up only when there is one to wait out.
+    const sleep = state.breaker.state !== 'closed' || state.limiter ? sleeperFor(context?.signal, context?.wait) : undefined;
+    if (sleep && state.breaker.state !== 'closed') await state.breaker.admit(sleep);
     let outcome: HttpOutcome;
     const { id, body } = buildPayload(messages, this.batched);
     try {
-      if (state.limiter) await state.limiter.take(sleep);
+      if (sleep && state.limiter) await state.limiter.take(sleep);
       const timestamp = Math.floor(Date.now() / 1_000);
       const first = messages[0];
       const last = messages[messages.length - 1];
       const headers: Record<string, string> = {
-        ...this.options.config.headers,
-        'content-type': 'application/json',
-        'user-agent': USER_AGENT,
+        ...this.fixedHeaders,
         'webhook-id': id,
         'webhook-timestamp': String(timestamp),
         'webhook-signature': signatureHeader(this.keys, id, timestamp, body),
@@ -109,7 +122,7 @@ export class WebhookSink implements Sink {
     }
     const ok = outcome.status !== undefined && outcome.status >= 200 && outcome.status < 300;
     const reason = ok ? null : describe(outcome);
-    await state.log.record(
+    const logging = state.log.record(
       {
         group: this.options.group,
         webhookId: id,
@@ -127,6 +140,7 @@ export class WebhookSink implements Sink {
       },
       !ok,
     );
+    if (logging) await logging; // a failure is written before it is reported; a success only under backpressure
     if (ok) {
       state.breaker.succeeded();
       return;
