@@ -9,6 +9,7 @@ import { MetricsModule } from '@tributary/metrics';
 import { StoreModule } from '@tributary/store';
 import { WorkerModule } from '@tributary/worker';
 import { AppLogging } from './logging/app-logging';
+import { platformReadingsProvider } from './platform-readings.provider';
 import { StandaloneMetrics } from './standalone-metrics';
 
 /** How long a shutdown may take before the process gives up on draining (Kubernetes' default grace is 30 s). */
@@ -25,7 +26,7 @@ class RootModule {
       ConfigModule.forRoot(config),
       StoreModule.forRoot(),
       CatalogModule,
-      MetricsModule,
+      MetricsModule.forRoot(platformReadingsProvider),
     ];
     if (roles.includes('capture')) imports.push(CaptureModule);
     if (roles.includes('worker')) imports.push(WorkerModule);
