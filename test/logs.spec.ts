@@ -80,6 +80,27 @@ describe('logs: the logger itself keeps secrets out', () => {
   });
 });
 
+describe('logs: a start-up that fails', () => {
+  it('is still written as JSON lines (json), without the password of the URL it could not reach', async () => {
+    const port = await freePort(); // nothing listens there
+    const app = new AppProcess(builtApp('worker'), {
+      TRIBUTARY_DATABASE_URL: `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/platform`,
+      TRIBUTARY_LOG_FORMAT: 'json',
+    });
+    let stdout = '';
+    app.child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    expect(await app.exited).not.toBe(0);
+    const entries = stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(entries).toContainEqual(
+      expect.objectContaining({ level: 'error', err: expect.objectContaining({ message: expect.stringContaining(':***@') }) }),
+    );
+    expectNoSecret(app.output);
+  });
+});
+
 describe('logs: a running platform never writes a secret, in either format', () => {
   let cluster: TestCluster;
   let receiver: WebhookReceiver;

@@ -41,22 +41,17 @@ class RootModule {
 export async function createApp(config: TributaryConfig, roles: Role[]): Promise<INestApplicationContext> {
   const logging = new AppLogging(config);
   const module = RootModule.forRoles(config, roles, logging);
-  try {
-    if (!roles.includes('api')) {
-      const context = await NestFactory.createApplicationContext(module, logging.factoryOptions());
-      logging.attach(context);
-      return context;
-    }
-    // Nest's own parsers would also read form bodies, which any web page can post: JSON only, behind the guard.
-    const app = await NestFactory.create(module, { ...logging.factoryOptions(), bodyParser: false });
-    logging.attach(app);
-    app.useGlobalFilters(new ProblemFilter());
-    guardBrowserRequests(app, config.api);
-    return app;
-  } catch (error) {
-    logging.flushAfterFailure();
-    throw error;
+  if (!roles.includes('api')) {
+    const context = await NestFactory.createApplicationContext(module, logging.factoryOptions());
+    logging.attach(context);
+    return context;
   }
+  // Nest's own parsers would also read form bodies, which any web page can post: JSON only, behind the guard.
+  const app = await NestFactory.create(module, { ...logging.factoryOptions(), bodyParser: false });
+  logging.attach(app);
+  app.useGlobalFilters(new ProblemFilter());
+  guardBrowserRequests(app, config.api);
+  return app;
 }
 
 /**

@@ -1,11 +1,6 @@
-import {
-  Logger as NestLogger,
-  type INestApplicationContext,
-  type LogLevel as NestLogLevel,
-  type ModuleMetadata,
-} from '@nestjs/common';
+import type { INestApplicationContext, LoggerService, LogLevel as NestLogLevel, ModuleMetadata } from '@nestjs/common';
 import type { LogLevel, TributaryConfig } from '@tributary/config';
-import { Logger as PinoNestLogger, LoggerModule, PinoLogger } from 'nestjs-pino';
+import { Logger as PinoNestLogger, LoggerModule, PinoLogger, type Params } from 'nestjs-pino';
 import { jsonLoggerParams } from './json-logger.params';
 import { RedactingConsoleLogger } from './redacting-console.logger';
 
@@ -19,40 +14,32 @@ function levelsUpTo(level: LogLevel): NestLogLevel[] {
 /**
  * The process's logger, chosen by TRIBUTARY_LOG_FORMAT. Every `new Logger(context)` in the code base
  * writes through it. `text`: Nest's lines (RedactingConsoleLogger). `json`: nestjs-pino, whose module
- * also logs each HTTP request; Nest buffers what is logged while the application is built and writes
- * it through pino once `attach` hands pino over.
+ * also logs each HTTP request. The pino logger is handed to NestFactory from the start rather than
+ * buffering until the application is built: start-up lines keep their own time, and a start-up that
+ * fails (Nest logs the error and exits before there is an application) is still written as JSON,
+ * with its secrets masked.
  */
 export class AppLogging {
-  constructor(private readonly config: Pick<TributaryConfig, 'logFormat' | 'logLevel'>) {}
+  private readonly params?: Params;
 
-  private get json(): boolean {
-    return this.config.logFormat === 'json';
+  constructor(private readonly config: Pick<TributaryConfig, 'logFormat' | 'logLevel'>) {
+    if (config.logFormat === 'json') this.params = jsonLoggerParams(config.logLevel);
   }
 
   /** Modules the root module imports. */
   imports(): NonNullable<ModuleMetadata['imports']> {
-    return this.json ? [LoggerModule.forRoot(jsonLoggerParams(this.config.logLevel))] : [];
+    return this.params ? [LoggerModule.forRoot(this.params)] : [];
   }
 
   /** NestFactory's logging options. */
-  factoryOptions(): { logger?: RedactingConsoleLogger; bufferLogs?: boolean } {
-    if (this.json) return { bufferLogs: true };
+  factoryOptions(): { logger: LoggerService } {
+    // Both loggers write through nestjs-pino's one root pino logger of the process.
+    if (this.params) return { logger: new PinoNestLogger(new PinoLogger(this.params), this.params) };
     return { logger: new RedactingConsoleLogger({ logLevels: levelsUpTo(this.config.logLevel) }) };
   }
 
-  /** Hands the built application's logging to pino (json). */
+  /** Hands the built application's logging to its own nestjs-pino Logger (json), the documented set-up. */
   attach(app: INestApplicationContext): void {
-    if (this.json) app.useLogger(app.get(PinoNestLogger));
-  }
-
-  /**
-   * When the application could not be built there is nothing to `attach`: what Nest buffered is
-   * written by a pino logger of the same parameters, so the failure's log lines are not lost.
-   */
-  flushAfterFailure(): void {
-    if (!this.json) return;
-    const params = jsonLoggerParams(this.config.logLevel);
-    NestLogger.overrideLogger(new PinoNestLogger(new PinoLogger(params), params));
-    NestLogger.flush();
+    if (this.params) app.useLogger(app.get(PinoNestLogger));
   }
 }
