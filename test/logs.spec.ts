@@ -35,6 +35,9 @@ describe('logs: the logger itself keeps secrets out', () => {
     expect(scrubSecrets(JSON.stringify({ adminToken: ADMIN_TOKEN, nested: { password: 'p"w' }, n: 1 }))).toBe(
       '{"adminToken":"***","nested":{"password":"***"},"n":1}',
     );
+    expect(scrubSecrets(`{ sink: { 'x-api-key': 'k1', password: '${PASSWORD}' }, n: 1 }`)).toBe(
+      "{ sink: { 'x-api-key': '***', password: '***' }, n: 1 }",
+    );
     // What holds no credential keeps its exact spelling.
     for (const plain of ['GET http://127.0.0.1:3000/health done.', 'group hooks: 3 messages', 'streaming slot x from 0/0'])
       expect(scrubSecrets(plain)).toBe(plain);
@@ -47,7 +50,10 @@ describe('logs: the logger itself keeps secrets out', () => {
     try {
       const logger = new RedactingConsoleLogger({ logLevels: ['error', 'warn', 'log'] });
       logger.log(`connecting to postgres://app:${PASSWORD}@db/shop`, 'Source shop');
-      logger.warn({ sink: { url: `https://h.example/in?token=${QUERY_TOKEN}`, secret: WEBHOOK_SECRET } }, 'Group hooks');
+      logger.warn(
+        { sink: { url: `https://h.example/in?token=${QUERY_TOKEN}`, secret: WEBHOOK_SECRET }, password: PASSWORD },
+        'Group hooks',
+      );
       const error = new Error(`cannot reach postgres://app:${PASSWORD}@db/shop`);
       logger.error(error.message, error.stack, 'Capture shop');
     } finally {
@@ -57,6 +63,7 @@ describe('logs: the logger itself keeps secrets out', () => {
     const output = stripVTControlCharacters(written.join('')); // colours off, for the patterns
     expect(output).toMatch(/\[Nest\] \d+ {2}- .* {5}LOG \[Source shop\] connecting to postgres:\/\/app:\*\*\*@db\/shop/);
     expect(output).toContain('[Capture shop]');
+    expect(output).toContain("password: '***'");
     expectNoSecret(output);
   });
 

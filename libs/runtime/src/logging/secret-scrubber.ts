@@ -16,6 +16,9 @@ const AUTHORIZATION_CREDENTIALS = /\b(Bearer|Basic) [A-Za-z0-9._~+/-]{8,}=*/g;
 /** A JSON string member whose name says it is a credential (`"password": "…"`, `"authorization":"…"`). */
 const SECRET_MEMBER =
   /"([^"\\]*(?:password|passwd|secret|token|authorization|cookie|api[-_]?key)[^"\\]*)"(\s*):(\s*)"(?:[^"\\]|\\.)*"/gi;
+/** The same member as Node's util.inspect prints it in Nest's text lines (`password: '…'`, maybe coloured). */
+const SECRET_INSPECTED_MEMBER =
+  /(['"]?)([\w-]*(?:password|passwd|secret|token|authorization|cookie|api[-_]?key)[\w-]*)\1: ((?:\p{Cc}\[\d+m)?)'(?:[^'\\]|\\.)*'/giu;
 
 /**
  * Log text with the credentials in it masked: passwords and credential-like query values of URLs (as
@@ -31,7 +34,8 @@ export function scrubSecrets(text: string): string {
     .replace(WEBHOOK_SECRET, 'whsec_***')
     .replace(API_TOKEN, 'trb_***')
     .replace(AUTHORIZATION_CREDENTIALS, '$1 ***')
-    .replace(SECRET_MEMBER, '"$1"$2:$3"***"');
+    .replace(SECRET_MEMBER, '"$1"$2:$3"***"')
+    .replace(SECRET_INSPECTED_MEMBER, "$1$2$1: $3'***'");
 }
 
 function redactUrlInText(match: string): string {
