@@ -95,6 +95,7 @@ runBench('bench:snapshot', async () => {
     embedded: { dataDir: '/nonexistent', port: 1 },
     api: { host: '127.0.0.1', port: 0, allowedHosts: [], allowedOrigins: [] },
     logLevel: 'warn',
+    logFormat: 'text',
     metricsPublic: false,
     metricsSourceIntervalMs: 10_000,
     topicDefaults: { partitions: PARTITIONS, retentionMs: 604_800_000, retentionBytes: null },

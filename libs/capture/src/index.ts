@@ -4,3 +4,4 @@ export { SourceCapture, whileNoCaptureLeads, type CaptureState, type CaptureStat
 export { SourceConfigurationError } from './capture.errors';
 export { SourcePreparer } from './source-preparer';
 export { formatLsn, parseLsn } from '@tributary/topic-log';
+export { SourceReadings, type SourceReading } from './source-readings';

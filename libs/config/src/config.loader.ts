@@ -67,6 +67,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       allowedOrigins: e.TRIBUTARY_API_ALLOWED_ORIGINS,
     },
     logLevel: e.TRIBUTARY_LOG_LEVEL,
+    logFormat: e.TRIBUTARY_LOG_FORMAT,
     metricsPort: e.TRIBUTARY_METRICS_PORT,
     metricsPublic: e.TRIBUTARY_METRICS_PUBLIC === 'true',
     metricsSourceIntervalMs: e.TRIBUTARY_METRICS_SOURCE_INTERVAL_MS,

@@ -251,6 +251,8 @@ export const envSchema = z.object({
   TRIBUTARY_API_HOST: z.string().default('127.0.0.1'),
   TRIBUTARY_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   TRIBUTARY_LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
+  /** `text`: Nest's human-readable lines; `json`: one JSON object per line (pino), HTTP requests included. */
+  TRIBUTARY_LOG_FORMAT: z.enum(['text', 'json']).default('text'),
   TRIBUTARY_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** Host names (besides loopback names and IP addresses) the API answers to; `.example.com` covers its subdomains. */
   TRIBUTARY_API_ALLOWED_HOSTS: commaList(

@@ -12,7 +12,15 @@ export {
   type SourceFileConfig,
   type TopicDefaults,
 } from './config.schema';
-export type { CapturedTable, GroupConfig, LogLevel, SourceConfig, TopicConfig, TributaryConfig } from './tributary-config';
+export type {
+  CapturedTable,
+  GroupConfig,
+  LogFormat,
+  LogLevel,
+  SourceConfig,
+  TopicConfig,
+  TributaryConfig,
+} from './tributary-config';
 export {
   WEBHOOK_DEFAULT_MEMBERS,
   WEBHOOK_OPERATIONS,

@@ -38,6 +38,7 @@ export interface TopicConfig {
 }
 
 export type LogLevel = 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+export type LogFormat = 'text' | 'json';
 
 /** The whole validated configuration, built once at start-up. */
 export interface TributaryConfig {
@@ -51,6 +52,8 @@ export interface TributaryConfig {
    */
   api: { host: string; port: number; adminToken?: string; allowedHosts: string[]; allowedOrigins: string[] };
   logLevel: LogLevel;
+  /** `text` (Nest's lines, for people) or `json` (one object per line, for log collectors). */
+  logFormat: LogFormat;
   /** Processes without the api role serve /metrics on this port when set (same host as the API). */
   metricsPort?: number;
   /** /metrics without a token even when authentication is on. */

@@ -1,15 +1,12 @@
 import { Gauge, type Registry } from 'prom-client';
-import type { Pool } from 'pg';
-import { CatalogRepository } from '@tributary/catalog';
-import type { TributaryConfig } from '@tributary/config';
-import { SourceReadings } from './source-readings';
+import type { PlatformReadings } from './platform-readings';
 
 /**
- * Gauges read from the platform database at scrape time: the same answer from every process that serves
- * /metrics. The sources' gauges come from the last background reading (SourceReadings), so scrapes cost
- * the sources nothing.
+ * Gauges read from the platform at scrape time: the same answer from every process that serves
+ * /metrics. The sources' gauges come from the last background reading, so scrapes cost the sources
+ * nothing.
  */
-export class DatabaseMetrics {
+export class PlatformGauges {
   private readonly groupLag: Gauge;
   private readonly groupBlocked: Gauge;
   private readonly groupEvents: Gauge;
@@ -17,14 +14,11 @@ export class DatabaseMetrics {
   private readonly endOffset: Gauge;
   private readonly captureLag: Gauge;
   private readonly sourceUp: Gauge;
-  private readonly sources: SourceReadings;
 
   constructor(
     registry: Registry,
-    private readonly pool: Pool,
-    config: TributaryConfig,
+    private readonly readings: PlatformReadings,
   ) {
-    this.sources = new SourceReadings(new CatalogRepository(pool), config);
     const gauge = (name: string, help: string, labelNames: string[]) =>
       new Gauge({ name, help, labelNames, registers: [registry] });
     this.groupLag = gauge('tributary_group_lag_messages', 'Log end offset minus committed offset', [
@@ -52,26 +46,22 @@ export class DatabaseMetrics {
   }
 
   async collect(): Promise<void> {
-    const [lag, events, dead, ends, sources] = await Promise.all([
-      this.pool.query(
-        `SELECT o.group_name, o.topic, o.partition, tp.next_offset - o.next_offset AS lag, o.status
-           FROM tributary.group_offsets o
-           JOIN tributary.topic_partitions tp ON tp.topic = o.topic AND tp.partition = o.partition`,
-      ),
-      this.pool.query(`SELECT group_name, kind, count(*)::int AS n FROM tributary.group_events GROUP BY group_name, kind`),
-      this.pool.query(`SELECT group_name, count(*)::int AS n FROM tributary.dead_letters GROUP BY group_name`),
-      this.pool.query(`SELECT topic, partition, next_offset FROM tributary.topic_partitions`),
-      this.sources.current(),
+    const [partitions, events, dead, ends, sources] = await Promise.all([
+      this.readings.groupPartitions(),
+      this.readings.groupEvents(),
+      this.readings.deadLetters(),
+      this.readings.partitionEnds(),
+      this.readings.sources(),
     ]);
     for (const g of [this.groupLag, this.groupBlocked, this.groupEvents, this.deadLetters, this.endOffset]) g.reset();
-    for (const r of lag.rows) {
-      const labels = { group: r.group_name, topic: r.topic, partition: String(r.partition) };
-      this.groupLag.set(labels, Number(r.lag));
-      this.groupBlocked.set({ ...labels, status: r.status }, r.status === 'ok' ? 0 : 1);
+    for (const p of partitions) {
+      const labels = { group: p.group, topic: p.topic, partition: String(p.partition) };
+      this.groupLag.set(labels, Number(p.lag));
+      this.groupBlocked.set({ ...labels, status: p.status }, p.status === 'ok' ? 0 : 1);
     }
-    for (const r of events.rows) this.groupEvents.set({ group: r.group_name, kind: r.kind }, r.n);
-    for (const r of dead.rows) this.deadLetters.set({ group: r.group_name }, r.n);
-    for (const r of ends.rows) this.endOffset.set({ topic: r.topic, partition: String(r.partition) }, Number(r.next_offset));
+    for (const e of events) this.groupEvents.set({ group: e.group, kind: e.kind }, e.count);
+    for (const d of dead) this.deadLetters.set({ group: d.group }, d.count);
+    for (const e of ends) this.endOffset.set({ topic: e.topic, partition: String(e.partition) }, Number(e.endOffset));
     this.captureLag.reset();
     this.sourceUp.reset();
     for (const s of sources) {

@@ -1,10 +1,16 @@
-import { Global, Module } from '@nestjs/common';
+import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { MetricsService } from './metrics.service';
 import { TributaryMetrics } from './metrics.registry';
 
-@Global()
-@Module({
-  providers: [{ provide: TributaryMetrics, useFactory: () => new TributaryMetrics() }, MetricsService],
-  exports: [TributaryMetrics, MetricsService],
-})
-export class MetricsModule {}
+@Module({})
+export class MetricsModule {
+  /** `readings`: the provider of PlatformReadings, composed from the owning libraries by the runtime. */
+  static forRoot(readings: Provider): DynamicModule {
+    return {
+      module: MetricsModule,
+      global: true,
+      providers: [{ provide: TributaryMetrics, useFactory: () => new TributaryMetrics() }, MetricsService, readings],
+      exports: [TributaryMetrics, MetricsService],
+    };
+  }
+}

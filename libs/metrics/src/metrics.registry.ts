@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 /**
  * The process's Prometheus registry. Counters that only this process can know (deliveries it made,
  * their latency) live here; numbers the platform database knows (lag, end offsets, dead letters) are
- * read at scrape time by the MetricsCollector, so any process serving /metrics reports them alike.
+ * read at scrape time by PlatformGauges, so any process serving /metrics reports them alike.
  */
 export class TributaryMetrics {
   readonly registry = new Registry();

@@ -1,21 +1,19 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
-import { PlatformDatabase } from '@tributary/store';
-import { DatabaseMetrics } from './metrics.collector';
+import { PlatformGauges } from './metrics.collector';
 import { TributaryMetrics } from './metrics.registry';
+import { PlatformReadings } from './platform-readings';
 
-/** Renders the Prometheus text: live collectors registered by the roles in this process, then the database gauges. */
+/** Renders the Prometheus text: live collectors registered by the roles in this process, then the platform gauges. */
 @Injectable()
 export class MetricsService {
-  private readonly database: DatabaseMetrics;
+  private readonly platform: PlatformGauges;
   private readonly collectors: (() => void)[] = [];
 
   constructor(
     @Inject(TributaryMetrics) readonly metrics: TributaryMetrics,
-    @Inject(PlatformDatabase) db: PlatformDatabase,
-    @Inject(TRIBUTARY_CONFIG) config: TributaryConfig,
+    @Inject(PlatformReadings) readings: PlatformReadings,
   ) {
-    this.database = new DatabaseMetrics(metrics.registry, db.pool, config);
+    this.platform = new PlatformGauges(metrics.registry, readings);
   }
 
   /** A role adds what only it knows (capture state, say), refreshed at every scrape. */
@@ -29,7 +27,7 @@ export class MetricsService {
 
   async render(): Promise<string> {
     for (const collect of this.collectors) collect();
-    await this.database.collect();
+    await this.platform.collect();
     return this.metrics.registry.metrics();
   }
 }

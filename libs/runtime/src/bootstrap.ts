@@ -8,6 +8,8 @@ import { ConfigError, ConfigModule, loadConfig, type TributaryConfig } from '@tr
 import { MetricsModule } from '@tributary/metrics';
 import { StoreModule } from '@tributary/store';
 import { WorkerModule } from '@tributary/worker';
+import { AppLogging } from './logging/app-logging';
+import { platformReadingsProvider } from './platform-readings.provider';
 import { StandaloneMetrics } from './standalone-metrics';
 
 /** How long a shutdown may take before the process gives up on draining (Kubernetes' default grace is 30 s). */
@@ -18,12 +20,13 @@ export const ALL_ROLES: Role[] = ['api', 'capture', 'worker'];
 
 @Module({})
 class RootModule {
-  static forRoles(config: TributaryConfig, roles: Role[]): DynamicModule {
+  static forRoles(config: TributaryConfig, roles: Role[], logging: AppLogging): DynamicModule {
     const imports: ModuleMetadata['imports'] = [
+      ...logging.imports(),
       ConfigModule.forRoot(config),
       StoreModule.forRoot(),
       CatalogModule,
-      MetricsModule,
+      MetricsModule.forRoot(platformReadingsProvider),
     ];
     if (roles.includes('capture')) imports.push(CaptureModule);
     if (roles.includes('worker')) imports.push(WorkerModule);
@@ -36,12 +39,16 @@ class RootModule {
 
 /** Builds (without starting to listen) a Nest application for the given roles. */
 export async function createApp(config: TributaryConfig, roles: Role[]): Promise<INestApplicationContext> {
-  const levels = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
-  const logger = [...levels.slice(0, levels.indexOf(config.logLevel) + 1)];
-  const module = RootModule.forRoles(config, roles);
-  if (!roles.includes('api')) return NestFactory.createApplicationContext(module, { logger });
+  const logging = new AppLogging(config);
+  const module = RootModule.forRoles(config, roles, logging);
+  if (!roles.includes('api')) {
+    const context = await NestFactory.createApplicationContext(module, logging.factoryOptions());
+    logging.attach(context);
+    return context;
+  }
   // Nest's own parsers would also read form bodies, which any web page can post: JSON only, behind the guard.
-  const app = await NestFactory.create(module, { logger, bodyParser: false });
+  const app = await NestFactory.create(module, { ...logging.factoryOptions(), bodyParser: false });
+  logging.attach(app);
   app.useGlobalFilters(new ProblemFilter());
   guardBrowserRequests(app, config.api);
   return app;

@@ -72,6 +72,14 @@ export class TopicRepository {
     return rows.map(toInfo);
   }
 
+  /** Every partition's log end offset (the next offset to be written), for the tributary_topic_end_offset gauge. */
+  async partitionEnds(): Promise<{ topic: string; partition: number; endOffset: string }[]> {
+    const { rows } = await this.pool.query<{ topic: string; partition: number; next_offset: string }>(
+      'SELECT topic, partition, next_offset FROM tributary.topic_partitions',
+    );
+    return rows.map((r) => ({ topic: r.topic, partition: r.partition, endOffset: r.next_offset }));
+  }
+
   async get(name: string): Promise<TopicInfo | undefined> {
     return (await this.list()).find((t) => t.name === name);
   }
