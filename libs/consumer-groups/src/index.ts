@@ -3,6 +3,7 @@ export { assignPartitions, partitionId, type PartitionRef } from './assignment';
 export { GroupRepository, globToLike, type HeartbeatResult, type PartitionBounds, type PartitionLag } from './group.repository';
 export { GroupMember, type OwnedPartition } from './group-member';
 export { GroupAdminError, GroupAdminRepository, type OffsetReset, type ResetTarget } from './group-admin.repository';
+export { GroupGaugesRepository } from './group-gauges.repository';
 export { MessageNotifier } from './message-notifier';
 export { DeadLetterRepository, type DeadLetter } from './dead-letter.repository';
 export { PullMember, type AckResult, type PulledMessage } from './pull-member';

@@ -2,11 +2,11 @@ import type { Provider } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { SourceReadings } from '@tributary/capture';
 import { CatalogRepository } from '@tributary/catalog';
+import { GroupGaugesRepository } from '@tributary/consumer-groups';
 import { TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
 import { PlatformReadings } from '@tributary/metrics';
 import { PlatformDatabase } from '@tributary/store';
 import { TopicRepository } from '@tributary/topic-log';
-import { GroupGaugesRepository } from './group-gauges.repository';
 
 /** The metrics' readings, each from the library owning the data. One instance per process: SourceReadings keeps the last reading. */
 class ComposedPlatformReadings extends PlatformReadings {

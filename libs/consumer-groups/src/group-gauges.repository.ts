@@ -2,9 +2,8 @@ import type { Pool } from 'pg';
 
 /**
  * The consumer groups' numbers for /metrics, each in one statement over every group: partition lag and
- * status, event counts, dead letter counts. It belongs with the tables' owner, libs/consumer-groups
- * (GroupRepository.lag and .events answer one group at a time, events limited to the last 100); it
- * waits here, composed by the runtime, only while that library is being changed by another issue.
+ * status, event counts, dead letter counts (GroupRepository.lag and .events answer one group at a time,
+ * events limited to the last 100).
  */
 export class GroupGaugesRepository {
   constructor(private readonly pool: Pool) {}
