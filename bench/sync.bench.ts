@@ -474,7 +474,7 @@ async function lagUnderLoad(
   );
   const runSeconds = (Date.now() - started) / 1000;
   const tps = Number(/tps = ([\d.]+)/.exec(bench.stdout)?.[1] ?? NaN);
-  progress.done(`pgbench: ${fmt(tps)} tps; max group lag so far ${fmt(Math.max(...samples.map((s) => s.value)))} messages`);
+  progress.done(`${fmt(tps)} tps; max group lag so far ${fmt(Math.max(...samples.map((s) => s.value)))} messages`);
 
   const expected = JSON.stringify((await oltp.query(PGBENCH_FINGERPRINT)).rows[0]);
   const converge = new Progress('convergence');
