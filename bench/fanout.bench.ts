@@ -113,7 +113,10 @@ interface Steady {
 
 interface Outage {
   healthy: Summary[];
+  /** Max of current − restart_lsn while the endpoint was down, and in the steady phase before (for comparison). */
   retainedRestartMb: number;
+  steadyRestartMb: number;
+  /** Max of current − confirmed_flush_lsn while the endpoint was down: what capture has not acknowledged. */
   retainedConfirmedMb: number;
   rssPeakMb: number;
   failedRequests: number;
@@ -202,6 +205,7 @@ runBench('bench:fanout', async () => {
   phase(`steady: ${RATE} transactions/s for ${SECONDS} s  (${uptime()})`);
   const backlog: Point[] = [];
   const retained: Point[] = [];
+  const unconfirmed: Point[] = [];
   const rssPoints: Point[] = [];
   const t0 = Date.now();
   const markers: { seconds: number; label: string }[] = [];
@@ -212,6 +216,7 @@ runBench('bench:fanout', async () => {
       backlog.push({ seconds: at, value: Math.max(0, writer.seq - receivers[CONSUMERS - 1].seqs.size) });
       const slot = await slotRetainedBytes(src, SLOT).catch(() => ({ restart: 0, confirmed: 0 }));
       retained.push({ seconds: at, value: slot.restart / 2 ** 20 });
+      unconfirmed.push({ seconds: at, value: slot.confirmed / 2 ** 20 });
       rssPoints.push({ seconds: at, value: (rss.samplesKb[rss.samplesKb.length - 1] ?? 0) / 1024 });
       await sleep(500);
     }
@@ -228,12 +233,11 @@ runBench('bench:fanout', async () => {
   const outage: Outage = {
     healthy: outageSteady.perConsumer,
     retainedRestartMb: Math.max(0, ...down.map((p) => p.value)),
-    retainedConfirmedMb: 0,
+    steadyRestartMb: Math.max(0, ...retained.slice(0, downFrom).map((p) => p.value)),
+    retainedConfirmedMb: Math.max(0, ...unconfirmed.slice(downFrom).map((p) => p.value)),
     rssPeakMb: Math.max(rssBefore, rss.peakKb) / 1024,
     failedRequests: receivers[CONSUMERS - 1].failedRequests,
   };
-  const slotNow = await slotRetainedBytes(src, SLOT);
-  outage.retainedConfirmedMb = slotNow.confirmed / 2 ** 20;
 
   phase(`healed  (${uptime()})`);
   const healAt = Date.now();
@@ -333,8 +337,11 @@ function report(r: {
   });
   const outage = new Table(['While one endpoint is down', 'Value']);
   outage.add('failed requests to the down endpoint', fmt(r.outage.failedRequests));
-  outage.add("source slot's retained WAL, max (current − restart_lsn)", `${fmt(r.outage.retainedRestartMb, 2)} MB`);
-  outage.add('source slot, current − confirmed_flush_lsn at the end', `${fmt(r.outage.retainedConfirmedMb, 2)} MB`);
+  outage.add(
+    "source slot's retained WAL, max (current − restart_lsn)",
+    `${fmt(r.outage.retainedRestartMb, 2)} MB (steady phase: ${fmt(r.outage.steadyRestartMb, 2)} MB)`,
+  );
+  outage.add('source slot not acknowledged, max (current − confirmed_flush_lsn)', `${fmt(r.outage.retainedConfirmedMb, 2)} MB`);
   outage.add('all-in-one process RSS, peak so far', `${fmt(r.outage.rssPeakMb)} MB`);
   const healing = new Table(['After healing', 'Value']);
   healing.add('messages behind at healing', fmt(r.healing.backlog));
@@ -380,7 +387,7 @@ function report(r: {
   targets.add(
     'retained slot WAL while one is down',
     `< ${TARGETS.retainedMb} MB`,
-    `${fmt(r.outage.retainedRestartMb, 2)} MB`,
+    `${fmt(r.outage.retainedRestartMb, 2)} MB from restart_lsn (${fmt(r.outage.steadyRestartMb, 2)} MB when all are up), ${fmt(r.outage.retainedConfirmedMb, 2)} MB unacknowledged`,
     mark(r.outage.retainedRestartMb < TARGETS.retainedMb),
   );
   targets.add(
@@ -455,7 +462,9 @@ ${targets.markdown()}
   after a message of that key with a higher \`seq\`; duplicates (same envelope id) are counted apart.
 - After a warm-up (every consumer has received a message and every group's 4 members hold a partition each), the steady
   phase's latencies are taken, then those of the healthy consumers while ${names[CONSUMERS - 1]} fails every request. The
-  writes go on throughout. Retained WAL: \`pg_current_wal_lsn() − restart_lsn\` of the source slot every 500 ms (the platform
+  writes go on throughout. Retained WAL: \`pg_current_wal_lsn() − restart_lsn\` (what the slot keeps) and \`− confirmed_flush_lsn\` (what capture has not
+  acknowledged) of the source slot every 500 ms; restart_lsn moves only at the server's running-transactions records, so it is
+  shown for the steady phase too (the platform
   database is on the same cluster, so its WAL counts too). RSS: \`VmHWM\`/\`VmRSS\` of the app process.
 - Catch-up: from the moment the endpoint answers again until it has received every message written before that moment
   (the backoff and the circuit breaker's cooldown included; the first delivery after healing shows how much of it that is).`,
