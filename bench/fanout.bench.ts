@@ -12,6 +12,7 @@
  * BENCH_CATCHUP_TIMEOUT_SECONDS (300).
  */
 import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { freePort } from '@tributary/local-postgres';
@@ -336,7 +337,10 @@ function report(r: {
     );
   });
   const outage = new Table(['While one endpoint is down', 'Value']);
-  outage.add('failed requests to the down endpoint', fmt(r.outage.failedRequests));
+  outage.add(
+    DOWN_MODE === '503' ? '503 answers of the down endpoint' : 'connections refused (not counted)',
+    fmt(r.outage.failedRequests),
+  );
   outage.add(
     "source slot's retained WAL, max (current − restart_lsn)",
     `${fmt(r.outage.retainedRestartMb, 2)} MB (steady phase: ${fmt(r.outage.steadyRestartMb, 2)} MB)`,
@@ -410,7 +414,11 @@ function report(r: {
   });
   const rssChart = timeChart(r.rssPoints, { unit: 'all-in-one process RSS (MB) over time', height: 5, markers: r.markers });
 
-  console.log(`\n== results (${uptime()})\n`);
+  const loaded = loadavg()[0] > 2 * r.facts.cores;
+  const loadNote = loaded
+    ? `\n> **The machine was loaded** (1-minute load ${fmt(loadavg()[0], 1)} on ${r.facts.cores} cores at the end): latencies here say more about the other processes than about Tributary; compare only with numbers from the same run.\n`
+    : '';
+  console.log(`\n== results (${uptime()})\n${loadNote}`);
   steady.print();
   console.log('');
   outage.print();
@@ -433,6 +441,7 @@ ${factsMarkdown(
   'npm run bench:fanout   # BENCH_RATE, BENCH_SECONDS, BENCH_DOWN_SECONDS, BENCH_DOWN_MODE=503|refuse, BENCH_KEYS (recorded here only with BENCH_WRITE=1)',
 )}
 
+${loadNote}
 ### Commit-to-receipt latency per consumer
 
 ${steady.markdown()}
