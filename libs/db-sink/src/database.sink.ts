@@ -80,8 +80,8 @@ export class DatabaseSink {
       // Target DDL (create table, add column) before the batch's transaction: MySQL commits implicitly
       // on DDL, which would end the transaction that must hold the rows and the offset together.
       await this.resolveTables(db, [...changes.values()]);
-      await db.begin();
-      const from = resumeOffset(await db.lockOffset(this.options.group, topic, partition), topicIncarnation);
+      const stored = await db.beginAndLockOffset(this.options.group, topic, partition);
+      const from = resumeOffset(stored, topicIncarnation);
       const fresh = from === undefined ? batch : batch.filter((m) => m.offset >= from.offset);
       if (fresh.length || from?.stamp) {
         if (fresh.length) {
@@ -92,12 +92,13 @@ export class DatabaseSink {
           );
         }
         const next = fresh.length ? fresh[fresh.length - 1].offset + 1n : (from?.offset as bigint);
-        await db.saveOffset(this.options.group, topic, partition, {
+        await db.saveOffsetAndCommit(this.options.group, topic, partition, {
           nextOffset: next,
           topicIncarnation: topicIncarnation ?? null,
         });
+      } else {
+        await db.commit();
       }
-      await db.commit();
     } catch (error) {
       // Any other failure (a timeout, a lost connection) may leave the session in any state: it is
       // closed, which rolls the transaction back, and the next attempt reconnects.

@@ -152,6 +152,16 @@ export class MysqlDialect implements TargetDialect {
     );
   }
 
+  async beginAndLockOffset(group: string, topic: string, partition: number): Promise<StoredOffset | undefined> {
+    await this.begin();
+    return this.lockOffset(group, topic, partition);
+  }
+
+  async saveOffsetAndCommit(group: string, topic: string, partition: number, position: StoredOffset): Promise<void> {
+    await this.saveOffset(group, topic, partition, position);
+    await this.commit();
+  }
+
   nameProblem(table: TargetTable, columns: string[]): string | undefined {
     return mysqlNameProblem(table, columns, this.foldsTableCase);
   }
