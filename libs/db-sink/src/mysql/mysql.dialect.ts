@@ -21,6 +21,12 @@ const INCOMPATIBLE = new Set([
   1060, 1103, 1166, 1054, 1146, 1264, 1265, 1292, 1366, 1406, 1416, 1048, 1062, 1452, 3140, 4025, 1690,
 ]);
 
+const LOCK_OFFSET =
+  'SELECT next_offset, topic_incarnation FROM tributary_offsets WHERE group_name = ? AND topic = ? AND `partition` = ? FOR UPDATE';
+const SAVE_OFFSET = `INSERT INTO tributary_offsets (group_name, topic, \`partition\`, next_offset, topic_incarnation) VALUES (?, ?, ?, ?, ?)
+       ON DUPLICATE KEY UPDATE next_offset = VALUES(next_offset), updated_at = CURRENT_TIMESTAMP(6),
+          topic_incarnation = COALESCE(VALUES(topic_incarnation), topic_incarnation)`;
+
 /**
  * MySQL/MariaDB target: upserts with ON DUPLICATE KEY UPDATE, truncates as DELETE (TRUNCATE would
  * commit the transaction), offsets in `tributary_offsets`, session in UTC.
@@ -51,6 +57,9 @@ export class MysqlDialect implements TargetDialect {
       bigNumberStrings: true,
       dateStrings: true,
       connectTimeout: timeouts.connectMs,
+      // The offset lock rides with START TRANSACTION and the offset save with COMMIT. Every value still
+      // goes through the driver's escaping (placeholders), never into the text as it is.
+      multipleStatements: true,
     });
     conn.on('error', () => undefined); // surfaced by the next query
     const dialect = new MysqlDialect(conn, timeouts.statementMs + CLIENT_GUARD_MS);
@@ -135,31 +144,22 @@ export class MysqlDialect implements TargetDialect {
   }
 
   async lockOffset(group: string, topic: string, partition: number): Promise<StoredOffset | undefined> {
-    const [rows] = await this.query(
-      'SELECT next_offset, topic_incarnation FROM tributary_offsets WHERE group_name = ? AND topic = ? AND `partition` = ? FOR UPDATE',
-      [group, topic, partition],
-    );
-    const list = rows as { next_offset: string; topic_incarnation: string | null }[];
-    return list.length ? { nextOffset: BigInt(list[0].next_offset), topicIncarnation: list[0].topic_incarnation } : undefined;
+    const [rows] = await this.query(LOCK_OFFSET, [group, topic, partition]);
+    return storedOffset(rows);
   }
 
   async saveOffset(group: string, topic: string, partition: number, position: StoredOffset): Promise<void> {
-    await this.query(
-      `INSERT INTO tributary_offsets (group_name, topic, \`partition\`, next_offset, topic_incarnation) VALUES (?, ?, ?, ?, ?)
-       ON DUPLICATE KEY UPDATE next_offset = VALUES(next_offset), updated_at = CURRENT_TIMESTAMP(6),
-          topic_incarnation = COALESCE(VALUES(topic_incarnation), topic_incarnation)`,
-      [group, topic, partition, String(position.nextOffset), position.topicIncarnation],
-    );
+    await this.query(SAVE_OFFSET, [group, topic, partition, String(position.nextOffset), position.topicIncarnation]);
   }
 
+  /** One round trip for both statements (the session allows several statements per query; values are escaped by the driver). */
   async beginAndLockOffset(group: string, topic: string, partition: number): Promise<StoredOffset | undefined> {
-    await this.begin();
-    return this.lockOffset(group, topic, partition);
+    const [results] = await this.query(`START TRANSACTION; ${LOCK_OFFSET}`, [group, topic, partition]);
+    return storedOffset((results as unknown[])[1]);
   }
 
   async saveOffsetAndCommit(group: string, topic: string, partition: number, position: StoredOffset): Promise<void> {
-    await this.saveOffset(group, topic, partition, position);
-    await this.commit();
+    await this.query(`${SAVE_OFFSET}; COMMIT`, [group, topic, partition, String(position.nextOffset), position.topicIncarnation]);
   }
 
   nameProblem(table: TargetTable, columns: string[]): string | undefined {
@@ -281,4 +281,9 @@ export class MysqlDialect implements TargetDialect {
   private q(identifier: string): string {
     return `\`${identifier.replace(/`/g, '``')}\``;
   }
+}
+
+function storedOffset(rows: unknown): StoredOffset | undefined {
+  const list = rows as { next_offset: string; topic_incarnation: string | null }[];
+  return list.length ? { nextOffset: BigInt(list[0].next_offset), topicIncarnation: list[0].topic_incarnation } : undefined;
 }

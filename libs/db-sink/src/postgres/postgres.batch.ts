@@ -1,7 +1,7 @@
 import type { ColumnSchema } from '@tributary/schema-registry';
 import { toPostgres } from './postgres.values';
 
-/** A target table's column types as the server names them without modifiers (`numeric`, `integer[]`, `bpchar`). */
+/** A target table's column types as the server names them without modifiers: format_type(type, -1) (`numeric`, `bpchar`, not `character`, which means character(1)). */
 export type ColumnTypes = Map<string, string>;
 
 /** What a batch statement needs: the text, and one array parameter per column. */

@@ -224,7 +224,7 @@ export class PostgresDialect implements TargetDialect {
     let types = this.types.get(id);
     if (!types) {
       const { rows } = await this.client.query<{ name: string; type: string }>(
-        `SELECT attname AS name, format_type(atttypid, NULL) AS type FROM pg_attribute
+        `SELECT attname AS name, format_type(atttypid, -1) AS type FROM pg_attribute
           WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped`,
         [this.name(table)],
       );
