@@ -76,9 +76,15 @@ export class MysqlDialect implements TargetDialect {
     return dialect;
   }
 
-  /** UTC, strict, and lock and statement waits bounded on the server (lock_wait_timeout covers table locks). */
+  /**
+   * UTC, strict, and lock and statement waits bounded on the server (lock_wait_timeout covers table locks).
+   * READ COMMITTED, as Postgres applies: under InnoDB's REPEATABLE READ the offset lock of a partition
+   * that has no offset row yet takes a gap lock, and the first batches of several partitions applied at
+   * once deadlock on each other's offset inserts.
+   */
   private async startSession(timeouts: TargetTimeouts): Promise<void> {
     const lockSeconds = Math.max(1, Math.ceil(timeouts.lockMs / 1000));
+    await this.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
     await this.query(
       `SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION',
            lock_wait_timeout = ${lockSeconds}, innodb_lock_wait_timeout = ${lockSeconds}`,

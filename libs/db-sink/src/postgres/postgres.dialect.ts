@@ -183,12 +183,12 @@ export class PostgresDialect implements TargetDialect {
     primaryKey: string[],
     rows: Record<string, unknown>[],
   ): Promise<void> {
-    const types = await this.columnTypes(table);
+    const types = await this.columnTypes(table, columns);
     await this.runBatch(upsertStatement(this.name(table), columns, primaryKey, types, rows));
   }
 
   async delete(table: TargetTable, key: ColumnSchema[], keys: Record<string, unknown>[]): Promise<void> {
-    const types = await this.columnTypes(table);
+    const types = await this.columnTypes(table, key);
     await this.runBatch(deleteStatement(this.name(table), key, types, keys));
   }
 
@@ -218,11 +218,14 @@ export class PostgresDialect implements TargetDialect {
     (this.client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
   }
 
-  /** Column types of a target table, looked up once per session (the batch statements name them). */
-  private async columnTypes(table: TargetTable): Promise<ColumnTypes> {
+  /**
+   * Column types of a target table (the batch statements name them), looked up once per session and again
+   * when `columns` has one the lookup did not see: another session of the sink may have added it.
+   */
+  private async columnTypes(table: TargetTable, columns: ColumnSchema[]): Promise<ColumnTypes> {
     const id = targetTableKey(table);
     let types = this.types.get(id);
-    if (!types) {
+    if (!types || columns.some((c) => !types?.has(c.name))) {
       const { rows } = await this.client.query<{ name: string; type: string }>(
         `SELECT attname AS name, format_type(atttypid, -1) AS type FROM pg_attribute
           WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped`,
