@@ -25,11 +25,11 @@ function numbersRoundTrip(text: string): boolean {
   for (let i = 0; i < end; i++) {
     const c = text.charCodeAt(i);
     if (c === 34 /* " */) {
-      for (i++; i < end; i++) {
-        const s = text.charCodeAt(i);
-        if (s === 92 /* \ */) i++;
-        else if (s === 34) break;
-      }
+      // To the closing quote: one not preceded by an odd number of backslashes.
+      let close = text.indexOf('"', i + 1);
+      while (close > 0 && escaped(text, close)) close = text.indexOf('"', close + 1);
+      if (close < 0) return false; // not JSON: JSON.parse or the lossless parser will say so
+      i = close;
     } else if (c === 45 /* - */ || (c >= 48 && c <= 57)) {
       let j = i + 1;
       for (; j < end; j++) {
@@ -42,6 +42,12 @@ function numbersRoundTrip(text: string): boolean {
     }
   }
   return true;
+}
+
+function escaped(text: string, quote: number): boolean {
+  let backslashes = 0;
+  for (let k = quote - 1; text.charCodeAt(k) === 92; k--) backslashes++;
+  return backslashes % 2 === 1;
 }
 
 function holdsLossless(value: unknown): boolean {
