@@ -1,4 +1,4 @@
-export { DatabaseSink, DEFAULT_SINK_CONCURRENCY, type DatabaseSinkOptions, type TableMapping } from './database.sink';
+export { DatabaseSink, type DatabaseSinkOptions, type TableMapping } from './database.sink';
 export { PostgresDialect } from './postgres/postgres.dialect';
 export { MysqlDialect } from './mysql/mysql.dialect';
 export {

@@ -25,7 +25,13 @@ export function createSink(group: GroupConfig, schemas: TableSchemaRepository, p
         include: t.include,
         exclude: t.exclude,
       }));
-      const options = { group: group.name, tables, autoCreate: sink.autoCreate, addColumns: sink.addColumns };
+      const options = {
+        group: group.name,
+        tables,
+        autoCreate: sink.autoCreate,
+        addColumns: sink.addColumns,
+        concurrency: sink.concurrency,
+      };
       return new DatabaseSink(connect, schemas, options, sink.type);
     }
     case 'webhook':
