@@ -1,4 +1,4 @@
-import { createConnection, type Connection, type QueryOptions } from 'mysql2/promise';
+import { createConnection, type Connection, type ExecuteValues, type QueryOptions } from 'mysql2/promise';
 import type { ColumnSchema } from '@tributary/schema-registry';
 import {
   CLIENT_GUARD_MS,
@@ -13,6 +13,7 @@ import {
 } from '../target-dialect';
 import type { TargetTable } from '../target-table';
 import { mysqlNameProblem } from './mysql.names';
+import { rowChunks } from './mysql.batch';
 import { mysqlColumnType, toMysql } from './mysql.types';
 
 const MAX_PARAMS = 60_000;
@@ -60,6 +61,8 @@ export class MysqlDialect implements TargetDialect {
       // The offset lock rides with START TRANSACTION and the offset save with COMMIT. Every value still
       // goes through the driver's escaping (placeholders), never into the text as it is.
       multipleStatements: true,
+      // Prepared upserts: a few row counts per table and column set (rowChunks); the server's limit is global.
+      maxPreparedStatements: 64,
     });
     conn.on('error', () => undefined); // surfaced by the next query
     const dialect = new MysqlDialect(conn, timeouts.statementMs + CLIENT_GUARD_MS);
@@ -213,14 +216,14 @@ export class MysqlDialect implements TargetDialect {
       .map((c) => `${this.q(c.name)} = VALUES(${this.q(c.name)})`);
     // With nothing but the key to update, "update the key to itself" keeps the statement an idempotent upsert.
     const onDuplicate = updates.length ? updates.join(', ') : `${this.q(primaryKey[0])} = ${this.q(primaryKey[0])}`;
-    const perStatement = Math.max(1, Math.floor(MAX_PARAMS / columns.length));
     const placeholders = `(${columns.map(() => '?').join(', ')})`;
-    for (let start = 0; start < rows.length; start += perStatement) {
-      const chunk = rows.slice(start, start + perStatement);
-      const params = chunk.flatMap((row) => columns.map((c) => toMysql(row[c.name], c)));
+    for (const { start, count, prepared } of rowChunks(rows.length, columns.length, MAX_PARAMS)) {
+      const params: unknown[] = [];
+      for (let i = start; i < start + count; i++) for (const c of columns) params.push(toMysql(rows[i][c.name], c));
       await this.run(
-        `INSERT INTO ${this.table(table)} (${names}) VALUES ${chunk.map(() => placeholders).join(', ')} ON DUPLICATE KEY UPDATE ${onDuplicate}`,
+        `INSERT INTO ${this.table(table)} (${names}) VALUES ${new Array(count).fill(placeholders).join(', ')} ON DUPLICATE KEY UPDATE ${onDuplicate}`,
         params,
+        prepared,
       );
     }
   }
@@ -269,9 +272,11 @@ export class MysqlDialect implements TargetDialect {
     return this.conn.query({ ...options, timeout: this.queryTimeoutMs }, params);
   }
 
-  private async run(sql: string, params: unknown[]): Promise<void> {
+  /** `prepared`: as a statement prepared once per session (mysql2 keeps it by its text) and executed. */
+  private async run(sql: string, params: unknown[], prepared = false): Promise<void> {
     try {
-      await this.query(sql, params);
+      if (prepared) await this.conn.execute({ sql, timeout: this.queryTimeoutMs }, params as ExecuteValues[]);
+      else await this.query(sql, params);
     } catch (error) {
       const errno = (error as { errno?: number }).errno ?? 0;
       if (INCOMPATIBLE.has(errno)) throw new IncompatibleTargetError(`${(error as Error).message} (MySQL error ${errno})`);
