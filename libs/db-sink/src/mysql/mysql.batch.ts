@@ -28,6 +28,8 @@ export function rowChunks(rows: number, columns: number, maxParams: number): Row
       start += size;
     }
   }
-  if (start < rows) chunks.push({ start, count: rows - start, prepared: false });
+  // The tail; for tables too wide for a prepared chunk, every row, in statements within maxParams.
+  const plain = Math.max(1, Math.floor(maxParams / columns));
+  for (; start < rows; start += plain) chunks.push({ start, count: Math.min(plain, rows - start), prepared: false });
   return chunks;
 }
