@@ -85,10 +85,10 @@ export class DatabaseSink {
   private async applyBatch(db: TargetDialect, batch: ConsumedMessage[]): Promise<void> {
     const { topic, partition, topicIncarnation } = batch[0];
     try {
-      const changes = new Map(batch.map((m) => [m.offset, parseChange(m.envelope)]));
+      const changes = batch.map((m) => parseChange(m.envelope));
       // Target DDL (create table, add column) before the batch's transaction: MySQL commits implicitly
       // on DDL, which would end the transaction that must hold the rows and the offset together.
-      await this.resolveTables(db, [...changes.values()]);
+      await this.resolveTables(db, changes);
       const stored = await db.beginAndLockOffset(this.options.group, topic, partition);
       const from = resumeOffset(stored, topicIncarnation);
       const fresh = from === undefined ? batch : batch.filter((m) => m.offset >= from.offset);
@@ -96,7 +96,7 @@ export class DatabaseSink {
         if (fresh.length) {
           await this.apply(
             db,
-            fresh.map((m) => changes.get(m.offset) as RowChange),
+            fresh === batch ? changes : changes.filter((_, i) => batch[i].offset >= (from?.offset as bigint)),
             { partition, partitions: batch[0].partitions ?? 1 },
           );
         }
