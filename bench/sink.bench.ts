@@ -2,13 +2,13 @@
  * `npm run bench:sink`: rows/s a DatabaseSink applies from a pre-filled topic into a Postgres target and
  * into MariaDB, at a few group batch sizes, beside the same rows written directly from Node with
  * multi-row upserts in batches of the same size (the baseline), all in the same run.
- * Environment: BENCH_ROWS (default 100000), BENCH_BATCH_SIZES (default "100,500,2000"),
- * BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306).
+ * Environment: BENCH_ROWS (default 100000), BENCH_BATCH_SIZES (default "500,2000,5000"),
+ * BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306), BENCH_REPEATS (default 2: sink and baseline alternate, best of each).
  */
 import { performance } from 'node:perf_hooks';
 import { createConnection, type Connection } from 'mysql2/promise';
 import { Client, Pool } from 'pg';
-import type { GroupConfig } from '@tributary/config';
+import { DATABASE_SINK_DEFAULT_BATCH_SIZE, type GroupConfig } from '@tributary/config';
 import { ConsumedMessage, GroupMember, GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
 import { DatabaseSink, MysqlDialect, PostgresDialect } from '@tributary/db-sink';
 import { TableSchemaRepository } from '@tributary/schema-registry';
@@ -25,12 +25,16 @@ import { barChart } from './support/stats';
 import { fmt, Table } from './support/table';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
-const BATCH_SIZES = (process.env.BENCH_BATCH_SIZES ?? '100,500,2000').split(',').map(Number);
+const BATCH_SIZES = (process.env.BENCH_BATCH_SIZES ?? '500,2000,5000').split(',').map(Number);
 const MYSQL_URL = process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
+/** Runs of the sink and of the baseline per batch size, alternating; the best of each is reported. */
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 2);
 const MYSQL_DATABASE = 'tributary_bench';
 const PARTITIONS = 4; // capture's default topic partitions
 const TOPIC = 'bench.public.bench_rows';
 const TARGETS = { postgres: 10_000, mysql: 5_000 };
+/** Issue 14: the sink at ≥ 80 % of the plain upserts at the default batch size, same run. */
+const RATIO_TARGET = 0.8;
 const COLUMNS = benchTableColumns();
 
 type Kind = 'postgres' | 'mysql';
@@ -88,11 +92,17 @@ runBench('bench:sink', async () => {
     for (const batchSize of BATCH_SIZES) {
       phase(`${kind}, batch size ${batchSize}  (${uptime()})`);
       const target = kind === 'postgres' ? pgTarget(pg, targetUrl) : mysqlTarget(mysql as MysqlTarget);
-      await target.drop('bench_rows');
-      const sink = await runSink(kind, batchSize, target, repo, schemas, notifier);
-      await target.drop('bench_rows_direct');
-      await target.cloneTable('bench_rows', 'bench_rows_direct');
-      const baseline = await runBaseline(kind, batchSize, target, rows);
+      // Sink and baseline take turns, and each keeps its best time: a load spike on a shared machine
+      // then hits neither alone.
+      let sink = Infinity;
+      let baseline = Infinity;
+      for (let repeat = 1; repeat <= REPEATS; repeat++) {
+        await target.drop('bench_rows');
+        sink = Math.min(sink, await runSink(kind, batchSize, repeat, target, repo, schemas, notifier));
+        await target.drop('bench_rows_direct');
+        await target.cloneTable('bench_rows', 'bench_rows_direct');
+        baseline = Math.min(baseline, await runBaseline(kind, batchSize, target, rows));
+      }
       runs.push({
         kind,
         batchSize,
@@ -252,12 +262,13 @@ function mysqlTarget(m: MysqlTarget): Target {
 async function runSink(
   kind: Kind,
   batchSize: number,
+  repeat: number,
   target: Target,
   repo: GroupRepository,
   schemas: TableSchemaRepository,
   notifier: MessageNotifier,
 ): Promise<number> {
-  const config = groupSchema.parse({ name: `sink-${kind}-b${batchSize}`, topics: [TOPIC], batchSize }) as GroupConfig;
+  const config = groupSchema.parse({ name: `sink-${kind}-b${batchSize}-r${repeat}`, topics: [TOPIC], batchSize }) as GroupConfig;
   await repo.upsertGroup(config);
   const member = new GroupMember(repo, config, 'bench');
   await member.heartbeat(true);
@@ -329,7 +340,8 @@ function report(r: { cluster: BenchCluster; facts: ReturnType<typeof machineFact
     ]),
     40,
   );
-  const targets = new Table(['Metric', 'Target', 'Measured (best batch size)', 'Met']);
+  const targets = new Table(['Metric', 'Target', 'Measured', 'Met']);
+  const DEFAULT = DATABASE_SINK_DEFAULT_BATCH_SIZE;
   for (const kind of ['postgres', 'mysql'] as Kind[]) {
     const runs = r.runs.filter((x) => x.kind === kind);
     if (!runs.length) {
@@ -337,12 +349,19 @@ function report(r: { cluster: BenchCluster; facts: ReturnType<typeof machineFact
       continue;
     }
     const best = runs.reduce((a, b) => (b.sinkRate > a.sinkRate ? b : a));
-    const def = runs.find((x) => x.batchSize === 500);
+    const def = runs.find((x) => x.batchSize === DEFAULT);
     targets.add(
       `${label(kind)} sink`,
       `≥ ${fmtRate(TARGETS[kind])} rows/s`,
-      `${fmtRate(best.sinkRate)} rows/s (batch ${best.batchSize})${def && def !== best ? `; ${fmtRate(def.sinkRate)} at the default 500` : ''}`,
-      best.sinkRate >= TARGETS[kind] ? (def && def.sinkRate < TARGETS[kind] ? '✅ yes (not at 500)' : '✅ yes') : '❌ no',
+      `${fmtRate(best.sinkRate)} rows/s (batch ${best.batchSize})${def && def !== best ? `; ${fmtRate(def.sinkRate)} at the default ${DEFAULT}` : ''}`,
+      best.sinkRate >= TARGETS[kind] ? (def && def.sinkRate < TARGETS[kind] ? `✅ yes (not at ${DEFAULT})` : '✅ yes') : '❌ no',
+    );
+    const ratio = def ? def.sinkRate / def.baselineRate : undefined;
+    targets.add(
+      `${label(kind)} sink ÷ direct upserts, default batch size ${DEFAULT}`,
+      `≥ ${fmt(RATIO_TARGET * 100)} %`,
+      ratio === undefined ? `not run (BENCH_BATCH_SIZES lacks ${DEFAULT})` : `${fmt(ratio * 100)} %`,
+      ratio === undefined ? 'n/a' : ratio >= RATIO_TARGET ? '✅ yes' : '❌ no',
     );
   }
 
@@ -364,7 +383,7 @@ ${factsMarkdown(
       : 'not reachable: left out',
     Workload: `${ROWS.toLocaleString('en-US')} insert envelopes of an 8-column table (bigint key, int, numeric(12,2), text ×2, boolean, timestamptz, jsonb), rendered by capture's own code, in a topic of ${PARTITIONS} partitions`,
   },
-  'npm run bench:sink   # sizes: BENCH_ROWS, BENCH_BATCH_SIZES (recorded here only with BENCH_WRITE=1); BENCH_MYSQL_URL',
+  'npm run bench:sink   # sizes: BENCH_ROWS, BENCH_BATCH_SIZES, BENCH_REPEATS (recorded here only with BENCH_WRITE=1); BENCH_MYSQL_URL',
 )}
 
 ${table.markdown()}
@@ -379,14 +398,22 @@ ${targets.markdown()}
 
 - **DatabaseSink:** a fresh group (one in-process \`GroupMember\` + \`GroupRunner\`, group \`batchSize\` as in the table) drains the
   topic into a \`DatabaseSink\` with \`autoCreate\` (the target table is dropped first, so the sink creates it). Each batch is
-  one partition's messages, applied in one target transaction with the partition's offset (exactly once). Timed from the
-  runner's start until every message is applied and every committed offset is at the end; the target's row count is checked.
+  one partition's messages, applied in one target transaction with the partition's offset (exactly once). The sink takes up
+  to \`concurrency\` (default 4) batches of different partitions at once, each on a target session of its own, as far as the
+  runner hands them over. Timed from the runner's start until every message is applied and every committed offset is at the
+  end; the target's row count is checked.
+- **Repeats:** per batch size the sink and the baseline run ${REPEATS} times each, taking turns; the table shows the best
+  time of each (the machine is shared: the best run is the one least disturbed).
 - **Baseline:** the same rows (values parsed from the same envelopes before the clock starts), written straight from Node
   into a copy of the table the sink created: one multi-row \`INSERT … ON CONFLICT (id) DO UPDATE\` (Postgres) or
   \`INSERT … ON DUPLICATE KEY UPDATE\` (MariaDB) per transaction, batches of the same size, one connection.
-- The sink's extra work over the baseline: fetching the messages from the platform database, parsing each envelope with a
-  lossless JSON parser, planning the batch (per-key order), the offset row read and written in every target transaction,
-  and the group's offset commit in the platform database after every batch.`,
-    ['BENCH_ROWS', 'BENCH_BATCH_SIZES'],
+- How the sink writes: Postgres rows as one prepared \`INSERT … SELECT … FROM unnest($1::bigint[], …) ON CONFLICT\` per table
+  and column set (one array parameter per column), MariaDB as prepared multi-row \`INSERT … ON DUPLICATE KEY UPDATE\`s of
+  512, 256, … rows (binary protocol); the offset
+  lock rides with \`BEGIN\` and the offset save with \`COMMIT\` (three round trips per batch of one table).
+- The sink's extra work over the baseline: fetching the messages from the platform database, parsing each envelope (JSON.parse,
+  or a lossless parser when a number would lose digits), planning the batch (per-key order), the offset row read and
+  written in every target transaction, and the group's offset commit in the platform database after every batch.`,
+    ['BENCH_ROWS', 'BENCH_BATCH_SIZES', 'BENCH_REPEATS'],
   );
 }

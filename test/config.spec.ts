@@ -72,6 +72,23 @@ topics:
     expect(withYaml(yaml)).toThrow(message);
   });
 
+  it('gives database sink groups their own batch size and concurrency defaults', () => {
+    const config = withYaml(`
+groups:
+  - { name: pg, topics: [t], sink: { type: postgres, url: "postgres://u@h/db" } }
+  - { name: my, topics: [t], batchSize: 300, sink: { type: mysql, url: "mysql://u@h/db", concurrency: 2 } }
+  - { name: logged, topics: [t] }
+`)();
+    const [pg, my, logged] = config.groups;
+    expect(pg).toMatchObject({ batchSize: 2_000, sink: { type: 'postgres', concurrency: 4 } });
+    expect(my).toMatchObject({ batchSize: 300, sink: { type: 'mysql', concurrency: 2 } });
+    expect(logged.batchSize).toBe(500);
+    const bad = withYaml(
+      'groups: [{ name: pg, topics: [t], sink: { type: postgres, url: "postgres://u@h/db", concurrency: 0 } }]',
+    );
+    expect(bad).toThrow(/groups\[0\]\.sink\.concurrency/);
+  });
+
   it('rejects bad environment variables by name', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tributary-config-'));
     expect(() => loadConfig({ TRIBUTARY_API_PORT: 'abc' }, dir)).toThrow(/TRIBUTARY_API_PORT/);

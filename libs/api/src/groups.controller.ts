@@ -18,7 +18,7 @@ import {
 import type { Response } from 'express';
 import { z } from 'zod';
 import { CatalogRepository, redactGroupSpec, type GroupEntry } from '@tributary/catalog';
-import { groupSchema, webhookGroupDefaults } from '@tributary/config';
+import { databaseGroupDefaults, groupSchema, webhookGroupDefaults } from '@tributary/config';
 import type { PartitionLag } from '@tributary/consumer-groups';
 import { parseBody } from './body';
 import { patchOf, replacementOf, restoreSecrets } from './spec-bodies';
@@ -29,10 +29,12 @@ import { PullMembersRegistry } from './pull-members.registry';
 /** Through the API a group without a sink is a pull group: clients consume it over HTTP. */
 const apiGroup = z.preprocess(
   (input) =>
-    webhookGroupDefaults(
-      typeof input === 'object' && input !== null && !Array.isArray(input) && !('sink' in input)
-        ? { ...input, sink: { type: 'pull' } }
-        : input,
+    databaseGroupDefaults(
+      webhookGroupDefaults(
+        typeof input === 'object' && input !== null && !Array.isArray(input) && !('sink' in input)
+          ? { ...input, sink: { type: 'pull' } }
+          : input,
+      ),
     ),
   groupSchema,
 );

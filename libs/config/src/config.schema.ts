@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DATABASE_SINK_DEFAULT_CONCURRENCY, databaseGroupDefaults } from './database-sink.defaults';
 import { webhookGroupDefaults, webhookSinkSchema } from './webhook-sink.schema';
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
@@ -154,6 +155,8 @@ function databaseSink<T extends 'postgres' | 'mysql'>(type: T) {
       tables: z.array(tableMapping(type)).min(1).optional(),
       autoCreate: z.boolean().default(true),
       addColumns: z.boolean().default(true),
+      /** Batches of different partitions applied at once, each in a target session and transaction of its own. */
+      concurrency: z.number().int().min(1).max(32).default(DATABASE_SINK_DEFAULT_CONCURRENCY),
       /** How long to wait on the target before an attempt fails (and is retried); defaults in libs/db-sink. */
       timeouts: z
         .object({
@@ -213,7 +216,7 @@ export const fileSchema = z
     topicDefaults: topicDefaultsSchema.default({ partitions: 4, retentionMs: 604_800_000, retentionBytes: null }),
     sources: z.array(sourceSchema).default([]),
     topics: z.array(topicSchema).default([]),
-    groups: z.array(z.preprocess(webhookGroupDefaults, groupSchema)).default([]),
+    groups: z.array(z.preprocess((g) => databaseGroupDefaults(webhookGroupDefaults(g)), groupSchema)).default([]),
     /** How often the retention janitor runs. */
     retentionCheckIntervalMs: z.number().int().min(100).max(86_400_000).default(60_000),
   })

@@ -1,5 +1,10 @@
 export { ConfigModule, TRIBUTARY_CONFIG } from './config.module';
 export { ConfigError, interpolateEnv, loadConfig, resolveGroup, resolveSource } from './config.loader';
+export {
+  DATABASE_SINK_DEFAULT_BATCH_SIZE,
+  DATABASE_SINK_DEFAULT_CONCURRENCY,
+  databaseGroupDefaults,
+} from './database-sink.defaults';
 export { foreignHostName } from './host-names';
 export {
   capturedTableSchema,

@@ -1,4 +1,5 @@
-import { isLosslessNumber, parse } from 'lossless-json';
+import { isLosslessNumber } from 'lossless-json';
+import { parseExact } from './exact-json';
 
 /** A row change as a database sink needs it, parsed without losing a digit of any number. */
 export interface RowChange {
@@ -23,7 +24,7 @@ interface Envelope {
 }
 
 export function parseChange(envelopeJson: string): RowChange {
-  const e = parse(envelopeJson) as unknown as Envelope;
+  const e = parseExact(envelopeJson) as Envelope;
   return {
     op: e.op,
     source: e.source.name,

@@ -5,7 +5,8 @@ import { parseChange, RowChange } from './change';
 import { planChanges } from './change-plan';
 import { keylessEvents, type SinkEvent, type SkippedChange } from './keyless-events';
 import { applyStep, type StepTable } from './step-apply';
-import { IncompatibleTargetError, StoredOffset, TargetDialect, unlessAborted } from './target-dialect';
+import { IncompatibleTargetError, StoredOffset, TargetDialect } from './target-dialect';
+import { TargetPool } from './target-pool';
 import { describeTargetTable, TargetTable } from './target-table';
 
 export interface TableMapping {
@@ -27,7 +28,12 @@ export interface DatabaseSinkOptions {
    * table that cannot be applied are skipped and reported here, never retried.
    */
   report?: (event: SinkEvent) => Promise<void>;
+  /** Deliver calls (each for another partition) applied at once, each on a target session of its own. Default 4. */
+  concurrency?: number;
 }
+
+/** Four sessions keep a 2-core target busy while each waits on its own commit, without crowding it. */
+export const DEFAULT_SINK_CONCURRENCY = 4;
 
 interface ResolvedTable extends StepTable {
   source: { schema: string; table: string };
@@ -45,8 +51,14 @@ export class DatabaseSink {
   /** A target that is down or does not fit is waited for, never skipped. */
   readonly blockOnFailure = true;
   private readonly logger: Logger;
+  /** How many deliver calls, each for a different partition, may run at once. */
+  readonly concurrency: number;
   private readonly resolved = new Map<string, ResolvedTable | null>();
-  private prepared = false;
+  /** Resolutions made before a session failed: looked up again before their table's next batch. */
+  private readonly stale = new Set<string>();
+  /** Resolution (and the DDL it may run) one table at a time, so concurrent batches never race on it. */
+  private resolving: Promise<void> = Promise.resolve();
+  private readonly pool: TargetPool;
 
   constructor(
     /** Opens a connection; an abort of `signal` must end the attempt at once. */
@@ -57,9 +69,11 @@ export class DatabaseSink {
   ) {
     this.kind = kind;
     this.logger = new Logger(`Sink ${options.group}`);
+    this.concurrency = options.concurrency ?? DEFAULT_SINK_CONCURRENCY;
+    this.pool = new TargetPool(connect, this.concurrency, () => {
+      for (const id of this.resolved.keys()) this.stale.add(id);
+    });
   }
-
-  private dialect?: TargetDialect;
 
   /**
    * An abort of `context.signal` (the runner stops) destroys the connection: a target that hangs (a lock
@@ -68,85 +82,79 @@ export class DatabaseSink {
    */
   async deliver(batch: ConsumedMessage[], context?: { signal?: AbortSignal }): Promise<void> {
     if (batch.length === 0) return;
-    const db = await this.target(context?.signal);
-    await unlessAborted(
-      context?.signal,
-      () => db.destroy(),
-      () => this.applyBatch(db, batch),
-    );
+    await this.pool.use(context?.signal, (db) => this.applyBatch(db, batch));
   }
 
   private async applyBatch(db: TargetDialect, batch: ConsumedMessage[]): Promise<void> {
     const { topic, partition, topicIncarnation } = batch[0];
     try {
-      const changes = new Map(batch.map((m) => [m.offset, parseChange(m.envelope)]));
+      const changes = batch.map((m) => parseChange(m.envelope));
       // Target DDL (create table, add column) before the batch's transaction: MySQL commits implicitly
       // on DDL, which would end the transaction that must hold the rows and the offset together.
-      await this.resolveTables(db, [...changes.values()]);
-      await db.begin();
-      const from = resumeOffset(await db.lockOffset(this.options.group, topic, partition), topicIncarnation);
+      await this.resolveTables(db, changes);
+      const stored = await db.beginAndLockOffset(this.options.group, topic, partition);
+      const from = resumeOffset(stored, topicIncarnation);
       const fresh = from === undefined ? batch : batch.filter((m) => m.offset >= from.offset);
       let skipped: SkippedChange[] = [];
       if (fresh.length || from?.stamp) {
         if (fresh.length) {
           skipped = await this.apply(
             db,
-            fresh.map((m) => ({ offset: m.offset, change: changes.get(m.offset) as RowChange })),
+            batch.map((m, i) => ({ offset: m.offset, change: changes[i] })).filter((c) => c.offset >= (from?.offset ?? c.offset)),
             { partition, partitions: batch[0].partitions ?? 1 },
           );
         }
         const next = fresh.length ? fresh[fresh.length - 1].offset + 1n : (from?.offset as bigint);
-        await db.saveOffset(this.options.group, topic, partition, {
+        await db.saveOffsetAndCommit(this.options.group, topic, partition, {
           nextOffset: next,
           topicIncarnation: topicIncarnation ?? null,
         });
+      } else {
+        await db.commit();
       }
-      await db.commit();
       await this.reportSkipped(topic, partition, skipped);
     } catch (error) {
-      // Any other failure (a timeout, a lost connection) may leave the session in any state: it is
-      // closed, which rolls the transaction back, and the next attempt reconnects.
+      // Any other failure (a timeout, a lost connection) may leave the session in any state: the pool
+      // closes it, which rolls the transaction back, and the next attempt reconnects.
       if (error instanceof IncompatibleTargetError) await db.rollback();
-      else await this.reset();
       throw error;
     }
   }
 
   /** Where the target says a partition resumes, so a restart skips what the target already holds. */
   async storedPosition(topic: string, partition: number, signal?: AbortSignal): Promise<StoredOffset | undefined> {
-    const db = await this.target(signal);
-    return unlessAborted(
-      signal,
-      () => db.destroy(),
-      async () => {
-        try {
-          await db.begin();
-          const stored = await db.lockOffset(this.options.group, topic, partition);
-          await db.commit();
-          return stored;
-        } catch (error) {
-          await this.reset();
-          throw error;
-        }
-      },
-    );
+    return this.pool.use(signal, async (db) => {
+      const stored = await db.beginAndLockOffset(this.options.group, topic, partition);
+      await db.commit();
+      return stored;
+    });
   }
 
   async close(): Promise<void> {
-    await this.reset();
+    await this.pool.close();
   }
 
   private async resolveTables(db: TargetDialect, changes: RowChange[]): Promise<void> {
     for (const c of changes) {
-      const known = this.resolved.get(tableId(c));
-      // First sight of the table, or a column it did not have (the source table changed): look again.
-      if (
-        known === undefined ||
-        (known && c.after && Object.keys(c.after).some((k) => !known.columns.has(k) && !known.excluded.has(k)))
-      ) {
+      if (!this.needsResolution(c)) continue;
+      const done = this.resolving.then(async () => {
+        // Another batch may have resolved it while this one waited.
+        if (!this.needsResolution(c)) return;
         await this.resolve(db, c);
-      }
+        this.stale.delete(tableId(c));
+      });
+      this.resolving = done.catch(() => undefined);
+      await done;
     }
+  }
+
+  /** First sight of the table, a session failed since, or a column it did not have (the source table changed). */
+  private needsResolution(c: RowChange): boolean {
+    const id = tableId(c);
+    const known = this.resolved.get(id);
+    if (known === undefined || this.stale.has(id)) return true;
+    if (known && c.after) for (const k in c.after) if (!known.columns.has(k) && !known.excluded.has(k)) return true;
+    return false;
   }
 
   /** Applies the changes in the open transaction; returns those of keyless tables that could not be applied. */
@@ -266,33 +274,6 @@ export class DatabaseSink {
     const schema = await this.schemas.get(change.source, change.schema, change.table);
     if (!schema) throw new Error(`no recorded schema for ${change.source}:${change.schema}.${change.table} yet`);
     return schema;
-  }
-
-  private async target(signal?: AbortSignal): Promise<TargetDialect> {
-    if (!this.dialect) {
-      this.dialect = await this.connect(signal);
-      this.resolved.clear();
-      this.prepared = false;
-    }
-    if (!this.prepared) {
-      const db = this.dialect;
-      await unlessAborted(
-        signal,
-        () => db.destroy(),
-        () => db.prepare(),
-      ).catch(async (error: Error) => {
-        await this.reset();
-        throw error;
-      });
-      this.prepared = true;
-    }
-    return this.dialect;
-  }
-
-  private async reset(): Promise<void> {
-    const d = this.dialect;
-    this.dialect = undefined;
-    await d?.close();
   }
 }
 

@@ -53,6 +53,10 @@ export interface TargetDialect {
   /** The stored position of a partition, locked until commit. */
   lockOffset(group: string, topic: string, partition: number): Promise<StoredOffset | undefined>;
   saveOffset(group: string, topic: string, partition: number, position: StoredOffset): Promise<void>;
+  /** begin() and lockOffset(), in one round trip where the target allows it. */
+  beginAndLockOffset(group: string, topic: string, partition: number): Promise<StoredOffset | undefined>;
+  /** saveOffset() and commit(), in one round trip where the target allows it. */
+  saveOffsetAndCommit(group: string, topic: string, partition: number, position: StoredOffset): Promise<void>;
   /** Why this target cannot hold the table and column names exactly as given, or undefined if it can. */
   nameProblem(table: TargetTable, columns: string[]): string | undefined;
   /** Existing columns of a target table, or undefined if it does not exist. */

@@ -1,4 +1,4 @@
-import { createConnection, type Connection, type QueryOptions } from 'mysql2/promise';
+import { createConnection, type Connection, type ExecuteValues, type QueryOptions } from 'mysql2/promise';
 import type { ColumnSchema } from '@tributary/schema-registry';
 import {
   CLIENT_GUARD_MS,
@@ -14,6 +14,7 @@ import {
 import type { TargetTable } from '../target-table';
 import { deleteOneStatement, insertStatements, updateOneStatement, type Statement } from './mysql.keyless';
 import { mysqlNameProblem } from './mysql.names';
+import { rowChunks } from './mysql.batch';
 import { mysqlColumnType, toMysql } from './mysql.types';
 
 const MAX_PARAMS = 60_000;
@@ -21,6 +22,12 @@ const MAX_PARAMS = 60_000;
 const INCOMPATIBLE = new Set([
   1060, 1103, 1166, 1054, 1146, 1264, 1265, 1292, 1366, 1406, 1416, 1048, 1062, 1452, 3140, 4025, 1690,
 ]);
+
+const LOCK_OFFSET =
+  'SELECT next_offset, topic_incarnation FROM tributary_offsets WHERE group_name = ? AND topic = ? AND `partition` = ? FOR UPDATE';
+const SAVE_OFFSET = `INSERT INTO tributary_offsets (group_name, topic, \`partition\`, next_offset, topic_incarnation) VALUES (?, ?, ?, ?, ?)
+       ON DUPLICATE KEY UPDATE next_offset = VALUES(next_offset), updated_at = CURRENT_TIMESTAMP(6),
+          topic_incarnation = COALESCE(VALUES(topic_incarnation), topic_incarnation)`;
 
 /**
  * MySQL/MariaDB target: upserts with ON DUPLICATE KEY UPDATE, truncates as DELETE (TRUNCATE would
@@ -52,6 +59,11 @@ export class MysqlDialect implements TargetDialect {
       bigNumberStrings: true,
       dateStrings: true,
       connectTimeout: timeouts.connectMs,
+      // The offset lock rides with START TRANSACTION and the offset save with COMMIT. Every value still
+      // goes through the driver's escaping (placeholders), never into the text as it is.
+      multipleStatements: true,
+      // Prepared upserts: a few row counts per table and column set (rowChunks); the server's limit is global.
+      maxPreparedStatements: 64,
     });
     conn.on('error', () => undefined); // surfaced by the next query
     const dialect = new MysqlDialect(conn, timeouts.statementMs + CLIENT_GUARD_MS);
@@ -68,9 +80,15 @@ export class MysqlDialect implements TargetDialect {
     return dialect;
   }
 
-  /** UTC, strict, and lock and statement waits bounded on the server (lock_wait_timeout covers table locks). */
+  /**
+   * UTC, strict, and lock and statement waits bounded on the server (lock_wait_timeout covers table locks).
+   * READ COMMITTED, as Postgres applies: under InnoDB's REPEATABLE READ the offset lock of a partition
+   * that has no offset row yet takes a gap lock, and the first batches of several partitions applied at
+   * once deadlock on each other's offset inserts.
+   */
   private async startSession(timeouts: TargetTimeouts): Promise<void> {
     const lockSeconds = Math.max(1, Math.ceil(timeouts.lockMs / 1000));
+    await this.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
     await this.query(
       `SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION',
            lock_wait_timeout = ${lockSeconds}, innodb_lock_wait_timeout = ${lockSeconds}`,
@@ -136,21 +154,22 @@ export class MysqlDialect implements TargetDialect {
   }
 
   async lockOffset(group: string, topic: string, partition: number): Promise<StoredOffset | undefined> {
-    const [rows] = await this.query(
-      'SELECT next_offset, topic_incarnation FROM tributary_offsets WHERE group_name = ? AND topic = ? AND `partition` = ? FOR UPDATE',
-      [group, topic, partition],
-    );
-    const list = rows as { next_offset: string; topic_incarnation: string | null }[];
-    return list.length ? { nextOffset: BigInt(list[0].next_offset), topicIncarnation: list[0].topic_incarnation } : undefined;
+    const [rows] = await this.query(LOCK_OFFSET, [group, topic, partition]);
+    return storedOffset(rows);
   }
 
   async saveOffset(group: string, topic: string, partition: number, position: StoredOffset): Promise<void> {
-    await this.query(
-      `INSERT INTO tributary_offsets (group_name, topic, \`partition\`, next_offset, topic_incarnation) VALUES (?, ?, ?, ?, ?)
-       ON DUPLICATE KEY UPDATE next_offset = VALUES(next_offset), updated_at = CURRENT_TIMESTAMP(6),
-          topic_incarnation = COALESCE(VALUES(topic_incarnation), topic_incarnation)`,
-      [group, topic, partition, String(position.nextOffset), position.topicIncarnation],
-    );
+    await this.query(SAVE_OFFSET, [group, topic, partition, String(position.nextOffset), position.topicIncarnation]);
+  }
+
+  /** One round trip for both statements (the session allows several statements per query; values are escaped by the driver). */
+  async beginAndLockOffset(group: string, topic: string, partition: number): Promise<StoredOffset | undefined> {
+    const [results] = await this.query(`START TRANSACTION; ${LOCK_OFFSET}`, [group, topic, partition]);
+    return storedOffset((results as unknown[])[1]);
+  }
+
+  async saveOffsetAndCommit(group: string, topic: string, partition: number, position: StoredOffset): Promise<void> {
+    await this.query(`${SAVE_OFFSET}; COMMIT`, [group, topic, partition, String(position.nextOffset), position.topicIncarnation]);
   }
 
   nameProblem(table: TargetTable, columns: string[]): string | undefined {
@@ -198,14 +217,14 @@ export class MysqlDialect implements TargetDialect {
       .map((c) => `${this.q(c.name)} = VALUES(${this.q(c.name)})`);
     // With nothing but the key to update, "update the key to itself" keeps the statement an idempotent upsert.
     const onDuplicate = updates.length ? updates.join(', ') : `${this.q(primaryKey[0])} = ${this.q(primaryKey[0])}`;
-    const perStatement = Math.max(1, Math.floor(MAX_PARAMS / columns.length));
     const placeholders = `(${columns.map(() => '?').join(', ')})`;
-    for (let start = 0; start < rows.length; start += perStatement) {
-      const chunk = rows.slice(start, start + perStatement);
-      const params = chunk.flatMap((row) => columns.map((c) => toMysql(row[c.name], c)));
+    for (const { start, count, prepared } of rowChunks(rows.length, columns.length, MAX_PARAMS)) {
+      const params: unknown[] = [];
+      for (let i = start; i < start + count; i++) for (const c of columns) params.push(toMysql(rows[i][c.name], c));
       await this.run(
-        `INSERT INTO ${this.table(table)} (${names}) VALUES ${chunk.map(() => placeholders).join(', ')} ON DUPLICATE KEY UPDATE ${onDuplicate}`,
+        `INSERT INTO ${this.table(table)} (${names}) VALUES ${new Array(count).fill(placeholders).join(', ')} ON DUPLICATE KEY UPDATE ${onDuplicate}`,
         params,
+        prepared,
       );
     }
   }
@@ -254,9 +273,11 @@ export class MysqlDialect implements TargetDialect {
     return this.conn.query({ ...options, timeout: this.queryTimeoutMs }, params);
   }
 
-  private async run(sql: string, params: unknown[]): Promise<void> {
+  /** `prepared`: as a statement prepared once per session (mysql2 keeps it by its text) and executed. */
+  private async run(sql: string, params: unknown[], prepared = false): Promise<void> {
     try {
-      await this.query(sql, params);
+      if (prepared) await this.conn.execute({ sql, timeout: this.queryTimeoutMs }, params as ExecuteValues[]);
+      else await this.query(sql, params);
     } catch (error) {
       const errno = (error as { errno?: number }).errno ?? 0;
       if (INCOMPATIBLE.has(errno)) throw new IncompatibleTargetError(`${(error as Error).message} (MySQL error ${errno})`);
@@ -325,4 +346,9 @@ export class MysqlDialect implements TargetDialect {
       throw error;
     }
   }
+}
+
+function storedOffset(rows: unknown): StoredOffset | undefined {
+  const list = rows as { next_offset: string; topic_incarnation: string | null }[];
+  return list.length ? { nextOffset: BigInt(list[0].next_offset), topicIncarnation: list[0].topic_incarnation } : undefined;
 }

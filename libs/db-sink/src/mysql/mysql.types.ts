@@ -1,4 +1,4 @@
-import { stringify } from 'lossless-json';
+import { stringifyExact } from '../exact-json';
 import type { ColumnSchema } from '@tributary/schema-registry';
 import { scalarText } from '../change';
 
@@ -37,7 +37,7 @@ export function toMysql(value: unknown, column: ColumnSchema): unknown {
   switch (column.kind) {
     case 'json':
     case 'array':
-      return stringify(value);
+      return stringifyExact(value);
     case 'bytea':
       return Buffer.from(String(value), 'base64');
     case 'bool':

@@ -1,4 +1,4 @@
-import { Client } from 'pg';
+import { Client, type QueryResult } from 'pg';
 import type { ColumnSchema } from '@tributary/schema-registry';
 import {
   CLIENT_GUARD_MS,
@@ -11,12 +11,15 @@ import {
   TargetTimeouts,
   unlessAborted,
 } from '../target-dialect';
-import type { TargetTable } from '../target-table';
+import { targetTableKey, type TargetTable } from '../target-table';
 import { deleteOneStatement, insertStatements, updateOneStatement, type Statement } from './postgres.keyless';
 import { postgresNameProblem } from './postgres.names';
 import { postgresColumnType } from './postgres.types';
-import { toPostgres } from './postgres.values';
+import { BatchStatement, ColumnTypes, deleteStatement, upsertStatement } from './postgres.batch';
 
+/** Named statements kept per session; beyond it, batch statements are parsed each time. */
+const MAX_NAMED_STATEMENTS = 200;
+/** Bind parameters per statement of keyless inserts (Postgres allows 65,535). */
 const MAX_PARAMS = 60_000;
 
 /** Postgres target: same types as the source, upserts with ON CONFLICT, offsets in `tributary_offsets`. */
@@ -28,6 +31,11 @@ export class PostgresDialect implements TargetDialect {
     /** The server's `max_identifier_length` (63 unless Postgres was built with another NAMEDATALEN). */
     private readonly maxIdentifierBytes: number,
   ) {}
+
+  /** Target column types per table (targetTableKey), read once per session; dropped by DDL and by any failure. */
+  private readonly types = new Map<string, ColumnTypes>();
+  /** Statement text -> name of the statement prepared for it in this session. */
+  private readonly statements = new Map<string, string>();
 
   /** Connects with every wait bounded (`timeouts`); an abort of `signal` ends the attempt at once. */
   static async connect(
@@ -91,21 +99,54 @@ export class PostgresDialect implements TargetDialect {
   }
 
   async lockOffset(group: string, topic: string, partition: number): Promise<StoredOffset | undefined> {
-    const { rows } = await this.client.query(
-      `SELECT next_offset, topic_incarnation FROM ${this.q(this.schema)}.tributary_offsets WHERE group_name = $1 AND topic = $2 AND partition = $3 FOR UPDATE`,
-      [group, topic, partition],
-    );
-    return rows.length ? { nextOffset: BigInt(rows[0].next_offset), topicIncarnation: rows[0].topic_incarnation } : undefined;
+    const { rows } = await this.client.query(this.lockSql('$1', '$2', '$3'), [group, topic, partition]);
+    return storedOffset(rows);
   }
 
   async saveOffset(group: string, topic: string, partition: number, position: StoredOffset): Promise<void> {
-    await this.client.query(
-      `INSERT INTO ${this.q(this.schema)}.tributary_offsets (group_name, topic, partition, next_offset, topic_incarnation)
-       VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (group_name, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now(),
-          topic_incarnation = COALESCE(EXCLUDED.topic_incarnation, tributary_offsets.topic_incarnation)`,
-      [group, topic, partition, String(position.nextOffset), position.topicIncarnation],
+    await this.client.query(this.saveSql('$1', '$2', '$3', '$4', '$5'), [
+      group,
+      topic,
+      partition,
+      String(position.nextOffset),
+      position.topicIncarnation,
+    ]);
+  }
+
+  /** One simple-protocol round trip for both statements, the values written as escaped literals. */
+  async beginAndLockOffset(group: string, topic: string, partition: number): Promise<StoredOffset | undefined> {
+    const [, lock] = (await this.client.query(
+      `BEGIN; ${this.lockSql(this.literal(group), this.literal(topic), String(Math.trunc(partition)))}`,
+    )) as unknown as QueryResult[];
+    return storedOffset(lock.rows);
+  }
+
+  async saveOffsetAndCommit(group: string, topic: string, partition: number, position: StoredOffset): Promise<void> {
+    const incarnation = position.topicIncarnation === null ? 'NULL' : this.literal(position.topicIncarnation);
+    const save = this.saveSql(
+      this.literal(group),
+      this.literal(topic),
+      String(Math.trunc(partition)),
+      `${BigInt(position.nextOffset)}::bigint`,
+      `${incarnation}::text`,
     );
+    await this.client.query(`${save}; COMMIT`);
+  }
+
+  private lockSql(group: string, topic: string, partition: string): string {
+    return `SELECT next_offset, topic_incarnation FROM ${this.q(this.schema)}.tributary_offsets
+             WHERE group_name = ${group} AND topic = ${topic} AND partition = ${partition} FOR UPDATE`;
+  }
+
+  private saveSql(group: string, topic: string, partition: string, next: string, incarnation: string): string {
+    return `INSERT INTO ${this.q(this.schema)}.tributary_offsets (group_name, topic, partition, next_offset, topic_incarnation)
+       VALUES (${group}, ${topic}, ${partition}, ${next}, ${incarnation})
+       ON CONFLICT (group_name, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now(),
+          topic_incarnation = COALESCE(EXCLUDED.topic_incarnation, tributary_offsets.topic_incarnation)`;
+  }
+
+  private literal(value: string): string {
+    return this.client.escapeLiteral(value);
   }
 
   nameProblem(table: TargetTable, columns: string[]): string | undefined {
@@ -123,6 +164,7 @@ export class PostgresDialect implements TargetDialect {
   }
 
   async createTable(table: TargetTable, columns: ColumnSchema[], primaryKey: string[]): Promise<void> {
+    this.types.delete(targetTableKey(table));
     const defs = columns.map(
       (c) => `${this.q(c.name)} ${postgresColumnType(c)}${primaryKey.includes(c.name) ? ' NOT NULL' : ''}`,
     );
@@ -132,6 +174,7 @@ export class PostgresDialect implements TargetDialect {
   }
 
   async addColumn(table: TargetTable, column: ColumnSchema): Promise<void> {
+    this.types.delete(targetTableKey(table));
     await this.run(
       `ALTER TABLE ${this.name(table)} ADD COLUMN IF NOT EXISTS ${this.q(column.name)} ${postgresColumnType(column)}`,
     );
@@ -143,34 +186,13 @@ export class PostgresDialect implements TargetDialect {
     primaryKey: string[],
     rows: Record<string, unknown>[],
   ): Promise<void> {
-    const names = columns.map((c) => this.q(c.name)).join(', ');
-    const updates = columns
-      .filter((c) => !primaryKey.includes(c.name))
-      .map((c) => `${this.q(c.name)} = EXCLUDED.${this.q(c.name)}`);
-    const conflict = updates.length ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING';
-    const perStatement = Math.max(1, Math.floor(MAX_PARAMS / columns.length));
-    for (let start = 0; start < rows.length; start += perStatement) {
-      const chunk = rows.slice(start, start + perStatement);
-      const params: unknown[] = [];
-      const tuples = chunk.map((row) => `(${columns.map((c) => `$${params.push(toPostgres(row[c.name], c))}`).join(', ')})`);
-      await this.run(
-        `INSERT INTO ${this.name(table)} (${names}) VALUES ${tuples.join(', ')}
-         ON CONFLICT (${primaryKey.map((k) => this.q(k)).join(', ')}) ${conflict}`,
-        params,
-      );
-    }
+    const types = await this.columnTypes(table, columns);
+    await this.runBatch(upsertStatement(this.name(table), columns, primaryKey, types, rows));
   }
 
   async delete(table: TargetTable, key: ColumnSchema[], keys: Record<string, unknown>[]): Promise<void> {
-    const perStatement = Math.max(1, Math.floor(MAX_PARAMS / key.length));
-    for (let start = 0; start < keys.length; start += perStatement) {
-      const params: unknown[] = [];
-      const tuples = keys
-        .slice(start, start + perStatement)
-        .map((k) => `(${key.map((c) => `$${params.push(toPostgres(k[c.name], c))}`).join(', ')})`);
-      const cols = key.map((c) => this.q(c.name)).join(', ');
-      await this.run(`DELETE FROM ${this.name(table)} WHERE (${cols}) IN (${tuples.join(', ')})`, params);
-    }
+    const types = await this.columnTypes(table, key);
+    await this.runBatch(deleteStatement(this.name(table), key, types, keys));
   }
 
   async truncate(table: TargetTable): Promise<void> {
@@ -199,10 +221,45 @@ export class PostgresDialect implements TargetDialect {
     (this.client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
   }
 
-  /** Data and schema errors (SQLSTATE classes 22, 23, 42) cannot heal by retrying. */
-  private async run(sql: string, params: unknown[] = []): Promise<void> {
+  /**
+   * Column types of a target table (the batch statements name them), looked up once per session and again
+   * when `columns` has one the lookup did not see: another session of the sink may have added it.
+   */
+  private async columnTypes(table: TargetTable, columns: ColumnSchema[]): Promise<ColumnTypes> {
+    const id = targetTableKey(table);
+    let types = this.types.get(id);
+    if (!types || columns.some((c) => !types?.has(c.name))) {
+      const { rows } = await this.client.query<{ name: string; type: string }>(
+        `SELECT attname AS name, format_type(atttypid, -1) AS type FROM pg_attribute
+          WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped`,
+        [this.name(table)],
+      );
+      types = new Map(rows.map((r) => [r.name, r.type]));
+      this.types.set(id, types);
+    }
+    return types;
+  }
+
+  /** A batch statement, prepared under a name the first time its text is seen in this session. */
+  private async runBatch(statement: BatchStatement): Promise<void> {
+    let name = this.statements.get(statement.text);
+    if (name === undefined && this.statements.size < MAX_NAMED_STATEMENTS) {
+      name = `tributary_${this.statements.size + 1}`;
+      this.statements.set(statement.text, name);
+    }
     try {
-      await this.client.query(sql, params);
+      await this.run(statement.text, statement.values, name);
+    } catch (error) {
+      // The table may have changed under the session: look its types up again next time.
+      this.types.clear();
+      throw error;
+    }
+  }
+
+  /** Data and schema errors (SQLSTATE classes 22, 23, 42) cannot heal by retrying. */
+  private async run(sql: string, params: unknown[] = [], name?: string): Promise<void> {
+    try {
+      await this.client.query({ text: sql, values: params, name });
     } catch (error) {
       const code = (error as { code?: string }).code ?? '';
       if (/^(22|23|42)/.test(code)) throw new IncompatibleTargetError(`${(error as Error).message} (SQLSTATE ${code})`);
@@ -254,4 +311,8 @@ export class PostgresDialect implements TargetDialect {
       throw error;
     }
   }
+}
+
+function storedOffset(rows: { next_offset: string; topic_incarnation: string | null }[]): StoredOffset | undefined {
+  return rows.length ? { nextOffset: BigInt(rows[0].next_offset), topicIncarnation: rows[0].topic_incarnation } : undefined;
 }

@@ -1,4 +1,4 @@
-import { stringify } from 'lossless-json';
+import { stringifyExact } from '../exact-json';
 import type { ColumnSchema } from '@tributary/schema-registry';
 import { isLosslessNumber, scalarText } from '../change';
 
@@ -7,7 +7,7 @@ export function toPostgres(value: unknown, column: ColumnSchema): unknown {
   if (value === null || value === undefined) return null;
   switch (column.kind) {
     case 'json':
-      return stringify(value);
+      return stringifyExact(value);
     case 'bytea':
       return Buffer.from(String(value), 'base64');
     case 'bool':
@@ -25,6 +25,6 @@ function arrayElements(items: unknown[]): unknown[] {
     if (item === null || item === undefined) return null;
     if (Array.isArray(item)) return arrayElements(item);
     if (isLosslessNumber(item) || typeof item !== 'object') return scalarText(item);
-    return stringify(item); // json[] / jsonb[] elements
+    return stringifyExact(item); // json[] / jsonb[] elements
   });
 }

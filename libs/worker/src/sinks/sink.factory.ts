@@ -41,6 +41,7 @@ export function createSink(group: GroupConfig, schemas: TableSchemaRepository, p
         addColumns: sink.addColumns,
         // Changes of keyless tables it cannot apply: skipped, and shown in the group's events with the fix.
         report: (e: SinkEvent) => events.recordEvent(group.name, e, e.kind, e.detail),
+        concurrency: sink.concurrency,
       };
       return new DatabaseSink(connect, schemas, options, sink.type);
     }
