@@ -111,8 +111,15 @@ export class MessageNotifier {
       for (const w of [...this.waiters]) w.done();
       return;
     }
-    if (this.reading.has(topic)) this.reading.set(topic, true);
-    else void this.readEnds(topic);
+    if (this.reading.has(topic)) {
+      this.reading.set(topic, true); // what is being read may predate this append: read again
+    } else if (![...this.waiters].some((w) => w.topic === topic)) {
+      // Nobody waits on it now: no query. A reader about to wait finds its ends unknown, so it looks.
+      this.ends.delete(topic);
+      this.perTopic.set(topic, this.topicSequence(topic) + 1);
+    } else {
+      void this.readEnds(topic);
+    }
   }
 
   /** Reads a topic's partition ends and wakes the readers of the partitions that grew. */
