@@ -1,4 +1,5 @@
-import { type AppendRecord, formatLsn, partitionForKey } from '@tributary/topic-log';
+import { formatLsn } from '@tributary/pg-source';
+import { type AppendRecord, partitionForKey } from '@tributary/topic-log';
 import { type ChangeContext, type RenderedChange, renderEnvelope, renderKey, renderTruncate } from './envelope';
 import type { PgoutputMessage } from './pgoutput/pgoutput.types';
 import type { TableInfo } from './table-info';

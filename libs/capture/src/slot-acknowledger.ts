@@ -1,6 +1,6 @@
 import type { Client } from 'pg';
 import type { LogicalReplicationService } from 'pg-logical-replication';
-import { formatLsn } from '@tributary/topic-log';
+import { formatLsn } from '@tributary/pg-source';
 
 export const HEARTBEAT_PREFIX = 'tributary.heartbeat';
 

@@ -1,6 +1,7 @@
 export { ConfigModule, TRIBUTARY_CONFIG } from './config.module';
 export { ConfigError, interpolateEnv, loadConfig, resolveGroup, resolveSource } from './config.loader';
 export { foreignHostName } from './host-names';
+export { redactUrl } from './redact-url';
 export {
   capturedTableSchema,
   fileSchema,

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { ClientBase } from 'pg';
-import { formatLsn, keyHash, type RowBatch } from '@tributary/topic-log';
+import { formatLsn } from '@tributary/pg-source';
+import { keyHash, type RowBatch } from '@tributary/topic-log';
 import { BackfillRepository } from './backfill.repository';
 import type { ChunkExchange, PreparedChunk } from './chunk.exchange';
 import { linesByPartition } from './copy-rows';
