@@ -5,6 +5,13 @@ const COLUMNS = `id::int AS id, source, schema_name, table_name, where_clause, c
   chunks_done, rows_done::float8 AS rows_done, rows_emitted::float8 AS rows_emitted, estimated_total::float8 AS estimated_total,
   error, created_at, started_at, finished_at, updated_at`;
 
+/** Where a chunk's backfill stands, to tell a dropped chunk from a lost one. */
+export interface BackfillProgress {
+  status: BackfillStatus;
+  runId: string | null;
+  chunksDone: number;
+}
+
 export interface NewBackfill {
   source: string;
   schema: string;
@@ -163,6 +170,15 @@ export class BackfillRepository {
       [c.id, c.runId, c.chunk, c.lastKey ? JSON.stringify(c.lastKey) : null, c.rowsRead, c.rowsEmitted, c.last],
     );
     return rowCount === 1;
+  }
+
+  /** Where the backfill stands, read in the caller's transaction (`client`); undefined if it is gone. */
+  static async progress(client: ClientBase, id: number): Promise<BackfillProgress | undefined> {
+    const { rows } = await client.query<BackfillProgress>(
+      'SELECT status, run_id AS "runId", chunks_done AS "chunksDone" FROM tributary.backfills WHERE id = $1',
+      [id],
+    );
+    return rows[0];
   }
 }
 
