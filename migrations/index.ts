@@ -9,6 +9,7 @@ import { RecordBatches1766000000000 } from './1766000000000-RecordBatches';
 import { SnapshotRowBatches1767000000000 } from './1767000000000-SnapshotRowBatches';
 import { TextEnvelopes1768000000000 } from './1768000000000-TextEnvelopes';
 import { ApiAuthentication1769000000000 } from './1769000000000-ApiAuthentication';
+import { BackfillsOneActive1769500000000 } from './1769500000000-BackfillsOneActive';
 
 /** Every migration, in order. Listed explicitly so the build needs no glob loading. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   SnapshotRowBatches1767000000000,
   TextEnvelopes1768000000000,
   ApiAuthentication1769000000000,
+  BackfillsOneActive1769500000000,
 ];

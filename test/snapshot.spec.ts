@@ -6,7 +6,13 @@ import { GroupMember, GroupRepository, MessageNotifier } from '@tributary/consum
 import { DatabaseSink, PostgresDialect } from '@tributary/db-sink';
 import { createApp } from '@tributary/runtime';
 import { TableSchemaRepository } from '@tributary/schema-registry';
-import { planBackfill, SNAPSHOT_SESSION_OPTIONS, SnapshotTable } from '@tributary/snapshot';
+import {
+  BackfillRepository,
+  BackfillRequestError,
+  planBackfill,
+  SNAPSHOT_SESSION_OPTIONS,
+  SnapshotTable,
+} from '@tributary/snapshot';
 import { GroupRunner } from '@tributary/worker';
 import { CaptureHarness, platformConfig, sourceConfig } from './support/capture-harness';
 import { backfill } from '../libs/cli/src/backfill.command';
@@ -19,6 +25,7 @@ describe('snapshots: initial snapshot, types, composite keys, the backfill API',
   let harness: CaptureHarness;
   let app: INestApplication;
   let base: string;
+  let captured: SourceConfig;
   const sql = (text: string, params: unknown[] = []) => cluster.query('src', text, params);
   const TABLES = ['public.typed', 'public.pairs', 'public.plain', 'public.nokey', 'public.slow', 'public.odd_keys'];
 
@@ -74,6 +81,7 @@ describe('snapshots: initial snapshot, types, composite keys, the backfill API',
     const config = platformConfig(platformUrl, [
       sourceConfig('src', cluster.url('src'), TABLES, { snapshotChunkSize: 64, snapshotChunkDelayMs: 0 }),
     ]);
+    captured = config.sources[0];
     harness = await CaptureHarness.start(config);
     app = (await createApp({ ...config, logLevel: 'error' }, ['api'])) as INestApplication;
     await app.listen(0, '127.0.0.1');
@@ -218,6 +226,26 @@ describe('snapshots: initial snapshot, types, composite keys, the backfill API',
       expect(res.body.detail).toEqual(expect.any(String));
     }
     expect(await sql(`SELECT count(*)::int AS n FROM plain`)).toEqual([{ n: 1000 }]);
+  });
+
+  it('records one active backfill per table and condition, even for requests at the same moment', async () => {
+    // chunkSize 1: the backfill that wins cannot finish before the others have tried to insert theirs.
+    const request = { table: 'public.plain', where: 'grp = 3', chunkSize: 1 };
+    const results = await Promise.allSettled([1, 2, 3].map(() => planBackfill(harness.db.pool, captured, request)));
+    const created = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    expect(created).toHaveLength(1);
+    const refusals = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as BackfillRequestError] : []));
+    expect(refusals.map((e) => [e.constructor.name, e.status, e.field])).toEqual([
+      ['BackfillRequestError', 409, 'table'],
+      ['BackfillRequestError', 409, 'table'],
+    ]);
+    for (const e of refusals) {
+      expect(e.message).toMatch(
+        new RegExp(`^backfill ${created[0].id} of public.plain with the same condition is already (pending|running)$`),
+      );
+    }
+    expect((await new BackfillRepository(harness.db.pool).cancel('src', created[0].id)).cancelled).toBe(true);
+    await settled([created[0].id]);
   });
 
   it('runs a backfill with a condition, shows its progress, keeps its record', async () => {

@@ -1,9 +1,9 @@
 import type { ColumnSchema } from '@tributary/schema-registry';
-import { AppendRecord, formatLsn, partitionForKey } from '@tributary/topic-log';
+import { AppendRecord, partitionForKey } from '@tributary/topic-log';
 // Capture's own renderer, so the bench's messages are exactly what capture would append.
 import { envelopeParts, renderEnvelope } from '../../libs/capture/src/envelope';
 import type { TableInfo } from '../../libs/capture/src/table-info';
-import { TypeRegistry } from '@tributary/pg-source';
+import { formatLsn, TypeRegistry } from '@tributary/pg-source';
 
 /** The bench table's columns: name, type OID, and the type as format_type prints it. */
 const COLUMNS: [string, number, string][] = [

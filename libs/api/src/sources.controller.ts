@@ -18,17 +18,19 @@ import {
   UnprocessableEntityException,
 } from '@nestjs/common';
 import type { Response } from 'express';
-import { CaptureService, formatLsn, SourcePreparer, whileNoCaptureLeads, type CaptureStatus } from '@tributary/capture';
+import { CaptureService, SourcePreparer, whileNoCaptureLeads, type CaptureStatus } from '@tributary/capture';
 import { CatalogRepository, clashingSource, redactSourceSpec, sourceIdentityChange, type SourceEntry } from '@tributary/catalog';
 import {
   capturedTableSchema,
+  redactUrl,
   resolveSource,
   sourceSchema,
   TRIBUTARY_CONFIG,
   type SourceFileConfig,
   type TributaryConfig,
 } from '@tributary/config';
-import { PlatformDatabase, probeSlot, redactUrl } from '@tributary/store';
+import { formatLsn, probeSlot } from '@tributary/pg-source';
+import { PlatformDatabase } from '@tributary/store';
 import { z } from 'zod';
 import { parseBody } from './body';
 import { patchOf, replacementOf, restoreSecrets } from './spec-bodies';

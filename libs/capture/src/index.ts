@@ -3,5 +3,4 @@ export { CaptureService } from './capture.service';
 export { SourceCapture, whileNoCaptureLeads, type CaptureState, type CaptureStatus } from './source-capture';
 export { SourceConfigurationError } from './capture.errors';
 export { SourcePreparer } from './source-preparer';
-export { formatLsn, parseLsn } from '@tributary/topic-log';
 export { SourceReadings, type SourceReading } from './source-readings';

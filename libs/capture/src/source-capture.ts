@@ -13,7 +13,7 @@ import type { PlatformDatabase } from '@tributary/store';
 import type { TopicSettings } from '@tributary/topic-log';
 import { CaptureSession } from './capture-session';
 import { CheckpointRepository } from './checkpoint.repository';
-import { formatLsn } from '@tributary/topic-log';
+import { formatLsn } from '@tributary/pg-source';
 import { SourcePreparer } from './source-preparer';
 
 export type CaptureState = 'starting' | 'standby' | 'preparing' | 'streaming' | 'backoff' | 'stopped';

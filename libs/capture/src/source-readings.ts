@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { CatalogRepository } from '@tributary/catalog';
 import { resolveSource, type TributaryConfig } from '@tributary/config';
-import { probeSlot, type SlotState } from '@tributary/store';
+import { probeSlot, type SlotState } from '@tributary/pg-source';
 
 const SOURCE_TIMEOUT_MS = 3_000;
 

@@ -1,5 +1,4 @@
-import type { GroupConfig, SourceFileConfig } from '@tributary/config';
-import { redactUrl } from '@tributary/store';
+import { redactUrl, type GroupConfig, type SourceFileConfig } from '@tributary/config';
 
 /** What a masked value reads as; sent back, it stands for the stored value (write-only-secrets.ts). */
 export const MASK = '***';

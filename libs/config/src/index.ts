@@ -6,6 +6,7 @@ export {
   databaseGroupDefaults,
 } from './database-sink.defaults';
 export { foreignHostName } from './host-names';
+export { redactUrl } from './redact-url';
 export {
   capturedTableSchema,
   fileSchema,

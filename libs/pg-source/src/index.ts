@@ -1,3 +1,5 @@
 export { connectSource, quoteIdent, quoteLiteral } from './source-connection';
+export { formatLsn, parseLsn } from './lsn';
+export { probeSlot, type SlotState } from './slot-probe';
 export { TypeRegistry } from './type-registry';
 export { renderValue, type ValueKind } from './value-renderer';

@@ -1,6 +1,5 @@
 import { Client } from 'pg';
-import type { SourceConfig } from '@tributary/config';
-import { redactUrl } from '@tributary/store';
+import { redactUrl, type SourceConfig } from '@tributary/config';
 
 /** A plain (non-replication) connection to a source, with an error that names the source but not its password. */
 export async function connectSource(source: SourceConfig, applicationName: string): Promise<Client> {

@@ -5,6 +5,25 @@ const COLUMNS = `id::int AS id, source, schema_name, table_name, where_clause, c
   chunks_done, rows_done::float8 AS rows_done, rows_emitted::float8 AS rows_emitted, estimated_total::float8 AS estimated_total,
   error, created_at, started_at, finished_at, updated_at`;
 
+/** The unique index that allows one active backfill per table and condition (migration BackfillsOneActive). */
+const ONE_ACTIVE_INDEX = 'backfills_one_active_idx';
+const UNIQUE_VIOLATION = '23505';
+
+/** A backfill of the same table and condition is already pending or running (`active`, unless it ended meanwhile). */
+export class ActiveBackfillExists extends Error {
+  constructor(readonly active: { id: number; status: BackfillStatus } | undefined) {
+    super(active ? `backfill ${active.id} is already ${active.status}` : 'a backfill of the same table and condition is active');
+    this.name = 'ActiveBackfillExists';
+  }
+}
+
+/** Where a chunk's backfill stands, to tell a dropped chunk from a lost one. */
+export interface BackfillProgress {
+  status: BackfillStatus;
+  runId: string | null;
+  chunksDone: number;
+}
+
 export interface NewBackfill {
   source: string;
   schema: string;
@@ -19,13 +38,37 @@ export interface NewBackfill {
 export class BackfillRepository {
   constructor(private readonly pool: Pool) {}
 
+  /** Records a pending backfill; ActiveBackfillExists if one of the same table and condition is active. */
   async create(b: NewBackfill): Promise<Backfill> {
-    const { rows } = await this.pool.query(
-      `INSERT INTO tributary.backfills (source, schema_name, table_name, where_clause, chunk_size, reason, estimated_total)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
-      [b.source, b.schema, b.table, b.where ?? null, b.chunkSize, b.reason, b.estimatedTotal ?? null],
+    const where = b.where ?? null;
+    try {
+      const { rows } = await this.pool.query(
+        `INSERT INTO tributary.backfills (source, schema_name, table_name, where_clause, chunk_size, reason, estimated_total)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
+        [b.source, b.schema, b.table, where, b.chunkSize, b.reason, b.estimatedTotal ?? null],
+      );
+      return toBackfill(rows[0]);
+    } catch (error) {
+      const { code, constraint } = error as { code?: string; constraint?: string };
+      if (code !== UNIQUE_VIOLATION || constraint !== ONE_ACTIVE_INDEX) throw error;
+      throw new ActiveBackfillExists(await this.activeOf(b.source, b.schema, b.table, where));
+    }
+  }
+
+  /** The active backfill of a table with exactly this condition, if any. */
+  private async activeOf(
+    source: string,
+    schema: string,
+    table: string,
+    where: string | null,
+  ): Promise<{ id: number; status: BackfillStatus } | undefined> {
+    const { rows } = await this.pool.query<{ id: number; status: BackfillStatus }>(
+      `SELECT id::int AS id, status FROM tributary.backfills
+        WHERE source = $1 AND schema_name = $2 AND table_name = $3 AND where_clause IS NOT DISTINCT FROM $4
+          AND status IN ('pending', 'running')`,
+      [source, schema, table, where],
     );
-    return toBackfill(rows[0]);
+    return rows[0];
   }
 
   /**
@@ -46,6 +89,7 @@ export class BackfillRepository {
         WHERE NOT EXISTS (SELECT 1 FROM tributary.backfills b
                            WHERE b.source = $1 AND b.schema_name = t.schema_name AND b.table_name = t.table_name
                              AND b.status IN ('pending', 'running'))
+       ON CONFLICT DO NOTHING
        RETURNING id::int AS id, schema_name AS schema, table_name AS table`,
       [source, tables.map((t) => t.schema), tables.map((t) => t.table), chunkSize],
     );
@@ -163,6 +207,15 @@ export class BackfillRepository {
       [c.id, c.runId, c.chunk, c.lastKey ? JSON.stringify(c.lastKey) : null, c.rowsRead, c.rowsEmitted, c.last],
     );
     return rowCount === 1;
+  }
+
+  /** Where the backfill stands, read in the caller's transaction (`client`); undefined if it is gone. */
+  static async progress(client: ClientBase, id: number): Promise<BackfillProgress | undefined> {
+    const { rows } = await client.query<BackfillProgress>(
+      'SELECT status, run_id AS "runId", chunks_done AS "chunksDone" FROM tributary.backfills WHERE id = $1',
+      [id],
+    );
+    return rows[0];
   }
 }
 

@@ -55,6 +55,15 @@ export class SnapshotTable {
     return this.rowBytes;
   }
 
+  /** The table is in the source's publication, so the stream carries its changes. */
+  async inPublication(client: ClientBase, publication: string): Promise<boolean> {
+    const { rowCount } = await client.query(
+      'SELECT 1 FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND tablename = $3',
+      [publication, this.schema, this.name],
+    );
+    return !!rowCount;
+  }
+
   private constructor(
     readonly oid: number,
     readonly schema: string,

@@ -41,6 +41,23 @@ export interface SnapshotterDeps {
   topicFor: (schema: string, table: string) => string;
 }
 
+/** Where a running backfill is, between its chunks. */
+interface ChunkProgress {
+  started: number;
+  /** The key after which the next chunk reads. */
+  lastKey: string[] | null;
+  /** The last chunk read (its number). */
+  chunk: number;
+  /** Rows read in this run. */
+  rows: number;
+  /** Rows the next chunk may read (cut to the average row's width after the first). */
+  limit: number;
+  loggedAt: number;
+  checkedAt: number;
+  /** The low watermark of the next chunk is already in the WAL (written with the previous high one). */
+  lowWritten: boolean;
+}
+
 /** A failure of one backfill (its table, its condition), as opposed to the source connection. */
 class BackfillFailure extends Error {}
 /** The backfill was cancelled while one of its statements ran, and that statement was cancelled. */
@@ -130,19 +147,50 @@ export class Snapshotter {
   }
 
   private async runBackfill(b: Backfill): Promise<void> {
+    const { table, estimate } = await this.prepare(b);
+    if (!(await this.repo.start(b.id, this.run, estimate))) {
+      return; // cancelled meanwhile
+    }
+    await this.saveSchema(table);
+    const resumed = b.chunksDone > 0;
+    this.logger.log(
+      `backfill ${b.id} of ${b.schema}.${b.table}${b.where ? ` WHERE ${b.where}` : ''}: ${resumed ? `resuming after chunk ${b.chunksDone} (${b.rowsDone} rows)` : 'starting'}, ` +
+        `~${estimate.toLocaleString('en-US')} rows, chunks of ${b.chunkSize}`,
+    );
+    const p: ChunkProgress = {
+      started: Date.now(),
+      lastKey: b.lastKey,
+      chunk: b.chunksDone,
+      rows: 0,
+      loggedAt: Date.now(),
+      checkedAt: 0,
+      lowWritten: false,
+      limit: Math.min(b.chunkSize, FIRST_CHUNK_ROWS),
+    };
+    for (;;) {
+      if (this.stopped || !(await this.stillRunning(b, table, p))) return;
+      await this.deps.exchange.waitBelow(MAX_IN_FLIGHT, MAX_IN_FLIGHT_BYTES, () => this.stopped);
+      if (this.stopped) return;
+      const { last, pause } = await this.nextChunk(b, table, p);
+      if (last || Date.now() - p.loggedAt >= PROGRESS_LOG_MS) {
+        p.loggedAt = Date.now();
+        this.logProgress(b, p.chunk, p.rows, p.started, estimate, last);
+      }
+      if (last) return;
+      if (pause > 0) await this.sleep(pause);
+    }
+  }
+
+  /** Loads the table from the source, checks it is published and estimates the rows its condition selects. */
+  private async prepare(b: Backfill): Promise<{ table: SnapshotTable; estimate: number }> {
     const client = this.client as Client;
-    const name = `${b.schema}.${b.table}`;
-    let table: SnapshotTable;
-    let estimate: number;
     try {
-      table = await SnapshotTable.load(client, b.schema, b.table, this.types);
-      const published = await client.query(
-        `SELECT 1 FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND tablename = $3`,
-        [this.deps.source.publication, b.schema, b.table],
-      );
-      if (!published.rowCount)
-        throw new SnapshotTableError(`table ${name} is not in publication ${this.deps.source.publication}`);
-      estimate = await this.cancellable(b, () => explainRows(client, table, b.where, this.statementTimeoutMs));
+      const table = await SnapshotTable.load(client, b.schema, b.table, this.types);
+      if (!(await table.inPublication(client, this.deps.source.publication))) {
+        throw new SnapshotTableError(`table ${b.schema}.${b.table} is not in publication ${this.deps.source.publication}`);
+      }
+      const estimate = await this.cancellable(b, () => explainRows(client, table, b.where, this.statementTimeoutMs));
+      return { table, estimate };
     } catch (error) {
       if (this.statement?.cancelled && isQueryCanceled(error)) throw new BackfillCancelled();
       if (isQueryCanceled(error) || (error as { code?: string }).code === '55P03') {
@@ -154,78 +202,62 @@ export class Snapshotter {
       }
       throw error;
     }
-    if (!(await this.repo.start(b.id, this.run, estimate))) {
-      return; // cancelled meanwhile
-    }
-    await this.saveSchema(table);
-    const resumed = b.chunksDone > 0;
-    this.logger.log(
-      `backfill ${b.id} of ${name}${b.where ? ` WHERE ${b.where}` : ''}: ${resumed ? `resuming after chunk ${b.chunksDone} (${b.rowsDone} rows)` : 'starting'}, ` +
-        `~${estimate.toLocaleString('en-US')} rows, chunks of ${b.chunkSize}`,
-    );
+  }
 
-    const started = Date.now();
-    let lastKey = b.lastKey;
-    let chunk = b.chunksDone;
-    let rows = 0;
-    let loggedAt = started;
-    let checkedAt = 0;
-    /** The low watermark of the next chunk is already in the WAL (written with the previous high one). */
-    let lowWritten = false;
-    let limit = Math.min(b.chunkSize, FIRST_CHUNK_ROWS);
+  /**
+   * Whether the backfill is still running, checked at most every STATUS_CHECK_MS (a cancel is noticed
+   * within a second; checking before every chunk would cost a round trip each). When it is not, the
+   * window opened for the next chunk is closed.
+   */
+  private async stillRunning(b: Backfill, table: SnapshotTable, p: ChunkProgress): Promise<boolean> {
+    if (Date.now() - p.checkedAt < STATUS_CHECK_MS) return true;
+    p.checkedAt = Date.now();
+    if ((await this.repo.status(b.id)) === 'running') return true;
+    if (p.lowWritten) await this.emit(this.mark(b, table, p.chunk + 1, 'abort'));
+    this.logger.log(`backfill ${b.id} of ${b.schema}.${b.table} is no longer running: stopped`);
+    return false;
+  }
+
+  /**
+   * Reads the next chunk between its watermarks and hands it to the capture session; `last` when the
+   * table is done, `pause` the milliseconds to wait before the next (snapshotChunkDelayMs, snapshotMaxRowsPerSecond).
+   */
+  private async nextChunk(b: Backfill, table: SnapshotTable, p: ChunkProgress): Promise<{ last: boolean; pause: number }> {
     const { snapshotChunkDelayMs: delay = 0, snapshotMaxRowsPerSecond: maxRate } = this.deps.source;
-    for (;;) {
-      if (this.stopped) return;
-      // A cancel is noticed within a second; checking before every chunk would cost a round trip each.
-      if (Date.now() - checkedAt >= STATUS_CHECK_MS) {
-        checkedAt = Date.now();
-        if ((await this.repo.status(b.id)) !== 'running') {
-          if (lowWritten) await this.emit(this.mark(b, table, chunk + 1, 'abort'));
-          this.logger.log(`backfill ${b.id} of ${name} is no longer running: stopped`);
-          return;
-        }
-      }
-      await this.deps.exchange.waitBelow(MAX_IN_FLIGHT, MAX_IN_FLIGHT_BYTES, () => this.stopped);
-      if (this.stopped) return;
-      chunk++;
-      if (!lowWritten) await this.emit(this.mark(b, table, chunk, 'low'));
-      const { read, snapshot } = await this.cancellable(b, () => this.readChunk(b, table, chunk, lastKey, limit));
-      const last = !read.cut && read.rows.length < limit;
-      if (read.rows.length) {
-        limit = Math.max(1, Math.min(b.chunkSize, Math.floor(MAX_CHUNK_BYTES / table.averageRowBytes)));
-      }
-      this.deps.exchange.put({
-        backfill: b.id,
-        run: this.run,
-        chunk,
-        tableOid: table.oid,
-        schema: b.schema,
-        table: b.table,
-        snapshot,
-        shape: table.rowShape,
-        keys: read.keys,
-        hashes: read.hashes,
-        rows: read.rows,
-        endKey: read.endKey,
-        last,
-      });
-      let pause = delay;
-      if (maxRate) pause = Math.max(pause, ((rows + read.rows.length) / maxRate) * 1000 - (Date.now() - started));
-      // The high watermark commits with the read (a transaction that writes nothing else), and the next
-      // chunk's low one with it, unless a pause follows: an open window records every change of the table.
-      lowWritten = !last && pause <= 0;
-      const marks = [this.mark(b, table, chunk, 'high')];
-      if (lowWritten) marks.push(this.mark(b, table, chunk + 1, 'low'));
-      await this.commitWith(marks);
-      rows += read.rows.length;
-      if (last || Date.now() - loggedAt >= PROGRESS_LOG_MS) {
-        loggedAt = Date.now();
-        this.logProgress(b, chunk, rows, started, estimate, last);
-      }
-      if (last) return;
-      lastKey = read.endKey;
-      if (pause > 0) await this.sleep(pause);
+    const chunk = ++p.chunk;
+    if (!p.lowWritten) await this.emit(this.mark(b, table, chunk, 'low'));
+    const limit = p.limit;
+    const { read, snapshot } = await this.cancellable(b, () => this.readChunk(b, table, chunk, p.lastKey, limit));
+    const last = !read.cut && read.rows.length < limit;
+    if (read.rows.length) {
+      p.limit = Math.max(1, Math.min(b.chunkSize, Math.floor(MAX_CHUNK_BYTES / table.averageRowBytes)));
     }
+    this.deps.exchange.put({
+      backfill: b.id,
+      run: this.run,
+      chunk,
+      tableOid: table.oid,
+      schema: b.schema,
+      table: b.table,
+      snapshot,
+      shape: table.rowShape,
+      keys: read.keys,
+      hashes: read.hashes,
+      rows: read.rows,
+      endKey: read.endKey,
+      last,
+    });
+    let pause = delay;
+    if (maxRate) pause = Math.max(pause, ((p.rows + read.rows.length) / maxRate) * 1000 - (Date.now() - p.started));
+    // The high watermark commits with the read (a transaction that writes nothing else), and the next
+    // chunk's low one with it, unless a pause follows: an open window records every change of the table.
+    p.lowWritten = !last && pause <= 0;
+    const marks = [this.mark(b, table, chunk, 'high')];
+    if (p.lowWritten) marks.push(this.mark(b, table, chunk + 1, 'low'));
+    await this.commitWith(marks);
+    p.rows += read.rows.length;
+    p.lastKey = read.endKey;
+    return { last, pause };
   }
 
   /**

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { ClientBase } from 'pg';
-import { formatLsn, keyHash, type RowBatch } from '@tributary/topic-log';
+import { formatLsn } from '@tributary/pg-source';
+import { keyHash, type RowBatch } from '@tributary/topic-log';
 import { BackfillRepository } from './backfill.repository';
 import type { ChunkExchange, PreparedChunk } from './chunk.exchange';
 import { linesByPartition } from './copy-rows';
@@ -190,11 +191,20 @@ export class WatermarkHandler {
     return batches.concat(toastBatches(rows, hashes, filled, format, partitions, topic, seq));
   }
 
+  /** The chunk's messages, with its progress recorded in the session's platform transaction; none if it is dropped. */
   private async emit(chunk: PreparedChunk, window: Window, ctx: WatermarkContext): Promise<RowBatch[]> {
     const batches = await this.rowBatches(chunk, this.unseen(chunk, window), ctx);
     const emitted = batches.reduce((n, b) => n + b.count, 0);
     await ctx.beginTransaction();
-    const ok = await BackfillRepository.chunkDone(ctx.platform, {
+    return (await this.recordChunk(chunk, emitted, ctx)) ? batches : [];
+  }
+
+  /**
+   * Records the chunk's progress; false if its backfill was cancelled or taken over by a newer run (the
+   * chunk is dropped). A chunk out of order in its own run is a bug, and ends the session.
+   */
+  private async recordChunk(chunk: PreparedChunk, emitted: number, ctx: WatermarkContext): Promise<boolean> {
+    const recorded = await BackfillRepository.chunkDone(ctx.platform, {
       id: chunk.backfill,
       runId: chunk.run,
       chunk: chunk.chunk,
@@ -203,18 +213,12 @@ export class WatermarkHandler {
       rowsEmitted: emitted,
       last: chunk.last,
     });
-    if (!ok) {
-      const { rows } = await ctx.platform.query<{ status: string; run_id: string | null; chunks_done: number }>(
-        'SELECT status, run_id, chunks_done FROM tributary.backfills WHERE id = $1',
-        [chunk.backfill],
-      );
-      const b = rows[0];
-      if (b && b.status === 'running' && b.run_id === chunk.run) {
-        throw new Error(`snapshot: backfill ${chunk.backfill} expected chunk ${b.chunks_done + 1}, got chunk ${chunk.chunk}`);
-      }
-      this.logger.log(`backfill ${chunk.backfill} is ${b?.status ?? 'gone'}: chunk ${chunk.chunk} dropped`);
-      return [];
+    if (recorded) return true;
+    const b = await BackfillRepository.progress(ctx.platform, chunk.backfill);
+    if (b && b.status === 'running' && b.runId === chunk.run) {
+      throw new Error(`snapshot: backfill ${chunk.backfill} expected chunk ${b.chunksDone + 1}, got chunk ${chunk.chunk}`);
     }
-    return batches;
+    this.logger.log(`backfill ${chunk.backfill} is ${b?.status ?? 'gone'}: chunk ${chunk.chunk} dropped`);
+    return false;
   }
 }

@@ -2,11 +2,10 @@ import { Logger } from '@nestjs/common';
 import { join } from 'node:path';
 import { Client, Pool } from 'pg';
 import { DataSource } from 'typeorm';
-import type { TributaryConfig } from '@tributary/config';
+import { redactUrl, type TributaryConfig } from '@tributary/config';
 import { LocalPostgres } from '@tributary/local-postgres';
 import { MIGRATIONS } from '../../../migrations';
 import { ENTITIES } from './entities';
-import { redactUrl } from './redact-url';
 
 export const PLATFORM_SCHEMA = 'tributary';
 const EMBEDDED_DATABASE = 'tributary';

@@ -14,5 +14,4 @@ export { etagOf, TopicRepository, type TopicInfo } from './topic.repository';
 export { TopicLogModule } from './topic-log.module';
 export { keyHash, murmur2, partitionForKey } from './partitioner';
 export type { AppendRecord, StoredMessage, TopicSettings } from './topic-log.types';
-export { formatLsn, parseLsn } from './lsn';
 export { RetentionJanitor, type RetentionResult } from './retention.janitor';

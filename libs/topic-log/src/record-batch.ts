@@ -3,7 +3,7 @@
  * SQL: the server only sends the stored text, and splitting it here is a single pass over the
  * characters, several times cheaper than json_array_elements parsing every element into a row.
  */
-import { parseLsn } from './lsn';
+import { parseLsn } from '@tributary/pg-source';
 import { type RowBatchFormat, RowBatchRenderer } from './row-batch';
 
 /** The columns `unpackBatches` needs, for a query over `tributary.message_batches b`. */

@@ -1,5 +1,5 @@
 import type { ClientBase, Pool } from 'pg';
-import { formatLsn } from './lsn';
+import { formatLsn } from '@tributary/pg-source';
 import { BATCH_COLUMNS_WITH_SOURCE, type BatchMessage, unpackBatches } from './record-batch';
 import type { RowBatchFormat } from './row-batch';
 import type { AppendRecord, StoredMessage } from './topic-log.types';

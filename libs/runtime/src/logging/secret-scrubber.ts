@@ -1,4 +1,4 @@
-import { redactUrl } from '@tributary/store';
+import { redactUrl } from '@tributary/config';
 
 /** URLs in free text; stops at whitespace, quotes, backslashes (JSON escapes) and control characters (ANSI colours). */
 const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'`<>\\\p{Cc}]+/giu;
