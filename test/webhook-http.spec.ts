@@ -82,6 +82,24 @@ describe('the webhook HTTP client', () => {
       expect((await c.post({}, Buffer.from('2'), 5_000)).status).toBe(204);
       expect(requests).toBe(2);
 
+      // The server closes a kept-alive connection as the next request arrives on it, answering nothing
+      // (the race a keep-alive timeout leaves): that request is sent once more, on another connection.
+      let closedOnArrival = 0;
+      const racing = createTcpServer((socket) => {
+        let served = 0;
+        socket.on('data', () => {
+          if (served > 0 && closedOnArrival === 0) {
+            closedOnArrival++;
+            return void socket.destroy();
+          }
+          served++;
+          socket.write('HTTP/1.1 204 No Content\r\n\r\n');
+        });
+      });
+      const racingClient = client(`http://127.0.0.1:${await listen(racing)}/`);
+      for (let i = 0; i < 5; i++) expect((await racingClient.post({}, Buffer.from('x'), 5_000)).status).toBe(204);
+      expect(closedOnArrival).toBe(1);
+
       const rude = createTcpServer((socket) => socket.once('data', () => socket.destroy()));
       const rudePort = await listen(rude);
       expect((await client(`http://127.0.0.1:${rudePort}/`).post({}, Buffer.from('x'), 5_000)).error).toBe(
