@@ -13,85 +13,8 @@ import { createServer as createTcpServer, type AddressInfo, type Server as TcpSe
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAX_RESPONSE_BYTES, WebhookHttpClient } from '@tributary/webhook-sink';
-import { ResponseParser } from '../libs/webhook-sink/src/http1.response';
-
-const LIMIT = 4_096;
-
-/** Feeds the response one byte at a time, then in one piece: both must give the same result. */
-function parse(text: string, end = false) {
-  const results = [1, text.length || 1].map((step) => {
-    const parser = new ResponseParser(LIMIT);
-    const bytes = Buffer.from(text, 'latin1');
-    let result;
-    for (let i = 0; i < bytes.length; i += step) result = parser.feed(bytes.subarray(i, i + step)) ?? result;
-    return result ?? (end ? parser.end() : undefined);
-  });
-  expect(results[0]).toEqual(results[1]);
-  return results[0];
-}
 
 describe('the webhook HTTP client', () => {
-  describe('response parser', () => {
-    it('reads Content-Length, chunked (with extensions and trailers) and close-framed bodies, split anywhere', () => {
-      expect(parse('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\nx-a: 2\r\n\r\nhello')).toEqual({
-        status: 200,
-        headers: { 'content-length': '5', 'x-a': '1, 2' },
-        body: 'hello',
-        reusable: true,
-      });
-      expect(
-        parse('HTTP/1.1 500 Boom\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\nWiki\r\n6\r\npedia \r\n0\r\nX-T: y\r\n\r\n'),
-      ).toMatchObject({ status: 500, body: 'Wikipedia ', reusable: true });
-      expect(parse('HTTP/1.1 200 OK\r\n\r\nuntil the end', true)).toMatchObject({ body: 'until the end', reusable: false });
-      expect(parse('HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n')).toMatchObject({
-        status: 204,
-        body: '',
-        reusable: true,
-      });
-      expect(parse('HTTP/1.1 200 OK\nContent-Length: 2\n\nok')).toMatchObject({ body: 'ok', reusable: true });
-    });
-
-    it('skips 1xx responses; reuses a connection only for HTTP/1.1 without connection: close and nothing extra', () => {
-      expect(
-        parse(
-          'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: x\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n',
-        ),
-      ).toEqual({
-        status: 201,
-        headers: { 'content-length': '0' },
-        body: '',
-        reusable: true,
-      });
-      expect(parse('HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')?.reusable).toBe(false);
-      expect(parse('HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n')?.reusable).toBe(false);
-      expect(parse('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\n\r\n')?.reusable).toBe(false);
-      expect(
-        parse('HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 0\r\n\r\n')?.headers['set-cookie'],
-      ).toEqual(['a=1', 'b=2']);
-    });
-
-    it('keeps only the start of a long body and stops reading; refuses malformed responses', () => {
-      const long = parse(`HTTP/1.1 500 X\r\nContent-Length: 100000\r\n\r\n${'x'.repeat(LIMIT + 10)}`);
-      expect(long).toMatchObject({ body: 'x'.repeat(LIMIT), reusable: false });
-      const chunked = parse(`HTTP/1.1 500 X\r\nTransfer-Encoding: chunked\r\n\r\n2000\r\n${'y'.repeat(LIMIT + 1)}`);
-      expect(chunked).toMatchObject({ body: 'y'.repeat(LIMIT), reusable: false });
-      for (const bad of [
-        'HTTP/2 200\r\n\r\n',
-        'SSH-2.0-OpenSSH\r\n\r\n',
-        'HTTP/1.1 200 OK\r\nno colon\r\n\r\n',
-        'HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\n',
-        'HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n',
-        'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n',
-        `HTTP/1.1 200 OK\r\nX: ${'a'.repeat(20_000)}`,
-      ]) {
-        expect(() => new ResponseParser(LIMIT).feed(Buffer.from(bad))).toThrow();
-      }
-      const cut = new ResponseParser(LIMIT);
-      expect(cut.feed(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc'))).toBeUndefined();
-      expect(cut.end()).toBeUndefined(); // cut short: no response
-    });
-  });
-
   describe('against real servers', () => {
     const servers: (Server | TcpServer)[] = [];
     const clients: WebhookHttpClient[] = [];
@@ -122,7 +45,7 @@ describe('the webhook HTTP client', () => {
         req.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve(Buffer.concat(chunks).toString()));
       });
 
-    it('keeps one connection alive across requests, sends the headers and body as given, basic auth from the URL', async () => {
+    it('keeps connections alive across requests, sends the headers and body as given, basic auth from the URL', async () => {
       const seen: { socket: Socket; headers: IncomingMessage['headers']; url?: string; body: string }[] = [];
       const server = createHttpServer(async (req: IncomingMessage, res: ServerResponse) => {
         seen.push({ socket: req.socket, headers: req.headers, url: req.url, body: await body(req) });
@@ -131,16 +54,16 @@ describe('the webhook HTTP client', () => {
       const port = await listen(server);
       const c = client(`http://us%40er:p%3Ass@127.0.0.1:${port}/hook?x=1#frag`);
       const payload = Buffer.from(JSON.stringify({ id: 'é', big: 'z'.repeat(40_000) }));
-      for (let i = 0; i < 3; i++) {
+      for (let i = 0; i < 6; i++) {
         const outcome = await c.post({ 'content-type': 'application/json', 'x-n': String(i) }, payload, 5_000);
         expect(outcome).toMatchObject({ status: 200, body: 'fine', headers: { 'retry-after': '3' } });
       }
-      expect(new Set(seen.map((s) => s.socket)).size).toBe(1);
-      expect(seen.map((s) => [s.url, s.headers['x-n'], s.body === payload.toString()])).toEqual([
-        ['/hook?x=1', '0', true],
-        ['/hook?x=1', '1', true],
-        ['/hook?x=1', '2', true],
-      ]);
+      // undici's pool opens a second connection for a request that comes the moment the first one finished
+      // (before that connection is marked free again); from then on the two are reused.
+      expect(new Set(seen.map((s) => s.socket)).size).toBeLessThanOrEqual(2);
+      expect(seen.map((s) => [s.url, s.headers['x-n'], s.body === payload.toString()])).toEqual(
+        [0, 1, 2, 3, 4, 5].map((n) => ['/hook?x=1', String(n), true]),
+      );
       expect(seen[0].headers.host).toBe(`127.0.0.1:${port}`);
       expect(Buffer.from(String(seen[0].headers.authorization).replace('Basic ', ''), 'base64').toString()).toBe('us@er:p:ss');
       expect((await c.post({ 'x-bad': 'a\u0000b' }, payload, 5_000)).error).toMatch(/invalid character in header content/);
@@ -158,6 +81,24 @@ describe('the webhook HTTP client', () => {
       server.closeIdleConnections(); // what a server's keep-alive timeout does
       expect((await c.post({}, Buffer.from('2'), 5_000)).status).toBe(204);
       expect(requests).toBe(2);
+
+      // The server closes a kept-alive connection as the next request arrives on it, answering nothing
+      // (the race a keep-alive timeout leaves): that request is sent once more, on another connection.
+      let closedOnArrival = 0;
+      const racing = createTcpServer((socket) => {
+        let served = 0;
+        socket.on('data', () => {
+          if (served > 0 && closedOnArrival === 0) {
+            closedOnArrival++;
+            return void socket.destroy();
+          }
+          served++;
+          socket.write('HTTP/1.1 204 No Content\r\n\r\n');
+        });
+      });
+      const racingClient = client(`http://127.0.0.1:${await listen(racing)}/`);
+      for (let i = 0; i < 5; i++) expect((await racingClient.post({}, Buffer.from('x'), 5_000)).status).toBe(204);
+      expect(closedOnArrival).toBe(1);
 
       const rude = createTcpServer((socket) => socket.once('data', () => socket.destroy()));
       const rudePort = await listen(rude);
@@ -181,7 +122,7 @@ describe('the webhook HTTP client', () => {
       const responses = [
         'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\nx-a: 2\r\n\r\nhello',
         'HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n2\r\nde\r\n0\r\nTrailer: t\r\n\r\n',
-        'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 429 Too Many\r\nRetry-After: 7\r\nContent-Length: 4\r\n\r\nslow',
+        'HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 429 Too Many\r\nRetry-After: 7\r\nContent-Length: 4\r\n\r\nslow',
         'HTTP/1.1 302 Found\r\nLocation: http://elsewhere/\r\nContent-Length: 0\r\n\r\n',
         'HTTP/1.1 204 No Content\r\nDate: Thu, 01 Jan 2026 00:00:00 GMT\r\n\r\n',
         'HTTP/1.1 503 Unavailable\r\nConnection: close\r\n\r\nrun to the end',

@@ -1,18 +1,20 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { connect as netConnect, isIP, type LookupFunction, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { connect as tlsConnect } from 'node:tls';
+import { Pool, type Dispatcher } from 'undici';
 import { checkLiteralHost, guardedLookup } from './address.guard';
-import { Http1Connection, type ExchangeResult } from './http1.connection';
 
 /** Response bodies are read up to this many bytes (for the attempt log), the rest is dropped. */
 export const MAX_RESPONSE_BYTES = 4_096;
 /** Idle connections are dropped after 4 s, before a server's usual 5 s keep-alive timeout closes them. */
 const IDLE_TIMEOUT_MS = 4_000;
-/** Idle connections kept per endpoint (one per request that was in flight at once, up to this). */
-const MAX_IDLE_CONNECTIONS = 64;
+/** Connecting (DNS, TCP, TLS) gives up after this; a request's own timeout is usually shorter. */
+const CONNECT_TIMEOUT_MS = 10_000;
+/** undici's own timeouts (connect, headers, body): the same failure as the exchange's own timer. */
+const UNDICI_TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+/** undici's texts for a connection closed by the other side (its other socket errors keep their own text). */
+const HANG_UPS = new Set(['other side closed', 'closed']);
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
-/** What Node's own client refuses in a header value. */
+/** What Node's own client refuses in a header value (checked here so the error texts stay Node's). */
 const INVALID_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
 export interface HttpOutcome {
@@ -26,159 +28,170 @@ export interface HttpOutcome {
   latencyMs: number;
 }
 
+type Exchange = HttpOutcome & { staleConnection?: boolean };
+
 /**
- * Sends webhook requests to one endpoint over kept-alive HTTP/1.1 connections: no redirects followed,
- * private addresses refused after DNS resolution (unless allowed), a hard timeout over the whole
- * exchange (connect, send, response, body), response bodies read up to a small limit.
- *
- * Written on `net`/`tls` rather than `node:http`: a request is one serialised head and one write, a
- * response goes through a small parser (http1.response.ts), so a delivery costs a quarter of the CPU
- * of Node's client (its per-request objects, streams and events); see docs/benchmarks.md.
+ * Sends webhook requests to one endpoint over kept-alive HTTP/1.1 connections (an undici `Pool`): no
+ * redirects followed, private addresses refused after DNS resolution (unless allowed), a hard timeout
+ * over the whole exchange (connect, send, response, body), response bodies read up to a small limit.
  */
 export class WebhookHttpClient {
   readonly url: URL;
-  private readonly lookup?: LookupFunction;
-  private readonly https: boolean;
-  /** The request line and the headers every request carries (host, connection, authorization). */
-  private readonly preamble: string;
-  private readonly idle: { connection: Http1Connection; timer: NodeJS.Timeout }[] = [];
-  private readonly open = new Set<Http1Connection>();
-  private tlsSession?: Buffer;
+  private readonly pool: Pool;
+  private readonly path: string;
+  /** Basic authentication from the URL's user info, as Node's client sends it (unless one is given). */
+  private readonly authorization?: string;
 
   constructor(
     url: string,
     private readonly allowPrivate: boolean,
   ) {
     this.url = new URL(url);
-    this.lookup = guardedLookup(allowPrivate);
-    this.https = this.url.protocol === 'https:';
-    this.preamble = `POST ${this.url.pathname}${this.url.search} HTTP/1.1\r\nhost: ${this.url.host}\r\nconnection: keep-alive\r\n`;
+    this.path = `${this.url.pathname}${this.url.search}`;
+    if (this.url.username || this.url.password) {
+      const credentials = `${decodeURIComponent(this.url.username)}:${decodeURIComponent(this.url.password)}`;
+      this.authorization = `Basic ${Buffer.from(credentials).toString('base64')}`;
+    }
+    this.pool = new Pool(this.url.origin, {
+      // The guard resolves the name on the very connection made (net/tls `lookup`): no DNS-rebinding window.
+      connect: { lookup: guardedLookup(allowPrivate), timeout: CONNECT_TIMEOUT_MS },
+      keepAliveTimeout: IDLE_TIMEOUT_MS,
+      keepAliveMaxTimeout: IDLE_TIMEOUT_MS, // a server's `Keep-Alive: timeout=` never keeps one longer
+    }); // undici follows no redirects unless its redirect interceptor is composed in
   }
 
   /** Posts `body` (a string goes out as UTF-8); never rejects: a failure is an outcome without a status. */
   async post(headers: Record<string, string>, body: Buffer | string, timeoutMs: number): Promise<HttpOutcome> {
     const started = performance.now();
-    let request: Buffer;
+    let sent: Record<string, string>;
     try {
       checkLiteralHost(this.url, this.allowPrivate);
-      request = this.request(headers, body);
+      sent = this.headers(headers);
     } catch (error) {
       return { error: (error as Error).message, latencyMs: Math.round(performance.now() - started) };
     }
-    const first = await this.exchange(request, started, timeoutMs, false);
+    const first = await this.exchange(sent, body, started, timeoutMs);
     // A kept-alive connection the server had just closed: the request never reached it; once more, on a new one.
-    if (first.staleConnection) return this.exchange(request, started, timeoutMs, true);
+    if (first.staleConnection) return this.exchange(sent, body, started, timeoutMs);
     return first;
   }
 
   close(): void {
-    for (const connection of [...this.open]) connection.shutdown('the client was closed');
+    this.pool.destroy(Object.assign(new Error('the client was closed'), { code: 'ECONNRESET' })).catch(() => undefined);
   }
 
-  /** The whole request, head and body, in one buffer (one write, one copy of the body). */
-  private request(headers: Record<string, string>, body: Buffer | string): Buffer {
-    const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
-    let head = this.preamble;
+  /** Validated as Node's client does (same error texts), plus basic authentication from the URL. */
+  private headers(headers: Record<string, string>): Record<string, string> {
     let authorization = false;
     for (const name in headers) {
-      const value = headers[name];
       if (!HEADER_NAME.test(name)) throw new Error(`invalid header name ${JSON.stringify(name)}`);
-      if (INVALID_HEADER_VALUE.test(value)) throw new Error(`invalid character in header content ["${name}"]`);
+      if (INVALID_HEADER_VALUE.test(headers[name])) throw new Error(`invalid character in header content ["${name}"]`);
       if (name.length === 13 && name.toLowerCase() === 'authorization') authorization = true;
-      head += `${name}: ${value}\r\n`;
     }
-    if (!authorization && (this.url.username || this.url.password)) {
-      // As Node's client does for user info in the URL: basic authentication.
-      const credentials = `${decodeURIComponent(this.url.username)}:${decodeURIComponent(this.url.password)}`;
-      head += `authorization: Basic ${Buffer.from(credentials).toString('base64')}\r\n`;
-    }
-    head += `content-length: ${length}\r\n\r\n`;
-    const request = Buffer.allocUnsafe(head.length + length);
-    const at = request.write(head, 0, 'latin1');
-    if (typeof body === 'string') request.write(body, at, 'utf8');
-    else request.set(body, at);
-    return request;
+    return this.authorization && !authorization ? { ...headers, authorization: this.authorization } : headers;
   }
 
   private exchange(
-    request: Buffer,
+    headers: Record<string, string>,
+    body: Buffer | string,
     started: number,
     timeoutMs: number,
-    fresh: boolean,
-  ): Promise<HttpOutcome & { staleConnection?: boolean }> {
-    const connection = (!fresh && this.takeIdle()) || this.connect();
-    const reused = connection.completed > 0;
-    const elapsed = (): number => Math.round(performance.now() - started);
+  ): Promise<Exchange> {
+    const left = Math.max(1, Math.round(started + timeoutMs - performance.now()));
     return new Promise((resolve) => {
-      const timer = setTimeout(
-        () => {
-          connection.destroy();
-          resolve({ error: `timed out after ${timeoutMs} ms`, latencyMs: elapsed() });
-        },
-        Math.max(1, started + timeoutMs - performance.now()),
-      );
-      connection.exchange(request, (result: ExchangeResult) => {
-        clearTimeout(timer);
-        const { response, error } = result;
-        if (response) {
-          if (!connection.closed) this.release(connection);
-          resolve({ status: response.status, headers: response.headers, body: response.body, latencyMs: elapsed() });
-          return;
-        }
-        const stale = reused && !result.started && (error?.code === 'ECONNRESET' || error?.code === 'EPIPE');
-        resolve({ error: describe(error as NodeJS.ErrnoException), staleConnection: stale, latencyMs: elapsed() });
-      });
+      const handler = new ResponseCollector(started, timeoutMs, left, resolve);
+      this.pool.dispatch({ method: 'POST', path: this.path, headers, body, headersTimeout: left, bodyTimeout: left }, handler);
     });
   }
+}
 
-  /** The connection used last (LIFO: the others may time out and be closed), if one is idle. */
-  private takeIdle(): Http1Connection | undefined {
-    for (let entry = this.idle.pop(); entry; entry = this.idle.pop()) {
-      clearTimeout(entry.timer);
-      if (!entry.connection.closed) return entry.connection;
+/**
+ * One exchange's handler (undici's dispatch API, no body stream): keeps the start of the body, stops
+ * reading past MAX_RESPONSE_BYTES (the connection is dropped, it is not worth reading on), and gives up
+ * when the whole exchange's time is up. Settles exactly once.
+ */
+class ResponseCollector implements Dispatcher.DispatchHandler {
+  private status = 0;
+  private headers: IncomingHttpHeaders = {};
+  private chunks: Buffer[] = [];
+  private bytes = 0;
+  private done = false;
+  private controller?: Dispatcher.DispatchController;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly started: number,
+    private readonly timeoutMs: number,
+    left: number,
+    private readonly resolve: (exchange: Exchange) => void,
+  ) {
+    this.timer = setTimeout(() => {
+      this.settle({ error: `timed out after ${timeoutMs} ms` });
+      this.controller?.abort(new Error(`timed out after ${timeoutMs} ms`));
+    }, left);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.done) controller.abort(new Error('timed out')); // still queued when time was up: never sent
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
+    this.status = status;
+    this.headers = joinRepeated(headers);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const room = MAX_RESPONSE_BYTES - this.bytes;
+    if (room > 0) this.chunks.push(room < chunk.length ? chunk.subarray(0, room) : chunk);
+    this.bytes += chunk.length;
+    if (this.bytes > MAX_RESPONSE_BYTES) {
+      this.respond();
+      controller.abort(new Error('response body over the limit'));
     }
-    return undefined;
   }
 
-  private release(connection: Http1Connection): void {
-    if (this.idle.length >= MAX_IDLE_CONNECTIONS) return connection.destroy();
-    const timer = setTimeout(() => connection.destroy(), IDLE_TIMEOUT_MS);
-    timer.unref();
-    this.idle.push({ connection, timer });
+  onResponseEnd(): void {
+    this.respond();
   }
 
-  private connect(): Http1Connection {
-    const host = this.url.hostname.replace(/^\[|\]$/g, '');
-    const port = Number(this.url.port) || (this.https ? 443 : 80);
-    let socket: Socket;
-    if (this.https) {
-      const tls = tlsConnect({
-        host,
-        port,
-        lookup: this.lookup,
-        servername: isIP(host) ? undefined : host,
-        ALPNProtocols: ['http/1.1'],
-        session: this.tlsSession,
-      });
-      tls.on('session', (session: Buffer) => (this.tlsSession = session));
-      socket = tls;
-    } else {
-      socket = netConnect({ host, port, lookup: this.lookup });
-    }
-    socket.setNoDelay(true);
-    const connection = new Http1Connection(socket, MAX_RESPONSE_BYTES, (gone) => this.forget(gone));
-    this.open.add(connection);
-    return connection;
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    const failure = error as NodeJS.ErrnoException & { socket?: { bytesRead?: number } };
+    // Nothing of a response came, on a connection that had carried responses before: it was stale.
+    const stale =
+      this.status === 0 &&
+      (failure.code === 'UND_ERR_SOCKET' || failure.code === 'ECONNRESET' || failure.code === 'EPIPE') &&
+      (failure.socket?.bytesRead ?? 0) > 0;
+    const timedOut = failure.code !== undefined && UNDICI_TIMEOUTS.has(failure.code);
+    this.settle({ error: timedOut ? `timed out after ${this.timeoutMs} ms` : describe(failure), staleConnection: stale });
   }
 
-  private forget(connection: Http1Connection): void {
-    this.open.delete(connection);
-    const at = this.idle.findIndex((entry) => entry.connection === connection);
-    if (at >= 0) clearTimeout(this.idle.splice(at, 1)[0].timer);
+  private respond(): void {
+    const body = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
+    this.settle({ status: this.status, headers: this.headers, body: body.toString('utf8') });
   }
+
+  private settle(outcome: Omit<Exchange, 'latencyMs'>): void {
+    if (this.done) return;
+    this.done = true;
+    clearTimeout(this.timer);
+    this.chunks = [];
+    this.resolve({ ...outcome, latencyMs: Math.round(performance.now() - this.started) });
+  }
+}
+
+/** Repeated response headers joined with ", " (set-cookie stays a list), as Node's `IncomingMessage` has them. */
+function joinRepeated(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  for (const name in headers) {
+    const value = headers[name];
+    if (Array.isArray(value) && name !== 'set-cookie') headers[name] = value.join(', ');
+  }
+  return headers;
 }
 
 function describe(error: NodeJS.ErrnoException): string {
   if (error.code === 'EWEBHOOKREFUSED') return error.message;
+  // The connection closed before a response: the words Node's client (and the attempt log before it) used.
+  if (error.code === 'UND_ERR_SOCKET' && HANG_UPS.has(error.message)) return 'ECONNRESET: socket hang up';
   return error.code && !error.message.includes(error.code) ? `${error.code}: ${error.message}` : error.message;
 }
