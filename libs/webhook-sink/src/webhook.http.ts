@@ -39,8 +39,11 @@ export class WebhookHttpClient {
   readonly url: URL;
   private readonly lookup?: LookupFunction;
   private readonly https: boolean;
-  /** The request line and the headers every request carries (host, connection, authorization). */
+  /** The request line and the headers every request carries (host, connection, the fixed ones), serialised once. */
   private readonly preamble: string;
+  /** Why the fixed headers cannot be sent (every post fails with it), if they cannot. */
+  private readonly invalidHeaders?: string;
+  private readonly fixedAuthorization: boolean;
   private readonly idle: { connection: Http1Connection; timer: NodeJS.Timeout }[] = [];
   private readonly open = new Set<Http1Connection>();
   private tlsSession?: Buffer;
@@ -48,11 +51,23 @@ export class WebhookHttpClient {
   constructor(
     url: string,
     private readonly allowPrivate: boolean,
+    /** Headers of every request (a subscription's own, content type, user agent), checked and serialised once. */
+    fixedHeaders: Record<string, string> = {},
   ) {
     this.url = new URL(url);
     this.lookup = guardedLookup(allowPrivate);
     this.https = this.url.protocol === 'https:';
-    this.preamble = `POST ${this.url.pathname}${this.url.search} HTTP/1.1\r\nhost: ${this.url.host}\r\nconnection: keep-alive\r\n`;
+    let preamble = `POST ${this.url.pathname}${this.url.search} HTTP/1.1\r\nhost: ${this.url.host}\r\nconnection: keep-alive\r\n`;
+    let authorization = false;
+    try {
+      const fixed = headerLines(fixedHeaders);
+      preamble += fixed.text;
+      authorization = fixed.authorization;
+    } catch (error) {
+      this.invalidHeaders = (error as Error).message;
+    }
+    this.preamble = preamble;
+    this.fixedAuthorization = authorization;
   }
 
   /** Posts `body` (a string goes out as UTF-8); never rejects: a failure is an outcome without a status. */
@@ -61,6 +76,7 @@ export class WebhookHttpClient {
     let request: Buffer;
     try {
       checkLiteralHost(this.url, this.allowPrivate);
+      if (this.invalidHeaders) throw new Error(this.invalidHeaders);
       request = this.request(headers, body);
     } catch (error) {
       return { error: (error as Error).message, latencyMs: Math.round(performance.now() - started) };
@@ -78,16 +94,9 @@ export class WebhookHttpClient {
   /** The whole request, head and body, in one buffer (one write, one copy of the body). */
   private request(headers: Record<string, string>, body: Buffer | string): Buffer {
     const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
-    let head = this.preamble;
-    let authorization = false;
-    for (const name in headers) {
-      const value = headers[name];
-      if (!HEADER_NAME.test(name)) throw new Error(`invalid header name ${JSON.stringify(name)}`);
-      if (INVALID_HEADER_VALUE.test(value)) throw new Error(`invalid character in header content ["${name}"]`);
-      if (name.length === 13 && name.toLowerCase() === 'authorization') authorization = true;
-      head += `${name}: ${value}\r\n`;
-    }
-    if (!authorization && (this.url.username || this.url.password)) {
+    const lines = headerLines(headers);
+    let head = this.preamble + lines.text;
+    if (!this.fixedAuthorization && !lines.authorization && (this.url.username || this.url.password)) {
       // As Node's client does for user info in the URL: basic authentication.
       const credentials = `${decodeURIComponent(this.url.username)}:${decodeURIComponent(this.url.password)}`;
       head += `authorization: Basic ${Buffer.from(credentials).toString('base64')}\r\n`;
@@ -176,6 +185,20 @@ export class WebhookHttpClient {
     const at = this.idle.findIndex((entry) => entry.connection === connection);
     if (at >= 0) clearTimeout(this.idle.splice(at, 1)[0].timer);
   }
+}
+
+/** `name: value` lines, each checked as Node's own client checks them (no header injection). */
+function headerLines(headers: Record<string, string>): { text: string; authorization: boolean } {
+  let text = '';
+  let authorization = false;
+  for (const name in headers) {
+    const value = headers[name];
+    if (!HEADER_NAME.test(name)) throw new Error(`invalid header name ${JSON.stringify(name)}`);
+    if (INVALID_HEADER_VALUE.test(value)) throw new Error(`invalid character in header content ["${name}"]`);
+    if (name.length === 13 && name.toLowerCase() === 'authorization') authorization = true;
+    text += `${name}: ${value}\r\n`;
+  }
+  return { text, authorization };
 }
 
 function describe(error: NodeJS.ErrnoException): string {
