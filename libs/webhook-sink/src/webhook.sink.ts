@@ -158,6 +158,7 @@ function describe(outcome: HttpOutcome): string {
     const location = outcome.headers?.location;
     return `HTTP ${outcome.status}: redirect${location ? ` to ${location}` : ''} not followed`;
   }
-  const text = (outcome.body ?? '').replace(/\s+/g, ' ').trim().slice(0, 200);
+  // NUL cannot be stored in a Postgres text column: it would cost the attempt log its whole batch.
+  const text = (outcome.body ?? '').replaceAll('\u0000', ' ').replace(/\s+/g, ' ').trim().slice(0, 200);
   return `HTTP ${outcome.status}${text ? `: ${text}` : ''}`;
 }
