@@ -636,6 +636,28 @@ describe('webhook subscriptions', () => {
       expect([a, isPrivateAddress(a)]).toEqual([a, false]);
   });
 
+  it('logs an answer whose body holds NUL (Postgres text refuses it) with the rest of its batch', async () => {
+    await platform.createTopic('wh.nul', 1);
+    await platform.produce('wh.nul', 1, 1);
+    const endpoint = await receiver();
+    endpoint.reply = () => ({ status: 500, body: 'bad\u0000byte' });
+    await run(
+      webhookGroup(
+        'wh-nul',
+        ['wh.nul'],
+        { url: endpoint.url },
+        { retry: { maxAttempts: 2, initialBackoffMs: 5, maxBackoffMs: 5 } },
+      ),
+    );
+    await waitFor(caughtUp('wh-nul'), 'the message to be dead-lettered');
+    const [dead] = await hooks.deadLetters('wh-nul');
+    expect(dead.error).toBe('HTTP 500: bad byte');
+    expect(dead.attemptLog.map((a) => [a.attempt, a.error])).toEqual([
+      [1, 'HTTP 500: bad byte'],
+      [2, 'HTTP 500: bad byte'],
+    ]);
+  });
+
   it('reads webhook groups from YAML: the webhook retry schedule by default, private networks only with the embedded database', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tributary-webhook-config-'));
     try {

@@ -73,27 +73,32 @@ export class AttemptLog {
     return this.flushing;
   }
 
+  /** One statement for the batch, its rows as one JSON parameter (cheaper to build than 13 typed arrays). */
   private async insert(rows: AttemptRecord[]): Promise<void> {
+    const json = JSON.stringify(
+      rows.map((r) => ({
+        g: r.group,
+        w: r.webhookId,
+        t: r.topic,
+        p: r.partition,
+        f: String(r.firstOffset),
+        l: String(r.lastOffset),
+        m: r.messages,
+        a: r.attempt,
+        k: r.kind,
+        s: r.status,
+        ms: r.latencyMs,
+        e: r.error,
+        at: r.at.getTime(),
+      })),
+    );
     await this.pool.query(
       `INSERT INTO tributary.webhook_attempts
          (group_name, webhook_id, topic, partition, first_offset, last_offset, messages, attempt, kind, status, latency_ms, error, created_at)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::bigint[], $7::int[], $8::int[],
-                            $9::text[], $10::int[], $11::int[], $12::text[], $13::timestamptz[])`,
-      [
-        rows.map((r) => r.group),
-        rows.map((r) => r.webhookId),
-        rows.map((r) => r.topic),
-        rows.map((r) => r.partition),
-        rows.map((r) => String(r.firstOffset)),
-        rows.map((r) => String(r.lastOffset)),
-        rows.map((r) => r.messages),
-        rows.map((r) => r.attempt),
-        rows.map((r) => r.kind),
-        rows.map((r) => r.status),
-        rows.map((r) => r.latencyMs),
-        rows.map((r) => r.error),
-        rows.map((r) => r.at.toISOString()),
-      ],
+       SELECT r.g, r.w, r.t, r.p, r.f, r.l, r.m, r.a, r.k, r.s, r.ms, r.e, to_timestamp(r.at / 1000.0)
+         FROM json_to_recordset($1::json)
+              AS r(g text, w text, t text, p int, f bigint, l bigint, m int, a int, k text, s int, ms int, e text, at float8)`,
+      [json],
     );
   }
 

@@ -8,6 +8,7 @@ import { WebhookHttpClient } from './webhook.http';
 import { storedUrl, WebhookRepository } from './webhook.repository';
 
 const PRUNE_EVERY_MS = 10 * 60_000;
+const USER_AGENT = 'Tributary-Webhooks/0.1';
 /** While disabled, how often the stored status is read again (an operator may re-enable it). */
 export const DISABLED_POLL_MS = 5_000;
 
@@ -40,7 +41,11 @@ export class SubscriptionState {
     private readonly primary: boolean,
   ) {
     this.logger = new Logger(`Webhook ${group}`);
-    this.client = new WebhookHttpClient(config.url, config.allowPrivateNetworks ?? false);
+    this.client = new WebhookHttpClient(config.url, config.allowPrivateNetworks ?? false, {
+      ...config.headers,
+      'content-type': 'application/json',
+      'user-agent': USER_AGENT,
+    });
     this.repo = new WebhookRepository(pool);
     this.log = new AttemptLog(pool);
     this.limiter = config.rateLimitPerSecond ? new RateLimiter(config.rateLimitPerSecond) : undefined;

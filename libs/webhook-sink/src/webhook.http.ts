@@ -41,16 +41,26 @@ export class WebhookHttpClient {
   private readonly path: string;
   /** Basic authentication from the URL's user info, as Node's client sends it (unless one is given). */
   private readonly authorization?: string;
+  /** The headers of every request, checked once; undefined with `invalidHeaders` when they cannot be sent. */
+  private readonly fixed?: Record<string, string>;
+  private readonly invalidHeaders?: string;
 
   constructor(
     url: string,
     private readonly allowPrivate: boolean,
+    /** Headers of every request (a subscription's own, content type, user agent), checked and serialised once. */
+    fixedHeaders: Record<string, string> = {},
   ) {
     this.url = new URL(url);
     this.path = `${this.url.pathname}${this.url.search}`;
     if (this.url.username || this.url.password) {
       const credentials = `${decodeURIComponent(this.url.username)}:${decodeURIComponent(this.url.password)}`;
       this.authorization = `Basic ${Buffer.from(credentials).toString('base64')}`;
+    }
+    try {
+      this.fixed = this.headers(fixedHeaders);
+    } catch (error) {
+      this.invalidHeaders = (error as Error).message; // every post fails with it
     }
     this.pool = new Pool(this.url.origin, {
       // The guard resolves the name on the very connection made (net/tls `lookup`): no DNS-rebinding window.
@@ -66,7 +76,8 @@ export class WebhookHttpClient {
     let sent: Record<string, string>;
     try {
       checkLiteralHost(this.url, this.allowPrivate);
-      sent = this.headers(headers);
+      if (this.invalidHeaders) throw new Error(this.invalidHeaders);
+      sent = { ...this.fixed, ...this.headers(headers, false) };
     } catch (error) {
       return { error: (error as Error).message, latencyMs: Math.round(performance.now() - started) };
     }
@@ -81,8 +92,8 @@ export class WebhookHttpClient {
   }
 
   /** Validated as Node's client does (same error texts), plus basic authentication from the URL. */
-  private headers(headers: Record<string, string>): Record<string, string> {
-    let authorization = false;
+  private headers(headers: Record<string, string>, withAuthorization = true): Record<string, string> {
+    let authorization = !withAuthorization;
     for (const name in headers) {
       if (!HEADER_NAME.test(name)) throw new Error(`invalid header name ${JSON.stringify(name)}`);
       if (INVALID_HEADER_VALUE.test(headers[name])) throw new Error(`invalid character in header content ["${name}"]`);

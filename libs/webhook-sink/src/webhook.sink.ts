@@ -22,8 +22,6 @@ export interface WebhookSinkOptions {
   kind?: AttemptKind;
 }
 
-const USER_AGENT = 'Tributary-Webhooks/0.1';
-
 /**
  * Partitions a member delivers to at once (each still one request at a time, in order). One partition's
  * retries and backoff then never hold up the member's others, and a member owning many partitions (a
@@ -49,8 +47,6 @@ export class WebhookSink implements Sink {
   private readonly filter: MessageFilter;
   private readonly state: SubscriptionState;
   private readonly attemptKind: AttemptKind;
-  /** The headers every request carries, before the per-request ones. */
-  private readonly fixedHeaders: Record<string, string>;
   private closed = false;
 
   constructor(private readonly options: WebhookSinkOptions) {
@@ -60,7 +56,6 @@ export class WebhookSink implements Sink {
     this.keys = config.secrets.map(secretKey);
     this.filter = new MessageFilter(config);
     this.attemptKind = options.kind ?? 'delivery';
-    this.fixedHeaders = { ...config.headers, 'content-type': 'application/json', 'user-agent': USER_AGENT };
     this.state =
       this.attemptKind === 'delivery'
         ? acquireState(options.group, config, options.pool)
@@ -105,8 +100,8 @@ export class WebhookSink implements Sink {
       const timestamp = Math.floor(Date.now() / 1_000);
       const first = messages[0];
       const last = messages[messages.length - 1];
+      // The subscription's own headers, content type and user agent are the client's fixed ones.
       const headers: Record<string, string> = {
-        ...this.fixedHeaders,
         'webhook-id': id,
         'webhook-timestamp': String(timestamp),
         'webhook-signature': signatureHeader(this.keys, id, timestamp, body),
@@ -163,6 +158,7 @@ function describe(outcome: HttpOutcome): string {
     const location = outcome.headers?.location;
     return `HTTP ${outcome.status}: redirect${location ? ` to ${location}` : ''} not followed`;
   }
-  const text = (outcome.body ?? '').replace(/\s+/g, ' ').trim().slice(0, 200);
+  // NUL cannot be stored in a Postgres text column: it would cost the attempt log its whole batch.
+  const text = (outcome.body ?? '').replaceAll('\u0000', ' ').replace(/\s+/g, ' ').trim().slice(0, 200);
   return `HTTP ${outcome.status}${text ? `: ${text}` : ''}`;
 }
