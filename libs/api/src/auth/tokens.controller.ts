@@ -14,7 +14,7 @@ import {
 import { z } from 'zod';
 import { TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
 import { parseBody } from '../body';
-import { ApiDoc } from '../openapi';
+import { ApiDoc } from '../openapi/api-doc.decorator';
 import { AdminOnly } from './auth.decorators';
 import { Authentication } from './authentication';
 import { TokenRepository, type TokenInfo } from './token.repository';

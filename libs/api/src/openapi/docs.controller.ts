@@ -1,7 +1,7 @@
 import { Controller, Get, Header, Inject, NotFoundException, Param, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { dirname, join } from 'node:path';
-import { Public } from '../auth';
+import { Public } from '../auth/auth.decorators';
 import { OpenApiDocument } from './openapi.document';
 
 const ASSETS = new Set(['swagger-ui.css', 'swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js']);
