@@ -13,7 +13,7 @@ import {
 } from '@nestjs/common';
 import { z } from 'zod';
 import { CatalogRepository } from '@tributary/catalog';
-import { resolveGroup, TRIBUTARY_CONFIG, type GroupConfig, type TributaryConfig } from '@tributary/config';
+import { generateWebhookSecret, resolveGroup, TRIBUTARY_CONFIG, type GroupConfig, type TributaryConfig } from '@tributary/config';
 import { PlatformDatabase } from '@tributary/store';
 import {
   AttemptView,
@@ -23,7 +23,6 @@ import {
   ReplayResult,
   WebhookReplayer,
   WebhookRepository,
-  generateWebhookSecret,
   type WebhookSinkConfig,
   pingWebhook,
   storedUrl,

@@ -1,12 +1,19 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { PoolClient } from 'pg';
 import type { z } from 'zod';
-import { fileSchema, type GroupConfig, type SourceFileConfig, type TopicDefaults } from '@tributary/config';
+import {
+  fileSchema,
+  restoreWriteOnlySecrets,
+  storedSecretsOf,
+  WriteOnlySecretError,
+  type GroupConfig,
+  type SourceFileConfig,
+  type TopicDefaults,
+} from '@tributary/config';
 import { TopicRepository } from '@tributary/topic-log';
 import { CatalogRepository } from './catalog.repository';
 import type { ManagedBy } from './catalog.types';
 import { clashingSource, sourceIdentityChange } from './source-identity';
-import { restoreWriteOnlySecrets, storedSecretsOf, WriteOnlySecretError } from './write-only-secrets';
 
 export interface PlannedChange {
   action: 'create' | 'update' | 'delete' | 'unchanged' | 'conflict';

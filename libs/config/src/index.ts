@@ -1,6 +1,7 @@
 export { ConfigModule, TRIBUTARY_CONFIG } from './config.module';
 export { ConfigError, interpolateEnv, loadConfig, resolveGroup, resolveSource } from './config.loader';
 export { foreignHostName } from './host-names';
+export { generateWebhookSecret } from './webhook-secret';
 export {
   capturedTableSchema,
   fileSchema,
@@ -22,3 +23,4 @@ export {
   type WebhookOperation,
   type WebhookSinkConfig,
 } from './webhook-sink.schema';
+export { restoreWriteOnlySecrets, SECRET_MASK, storedSecretsOf, WriteOnlySecretError } from './write-only-secrets';
