@@ -1,5 +1,7 @@
 export { ConfigModule, TRIBUTARY_CONFIG } from './config.module';
-export { ConfigError, interpolateEnv, loadConfig, resolveGroup, resolveSource } from './config.loader';
+export { ConfigError } from './config-error';
+export { loadConfig, resolveGroup, resolveSource } from './config.loader';
+export { parseConfigYaml } from './config-yaml';
 export { foreignHostName } from './host-names';
 export { generateWebhookSecret } from './webhook-secret';
 export {
