@@ -23,6 +23,48 @@ const APPLY = '/api/v1/config/apply';
 const unreachable = 'postgres://postgres:pw@127.0.0.1:1/x';
 
 /**
+ * Every route that takes query parameters, with bad ones: always a 400 naming the parameter, whatever the
+ * route (a bad boolean once was a 400, a 422 or silently false). `hook` is a webhook group.
+ */
+function badQueries(): Case[] {
+  const bad = (path: string, field: string, method = 'GET'): Case => ({
+    name: `${method} ${path}`,
+    method,
+    path,
+    status: 400,
+    field,
+    ...(method === 'POST' ? { body: {} } : {}),
+  });
+  const messages = '/api/v1/topics/t/messages';
+  const attempts = `${G}/hook/attempts`;
+  return [
+    bad(`${messages}?partition=one`, 'partition'),
+    bad(`${messages}?partition=-1`, 'partition'),
+    bad(`${messages}?offset=1.5`, 'offset'),
+    bad(`${messages}?offset=99999999999999999999`, 'offset'),
+    bad(`${messages}?limit=0`, 'limit'),
+    bad(`${messages}?limit=1&limit=2`, 'limit'),
+    bad(`${messages}?offset=0&since=2026-11-25T10:00:00Z`, 'since'),
+    bad(`${messages}?since=2026-11-25T10:00:00`, 'since'),
+    bad('/api/v1/dead-letters?limit=lots', 'limit'),
+    bad('/api/v1/dead-letters?before=0', 'before'),
+    bad('/api/v1/dead-letters?before=-5', 'before'),
+    bad('/api/v1/dead-letters?group=a&group=b', 'group'),
+    bad(`${attempts}?failed=yes`, 'failed'),
+    bad(`${attempts}?failed=1`, 'failed'),
+    bad(`${attempts}?limit=1001`, 'limit'),
+    bad(`${attempts}?before=x`, 'before'),
+    bad(`${attempts}?partition=1024`, 'partition'),
+    bad(`${attempts}?offset=-1`, 'offset'),
+    bad(`${G}/hook/dead-letters?limit=0`, 'limit'),
+    bad(`${S}/nope?dropSlot=maybe`, 'dropSlot', 'DELETE'),
+    bad(`${S}/nope?dropSlot=1`, 'dropSlot', 'DELETE'),
+    bad(`${APPLY}?prune=yes`, 'prune', 'POST'),
+    bad(`${APPLY}?dryRun=TRUE`, 'dryRun', 'POST'),
+  ];
+}
+
+/**
  * Bad input gets a 4xx problem document naming the field, never a 500, and changes nothing: the
  * platform's tables are compared before and after the whole table of cases.
  */
@@ -439,6 +481,7 @@ const CASES: Case[] = [
     status: 400,
     field: 'since',
   },
+  ...badQueries(),
   // routing
   { name: 'unknown route', method: 'GET', path: '/api/v1/nothing-here', status: 404 },
   { name: 'wrong method', method: 'PUT', path: G, body: {}, status: 404 },
@@ -579,6 +622,12 @@ describe('bad input: a 4xx naming the field, never a 500, and nothing changed', 
       body: JSON.stringify({ name: 'existing', topics: ['t'] }),
     });
     expect(created.status).toBe(201);
+    const hook = await fetch(`${base}${G}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'hook', topics: ['t'], sink: { type: 'webhook', url: 'https://hooks.example.com/t' } }),
+    });
+    expect(hook.status).toBe(201);
   });
 
   afterAll(async () => {

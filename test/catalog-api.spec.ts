@@ -296,7 +296,7 @@ describe('sources, groups and sinks through the API', () => {
     const offsets = await platform.pool.query(`SELECT 1 FROM tributary.group_offsets WHERE group_name = 'hooks'`);
     expect(offsets.rowCount).toBe(0);
 
-    expect((await call('DELETE', '/sources/shop?dropSlot=maybe')).status).toBe(422);
+    expect((await call('DELETE', '/sources/shop?dropSlot=maybe')).status).toBe(400);
     expect((await call('DELETE', '/sources/shop?dropSlot=true')).status).toBe(204);
     expect((await call('GET', '/sources/shop')).status).toBe(404);
     expect(await cluster.query('shop', `SELECT slot_name FROM pg_replication_slots`)).toEqual([]);

@@ -10,7 +10,11 @@ import {
 } from '@tributary/catalog';
 import { TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
 import { TopicRepository } from '@tributary/topic-log';
+import { z } from 'zod';
 import { ApiDoc } from './openapi';
+import { parseQuery, queryFlag } from './query-params';
+
+const applyQuery = z.object({ dryRun: queryFlag.default(false), prune: queryFlag.default(false) });
 
 /**
  * Config as code: a tributary.yaml document (as JSON) is planned and applied in one transaction, all or
@@ -32,12 +36,12 @@ export class ConfigController {
   @Post('apply')
   @HttpCode(200)
   @ApiDoc({ summary: 'Plan and apply a tributary.yaml document (sources, topics, groups) in one transaction' })
-  async apply(@Body() body: unknown, @Query('dryRun') dryRun?: string, @Query('prune') prune?: string): Promise<ApplyResult> {
+  async apply(@Body() body: unknown, @Query() query: unknown): Promise<ApplyResult> {
+    const { dryRun: onlyPlan, prune } = parseQuery(applyQuery, query);
     try {
-      const onlyPlan = flag(dryRun, 'dryRun');
       const result = await this.applier.apply(body, {
         dryRun: onlyPlan,
-        prune: flag(prune, 'prune'),
+        prune,
         managedBy: 'file',
         topicDefaults: this.config.topicDefaults,
         defaultSourceUrl: this.config.defaultSourceUrl,
@@ -83,12 +87,6 @@ export class ConfigController {
       }),
     };
   }
-}
-
-function flag(value: string | undefined, field: string): boolean {
-  if (value === undefined || value === 'false') return false;
-  if (value === 'true') return true;
-  throw new BadRequestException({ detail: `${field}: must be true or false`, field });
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -18,9 +18,16 @@ import { DeadLetterRepository, type DeadLetter } from '@tributary/consumer-group
 import { PlatformDatabase } from '@tributary/store';
 import { ReplayBusyError, ReplayNotFoundError, WebhookReplayer, type ReplayResult } from '@tributary/webhook-sink';
 import { ApiDoc } from './openapi';
-import { intParam } from './query-params';
+import { z } from 'zod';
+import { parseQuery, queryLimit, queryPosition } from './query-params';
 
 const ID = /^\d{1,18}$/;
+const listQuery = z.object({
+  group: z.string().optional(),
+  topic: z.string().optional(),
+  before: queryPosition(1).optional(),
+  limit: queryLimit,
+});
 
 /**
  * Dead letters of every group. Only sinks that deliver outside the platform park messages (database sinks
@@ -37,21 +44,8 @@ export class DeadLettersController {
 
   @Get()
   @ApiDoc({ summary: 'Dead letters, newest first: ?group=&topic=&before=<id>&limit=' })
-  list(
-    @Query('group') group?: string,
-    @Query('topic') topic?: string,
-    @Query('before') before?: string,
-    @Query('limit') limit?: string,
-  ): Promise<DeadLetter[]> {
-    return this.deadLetters.list({
-      group: group || undefined,
-      topic: topic || undefined,
-      before:
-        before === undefined
-          ? undefined
-          : String(intParam(before, 'before', { min: 1, max: Number.MAX_SAFE_INTEGER, default: 1 })),
-      limit: intParam(limit, 'limit', { min: 1, max: 1000, default: 100 }),
-    });
+  list(@Query() query: unknown): Promise<DeadLetter[]> {
+    return this.deadLetters.list(parseQuery(listQuery, query));
   }
 
   /** One dead letter with its envelope, sent as stored (int8 and numeric keep every digit). */

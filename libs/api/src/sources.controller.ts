@@ -34,6 +34,7 @@ import { parseBody } from './body';
 import { patchOf, replacementOf, restoreSecrets } from './spec-bodies';
 import { expectedVersion, setCatalogEtag, staleVersion } from './catalog-etag';
 import { ApiDoc } from './openapi';
+import { parseQuery, queryFlag } from './query-params';
 
 const tableBody = z
   .object({
@@ -44,6 +45,8 @@ const tableBody = z
       .optional(),
   })
   .strict();
+
+const removeQuery = z.object({ dropSlot: queryFlag.default(false) });
 
 /** How long deleting a source with `dropSlot` waits for capture processes to let go of the slot. */
 const RELEASE_WAIT_MS = 15_000;
@@ -181,12 +184,10 @@ export class SourcesController {
   @Delete(':name')
   @HttpCode(204)
   @ApiDoc({ summary: 'Delete a source; ?dropSlot=true also drops its replication slot and publication' })
-  async remove(@Param('name') name: string, @Query('dropSlot') dropSlot?: string): Promise<void> {
-    if (dropSlot !== undefined && dropSlot !== 'true' && dropSlot !== 'false') {
-      throw new UnprocessableEntityException({ detail: 'dropSlot: must be true or false', field: 'dropSlot' });
-    }
+  async remove(@Param('name') name: string, @Query() query: unknown): Promise<void> {
+    const { dropSlot } = parseQuery(removeQuery, query);
     const entry = await this.mustExist(name);
-    if (dropSlot !== 'true') {
+    if (!dropSlot) {
       if (!(await this.catalog.deleteSource(name))) throw this.missing(name);
       return;
     }

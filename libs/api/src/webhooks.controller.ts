@@ -29,7 +29,7 @@ import {
   type PingResult,
 } from '@tributary/webhook-sink';
 import { parseBody } from './body';
-import { intParam } from './query-params';
+import { parseQuery, queryFlag, queryInt, queryLimit, queryPosition } from './query-params';
 
 const OFFSET = z.union([z.string().regex(/^\d{1,19}$/, 'must be a non-negative integer'), z.number().int().min(0)]);
 const limit = z.number().int().min(1).max(10_000).optional();
@@ -47,6 +47,16 @@ const replayBody = z.union([
   z.object({ since: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 timestamp' }), limit }).strict(),
 ]);
 
+const attemptsQuery = z.object({
+  limit: queryLimit,
+  before: queryPosition(1).optional(),
+  failed: queryFlag.default(false),
+  topic: z.string().optional(),
+  partition: queryInt(0, 1023).optional(),
+  offset: queryPosition(0).optional(),
+});
+const deadLettersQuery = z.object({ limit: queryLimit });
+
 /** Webhook subscriptions (groups with a webhook sink): attempt log, dead letters, replay, status. */
 @Controller('api/v1/groups')
 export class WebhooksController {
@@ -62,38 +72,18 @@ export class WebhooksController {
 
   /** Every delivery attempt, newest first: `?limit=100&before=<id>&failed=true&topic=&partition=&offset=`. */
   @Get(':group/attempts')
-  async attempts(
-    @Param('group') group: string,
-    @Query('limit') limitParam?: string,
-    @Query('before') before?: string,
-    @Query('failed') failed?: string,
-    @Query('topic') topic?: string,
-    @Query('partition') partition?: string,
-    @Query('offset') offset?: string,
-  ): Promise<{ status: unknown; attempts: AttemptView[] }> {
+  async attempts(@Param('group') group: string, @Query() query: unknown): Promise<{ status: unknown; attempts: AttemptView[] }> {
     await this.subscription(group);
-    const attempts = await this.repo.attempts(group, {
-      limit: intParam(limitParam, 'limit', { min: 1, max: 1000, default: 100 }),
-      before:
-        before === undefined
-          ? undefined
-          : String(intParam(before, 'before', { min: 1, max: Number.MAX_SAFE_INTEGER, default: 1 })),
-      failedOnly: failed === 'true' || failed === '1',
-      topic: topic || undefined,
-      partition: partition === undefined ? undefined : intParam(partition, 'partition', { min: 0, max: 1023, default: 0 }),
-      offset:
-        offset === undefined
-          ? undefined
-          : String(intParam(offset, 'offset', { min: 0, max: Number.MAX_SAFE_INTEGER, default: 0 })),
-    });
+    const { failed, ...filter } = parseQuery(attemptsQuery, query);
+    const attempts = await this.repo.attempts(group, { ...filter, failedOnly: failed });
     return { status: (await this.repo.status(group)) ?? null, attempts };
   }
 
   /** Dead letters, newest first, each with every attempt made at its message. */
   @Get(':group/dead-letters')
-  async deadLetters(@Param('group') group: string, @Query('limit') limitParam?: string): Promise<DeadLetterView[]> {
+  async deadLetters(@Param('group') group: string, @Query() query: unknown): Promise<DeadLetterView[]> {
     await this.subscription(group);
-    return this.repo.deadLetters(group, intParam(limitParam, 'limit', { min: 1, max: 1000, default: 100 }));
+    return this.repo.deadLetters(group, parseQuery(deadLettersQuery, query).limit);
   }
 
   /**
