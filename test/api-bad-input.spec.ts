@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { createApp } from '@tributary/runtime';
+import { callApi } from './support/api';
 import { platformConfig } from './support/capture-harness';
 import { TestCluster } from './support/pg-cluster';
 import { TestPlatform } from './support/platform';
@@ -616,18 +617,9 @@ describe('bad input: a 4xx naming the field, never a 500, and nothing changed', 
     app = (await createApp({ ...platformConfig(platform.url, []), logLevel: 'error' }, ['api'])) as INestApplication;
     await app.listen(0, '127.0.0.1');
     base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-    const created = await fetch(`${base}${G}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'existing', topics: ['t'] }),
-    });
-    expect(created.status).toBe(201);
-    const hook = await fetch(`${base}${G}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'hook', topics: ['t'], sink: { type: 'webhook', url: 'https://hooks.example.com/t' } }),
-    });
-    expect(hook.status).toBe(201);
+    expect((await callApi(base, 'POST', G, { name: 'existing', topics: ['t'] })).status).toBe(201);
+    const hook = { name: 'hook', topics: ['t'], sink: { type: 'webhook', url: 'https://hooks.example.com/t' } };
+    expect((await callApi(base, 'POST', G, hook)).status).toBe(201);
   });
 
   afterAll(async () => {
@@ -664,12 +656,8 @@ describe('bad input: a 4xx naming the field, never a 500, and nothing changed', 
     const before = await snapshot();
     const results: { name: string; status: number; field?: string; type?: string }[] = [];
     for (const c of CASES) {
-      const res = await fetch(`${base}${c.path}`, {
-        method: c.method,
-        headers: { ...(c.body === undefined ? {} : { 'content-type': 'application/json' }), ...c.headers },
-        body: c.body === undefined ? undefined : typeof c.body === 'string' ? c.body : JSON.stringify(c.body),
-      });
-      const body = (await res.json().catch(() => ({}))) as { field?: string; status?: number; detail?: string };
+      const res = await callApi(base, c.method, c.path, c.body, { headers: c.headers });
+      const body = (typeof res.body === 'object' ? res.body : {}) as { field?: string; detail?: string };
       results.push({
         name: c.name,
         status: res.status,
