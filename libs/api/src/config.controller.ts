@@ -1,4 +1,4 @@
-import { BadRequestException, Body, ConflictException, Controller, Get, HttpCode, Inject, Post, Query } from '@nestjs/common';
+import { BadRequestException, Body, ConflictException, Controller, Get, HttpCode, Inject, Post } from '@nestjs/common';
 import {
   ApplyRaceError,
   CatalogRepository,
@@ -12,7 +12,8 @@ import { TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
 import { TopicRepository } from '@tributary/topic-log';
 import { z } from 'zod';
 import { ApiDoc } from './openapi';
-import { parseQuery, queryFlag } from './query-params';
+import { queryFlag, ValidQuery } from './query-params';
+import * as R from './openapi/responses.schema';
 
 const applyQuery = z.object({ dryRun: queryFlag.default(false), prune: queryFlag.default(false) });
 
@@ -35,9 +36,14 @@ export class ConfigController {
    */
   @Post('apply')
   @HttpCode(200)
-  @ApiDoc({ summary: 'Plan and apply a tributary.yaml document (sources, topics, groups) in one transaction' })
-  async apply(@Body() body: unknown, @Query() query: unknown): Promise<ApplyResult> {
-    const { dryRun: onlyPlan, prune } = parseQuery(applyQuery, query);
+  @ApiDoc({
+    summary: 'Plan and apply a tributary.yaml document (sources, topics, groups) in one transaction',
+    response: R.applyResult,
+  })
+  async apply(
+    @Body() body: unknown,
+    @ValidQuery(applyQuery) { dryRun: onlyPlan, prune }: z.infer<typeof applyQuery>,
+  ): Promise<ApplyResult> {
     try {
       const result = await this.applier.apply(body, {
         dryRun: onlyPlan,
@@ -64,7 +70,10 @@ export class ConfigController {
 
   /** The running configuration in the shape `apply` takes; passwords masked (`***`) and webhook secrets left out, which apply keeps as stored. */
   @Get()
-  @ApiDoc({ summary: 'The running sources, topics and groups, as a document apply takes (secrets masked or left out)' })
+  @ApiDoc({
+    summary: 'The running sources, topics and groups, as a document apply takes (secrets masked or left out)',
+    response: R.configDocument,
+  })
   async export(): Promise<Record<string, unknown>> {
     const [sources, groups, topics] = await Promise.all([
       this.catalog.listSources(),

@@ -8,7 +8,6 @@ import {
   NotFoundException,
   Param,
   Post,
-  Query,
   Res,
 } from '@nestjs/common';
 import type { Response } from 'express';
@@ -19,7 +18,8 @@ import { PlatformDatabase } from '@tributary/store';
 import { ReplayBusyError, ReplayNotFoundError, WebhookReplayer, type ReplayResult } from '@tributary/webhook-sink';
 import { ApiDoc } from './openapi';
 import { z } from 'zod';
-import { parseQuery, queryLimit, queryPosition } from './query-params';
+import { queryLimit, queryPosition, ValidQuery } from './query-params';
+import * as R from './openapi/responses.schema';
 
 const ID = /^\d{1,18}$/;
 const listQuery = z.object({
@@ -43,14 +43,14 @@ export class DeadLettersController {
   ) {}
 
   @Get()
-  @ApiDoc({ summary: 'Dead letters, newest first: ?group=&topic=&before=<id>&limit=' })
-  list(@Query() query: unknown): Promise<DeadLetter[]> {
-    return this.deadLetters.list(parseQuery(listQuery, query));
+  @ApiDoc({ summary: 'Dead letters, newest first: ?group=&topic=&before=<id>&limit=', response: R.deadLetterList })
+  list(@ValidQuery(listQuery) query: z.infer<typeof listQuery>): Promise<DeadLetter[]> {
+    return this.deadLetters.list(query);
   }
 
   /** One dead letter with its envelope, sent as stored (int8 and numeric keep every digit). */
   @Get(':id')
-  @ApiDoc({ summary: 'A dead letter with its message' })
+  @ApiDoc({ summary: 'A dead letter with its message', response: R.deadLetter })
   async get(@Param('id') id: string, @Res() res: Response): Promise<void> {
     const found = ID.test(id) ? await this.deadLetters.get(id) : undefined;
     if (!found) throw new NotFoundException({ detail: `no dead letter ${id}`, field: 'id' });
@@ -61,7 +61,7 @@ export class DeadLettersController {
   /** Delivers the message again through its group's sink; once delivered the dead letter is removed. */
   @Post(':id/replay')
   @HttpCode(200)
-  @ApiDoc({ summary: "Deliver a dead letter again through its group's sink (removed once delivered)" })
+  @ApiDoc({ summary: "Deliver a dead letter again through its group's sink (removed once delivered)", response: R.replayResult })
   async replay(@Param('id') id: string): Promise<ReplayResult> {
     const found = ID.test(id) ? await this.deadLetters.get(id) : undefined;
     if (!found) throw new NotFoundException({ detail: `no dead letter ${id}`, field: 'id' });

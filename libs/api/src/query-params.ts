@@ -1,5 +1,8 @@
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import type { Request } from 'express';
 import { z } from 'zod';
 import { invalidInput } from './body';
+import { API_QUERY } from './openapi/api-doc.decorator';
 
 /**
  * Query parameters are validated like bodies: one zod object per route (also what the OpenAPI document
@@ -33,3 +36,18 @@ export const queryFlag = z.enum(['true', 'false'], { error: 'must be true or fal
 
 /** At most this many items, 1 to 1000, 100 when not given. */
 export const queryLimit = queryInt(1, 1000).default(100);
+
+/**
+ * The handler's query parameters, parsed with `schema` (see parseQuery); the OpenAPI document lists them
+ * from the same schema, so what is documented is what is enforced.
+ */
+export function ValidQuery(schema: z.ZodObject): ParameterDecorator {
+  // Wrapped: Nest takes a decorator argument with a `transform` method, as a zod schema has, for a pipe.
+  const parsed = createParamDecorator((data: { schema: z.ZodObject }, ctx: ExecutionContext) =>
+    parseQuery(data.schema, ctx.switchToHttp().getRequest<Request>().query),
+  )({ schema });
+  return (target, key, index) => {
+    parsed(target, key, index);
+    if (key !== undefined) Reflect.defineMetadata(API_QUERY, schema, (target as Record<string | symbol, object>)[key]);
+  };
+}

@@ -12,7 +12,6 @@ import {
   Param,
   Patch,
   Post,
-  Query,
   Res,
 } from '@nestjs/common';
 import { z } from 'zod';
@@ -21,7 +20,8 @@ import type { Response } from 'express';
 import { etagOf, TopicInfo, TopicLog, TopicRepository } from '@tributary/topic-log';
 import { parseBody } from './body';
 import { ApiDoc } from './openapi';
-import { parseQuery, queryInt, queryLimit, queryPosition } from './query-params';
+import { queryInt, queryLimit, queryPosition, ValidQuery } from './query-params';
+import * as R from './openapi/responses.schema';
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 
@@ -64,7 +64,7 @@ export class TopicsController {
 
   /** A topic of its own (capture creates its tables' topics itself). Omitted settings use topicDefaults. */
   @Post()
-  @ApiDoc({ summary: 'Create a topic', body: createTopic })
+  @ApiDoc({ summary: 'Create a topic', body: createTopic, response: R.topicInfo })
   async create(@Body() body: unknown): Promise<TopicInfo> {
     const t = parseBody(createTopic, body);
     const d = this.config.topicDefaults;
@@ -79,7 +79,7 @@ export class TopicsController {
 
   /** Retention only: the partition count is fixed, since changing it would move keys between partitions. */
   @Patch(':name')
-  @ApiDoc({ summary: "Change a topic's retention", body: updateTopic })
+  @ApiDoc({ summary: "Change a topic's retention", body: updateTopic, response: R.topicInfo })
   async update(
     @Param('name') name: string,
     @Body() body: unknown,
@@ -110,11 +110,13 @@ export class TopicsController {
   }
 
   @Get()
+  @ApiDoc({ summary: 'Every topic', response: R.topicList })
   list(): Promise<TopicInfo[]> {
     return this.topics.list();
   }
 
   @Get(':name')
+  @ApiDoc({ summary: 'A topic with its offsets per partition', response: R.topicWithOffsets })
   async get(@Param('name') name: string, @Res({ passthrough: true }) res: Response): Promise<TopicInfo & { offsets: unknown }> {
     const topic = await this.mustExist(name);
     res.setHeader('ETag', etagOf(topic)); // send it back in If-Match to update only this version
@@ -127,10 +129,13 @@ export class TopicsController {
    * are sent as stored, not re-serialised, so int8, numeric and json values keep every digit.
    */
   @Get(':name/messages')
-  @ApiDoc({ summary: 'Browse a partition by offset or by time, paginated (nextOffset)' })
-  async messages(@Param('name') name: string, @Res() res: Response, @Query() query: unknown): Promise<void> {
+  @ApiDoc({ summary: 'Browse a partition by offset or by time, paginated (nextOffset)', response: R.messagesPage })
+  async messages(
+    @Param('name') name: string,
+    @Res() res: Response,
+    @ValidQuery(messagesQuery) { partition: p, offset, limit, since }: z.infer<typeof messagesQuery>,
+  ): Promise<void> {
     const topic = await this.mustExist(name);
-    const { partition: p, offset, limit, since } = parseQuery(messagesQuery, query);
     if (p > topic.partitions - 1) {
       const detail = `partition: must be an integer from 0 to ${topic.partitions - 1}`;
       throw new BadRequestException({ detail, field: 'partition' });
