@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { createApp } from '@tributary/runtime';
+import { callApi } from './support/api';
 import { platformConfig } from './support/capture-harness';
 import { TestCluster } from './support/pg-cluster';
 import { TestPlatform } from './support/platform';
@@ -21,6 +22,48 @@ const G = '/api/v1/groups';
 const S = '/api/v1/sources';
 const APPLY = '/api/v1/config/apply';
 const unreachable = 'postgres://postgres:pw@127.0.0.1:1/x';
+
+/**
+ * Every route that takes query parameters, with bad ones: always a 400 naming the parameter, whatever the
+ * route (a bad boolean once was a 400, a 422 or silently false). `hook` is a webhook group.
+ */
+function badQueries(): Case[] {
+  const bad = (path: string, field: string, method = 'GET'): Case => ({
+    name: `${method} ${path}`,
+    method,
+    path,
+    status: 400,
+    field,
+    ...(method === 'POST' ? { body: {} } : {}),
+  });
+  const messages = '/api/v1/topics/t/messages';
+  const attempts = `${G}/hook/attempts`;
+  return [
+    bad(`${messages}?partition=one`, 'partition'),
+    bad(`${messages}?partition=-1`, 'partition'),
+    bad(`${messages}?offset=1.5`, 'offset'),
+    bad(`${messages}?offset=99999999999999999999`, 'offset'),
+    bad(`${messages}?limit=0`, 'limit'),
+    bad(`${messages}?limit=1&limit=2`, 'limit'),
+    bad(`${messages}?offset=0&since=2026-11-25T10:00:00Z`, 'since'),
+    bad(`${messages}?since=2026-11-25T10:00:00`, 'since'),
+    bad('/api/v1/dead-letters?limit=lots', 'limit'),
+    bad('/api/v1/dead-letters?before=0', 'before'),
+    bad('/api/v1/dead-letters?before=-5', 'before'),
+    bad('/api/v1/dead-letters?group=a&group=b', 'group'),
+    bad(`${attempts}?failed=yes`, 'failed'),
+    bad(`${attempts}?failed=1`, 'failed'),
+    bad(`${attempts}?limit=1001`, 'limit'),
+    bad(`${attempts}?before=x`, 'before'),
+    bad(`${attempts}?partition=1024`, 'partition'),
+    bad(`${attempts}?offset=-1`, 'offset'),
+    bad(`${G}/hook/dead-letters?limit=0`, 'limit'),
+    bad(`${S}/nope?dropSlot=maybe`, 'dropSlot', 'DELETE'),
+    bad(`${S}/nope?dropSlot=1`, 'dropSlot', 'DELETE'),
+    bad(`${APPLY}?prune=yes`, 'prune', 'POST'),
+    bad(`${APPLY}?dryRun=TRUE`, 'dryRun', 'POST'),
+  ];
+}
 
 /**
  * Bad input gets a 4xx problem document naming the field, never a 500, and changes nothing: the
@@ -439,6 +482,7 @@ const CASES: Case[] = [
     status: 400,
     field: 'since',
   },
+  ...badQueries(),
   // routing
   { name: 'unknown route', method: 'GET', path: '/api/v1/nothing-here', status: 404 },
   { name: 'wrong method', method: 'PUT', path: G, body: {}, status: 404 },
@@ -573,12 +617,9 @@ describe('bad input: a 4xx naming the field, never a 500, and nothing changed', 
     app = (await createApp({ ...platformConfig(platform.url, []), logLevel: 'error' }, ['api'])) as INestApplication;
     await app.listen(0, '127.0.0.1');
     base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-    const created = await fetch(`${base}${G}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'existing', topics: ['t'] }),
-    });
-    expect(created.status).toBe(201);
+    expect((await callApi(base, 'POST', G, { name: 'existing', topics: ['t'] })).status).toBe(201);
+    const hook = { name: 'hook', topics: ['t'], sink: { type: 'webhook', url: 'https://hooks.example.com/t' } };
+    expect((await callApi(base, 'POST', G, hook)).status).toBe(201);
   });
 
   afterAll(async () => {
@@ -615,12 +656,8 @@ describe('bad input: a 4xx naming the field, never a 500, and nothing changed', 
     const before = await snapshot();
     const results: { name: string; status: number; field?: string; type?: string }[] = [];
     for (const c of CASES) {
-      const res = await fetch(`${base}${c.path}`, {
-        method: c.method,
-        headers: { ...(c.body === undefined ? {} : { 'content-type': 'application/json' }), ...c.headers },
-        body: c.body === undefined ? undefined : typeof c.body === 'string' ? c.body : JSON.stringify(c.body),
-      });
-      const body = (await res.json().catch(() => ({}))) as { field?: string; status?: number; detail?: string };
+      const res = await callApi(base, c.method, c.path, c.body, { headers: c.headers });
+      const body = (typeof res.body === 'object' ? res.body : {}) as { field?: string; detail?: string };
       results.push({
         name: c.name,
         status: res.status,

@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
 import { GroupRepository } from '@tributary/consumer-groups';
 import { createApp } from '@tributary/runtime';
+import { callApi } from './support/api';
 import { platformConfig } from './support/capture-harness';
 import { TestCluster, waitFor } from './support/pg-cluster';
 import { TestPlatform } from './support/platform';
@@ -24,16 +25,7 @@ describe('reconfiguring sources and groups while changes flow', () => {
   let base: string;
   let source: Client;
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of several shapes
-  async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-    const res = await fetch(`${base}/api/v1${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  }
+  const call = (method: string, path: string, body?: unknown) => callApi(base, method, `/api/v1${path}`, body);
 
   async function mustCall(method: string, path: string, body?: unknown): Promise<void> {
     const res = await call(method, path, body);

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from '@tributary/config';
+import { ConfigError, loadConfig, parseConfigYaml } from '@tributary/config';
 
 function withYaml(yaml: string, env: NodeJS.ProcessEnv = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'tributary-config-'));
@@ -50,6 +50,44 @@ topics:
     });
     expect(config.topics).toEqual([{ name: 'customers', partitions: 2, retentionMs: 1000, retentionBytes: null }]);
     expect(config.topicDefaults.partitions).toBe(8);
+  });
+
+  it('substitutes ${ENV} into parsed values: a secret with #, ": ", quotes or a newline stays one value', () => {
+    const secret = 'x#y: z\n  evil: "q\' # w';
+    const text = 'a: ${S}\nb: "${S}"\nc: { d: ${N}, e: "${N}", f: p${N} }\n# ${UNSET_IN_A_COMMENT}\n';
+    expect(parseConfigYaml(text, { S: secret, N: '8' }, 'f.yaml')).toEqual({
+      a: secret,
+      b: secret,
+      c: { d: 8, e: '8', f: 'p8' },
+    });
+    expect(() => parseConfigYaml('a: [${UNSET}]', {}, 'f.yaml')).toThrow(
+      'f.yaml: ${UNSET} is used but the environment variable UNSET is not set',
+    );
+
+    const header = 'Bearer a#b: "c\'';
+    const config = withYaml(
+      `
+topicDefaults: { partitions: \${PARTITIONS} } # unquoted: a number, as if written here
+sources: [{ name: shop, url: "postgres://app:\${SHOP_PASSWORD}@db:5432/shop", tables: [public.orders] }]
+groups:
+  - name: hook
+    topics: [shop.public.orders]
+    sink: { type: webhook, url: https://h.example/hook, secret: \${HOOK_SECRET}, headers: { authorization: \${HEADER} } }
+`,
+      { SHOP_PASSWORD: 'p%23w', PARTITIONS: '8', HOOK_SECRET: 'whsec_MDEyMzQ1Njc4OWFiY2RlZg==', HEADER: header },
+    )();
+    expect(config.topicDefaults.partitions).toBe(8);
+    expect(config.sources[0].url).toBe('postgres://app:p%23w@db:5432/shop');
+    expect(config.groups[0].sink).toMatchObject({
+      secrets: ['whsec_MDEyMzQ1Njc4OWFiY2RlZg=='],
+      headers: { authorization: header },
+    });
+    // A newline stays inside the value, where validation refuses it by name (textually, it added a key).
+    const withNewline = withYaml(
+      'groups: [{ name: g, topics: [t], sink: { type: webhook, url: https://h.example, headers: { x-key: ${V} } } }]',
+      { V: 'a\nb' },
+    );
+    expect(withNewline).toThrow(/groups\[0\]\.sink\.headers\.x-key: must be one line/);
   });
 
   it.each([

@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { createApp } from '@tributary/runtime';
+import { callApi } from './support/api';
 import { platformConfig } from './support/capture-harness';
 import { TestCluster } from './support/pg-cluster';
 import { TestPlatform } from './support/platform';
@@ -11,16 +12,7 @@ describe('HTTP pull API', () => {
   let app: INestApplication;
   let base: string;
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of several shapes
-  async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  }
+  const call = (method: string, path: string, body?: unknown) => callApi(base, method, path, body);
 
   beforeAll(async () => {
     cluster = await TestCluster.start(18);

@@ -14,6 +14,7 @@ import {
   SnapshotTable,
 } from '@tributary/snapshot';
 import { GroupRunner } from '@tributary/worker';
+import { callApi } from './support/api';
 import { CaptureHarness, platformConfig, sourceConfig } from './support/capture-harness';
 import { backfill } from '../libs/cli/src/backfill.command';
 import { TestCluster, testedVersions, waitFor } from './support/pg-cluster';
@@ -29,16 +30,7 @@ describe('snapshots: initial snapshot, types, composite keys, the backfill API',
   const sql = (text: string, params: unknown[] = []) => cluster.query('src', text, params);
   const TABLES = ['public.typed', 'public.pairs', 'public.plain', 'public.nokey', 'public.slow', 'public.odd_keys'];
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of several shapes
-  async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  }
+  const call = (method: string, path: string, body?: unknown) => callApi(base, method, path, body);
 
   const settled = (ids?: number[]) => backfillsSettled(harness.db.pool, ids);
 

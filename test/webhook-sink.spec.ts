@@ -20,6 +20,7 @@ import {
 } from '@tributary/webhook-sink';
 import { TopicLog } from '@tributary/topic-log';
 import { GroupRunner } from '@tributary/worker';
+import { callApi } from './support/api';
 import { platformConfig } from './support/capture-harness';
 import { TestCluster, waitFor } from './support/pg-cluster';
 import { TestPlatform } from './support/platform';
@@ -360,15 +361,9 @@ describe('webhook subscriptions', () => {
     try {
       await app.listen(0, '127.0.0.1');
       const base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of several shapes
-      const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: any; type: string }> => {
-        const res = await fetch(`${base}/api/v1/groups${path}`, {
-          method,
-          headers: body === undefined ? {} : { 'content-type': 'application/json' },
-          body: body === undefined ? undefined : JSON.stringify(body),
-        });
-        const text = await res.text();
-        return { status: res.status, body: text ? JSON.parse(text) : undefined, type: res.headers.get('content-type') ?? '' };
+      const call = async (method: string, path: string, body?: unknown) => {
+        const res = await callApi(base, method, `/api/v1/groups${path}`, body);
+        return { ...res, type: res.headers.get('content-type') ?? '' };
       };
 
       const dead = await call('GET', '/wh-dl/dead-letters');

@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import { freePort } from '@tributary/local-postgres';
 import { filterReferences } from '@tributary/snapshot';
 import { CaptureHarness, platformConfig, sourceConfig } from '../support/capture-harness';
-import { TestApi } from '../support/api';
+import { callApi, TestApi } from '../support/api';
 import { TestCluster, waitFor } from '../support/pg-cluster';
 import { TestPlatform } from '../support/platform';
 import { AppProcess, builtApp } from '../support/processes';
@@ -215,15 +215,7 @@ describe("filters: a backfill filter is an expression over the table's own colum
       rmSync(dir, { recursive: true, force: true });
     });
 
-    const call = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${base}${path}`, {
-        method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of several shapes
-      return { status: res.status, body: (await res.json()) as any };
-    };
+    const call = (method: string, path: string, body?: unknown) => callApi(base, method, path, body);
 
     /** Starts the app and returns a session holding an ACCESS EXCLUSIVE lock the backfill's chunk read waits for. */
     async function startStuck(): Promise<Client> {

@@ -6,7 +6,40 @@ import { platformConfig } from './capture-harness';
 import type { TestPlatform } from './platform';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of many shapes, checked by each test
-export type ApiAnswer = { status: number; body: any; headers: Headers };
+export type ApiAnswer = { status: number; body: any; headers: Headers; text: string };
+
+/**
+ * One HTTP call to a server of the platform, the way every test makes it: a string body is sent as it is
+ * (malformed JSON), anything else as JSON; the answer's body is parsed JSON, or its text when not JSON.
+ */
+export async function callApi(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  options: { token?: string; headers?: Record<string, string> } = {},
+): Promise<ApiAnswer> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...options.headers, // a test's own Content-Type wins (415 cases)
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+    },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: parsed(text), headers: res.headers, text };
+}
+
+/** JSON, or the text itself (HTML docs, metrics text). */
+function parsed(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return text;
+  }
+}
 
 /** The API role on a test platform, listening on a free loopback port. */
 export class TestApi {
@@ -22,31 +55,9 @@ export class TestApi {
     return new TestApi(app, (await app.getUrl()).replace('[::1]', '127.0.0.1'));
   }
 
-  /** A string body is sent as it is (malformed JSON); anything else as JSON. */
-  async call(
-    method: string,
-    path: string,
-    body?: unknown,
-    token?: string,
-    extra: Record<string, string> = {},
-  ): Promise<ApiAnswer> {
-    const res = await fetch(`${this.base}${path}`, {
-      method,
-      headers: {
-        ...extra,
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      // not JSON (HTML docs, metrics text): the caller gets the text
-    }
-    return { status: res.status, body: parsed, headers: res.headers };
+  /** callApi on this API. */
+  call(method: string, path: string, body?: unknown, token?: string, headers: Record<string, string> = {}): Promise<ApiAnswer> {
+    return callApi(this.base, method, path, body, { token, headers });
   }
 
   /**
@@ -73,13 +84,7 @@ export function rawRequest(url: string, method: string, headers: Record<string, 
         const text = Buffer.concat(chunks).toString('utf8');
         const answerHeaders = new Headers();
         for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') answerHeaders.set(k, v);
-        let parsed: unknown = text;
-        try {
-          parsed = text ? JSON.parse(text) : undefined;
-        } catch {
-          // not JSON: the caller gets the text
-        }
-        resolve({ status: res.statusCode ?? 0, body: parsed, headers: answerHeaders });
+        resolve({ status: res.statusCode ?? 0, body: parsed(text), headers: answerHeaders, text });
       });
     });
     req.on('error', reject);

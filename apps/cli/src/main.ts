@@ -1,17 +1,20 @@
 #!/usr/bin/env node
 import { CliError, runCli } from '@tributary/cli';
-import { ALL_ROLES, runMain, type Role } from '@tributary/runtime';
+import type { Role } from '@tributary/runtime';
 
-// `tributary start [roles]` runs the platform in this process; every other command talks to the API.
+// `tributary start [roles]` runs the platform in this process; every other command talks to the API, so the
+// platform (Nest, TypeORM, every migration) is loaded only for `start`.
 const argv = process.argv.slice(2);
 if (argv[0] === 'start') {
-  const roles = argv.slice(1) as Role[];
-  const unknown = roles.filter((r) => !ALL_ROLES.includes(r));
-  if (unknown.length) {
-    process.stderr.write(`unknown role(s): ${unknown.join(', ')}; roles are ${ALL_ROLES.join(', ')}\n`);
-    process.exit(64);
-  }
-  runMain(roles.length ? roles : ALL_ROLES);
+  void import('@tributary/runtime').then(({ ALL_ROLES, runMain }) => {
+    const roles = argv.slice(1) as Role[];
+    const unknown = roles.filter((r) => !ALL_ROLES.includes(r));
+    if (unknown.length) {
+      process.stderr.write(`unknown role(s): ${unknown.join(', ')}; roles are ${ALL_ROLES.join(', ')}\n`);
+      process.exit(64);
+    }
+    runMain(roles.length ? roles : ALL_ROLES);
+  });
 } else {
   const stop = new AbortController();
   process.once('SIGINT', () => stop.abort());

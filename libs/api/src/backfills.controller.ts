@@ -20,6 +20,8 @@ import { TributaryMetrics } from '@tributary/metrics';
 import { BackfillRepository, BackfillRequestError, backfillView, planBackfill, type BackfillView } from '@tributary/snapshot';
 import { PlatformDatabase } from '@tributary/store';
 import { parseBody } from './body';
+import * as R from './openapi/responses.schema';
+import { ApiDoc } from './openapi';
 
 const createBackfill = z
   .object({
@@ -49,6 +51,7 @@ export class BackfillsController {
 
   @Post()
   @HttpCode(202)
+  @ApiDoc({ summary: 'Start a backfill of a table', body: createBackfill, response: R.backfill })
   async create(@Param('source') name: string, @Body() body: unknown): Promise<BackfillView> {
     const source = await this.source(name);
     const request = parseBody(createBackfill, body);
@@ -63,12 +66,14 @@ export class BackfillsController {
   }
 
   @Get()
+  @ApiDoc({ summary: "A source's backfills", response: R.backfillList })
   async list(@Param('source') name: string): Promise<BackfillView[]> {
     await this.source(name);
     return (await this.repo.list(name)).map((b) => backfillView(b));
   }
 
   @Get(':id')
+  @ApiDoc({ summary: 'A backfill with its progress', response: R.backfill })
   async get(@Param('source') name: string, @Param('id') id: string): Promise<BackfillView> {
     await this.source(name);
     const backfill = await this.repo.get(name, this.id(id));
@@ -78,6 +83,7 @@ export class BackfillsController {
 
   /** Cancels a pending or running backfill; rows already appended stay in the topic. */
   @Delete(':id')
+  @ApiDoc({ summary: 'Cancel a backfill', response: R.backfill })
   async cancel(@Param('source') name: string, @Param('id') id: string): Promise<BackfillView> {
     await this.source(name);
     const { cancelled, backfill } = await this.repo.cancel(name, this.id(id));

@@ -1,4 +1,4 @@
-import { BadRequestException, Body, ConflictException, Controller, Get, HttpCode, Inject, Post, Query } from '@nestjs/common';
+import { BadRequestException, Body, ConflictException, Controller, Get, HttpCode, Inject, Post } from '@nestjs/common';
 import {
   ApplyRaceError,
   CatalogRepository,
@@ -10,7 +10,12 @@ import {
 } from '@tributary/catalog';
 import { TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
 import { TopicRepository } from '@tributary/topic-log';
+import { z } from 'zod';
 import { ApiDoc } from './openapi';
+import { queryFlag, ValidQuery } from './query-params';
+import * as R from './openapi/responses.schema';
+
+const applyQuery = z.object({ dryRun: queryFlag.default(false), prune: queryFlag.default(false) });
 
 /**
  * Config as code: a tributary.yaml document (as JSON) is planned and applied in one transaction, all or
@@ -31,13 +36,18 @@ export class ConfigController {
    */
   @Post('apply')
   @HttpCode(200)
-  @ApiDoc({ summary: 'Plan and apply a tributary.yaml document (sources, topics, groups) in one transaction' })
-  async apply(@Body() body: unknown, @Query('dryRun') dryRun?: string, @Query('prune') prune?: string): Promise<ApplyResult> {
+  @ApiDoc({
+    summary: 'Plan and apply a tributary.yaml document (sources, topics, groups) in one transaction',
+    response: R.applyResult,
+  })
+  async apply(
+    @Body() body: unknown,
+    @ValidQuery(applyQuery) { dryRun: onlyPlan, prune }: z.infer<typeof applyQuery>,
+  ): Promise<ApplyResult> {
     try {
-      const onlyPlan = flag(dryRun, 'dryRun');
       const result = await this.applier.apply(body, {
         dryRun: onlyPlan,
-        prune: flag(prune, 'prune'),
+        prune,
         managedBy: 'file',
         topicDefaults: this.config.topicDefaults,
         defaultSourceUrl: this.config.defaultSourceUrl,
@@ -60,7 +70,10 @@ export class ConfigController {
 
   /** The running configuration in the shape `apply` takes; passwords masked (`***`) and webhook secrets left out, which apply keeps as stored. */
   @Get()
-  @ApiDoc({ summary: 'The running sources, topics and groups, as a document apply takes (secrets masked or left out)' })
+  @ApiDoc({
+    summary: 'The running sources, topics and groups, as a document apply takes (secrets masked or left out)',
+    response: R.configDocument,
+  })
   async export(): Promise<Record<string, unknown>> {
     const [sources, groups, topics] = await Promise.all([
       this.catalog.listSources(),
@@ -83,12 +96,6 @@ export class ConfigController {
       }),
     };
   }
-}
-
-function flag(value: string | undefined, field: string): boolean {
-  if (value === undefined || value === 'false') return false;
-  if (value === 'true') return true;
-  throw new BadRequestException({ detail: `${field}: must be true or false`, field });
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

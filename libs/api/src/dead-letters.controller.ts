@@ -8,7 +8,6 @@ import {
   NotFoundException,
   Param,
   Post,
-  Query,
   Res,
 } from '@nestjs/common';
 import type { Response } from 'express';
@@ -18,9 +17,17 @@ import { DeadLetterRepository, type DeadLetter } from '@tributary/consumer-group
 import { PlatformDatabase } from '@tributary/store';
 import { ReplayBusyError, ReplayNotFoundError, WebhookReplayer, type ReplayResult } from '@tributary/webhook-sink';
 import { ApiDoc } from './openapi';
-import { intParam } from './query-params';
+import { z } from 'zod';
+import { queryLimit, queryPosition, ValidQuery } from './query-params';
+import * as R from './openapi/responses.schema';
 
 const ID = /^\d{1,18}$/;
+const listQuery = z.object({
+  group: z.string().optional(),
+  topic: z.string().optional(),
+  before: queryPosition(1).optional(),
+  limit: queryLimit,
+});
 
 /**
  * Dead letters of every group. Only sinks that deliver outside the platform park messages (database sinks
@@ -36,27 +43,14 @@ export class DeadLettersController {
   ) {}
 
   @Get()
-  @ApiDoc({ summary: 'Dead letters, newest first: ?group=&topic=&before=<id>&limit=' })
-  list(
-    @Query('group') group?: string,
-    @Query('topic') topic?: string,
-    @Query('before') before?: string,
-    @Query('limit') limit?: string,
-  ): Promise<DeadLetter[]> {
-    return this.deadLetters.list({
-      group: group || undefined,
-      topic: topic || undefined,
-      before:
-        before === undefined
-          ? undefined
-          : String(intParam(before, 'before', { min: 1, max: Number.MAX_SAFE_INTEGER, default: 1 })),
-      limit: intParam(limit, 'limit', { min: 1, max: 1000, default: 100 }),
-    });
+  @ApiDoc({ summary: 'Dead letters, newest first: ?group=&topic=&before=<id>&limit=', response: R.deadLetterList })
+  list(@ValidQuery(listQuery) query: z.infer<typeof listQuery>): Promise<DeadLetter[]> {
+    return this.deadLetters.list(query);
   }
 
   /** One dead letter with its envelope, sent as stored (int8 and numeric keep every digit). */
   @Get(':id')
-  @ApiDoc({ summary: 'A dead letter with its message' })
+  @ApiDoc({ summary: 'A dead letter with its message', response: R.deadLetter })
   async get(@Param('id') id: string, @Res() res: Response): Promise<void> {
     const found = ID.test(id) ? await this.deadLetters.get(id) : undefined;
     if (!found) throw new NotFoundException({ detail: `no dead letter ${id}`, field: 'id' });
@@ -67,7 +61,7 @@ export class DeadLettersController {
   /** Delivers the message again through its group's sink; once delivered the dead letter is removed. */
   @Post(':id/replay')
   @HttpCode(200)
-  @ApiDoc({ summary: "Deliver a dead letter again through its group's sink (removed once delivered)" })
+  @ApiDoc({ summary: "Deliver a dead letter again through its group's sink (removed once delivered)", response: R.replayResult })
   async replay(@Param('id') id: string): Promise<ReplayResult> {
     const found = ID.test(id) ? await this.deadLetters.get(id) : undefined;
     if (!found) throw new NotFoundException({ detail: `no dead letter ${id}`, field: 'id' });

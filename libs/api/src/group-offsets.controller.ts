@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { GroupAdminError, GroupAdminRepository, type OffsetReset, type ResetTarget } from '@tributary/consumer-groups';
 import { parseBody } from './body';
 import { ApiDoc } from './openapi';
+import * as R from './openapi/responses.schema';
 
 const resetBody = z
   .object({
@@ -48,13 +49,13 @@ export class GroupOffsetsController {
   constructor(@Inject(GroupAdminRepository) private readonly admin: GroupAdminRepository) {}
 
   @Get()
-  @ApiDoc({ summary: 'Every group with members, lag and blocked partitions' })
+  @ApiDoc({ summary: 'Every group with members, lag and blocked partitions', response: R.groupList })
   list(): ReturnType<GroupAdminRepository['list']> {
     return this.admin.list();
   }
 
   @Post(':group/pause')
-  @ApiDoc({ summary: 'Pause consumption (members keep their partitions)' })
+  @ApiDoc({ summary: 'Pause consumption (members keep their partitions)', response: R.pauseState })
   @HttpCode(200)
   async pause(@Param('group') group: string): Promise<{ group: string; paused: boolean }> {
     await this.run(() => this.admin.setPaused(group, true));
@@ -62,7 +63,7 @@ export class GroupOffsetsController {
   }
 
   @Post(':group/resume')
-  @ApiDoc({ summary: 'Resume consumption' })
+  @ApiDoc({ summary: 'Resume consumption', response: R.pauseState })
   @HttpCode(200)
   async resume(@Param('group') group: string): Promise<{ group: string; paused: boolean }> {
     await this.run(() => this.admin.setPaused(group, false));
@@ -71,7 +72,7 @@ export class GroupOffsetsController {
 
   /** Only while paused (409 otherwise): members would race the move. */
   @Post(':group/offsets/reset')
-  @ApiDoc({ summary: "Move a paused group's committed offsets", body: resetBody })
+  @ApiDoc({ summary: "Move a paused group's committed offsets", body: resetBody, response: R.offsetResets })
   @HttpCode(200)
   async reset(@Param('group') group: string, @Body() body: unknown): Promise<{ group: string; resets: OffsetReset[] }> {
     const { to, topic, partition } = parseBody(resetBody, body);

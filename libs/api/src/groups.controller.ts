@@ -25,6 +25,7 @@ import { patchOf, replacementOf, restoreSecrets } from './spec-bodies';
 import { expectedVersion, setCatalogEtag, staleVersion } from './catalog-etag';
 import { ApiDoc } from './openapi';
 import { PullMembersRegistry } from './pull-members.registry';
+import * as R from './openapi/responses.schema';
 
 /** Through the API a group without a sink is a pull group: clients consume it over HTTP. */
 const apiGroup = z.preprocess(
@@ -52,7 +53,7 @@ export class GroupsController {
   ) {}
 
   @Post()
-  @ApiDoc({ summary: 'Create a group (with a sink, or a pull group without one)', body: groupSchema })
+  @ApiDoc({ summary: 'Create a group (with a sink, or a pull group without one)', body: groupSchema, response: R.group })
   async create(@Body() body: unknown, @Res({ passthrough: true }) res: Response): Promise<Record<string, unknown>> {
     let secret: string | undefined;
     const spec = parseBody(
@@ -69,7 +70,7 @@ export class GroupsController {
 
   /** The group, its members, and per partition: committed offset, log end, lag, owner, status. */
   @Get(':group')
-  @ApiDoc({ summary: 'A group with its sink, members, lag and per-partition state' })
+  @ApiDoc({ summary: 'A group with its sink, members, lag and per-partition state', response: R.group })
   async get(@Param('group') name: string, @Res({ passthrough: true }) res: Response): Promise<Record<string, unknown>> {
     const entry = await this.mustExist(name);
     const partitions: PartitionLag[] = await this.registry.repo.lag(name);
@@ -80,7 +81,11 @@ export class GroupsController {
 
   /** Replaces the whole spec; leaving out the webhook secrets or masking a password (`***`) keeps the stored ones. */
   @Put(':group')
-  @ApiDoc({ summary: 'Replace a group and its sink (If-Match: its ETag); its members restart with it', body: groupSchema })
+  @ApiDoc({
+    summary: 'Replace a group and its sink (If-Match: its ETag); its members restart with it',
+    body: groupSchema,
+    response: R.group,
+  })
   async replace(
     @Param('group') name: string,
     @Body() body: unknown,
@@ -93,7 +98,7 @@ export class GroupsController {
 
   /** Changes the given top-level fields; a given `sink` replaces the sink whole. */
   @Patch(':group')
-  @ApiDoc({ summary: 'Change some fields of a group (If-Match: its ETag)' })
+  @ApiDoc({ summary: 'Change some fields of a group (If-Match: its ETag)', response: R.group })
   async patch(
     @Param('group') name: string,
     @Body() body: unknown,
@@ -115,7 +120,7 @@ export class GroupsController {
 
   /** Offset resets and other notable happenings, newest first. */
   @Get(':group/events')
-  @ApiDoc({ summary: 'Offset resets and other group events, newest first' })
+  @ApiDoc({ summary: 'Offset resets and other group events, newest first', response: R.groupEvents })
   async events(@Param('group') name: string): Promise<unknown> {
     return this.registry.repo.events(name);
   }

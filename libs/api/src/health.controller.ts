@@ -2,6 +2,8 @@ import { Controller, Get, Inject, Optional, ServiceUnavailableException } from '
 import { CaptureService } from '@tributary/capture';
 import { PlatformDatabase } from '@tributary/store';
 import { Public } from './auth';
+import * as R from './openapi/responses.schema';
+import { ApiDoc } from './openapi';
 
 @Controller()
 @Public()
@@ -13,12 +15,14 @@ export class HealthController {
 
   /** Liveness: the process answers. */
   @Get('health')
+  @ApiDoc({ summary: 'Liveness', response: R.health })
   health(): { status: string } {
     return { status: 'ok' };
   }
 
   /** Readiness: database reachable, migrations applied, and (where this process captures) streaming. */
   @Get('ready')
+  @ApiDoc({ summary: 'Readiness: database, migrations and capture', response: R.readiness })
   async ready(): Promise<Record<string, unknown>> {
     const checks: Record<string, string> = {};
     try {

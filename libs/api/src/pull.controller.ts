@@ -6,6 +6,7 @@ import { ConsumerWrites } from './auth';
 import { parseBody } from './body';
 import { ApiDoc } from './openapi';
 import { PullMembersRegistry } from './pull-members.registry';
+import * as R from './openapi/responses.schema';
 
 const join = z.object({ sessionTimeoutMs: z.number().int().min(1_000).max(300_000).optional() }).strict();
 const fetchBody = z
@@ -33,7 +34,7 @@ export class PullController {
   constructor(@Inject(PullMembersRegistry) private readonly registry: PullMembersRegistry) {}
 
   @Post()
-  @ApiDoc({ summary: 'Join a group as a pull consumer', body: join })
+  @ApiDoc({ summary: 'Join a group as a pull consumer', body: join, response: R.pullJoined })
   async join(@Param('group') group: string, @Body() body: unknown): Promise<Record<string, unknown>> {
     const { sessionTimeoutMs } = parseBody(join, body);
     const pull = await this.registry.join(group, sessionTimeoutMs);
@@ -45,7 +46,11 @@ export class PullController {
   }
 
   @Post(':member/fetch')
-  @ApiDoc({ summary: 'Receive a batch (unacked messages come back after the visibility timeout)', body: fetchBody })
+  @ApiDoc({
+    summary: 'Receive a batch (unacked messages come back after the visibility timeout)',
+    body: fetchBody,
+    response: R.pullBatch,
+  })
   @HttpCode(200)
   async fetch(
     @Param('group') group: string,
@@ -68,7 +73,7 @@ export class PullController {
   }
 
   @Post(':member/ack')
-  @ApiDoc({ summary: 'Acknowledge messages by offset', body: ackBody })
+  @ApiDoc({ summary: 'Acknowledge messages by offset', body: ackBody, response: R.ackResult })
   @HttpCode(200)
   ack(@Param('group') group: string, @Param('member') member: string, @Body() body: unknown): Promise<AckResult> {
     const { messages } = parseBody(ackBody, body);
@@ -76,7 +81,7 @@ export class PullController {
   }
 
   @Post(':member/nack')
-  @ApiDoc({ summary: 'Give messages back for redelivery', body: nackBody })
+  @ApiDoc({ summary: 'Give messages back for redelivery', body: nackBody, response: R.nackResult })
   @HttpCode(200)
   nack(@Param('group') group: string, @Param('member') member: string, @Body() body: unknown): { nacked: number } {
     const { messages, delayMs } = parseBody(nackBody, body);

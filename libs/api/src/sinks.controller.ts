@@ -3,6 +3,7 @@ import { CatalogRepository, redactGroupSpec } from '@tributary/catalog';
 import { GroupRepository } from '@tributary/consumer-groups';
 import { PlatformDatabase } from '@tributary/store';
 import { ApiDoc } from './openapi';
+import * as R from './openapi/responses.schema';
 
 /**
  * Every sink with its state: a sink belongs to one group (create, change and delete it through
@@ -20,7 +21,7 @@ export class SinksController {
   }
 
   @Get()
-  @ApiDoc({ summary: "Every group's sink with its target (passwords masked), lag and blocked partitions" })
+  @ApiDoc({ summary: "Every group's sink with its target (passwords masked), lag and blocked partitions", response: R.sinkList })
   async list(): Promise<Record<string, unknown>[]> {
     const entries = (await this.catalog.listGroups()).filter((g) => g.spec.sink.type !== 'pull');
     return Promise.all(

@@ -13,7 +13,6 @@ import {
   Patch,
   Post,
   Put,
-  Query,
   Res,
   UnprocessableEntityException,
 } from '@nestjs/common';
@@ -36,6 +35,8 @@ import { parseBody } from './body';
 import { patchOf, replacementOf, restoreSecrets } from './spec-bodies';
 import { expectedVersion, setCatalogEtag, staleVersion } from './catalog-etag';
 import { ApiDoc } from './openapi';
+import { queryFlag, ValidQuery } from './query-params';
+import * as R from './openapi/responses.schema';
 
 const tableBody = z
   .object({
@@ -46,6 +47,8 @@ const tableBody = z
       .optional(),
   })
   .strict();
+
+const removeQuery = z.object({ dropSlot: queryFlag.default(false) });
 
 /** How long deleting a source with `dropSlot` waits for capture processes to let go of the slot. */
 const RELEASE_WAIT_MS = 15_000;
@@ -61,7 +64,7 @@ export class SourcesController {
   ) {}
 
   @Get()
-  @ApiDoc({ summary: 'Sources with their checkpoint and, where this process captures, live status' })
+  @ApiDoc({ summary: 'Sources with their checkpoint and, where this process captures, live status', response: R.sourceList })
   async list(): Promise<Record<string, unknown>[]> {
     const entries = await this.catalog.listSources();
     const checkpoints = await this.catalog.checkpoints();
@@ -71,7 +74,7 @@ export class SourcesController {
 
   /** One source with its slot state read from the source: reachable, slot active, confirmed LSN, lag in bytes. */
   @Get(':name')
-  @ApiDoc({ summary: 'A source with its live slot state (connected, slot, confirmed LSN, lag in bytes)' })
+  @ApiDoc({ summary: 'A source with its live slot state (connected, slot, confirmed LSN, lag in bytes)', response: R.source })
   async get(@Param('name') name: string, @Res({ passthrough: true }) res: Response): Promise<Record<string, unknown>> {
     const entry = await this.mustExist(name);
     const checkpoint = (await this.catalog.checkpoints()).get(name);
@@ -92,7 +95,7 @@ export class SourcesController {
 
   /** Checks the source can be captured (reachable, wal_level logical, role, tables) before it is stored. */
   @Post()
-  @ApiDoc({ summary: 'Create a source; capture starts within seconds', body: sourceSchema })
+  @ApiDoc({ summary: 'Create a source; capture starts within seconds', body: sourceSchema, response: R.source })
   async create(@Body() body: unknown, @Res({ passthrough: true }) res: Response): Promise<Record<string, unknown>> {
     const spec = parseBody(sourceSchema, body);
     if (await this.catalog.getSource(spec.name)) throw this.exists(spec.name);
@@ -107,7 +110,7 @@ export class SourcesController {
 
   /** Replaces the whole spec (a URL whose password is `***` keeps the stored one). Capture restarts with it. */
   @Put(':name')
-  @ApiDoc({ summary: 'Replace a source (If-Match: its ETag, for no lost updates)', body: sourceSchema })
+  @ApiDoc({ summary: 'Replace a source (If-Match: its ETag, for no lost updates)', body: sourceSchema, response: R.source })
   async replace(
     @Param('name') name: string,
     @Body() body: unknown,
@@ -120,7 +123,7 @@ export class SourcesController {
 
   /** Changes the given top-level fields only. */
   @Patch(':name')
-  @ApiDoc({ summary: 'Change some fields of a source (If-Match: its ETag)' })
+  @ApiDoc({ summary: 'Change some fields of a source (If-Match: its ETag)', response: R.source })
   async patch(
     @Param('name') name: string,
     @Body() body: unknown,
@@ -136,6 +139,7 @@ export class SourcesController {
   @ApiDoc({
     summary: 'Capture one more table (or schema.*); an initial snapshot follows if the source asks for it',
     body: tableBody,
+    response: R.source,
   })
   async addTable(
     @Param('name') name: string,
@@ -154,7 +158,7 @@ export class SourcesController {
 
   /** Stops capturing a table (`schema.table` as listed); its topic and messages stay. */
   @Delete(':name/tables/:table')
-  @ApiDoc({ summary: 'Stop capturing a table; its topic and messages stay' })
+  @ApiDoc({ summary: 'Stop capturing a table; its topic and messages stay', response: R.source })
   async removeTable(
     @Param('name') name: string,
     @Param('table') table: string,
@@ -183,12 +187,9 @@ export class SourcesController {
   @Delete(':name')
   @HttpCode(204)
   @ApiDoc({ summary: 'Delete a source; ?dropSlot=true also drops its replication slot and publication' })
-  async remove(@Param('name') name: string, @Query('dropSlot') dropSlot?: string): Promise<void> {
-    if (dropSlot !== undefined && dropSlot !== 'true' && dropSlot !== 'false') {
-      throw new UnprocessableEntityException({ detail: 'dropSlot: must be true or false', field: 'dropSlot' });
-    }
+  async remove(@Param('name') name: string, @ValidQuery(removeQuery) { dropSlot }: z.infer<typeof removeQuery>): Promise<void> {
     const entry = await this.mustExist(name);
-    if (dropSlot !== 'true') {
+    if (!dropSlot) {
       if (!(await this.catalog.deleteSource(name))) throw this.missing(name);
       return;
     }

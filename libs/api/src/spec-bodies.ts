@@ -1,5 +1,5 @@
 import { UnprocessableEntityException } from '@nestjs/common';
-import { restoreWriteOnlySecrets, WriteOnlySecretError } from '@tributary/catalog';
+import { restoreWriteOnlySecrets, WriteOnlySecretError } from '@tributary/config';
 
 /** restoreWriteOnlySecrets, with a masked value that cannot be restored answered as 422 naming the field. */
 export function restoreSecrets(...args: Parameters<typeof restoreWriteOnlySecrets>): unknown {

@@ -12,7 +12,6 @@ import {
   Param,
   Patch,
   Post,
-  Query,
   Res,
 } from '@nestjs/common';
 import { z } from 'zod';
@@ -21,7 +20,8 @@ import type { Response } from 'express';
 import { etagOf, TopicInfo, TopicLog, TopicRepository } from '@tributary/topic-log';
 import { parseBody } from './body';
 import { ApiDoc } from './openapi';
-import { intParam } from './query-params';
+import { queryInt, queryLimit, queryPosition, ValidQuery } from './query-params';
+import * as R from './openapi/responses.schema';
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 
@@ -36,6 +36,19 @@ const createTopic = z
     ...retention,
   })
   .strict();
+const messagesQuery = z
+  .object({
+    partition: queryInt(0, 1023).default(0),
+    offset: queryPosition(0).optional(),
+    limit: queryLimit,
+    since: z
+      .string()
+      .regex(ISO_TIME, 'must be an ISO 8601 time with a zone')
+      .refine((t) => !Number.isNaN(new Date(t).getTime()), 'must be an ISO 8601 time with a zone')
+      .transform((t) => new Date(t))
+      .optional(),
+  })
+  .refine((q) => q.since === undefined || q.offset === undefined, { message: 'give offset or since, not both', path: ['since'] });
 const updateTopic = z
   .object(retention)
   .strict()
@@ -51,7 +64,7 @@ export class TopicsController {
 
   /** A topic of its own (capture creates its tables' topics itself). Omitted settings use topicDefaults. */
   @Post()
-  @ApiDoc({ summary: 'Create a topic', body: createTopic })
+  @ApiDoc({ summary: 'Create a topic', body: createTopic, response: R.topicInfo })
   async create(@Body() body: unknown): Promise<TopicInfo> {
     const t = parseBody(createTopic, body);
     const d = this.config.topicDefaults;
@@ -66,7 +79,7 @@ export class TopicsController {
 
   /** Retention only: the partition count is fixed, since changing it would move keys between partitions. */
   @Patch(':name')
-  @ApiDoc({ summary: "Change a topic's retention", body: updateTopic })
+  @ApiDoc({ summary: "Change a topic's retention", body: updateTopic, response: R.topicInfo })
   async update(
     @Param('name') name: string,
     @Body() body: unknown,
@@ -97,11 +110,13 @@ export class TopicsController {
   }
 
   @Get()
+  @ApiDoc({ summary: 'Every topic', response: R.topicList })
   list(): Promise<TopicInfo[]> {
     return this.topics.list();
   }
 
   @Get(':name')
+  @ApiDoc({ summary: 'A topic with its offsets per partition', response: R.topicWithOffsets })
   async get(@Param('name') name: string, @Res({ passthrough: true }) res: Response): Promise<TopicInfo & { offsets: unknown }> {
     const topic = await this.mustExist(name);
     res.setHeader('ETag', etagOf(topic)); // send it back in If-Match to update only this version
@@ -114,29 +129,19 @@ export class TopicsController {
    * are sent as stored, not re-serialised, so int8, numeric and json values keep every digit.
    */
   @Get(':name/messages')
-  @ApiDoc({ summary: 'Browse a partition by offset or by time, paginated (nextOffset)' })
+  @ApiDoc({ summary: 'Browse a partition by offset or by time, paginated (nextOffset)', response: R.messagesPage })
   async messages(
     @Param('name') name: string,
     @Res() res: Response,
-    @Query('partition') partition?: string,
-    @Query('offset') offset?: string,
-    @Query('limit') limit?: string,
-    @Query('since') since?: string,
+    @ValidQuery(messagesQuery) { partition: p, offset, limit, since }: z.infer<typeof messagesQuery>,
   ): Promise<void> {
     const topic = await this.mustExist(name);
-    const p = intParam(partition, 'partition', { min: 0, max: topic.partitions - 1, default: 0 });
-    if (since !== undefined && offset !== undefined) {
-      throw new BadRequestException({ detail: 'since: give offset or since, not both', field: 'since' });
+    if (p > topic.partitions - 1) {
+      const detail = `partition: must be an integer from 0 to ${topic.partitions - 1}`;
+      throw new BadRequestException({ detail, field: 'partition' });
     }
-    const time = since === undefined ? undefined : new Date(since);
-    if (time && (!ISO_TIME.test(since ?? '') || Number.isNaN(time.getTime()))) {
-      throw new BadRequestException({ detail: 'since: must be an ISO 8601 time with a zone', field: 'since' });
-    }
-    const from = time
-      ? await this.log.offsetAt(name, p, time)
-      : BigInt(intParam(offset, 'offset', { min: 0, max: Number.MAX_SAFE_INTEGER, default: 0 }));
-    const n = intParam(limit, 'limit', { min: 1, max: 1000, default: 100 });
-    const messages = await this.log.read(name, p, from, n);
+    const from = since ? await this.log.offsetAt(name, p, since) : BigInt(offset ?? 0);
+    const messages = await this.log.read(name, p, from, limit);
     const nextOffset = messages.length ? String(BigInt(messages[messages.length - 1].offset) + 1n) : String(from);
     const items = messages.map(({ envelope, ...meta }) => `${JSON.stringify(meta).slice(0, -1)},"envelope":${envelope}}`);
     res.type('application/json').send(`{"messages":[${items.join(',')}],"nextOffset":"${nextOffset}"}`);

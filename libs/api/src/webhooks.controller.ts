@@ -9,11 +9,10 @@ import {
   NotFoundException,
   Param,
   Post,
-  Query,
 } from '@nestjs/common';
 import { z } from 'zod';
 import { CatalogRepository } from '@tributary/catalog';
-import { resolveGroup, TRIBUTARY_CONFIG, type GroupConfig, type TributaryConfig } from '@tributary/config';
+import { generateWebhookSecret, resolveGroup, TRIBUTARY_CONFIG, type GroupConfig, type TributaryConfig } from '@tributary/config';
 import { PlatformDatabase } from '@tributary/store';
 import {
   AttemptView,
@@ -23,14 +22,15 @@ import {
   ReplayResult,
   WebhookReplayer,
   WebhookRepository,
-  generateWebhookSecret,
   type WebhookSinkConfig,
   pingWebhook,
   storedUrl,
   type PingResult,
 } from '@tributary/webhook-sink';
 import { parseBody } from './body';
-import { intParam } from './query-params';
+import { queryFlag, queryInt, queryLimit, queryPosition, ValidQuery } from './query-params';
+import * as R from './openapi/responses.schema';
+import { ApiDoc } from './openapi';
 
 const OFFSET = z.union([z.string().regex(/^\d{1,19}$/, 'must be a non-negative integer'), z.number().int().min(0)]);
 const limit = z.number().int().min(1).max(10_000).optional();
@@ -48,6 +48,16 @@ const replayBody = z.union([
   z.object({ since: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 timestamp' }), limit }).strict(),
 ]);
 
+const attemptsQuery = z.object({
+  limit: queryLimit,
+  before: queryPosition(1).optional(),
+  failed: queryFlag.default(false),
+  topic: z.string().optional(),
+  partition: queryInt(0, 1023).optional(),
+  offset: queryPosition(0).optional(),
+});
+const deadLettersQuery = z.object({ limit: queryLimit });
+
 /** Webhook subscriptions (groups with a webhook sink): attempt log, dead letters, replay, status. */
 @Controller('api/v1/groups')
 export class WebhooksController {
@@ -63,38 +73,25 @@ export class WebhooksController {
 
   /** Every delivery attempt, newest first: `?limit=100&before=<id>&failed=true&topic=&partition=&offset=`. */
   @Get(':group/attempts')
+  @ApiDoc({ summary: 'Delivery attempts of a webhook group, newest first', response: R.attempts })
   async attempts(
     @Param('group') group: string,
-    @Query('limit') limitParam?: string,
-    @Query('before') before?: string,
-    @Query('failed') failed?: string,
-    @Query('topic') topic?: string,
-    @Query('partition') partition?: string,
-    @Query('offset') offset?: string,
+    @ValidQuery(attemptsQuery) { failed, ...filter }: z.infer<typeof attemptsQuery>,
   ): Promise<{ status: unknown; attempts: AttemptView[] }> {
     await this.subscription(group);
-    const attempts = await this.repo.attempts(group, {
-      limit: intParam(limitParam, 'limit', { min: 1, max: 1000, default: 100 }),
-      before:
-        before === undefined
-          ? undefined
-          : String(intParam(before, 'before', { min: 1, max: Number.MAX_SAFE_INTEGER, default: 1 })),
-      failedOnly: failed === 'true' || failed === '1',
-      topic: topic || undefined,
-      partition: partition === undefined ? undefined : intParam(partition, 'partition', { min: 0, max: 1023, default: 0 }),
-      offset:
-        offset === undefined
-          ? undefined
-          : String(intParam(offset, 'offset', { min: 0, max: Number.MAX_SAFE_INTEGER, default: 0 })),
-    });
+    const attempts = await this.repo.attempts(group, { ...filter, failedOnly: failed });
     return { status: (await this.repo.status(group)) ?? null, attempts };
   }
 
   /** Dead letters, newest first, each with every attempt made at its message. */
   @Get(':group/dead-letters')
-  async deadLetters(@Param('group') group: string, @Query('limit') limitParam?: string): Promise<DeadLetterView[]> {
+  @ApiDoc({ summary: "A webhook group's dead letters with their attempts", response: R.webhookDeadLetters })
+  async deadLetters(
+    @Param('group') group: string,
+    @ValidQuery(deadLettersQuery) { limit }: z.infer<typeof deadLettersQuery>,
+  ): Promise<DeadLetterView[]> {
     await this.subscription(group);
-    return this.repo.deadLetters(group, intParam(limitParam, 'limit', { min: 1, max: 1000, default: 100 }));
+    return this.repo.deadLetters(group, limit);
   }
 
   /**
@@ -103,6 +100,11 @@ export class WebhooksController {
    */
   @Post(':group/replay')
   @HttpCode(200)
+  @ApiDoc({
+    summary: 'Deliver again: a dead letter, an offset range or everything since a time',
+    body: replayBody,
+    response: R.replayResult,
+  })
   async replay(@Param('group') group: string, @Body() body: unknown): Promise<ReplayResult> {
     const { config, sink } = await this.subscription(group);
     const request = parseBody(replayBody, body);
@@ -128,6 +130,7 @@ export class WebhooksController {
 
   /** The subscription's stored state: active, paused (circuit open) or disabled (410 Gone). */
   @Get(':group/webhook')
+  @ApiDoc({ summary: "A webhook subscription's state", response: R.webhookStatus })
   async status(@Param('group') group: string): Promise<unknown> {
     const { sink } = await this.subscription(group);
     const stored = await this.repo.status(group);
@@ -145,6 +148,7 @@ export class WebhooksController {
   /** Re-enables a subscription that a 410 Gone disabled; its workers resume within seconds. */
   @Post(':group/webhook/enable')
   @HttpCode(200)
+  @ApiDoc({ summary: 'Re-enable a subscription a 410 Gone disabled', response: R.webhookStatus })
   async enable(@Param('group') group: string): Promise<unknown> {
     const { sink } = await this.subscription(group);
     await this.repo.setStatus(group, sink.url, 'active', null);
@@ -154,6 +158,7 @@ export class WebhooksController {
   /** A signed `ping` to the subscription's endpoint, to check URL, secret and reachability; nothing is delivered. */
   @Post(':group/webhook/test')
   @HttpCode(200)
+  @ApiDoc({ summary: "Send a signed ping to the subscription's endpoint", response: R.pingResult })
   async test(@Param('group') group: string): Promise<PingResult> {
     const { sink } = await this.subscription(group);
     return pingWebhook(sink, sink.allowPrivateNetworks ?? this.config.localDefaults);
@@ -165,6 +170,7 @@ export class WebhooksController {
    */
   @Post(':group/webhook/secrets/rotate')
   @HttpCode(200)
+  @ApiDoc({ summary: 'Start a secret rotation (the new secret is shown once)', response: R.secretRotation })
   async rotate(@Param('group') group: string): Promise<{ secret: string; secretCount: number; version: number }> {
     const { version, stored, sink } = await this.subscription(group);
     const secret = generateWebhookSecret();
@@ -176,6 +182,7 @@ export class WebhooksController {
   /** Ends a rotation: only the newest secret signs from now on. */
   @Delete(':group/webhook/secrets/previous')
   @HttpCode(200)
+  @ApiDoc({ summary: 'End a secret rotation: only the newest secret signs', response: R.secretRotation })
   async finishRotation(@Param('group') group: string): Promise<{ secretCount: number; version: number }> {
     const { version, stored, sink } = await this.subscription(group);
     if (sink.secrets.length < 2) {

@@ -1,12 +1,19 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { PoolClient } from 'pg';
 import type { z } from 'zod';
-import { fileSchema, type GroupConfig, type SourceFileConfig, type TopicDefaults } from '@tributary/config';
+import {
+  fileSchema,
+  restoreWriteOnlySecrets,
+  storedSecretsOf,
+  WriteOnlySecretError,
+  type GroupConfig,
+  type SourceFileConfig,
+  type TopicDefaults,
+} from '@tributary/config';
 import { TopicRepository } from '@tributary/topic-log';
 import { CatalogRepository } from './catalog.repository';
-import type { ManagedBy } from './catalog.types';
+import type { GroupEntry, ManagedBy, SourceEntry } from './catalog.types';
 import { clashingSource, sourceIdentityChange } from './source-identity';
-import { restoreWriteOnlySecrets, storedSecretsOf, WriteOnlySecretError } from './write-only-secrets';
 
 export interface PlannedChange {
   action: 'create' | 'update' | 'delete' | 'unchanged' | 'conflict';
@@ -77,90 +84,132 @@ export class ConfigApplier {
     const groups = new Map((await this.catalog.listGroups(c)).map((g) => [g.name, g]));
     const generatedSecrets: ApplyResult['generatedSecrets'] = [];
     const doc = validate(document, sources, groups, generatedSecrets);
-
-    const changes: PlannedChange[] = [];
-    const work: (() => Promise<unknown>)[] = [];
-    for (const spec of doc.sources) {
-      const have = sources.get(spec.name);
-      const identity = have && sourceIdentityChange(have.spec, spec);
-      if (identity) {
-        const detail = `${identity} cannot change (capture would resume from a position that means nothing there); delete the source with dropSlot and create it again`;
-        changes.push({ action: 'conflict', kind: 'source', name: spec.name, detail });
-        continue;
-      }
-      const others = [...[...sources.values()].map((s) => s.spec), ...doc.sources].filter((s) => s.name !== spec.name);
-      const clash = clashingSource(spec, others, options.defaultSourceUrl);
-      if (clash) {
-        const detail = `uses the same ${clash.field} as source ${clash.other} on the same database`;
-        changes.push({ action: 'conflict', kind: 'source', name: spec.name, detail });
-        continue;
-      }
-      const change = diff('source', spec.name, have?.spec, spec, `tables ${spec.tables.map(tableOf).join(', ')}`);
-      changes.push(change);
-      if (change.action === 'create')
-        work.push(async () => raced(await this.catalog.createSource(spec, managedBy, c), spec.name));
-      if (change.action === 'update')
-        work.push(async () => raced(await this.catalog.updateSource(spec, { managedBy }, c), spec.name));
-    }
-    for (const t of doc.topics) {
-      const current = await TopicRepository.settingsIn(c, t.name);
-      const d = options.topicDefaults;
-      if (!current) {
-        const settings = {
-          partitions: t.partitions ?? d.partitions,
-          retentionMs: t.retentionMs === undefined ? d.retentionMs : t.retentionMs,
-          retentionBytes: t.retentionBytes === undefined ? d.retentionBytes : t.retentionBytes,
-        };
-        changes.push({ action: 'create', kind: 'topic', name: t.name, detail: `${settings.partitions} partitions` });
-        work.push(() => TopicRepository.createIn(c, t.name, settings));
-        continue;
-      }
-      const have = { partitions: current.partitions, ms: current.retentionMs, bytes: current.retentionBytes };
-      if (t.partitions !== undefined && t.partitions !== have.partitions) {
-        const detail = `has ${have.partitions} partitions, the document says ${t.partitions}; a partition count cannot change`;
-        changes.push({ action: 'conflict', kind: 'topic', name: t.name, detail });
-        continue;
-      }
-      const wanted = {
-        retentionMs: t.retentionMs === undefined ? have.ms : t.retentionMs,
-        retentionBytes: t.retentionBytes === undefined ? have.bytes : t.retentionBytes,
-      };
-      const changed = [wanted.retentionMs !== have.ms && 'retentionMs', wanted.retentionBytes !== have.bytes && 'retentionBytes'];
-      const fields = changed.filter((f): f is string => !!f);
-      changes.push({ action: fields.length ? 'update' : 'unchanged', kind: 'topic', name: t.name, detail: fields.join(', ') });
-      if (fields.length) work.push(() => TopicRepository.setRetentionIn(c, t.name, wanted));
-    }
-    for (const spec of doc.groups) {
-      const have = groups.get(spec.name);
-      const change = diff('group', spec.name, have?.spec, spec, `${spec.sink.type} sink on ${spec.topics.join(', ')}`);
-      changes.push(change);
-      if (change.action === 'create') work.push(async () => raced(await this.catalog.createGroup(spec, managedBy, c), spec.name));
-      if (change.action === 'update')
-        work.push(async () => raced(await this.catalog.updateGroup(spec, { managedBy }, c), spec.name));
-    }
     const prune = typeof options.prune === 'object' ? options.prune : { sources: !!options.prune, groups: !!options.prune };
-    if (prune.sources) {
-      const declaredSources = new Set(doc.sources.map((s) => s.name));
-      for (const s of sources.values()) {
-        if (s.managedBy !== 'file' || declaredSources.has(s.name)) continue;
-        changes.push({ action: 'delete', kind: 'source', name: s.name, detail: 'its replication slot is kept' });
-        work.push(() => this.catalog.deleteSource(s.name, c));
-      }
-    }
-    if (prune.groups) {
-      const declaredGroups = new Set(doc.groups.map((g) => g.name));
-      for (const g of groups.values()) {
-        if (g.managedBy !== 'file' || declaredGroups.has(g.name)) continue;
-        changes.push({ action: 'delete', kind: 'group', name: g.name, detail: 'with its offsets and dead letters' });
-        work.push(() => this.catalog.deleteGroup(g.name, c));
-      }
-    }
+    // Listed, and made, in one order: sources, topics, groups, then what pruning deletes.
+    const plan = [
+      ...this.planSources(c, doc, sources, managedBy, options.defaultSourceUrl),
+      ...(await planTopics(c, doc, options.topicDefaults)),
+      ...this.planGroups(c, doc, groups, managedBy),
+      ...(prune.sources ? this.planSourcePrune(c, doc, sources) : []),
+      ...(prune.groups ? this.planGroupPrune(c, doc, groups) : []),
+    ];
+    const changes = plan.map((p) => p.change);
+    const work = plan.flatMap((p) => (p.step ? [p.step] : []));
     const conflicted = changes.some((ch) => ch.action === 'conflict');
     // Secrets made for a plan that is not applied were never stored: not worth showing.
     if (options.dryRun || conflicted || work.length === 0) return { changes, applied: false, generatedSecrets: [] };
     for (const step of work) await step();
     return { changes, applied: true, generatedSecrets };
   }
+
+  /** Creates and updates; a changed identity (database, slot) or a slot shared with another source is a conflict. */
+  private planSources(
+    c: PoolClient,
+    doc: Document,
+    sources: Map<string, SourceEntry>,
+    managedBy: ManagedBy,
+    defaultSourceUrl: string,
+  ): Planned[] {
+    return doc.sources.map((spec): Planned => {
+      const have = sources.get(spec.name);
+      const identity = have && sourceIdentityChange(have.spec, spec);
+      if (identity) {
+        const detail = `${identity} cannot change (capture would resume from a position that means nothing there); delete the source with dropSlot and create it again`;
+        return { change: { action: 'conflict', kind: 'source', name: spec.name, detail } };
+      }
+      const others = [...[...sources.values()].map((s) => s.spec), ...doc.sources].filter((s) => s.name !== spec.name);
+      const clash = clashingSource(spec, others, defaultSourceUrl);
+      if (clash) {
+        const detail = `uses the same ${clash.field} as source ${clash.other} on the same database`;
+        return { change: { action: 'conflict', kind: 'source', name: spec.name, detail } };
+      }
+      const change = diff('source', spec.name, have?.spec, spec, `tables ${spec.tables.map(tableOf).join(', ')}`);
+      if (change.action === 'create')
+        return { change, step: async () => raced(await this.catalog.createSource(spec, managedBy, c), spec.name) };
+      if (change.action === 'update')
+        return { change, step: async () => raced(await this.catalog.updateSource(spec, { managedBy }, c), spec.name) };
+      return { change };
+    });
+  }
+
+  private planGroups(c: PoolClient, doc: Document, groups: Map<string, GroupEntry>, managedBy: ManagedBy): Planned[] {
+    return doc.groups.map((spec): Planned => {
+      const have = groups.get(spec.name);
+      const change = diff('group', spec.name, have?.spec, spec, `${spec.sink.type} sink on ${spec.topics.join(', ')}`);
+      if (change.action === 'create')
+        return { change, step: async () => raced(await this.catalog.createGroup(spec, managedBy, c), spec.name) };
+      if (change.action === 'update')
+        return { change, step: async () => raced(await this.catalog.updateGroup(spec, { managedBy }, c), spec.name) };
+      return { change };
+    });
+  }
+
+  /** File-managed sources the document no longer declares; API-managed ones are never pruned. */
+  private planSourcePrune(c: PoolClient, doc: Document, sources: Map<string, SourceEntry>): Planned[] {
+    const declared = new Set(doc.sources.map((s) => s.name));
+    return [...sources.values()]
+      .filter((s) => s.managedBy === 'file' && !declared.has(s.name))
+      .map((s) => ({
+        change: { action: 'delete', kind: 'source', name: s.name, detail: 'its replication slot is kept' },
+        step: () => this.catalog.deleteSource(s.name, c),
+      }));
+  }
+
+  private planGroupPrune(c: PoolClient, doc: Document, groups: Map<string, GroupEntry>): Planned[] {
+    const declared = new Set(doc.groups.map((g) => g.name));
+    return [...groups.values()]
+      .filter((g) => g.managedBy === 'file' && !declared.has(g.name))
+      .map((g) => ({
+        change: { action: 'delete', kind: 'group', name: g.name, detail: 'with its offsets and dead letters' },
+        step: () => this.catalog.deleteGroup(g.name, c),
+      }));
+  }
+}
+
+/** One planned change and, when it changes something, the step that makes it (run only if the whole plan applies). */
+interface Planned {
+  change: PlannedChange;
+  step?: () => Promise<unknown>;
+}
+
+/** Topics are created with the defaults for what the document leaves out; a changed partition count is a conflict. */
+async function planTopics(c: PoolClient, doc: Document, defaults: TopicDefaults): Promise<Planned[]> {
+  const plan: Planned[] = [];
+  for (const t of doc.topics) {
+    const current = await TopicRepository.settingsIn(c, t.name);
+    if (!current) {
+      const settings = {
+        partitions: t.partitions ?? defaults.partitions,
+        retentionMs: t.retentionMs === undefined ? defaults.retentionMs : t.retentionMs,
+        retentionBytes: t.retentionBytes === undefined ? defaults.retentionBytes : t.retentionBytes,
+      };
+      plan.push({
+        change: { action: 'create', kind: 'topic', name: t.name, detail: `${settings.partitions} partitions` },
+        step: () => TopicRepository.createIn(c, t.name, settings),
+      });
+      continue;
+    }
+    const have = { partitions: current.partitions, ms: current.retentionMs, bytes: current.retentionBytes };
+    if (t.partitions !== undefined && t.partitions !== have.partitions) {
+      const detail = `has ${have.partitions} partitions, the document says ${t.partitions}; a partition count cannot change`;
+      plan.push({ change: { action: 'conflict', kind: 'topic', name: t.name, detail } });
+      continue;
+    }
+    const wanted = {
+      retentionMs: t.retentionMs === undefined ? have.ms : t.retentionMs,
+      retentionBytes: t.retentionBytes === undefined ? have.bytes : t.retentionBytes,
+    };
+    const changed = [wanted.retentionMs !== have.ms && 'retentionMs', wanted.retentionBytes !== have.bytes && 'retentionBytes'];
+    const fields = changed.filter((f): f is string => !!f);
+    const change: PlannedChange = {
+      action: fields.length ? 'update' : 'unchanged',
+      kind: 'topic',
+      name: t.name,
+      detail: fields.join(', '),
+    };
+    plan.push(fields.length ? { change, step: () => TopicRepository.setRetentionIn(c, t.name, wanted) } : { change });
+  }
+  return plan;
 }
 
 type Document = Pick<z.infer<typeof fileSchema>, 'sources' | 'topics' | 'groups'>;

@@ -3,6 +3,5 @@ export { CatalogFollower, CATALOG_POLL_MS } from './catalog.follower';
 export { ApplyRaceError, ConfigApplier, ConfigDocumentError, type ApplyResult, type PlannedChange } from './config-applier';
 export { CatalogModule } from './catalog.module';
 export { redactGroupSpec, redactSourceSpec } from './redact';
-export { restoreWriteOnlySecrets, storedSecretsOf, WriteOnlySecretError } from './write-only-secrets';
 export type { GroupEntry, ManagedBy, SourceEntry, UpdateResult } from './catalog.types';
 export { clashingSource, slotOf, sourceIdentityChange } from './source-identity';

@@ -1,7 +1,4 @@
-import { redactUrl, type GroupConfig, type SourceFileConfig } from '@tributary/config';
-
-/** What a masked value reads as; sent back, it stands for the stored value (write-only-secrets.ts). */
-export const MASK = '***';
+import { redactUrl, SECRET_MASK, type GroupConfig, type SourceFileConfig } from '@tributary/config';
 
 /**
  * Specs as the API and `tributary export` show them: URL passwords and credential-like query values
@@ -17,7 +14,7 @@ export function redactGroupSpec(spec: GroupConfig): Record<string, unknown> {
   if (sink.type === 'postgres' || sink.type === 'mysql') return { ...spec, sink: { ...sink, url: redactUrl(sink.url) } };
   if (sink.type === 'webhook') {
     const { secrets, headers, ...rest } = sink;
-    const masked = Object.fromEntries(Object.keys(headers).map((name) => [name, MASK]));
+    const masked = Object.fromEntries(Object.keys(headers).map((name) => [name, SECRET_MASK]));
     return { ...spec, sink: { ...rest, url: redactUrl(sink.url), headers: masked, secretCount: secrets.length } };
   }
   return { ...spec };

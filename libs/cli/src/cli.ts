@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ApiClient, CliError } from './api.client';
 import { backfill } from './backfill.command';
-import { generateWebhookSecret } from '@tributary/webhook-sink';
+import { generateWebhookSecret } from '@tributary/config';
 import { apply, exportConfig } from './config-as-code';
 import { dlq } from './dlq.command';
 import { pause, resetOffsets, status, tail, type Output } from './commands';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { parse, stringify } from 'yaml';
-import { ConfigError, interpolateEnv } from '@tributary/config';
+import { stringify } from 'yaml';
+import { ConfigError, parseConfigYaml } from '@tributary/config';
 import { ApiClient, CliError } from './api.client';
 import type { Output } from './commands';
 import { formatTable } from './table';
@@ -68,7 +68,7 @@ function readDocument(file: string): unknown {
     throw new CliError(`cannot read ${file}: ${(error as Error).message}`);
   }
   try {
-    return parse(interpolateEnv(text, process.env, file)) ?? {};
+    return parseConfigYaml(text, process.env, file) ?? {};
   } catch (error) {
     if (error instanceof ConfigError) throw new CliError(error.message);
     throw new CliError(`${file}: not valid YAML: ${(error as Error).message}`);

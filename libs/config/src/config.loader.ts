@@ -1,17 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { ConfigError } from './config-error';
 import { envSchema, fileSchema } from './config.schema';
 import type { GroupConfig, SourceFileConfig } from './config.schema';
+import { parseConfigYaml } from './config-yaml';
 import type { CapturedTable, SourceConfig, TributaryConfig } from './tributary-config';
-
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
 
 const DEFAULT_CONFIG_FILE = 'tributary.yaml';
 /** The source used when the embedded default runs without a YAML file. */
@@ -32,7 +26,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (existsSync(configFile)) {
     usedFile = configFile;
     try {
-      raw = parseYaml(interpolateEnv(readFileSync(configFile, 'utf8'), env, configFile)) ?? {};
+      raw = parseConfigYaml(readFileSync(configFile, 'utf8'), env, configFile) ?? {};
     } catch (error) {
       if (error instanceof ConfigError) throw error;
       throw new ConfigError(`${configFile}: not valid YAML: ${(error as Error).message}`);
@@ -118,16 +112,6 @@ function toCapturedTable(entry: string | { table: string; topic?: string }): Cap
   const spec = typeof entry === 'string' ? { table: entry } : entry;
   const [schema, table] = spec.table.split('.');
   return { schema, table, topic: spec.topic };
-}
-
-/** `${NAME}` in the YAML is replaced by the environment variable, so secrets stay out of the file. */
-export function interpolateEnv(text: string, env: NodeJS.ProcessEnv, file: string): string {
-  return text.replace(/\$\{([A-Z0-9_]+)\}/g, (_, name: string) => {
-    const value = env[name];
-    if (value === undefined)
-      throw new ConfigError(`${file}: \${${name}} is used but the environment variable ${name} is not set`);
-    return value;
-  });
 }
 
 function formatIssues(where: string, error: z.ZodError): string {

@@ -1,5 +1,7 @@
 export { ConfigModule, TRIBUTARY_CONFIG } from './config.module';
-export { ConfigError, interpolateEnv, loadConfig, resolveGroup, resolveSource } from './config.loader';
+export { ConfigError } from './config-error';
+export { loadConfig, resolveGroup, resolveSource } from './config.loader';
+export { parseConfigYaml } from './config-yaml';
 export {
   DATABASE_SINK_DEFAULT_BATCH_SIZE,
   DATABASE_SINK_DEFAULT_CONCURRENCY,
@@ -7,6 +9,7 @@ export {
 } from './database-sink.defaults';
 export { foreignHostName } from './host-names';
 export { redactUrl } from './redact-url';
+export { generateWebhookSecret } from './webhook-secret';
 export {
   capturedTableSchema,
   fileSchema,
@@ -36,3 +39,4 @@ export {
   type WebhookOperation,
   type WebhookSinkConfig,
 } from './webhook-sink.schema';
+export { restoreWriteOnlySecrets, SECRET_MASK, storedSecretsOf, WriteOnlySecretError } from './write-only-secrets';

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 
 const PREFIX = 'whsec_';
 
@@ -8,10 +8,8 @@ export function secretKey(secret: string): Buffer {
   return Buffer.from(secret.slice(PREFIX.length), 'base64');
 }
 
-/** A fresh secret (32 random bytes), in the form subscribers are given once. */
-export function generateWebhookSecret(): string {
-  return PREFIX + randomBytes(32).toString('base64');
-}
+// Made with the config it belongs to (libs/config), which the thin CLI loads without this lib; kept here for importers.
+export { generateWebhookSecret } from '@tributary/config';
 
 /**
  * The `webhook-signature` header of the Standard Webhooks specification: for every key,

@@ -14,10 +14,11 @@ import {
 import { z } from 'zod';
 import { TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
 import { parseBody } from '../body';
-import { ApiDoc } from '../openapi';
+import { ApiDoc } from '../openapi/api-doc.decorator';
 import { AdminOnly } from './auth.decorators';
 import { Authentication } from './authentication';
 import { TokenRepository, type TokenInfo } from './token.repository';
+import * as R from '../openapi/responses.schema';
 
 const createToken = z
   .object({
@@ -45,7 +46,7 @@ export class TokensController {
    * first would leave nobody able to administer the API.
    */
   @Post()
-  @ApiDoc({ summary: 'Create an API token (shown once)', body: createToken })
+  @ApiDoc({ summary: 'Create an API token (shown once)', body: createToken, response: R.tokenCreated })
   async create(@Body() body: unknown): Promise<TokenInfo & { token: string }> {
     const { name, role } = parseBody(createToken, body);
     if (role !== 'admin' && !(await this.authentication.required()))
@@ -59,7 +60,7 @@ export class TokensController {
   }
 
   @Get()
-  @ApiDoc({ summary: 'List tokens (no secrets)' })
+  @ApiDoc({ summary: 'List tokens (no secrets)', response: R.tokenList })
   list(): Promise<TokenInfo[]> {
     return this.tokens.list();
   }

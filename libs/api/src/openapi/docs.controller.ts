@@ -1,8 +1,10 @@
 import { Controller, Get, Header, Inject, NotFoundException, Param, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { dirname, join } from 'node:path';
-import { Public } from '../auth';
+import { Public } from '../auth/auth.decorators';
+import { ApiDoc } from './api-doc.decorator';
 import { OpenApiDocument } from './openapi.document';
+import * as R from './responses.schema';
 
 const ASSETS = new Set(['swagger-ui.css', 'swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js']);
 const PAGE = `<!doctype html>
@@ -20,17 +22,20 @@ export class DocsController {
   constructor(@Inject(OpenApiDocument) private readonly document: OpenApiDocument) {}
 
   @Get('openapi.json')
+  @ApiDoc({ summary: 'This OpenAPI document', response: R.openApiDocument })
   openapi(): Record<string, unknown> {
     return this.document.build();
   }
 
   @Get('docs')
   @Header('Content-Type', 'text/html; charset=utf-8')
+  @ApiDoc({ summary: 'Swagger UI', response: R.text, responseType: 'text/html' })
   page(): string {
     return PAGE;
   }
 
   @Get('docs/assets/:file')
+  @ApiDoc({ summary: "Swagger UI's assets", response: R.text, responseType: 'application/octet-stream' })
   asset(@Param('file') file: string, @Res() res: Response): void {
     if (!ASSETS.has(file)) throw new NotFoundException({ detail: `no asset ${file}`, field: 'file' });
     res.sendFile(join(this.assets, file));

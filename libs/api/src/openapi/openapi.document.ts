@@ -1,10 +1,10 @@
 import { Inject, Injectable, RequestMethod } from '@nestjs/common';
-import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { HTTP_CODE_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { z } from 'zod';
 import { TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
 import { ACCESS, type Access } from '../auth/auth.decorators';
-import { API_DOC, type ApiDocOptions } from './api-doc.decorator';
+import { API_DOC, API_QUERY, type ApiDocOptions } from './api-doc.decorator';
 
 const PROBLEM = {
   description: 'RFC 9457 problem document',
@@ -64,16 +64,22 @@ export class OpenApiDocument {
           summary: doc?.summary ?? name,
           tags: [metatype.name.replace(/Controller$/, '')],
           ...(this.open(access) ? { security: [] } : {}),
-          parameters: [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({
-            name: m[1],
-            in: 'path',
-            required: true,
-            schema: { type: 'string' },
-          })),
+          parameters: [
+            ...[...path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+              name: m[1],
+              in: 'path',
+              required: true,
+              schema: { type: 'string' },
+            })),
+            ...queryParameters(Reflect.getMetadata(API_QUERY, handler) as z.ZodObject | undefined),
+          ],
           ...(doc?.body
             ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(doc.body) } } } }
             : {}),
-          responses: { '2XX': { description: 'success' }, '4XX': PROBLEM },
+          responses: {
+            ...success(method, Reflect.getMetadata(HTTP_CODE_METADATA, handler) as number | undefined, doc),
+            '4XX': PROBLEM,
+          },
         };
       }
     }
@@ -93,10 +99,28 @@ function toOpenApiPath(prefix: string, path: string): string {
   return joined.replace(/:(\w+)/g, '{$1}');
 }
 
-function jsonSchema(schema: z.ZodType): unknown {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { unrepresentable: 'any', io: 'input' }) as Record<
-    string,
-    unknown
-  >;
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'): unknown {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { unrepresentable: 'any', io }) as Record<string, unknown>;
   return rest;
+}
+
+/** Each query parameter from the zod object the handler parses them with (`@ValidQuery`), as the client sends it. */
+function queryParameters(schema: z.ZodObject | undefined): Record<string, unknown>[] {
+  if (!schema) return [];
+  const object = jsonSchema(schema) as { properties?: Record<string, unknown>; required?: string[] };
+  return Object.entries(object.properties ?? {}).map(([name, property]) => ({
+    name,
+    in: 'query',
+    required: object.required?.includes(name) ?? false,
+    schema: property,
+  }));
+}
+
+/** The success answer: its status (Nest's default, or `@HttpCode`) and the schema of its body; 204 has none. */
+function success(method: RequestMethod, code: number | undefined, doc: ApiDocOptions | undefined): Record<string, unknown> {
+  const status = code ?? (method === RequestMethod.POST ? 201 : 200);
+  if (status === 204) return { '204': { description: 'done, no content' } };
+  const type = doc?.responseType ?? 'application/json';
+  const content = doc?.response ? { content: { [type]: { schema: jsonSchema(doc.response, 'output') } } } : {};
+  return { [String(status)]: { description: 'success', ...content } };
 }

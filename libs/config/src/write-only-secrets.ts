@@ -1,6 +1,9 @@
-import type { GroupConfig, SourceFileConfig } from '@tributary/config';
-import { generateWebhookSecret } from '@tributary/webhook-sink';
-import { MASK } from './redact';
+import type { SourceFileConfig } from './config.schema';
+import type { GroupConfig } from './tributary-config';
+import { generateWebhookSecret } from './webhook-secret';
+
+/** What a masked secret reads as in API answers and exports; sent back, it stands for the stored value. */
+export const SECRET_MASK = '***';
 
 /** A masked value sent for something that has no stored value to stand for (or a different target). */
 export class WriteOnlySecretError extends Error {
@@ -68,20 +71,20 @@ function restoreUrl(url: string, storedUrl: string | undefined, field: string): 
   } catch {
     return url; // validation reports the bad URL
   }
-  const maskedParams = [...given.searchParams.entries()].filter(([, v]) => v === MASK).map(([k]) => k);
-  const maskedPassword = decodeURIComponent(given.password) === MASK;
+  const maskedParams = [...given.searchParams.entries()].filter(([, v]) => v === SECRET_MASK).map(([k]) => k);
+  const maskedPassword = decodeURIComponent(given.password) === SECRET_MASK;
   if (!maskedPassword && !maskedParams.length) return url;
   const stored = storedUrl ? new URL(storedUrl) : undefined;
   const refuse = () =>
     new WriteOnlySecretError(
       field,
-      `"${MASK}" keeps a stored credential only for the same scheme, host, port, user, database and query parameters; give the credential itself`,
+      `"${SECRET_MASK}" keeps a stored credential only for the same scheme, host, port, user, database and query parameters; give the credential itself`,
     );
   if (!stored) throw refuse();
   if (maskedPassword) given.password = stored.password;
   for (const name of maskedParams) {
     const value = stored.searchParams.get(name);
-    if (value === null) throw new WriteOnlySecretError(field, `"${name}=${MASK}" has no stored value to keep`);
+    if (value === null) throw new WriteOnlySecretError(field, `"${name}=${SECRET_MASK}" has no stored value to keep`);
     given.searchParams.set(name, value);
   }
   // Drivers honour query parameters such as host=: every one of them decides where the credential goes.
@@ -103,13 +106,13 @@ function restoreHeaders(
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(given)) {
-    if (value !== MASK) out[name] = value;
+    if (value !== SECRET_MASK) out[name] = value;
     else if (!stored || !(name in stored.headers))
-      throw new WriteOnlySecretError(`sink.headers.${name}`, `"${MASK}" has no stored value to keep`);
+      throw new WriteOnlySecretError(`sink.headers.${name}`, `"${SECRET_MASK}" has no stored value to keep`);
     else if (!sameDestination(url, stored.url))
       throw new WriteOnlySecretError(
         `sink.headers.${name}`,
-        `"${MASK}" keeps a stored header only for the same URL (scheme, host, port, path and query); give the value itself`,
+        `"${SECRET_MASK}" keeps a stored header only for the same URL (scheme, host, port, path and query); give the value itself`,
       );
     else out[name] = stored.headers[name];
   }
