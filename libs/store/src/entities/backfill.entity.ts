@@ -3,6 +3,9 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, Update
 /** A snapshot of one source table (initial or requested through the API) and its progress. */
 @Entity({ schema: 'tributary', name: 'backfills' })
 @Index('backfills_source_status_idx', ['source', 'status'])
+// One active backfill per table and condition (migration BackfillsOneActive): a partial index over
+// md5(condition), which TypeORM cannot express, so it is declared here only to be left alone.
+@Index('backfills_one_active_idx', { synchronize: false })
 export class BackfillEntity {
   @PrimaryGeneratedColumn({ type: 'bigint', primaryKeyConstraintName: 'backfills_pkey' })
   id!: string;
