@@ -14,6 +14,7 @@ import { ConcurrencySlots } from './concurrency-slots';
 import { PartitionLoop } from './partition-loop';
 import type { RunnerScope, RunnerStats } from './runner-scope';
 import type { Sink } from './sinks/sink';
+import { TargetRecovery } from './target-recovery';
 
 export type { RunnerStats } from './runner-scope';
 
@@ -45,7 +46,12 @@ export class GroupRunner {
     notifier: MessageNotifier,
     /** Called with each batch once the sink accepted it (tests and metrics). */
     onDelivered?: (batch: ConsumedMessage[]) => void,
+    /** Shared by the group's members in this process: a target back after an outage wakes them all. */
+    recovery = new TargetRecovery(),
   ) {
+    recovery.onRecovered((ids) => {
+      for (const id of ids) this.loops.get(id)?.wake(); // ends a backoff wait: the next attempt goes now
+    });
     this.logger = new Logger(`Group ${config.name}`);
     this.scope = {
       member,
@@ -54,6 +60,7 @@ export class GroupRunner {
       sink,
       notifier,
       slots: new ConcurrencySlots(sink.concurrency ?? 1),
+      recovery,
       stats: this.stats,
       logger: this.logger,
       stopSignal: this.stopped.signal,
@@ -121,7 +128,10 @@ export class GroupRunner {
       const loop = new PartitionLoop(this.scope, p);
       this.loops.set(id, loop);
       void loop.run().finally(() => {
-        if (this.loops.get(id) === loop) this.loops.delete(id);
+        if (this.loops.get(id) === loop) {
+          this.loops.delete(id);
+          this.scope.recovery.forget(id);
+        }
         this.followOwnership(); // a newer lease of the same partition may be waiting for this loop to end
       });
     }

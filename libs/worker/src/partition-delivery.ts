@@ -1,4 +1,4 @@
-import type { ConsumedMessage, OwnedPartition } from '@tributary/consumer-groups';
+import { partitionId, type ConsumedMessage, type OwnedPartition } from '@tributary/consumer-groups';
 import { backoffDelay } from './backoff';
 import type { OffsetCommitter } from './offset-committer';
 import type { RunnerScope } from './runner-scope';
@@ -97,11 +97,13 @@ export class PartitionDelivery {
     for (let n = 1; n <= attempts && !controller.signal.aborted && this.controls.live(); n++) {
       try {
         await this.attempt(batch, firstAttempt + n - 1, controller);
+        this.scope.recovery.succeeded(partitionId(this.p));
         this.scope.stats.delivered += batch.length;
         this.scope.onDelivered?.(batch);
         return undefined;
       } catch (e) {
         error = e instanceof Error ? e : new Error(String(e));
+        if (!controller.signal.aborted) this.scope.recovery.failed(partitionId(this.p));
       }
       if ((error as SinkFailure).blockPartition) return error;
       if (n < attempts) {

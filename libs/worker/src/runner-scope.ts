@@ -3,6 +3,7 @@ import type { GroupConfig } from '@tributary/config';
 import type { ConsumedMessage, GroupMember, GroupRepository, MessageNotifier, OwnedPartition } from '@tributary/consumer-groups';
 import type { ConcurrencySlots } from './concurrency-slots';
 import type { Sink } from './sinks/sink';
+import type { TargetRecovery } from './target-recovery';
 
 export interface RunnerStats {
   delivered: number;
@@ -19,6 +20,8 @@ export interface RunnerScope {
   readonly notifier: MessageNotifier;
   /** Deliver calls in flight across this member's partitions (Sink.concurrency). */
   readonly slots: ConcurrencySlots;
+  /** Wakes the partitions in a retry backoff once the target answers again after failing for several. */
+  readonly recovery: TargetRecovery;
   readonly stats: RunnerStats;
   readonly logger: Logger;
   /** Aborted by stop(): calls off the sink's other calls (storedPosition). */

@@ -7,6 +7,7 @@ import { MetricsService } from '@tributary/metrics';
 import { PlatformDatabase } from '@tributary/store';
 import { TableSchemaRepository } from '@tributary/schema-registry';
 import { RetentionJanitor } from '@tributary/topic-log';
+import { TargetRecovery } from './target-recovery';
 import { GroupRunner } from './group-runner';
 import { createSink } from './sinks/sink.factory';
 import type { Sink } from './sinks/sink';
@@ -102,13 +103,14 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     // Deleted or changed since the catalog was read: the follower sees the change and reconciles again.
     if (!definition || definition.incarnation?.split('@')[0] !== String(version)) return;
     const running = { runners: [] as GroupRunner[], sinks: [] as Sink[], version: `${version}@${createdAt}` };
+    const recovery = new TargetRecovery(); // one per group: its members' partitions share the target
     try {
       for (let i = 0; i < group.members; i++) {
         const sink = createSink(group, this.schemas, this.pool); // one per member: a sink may hold a connection and a transaction
         running.sinks.push(sink);
         const member = new GroupMember(this.repo, definition, `worker ${hostname()} pid ${process.pid}`);
         running.runners.push(
-          new GroupRunner(member, group, this.repo, sink, this.notifier, (batch) => this.observe(group.name, batch)),
+          new GroupRunner(member, group, this.repo, sink, this.notifier, (batch) => this.observe(group.name, batch), recovery),
         );
       }
     } catch (error) {
