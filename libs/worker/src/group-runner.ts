@@ -15,6 +15,7 @@ import { PartitionLoop } from './partition-loop';
 import type { RunnerScope, RunnerStats } from './runner-scope';
 import type { Sink } from './sinks/sink';
 import { TargetRecovery } from './target-recovery';
+import { sleepUnlessAborted } from './signal-sleep';
 
 export type { RunnerStats } from './runner-scope';
 
@@ -154,16 +155,6 @@ export class GroupRunner {
   }
 
   private sleep(ms: number): Promise<void> {
-    const { signal } = this.wakeMembership;
-    if (signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done, { once: true });
-    });
+    return sleepUnlessAborted(ms, this.wakeMembership.signal);
   }
 }

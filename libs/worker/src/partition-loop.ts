@@ -3,6 +3,7 @@ import { backoffDelay } from './backoff';
 import { OffsetCommitter } from './offset-committer';
 import { PartitionDelivery } from './partition-delivery';
 import type { RunnerScope } from './runner-scope';
+import { sleepUnlessAborted } from './signal-sleep';
 
 /**
  * An idle partition looks for new messages this often without a notification: rarely while LISTEN is on
@@ -179,16 +180,6 @@ export class PartitionLoop {
 
   /** A backoff pause: new messages do not cut it short; stop(), a pause, a revoke or a loss do. */
   private sleep(ms: number): Promise<void> {
-    const { signal } = this.interrupt;
-    if (signal.aborted || ms <= 0 || !this.live()) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done, { once: true });
-    });
+    return this.live() ? sleepUnlessAborted(ms, this.interrupt.signal) : Promise.resolve();
   }
 }
