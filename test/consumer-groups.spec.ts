@@ -1,5 +1,4 @@
 import {
-  ConsumedMessage,
   GroupDefinition,
   GroupDeletedError,
   GroupMember,
@@ -9,7 +8,8 @@ import {
 } from '@tributary/consumer-groups';
 import type { GroupConfig } from '@tributary/config';
 import { RetentionJanitor } from '@tributary/topic-log';
-import { GroupRunner, Sink } from '@tributary/worker';
+import type { ConsumedMessage, Sink } from '@tributary/sink-contract';
+import { GroupRunner } from '@tributary/worker';
 import { TestCluster, waitFor } from './support/pg-cluster';
 import { TestPlatform } from './support/platform';
 

@@ -7,8 +7,8 @@ import {
   MysqlDialect,
   PostgresDialect,
   type DatabaseSinkOptions,
-  type SinkEvent,
 } from '@tributary/db-sink';
+import type { SinkEvent } from '@tributary/sink-contract';
 import { TableSchemaRepository } from '@tributary/schema-registry';
 import { planChanges } from '../libs/db-sink/src/change-plan';
 import type { RowChange } from '../libs/db-sink/src/change';

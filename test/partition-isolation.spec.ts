@@ -1,9 +1,10 @@
 import { Client } from 'pg';
-import { ConsumedMessage, GroupMember, GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
+import { GroupMember, GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
 import type { GroupConfig } from '@tributary/config';
 import { DatabaseSink, PostgresDialect } from '@tributary/db-sink';
 import { TableSchemaRepository } from '@tributary/schema-registry';
-import { GroupRunner, type Sink } from '@tributary/worker';
+import type { ConsumedMessage, Sink } from '@tributary/sink-contract';
+import { GroupRunner } from '@tributary/worker';
 import { CaptureHarness, platformConfig, sourceConfig } from './support/capture-harness';
 import { TestCluster, waitFor } from './support/pg-cluster';
 import { TestPlatform } from './support/platform';

@@ -27,20 +27,6 @@ export interface Lease {
   topicIncarnation?: string;
 }
 
-export interface ConsumedMessage {
-  topic: string;
-  partition: number;
-  offset: bigint;
-  key: string | null;
-  /** The envelope JSON text, exactly as captured. */
-  envelope: string;
-  appendedAt: Date;
-  /** The topic's partition count (a truncate, written to every partition, is applied per partition). */
-  partitions?: number;
-  /** The incarnation of the topic the message belongs to (see Lease.topicIncarnation). */
-  topicIncarnation?: string;
-}
-
 export class StaleMemberError extends Error {
   constructor(group: string, topic: string, partition: number, generation: bigint) {
     super(

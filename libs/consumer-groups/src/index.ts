@@ -10,7 +10,6 @@ export { PullMember, type AckResult, type PulledMessage } from './pull-member';
 export {
   GroupDeletedError,
   StaleMemberError,
-  type ConsumedMessage,
   type GroupDefinition,
   type Lease,
   type ResetPolicy,

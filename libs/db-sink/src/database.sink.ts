@@ -1,9 +1,9 @@
 import { Logger } from '@nestjs/common';
-import type { ConsumedMessage } from '@tributary/consumer-groups';
+import type { ConsumedMessage, Sink, SinkEvent } from '@tributary/sink-contract';
 import { ColumnSchema, TableSchema, TableSchemaRepository } from '@tributary/schema-registry';
 import { parseChange, RowChange } from './change';
 import { planChanges } from './change-plan';
-import { keylessEvents, type SinkEvent, type SkippedChange } from './keyless-events';
+import { keylessEvents, type SkippedChange } from './keyless-events';
 import { applyStep, type StepTable } from './step-apply';
 import { IncompatibleTargetError, StoredOffset, TargetDialect } from './target-dialect';
 import { TargetPool } from './target-pool';
@@ -46,7 +46,7 @@ interface ResolvedTable extends StepTable {
  * offset, stored in the target itself; messages below the stored offset are skipped, so a redelivered
  * batch changes nothing.
  */
-export class DatabaseSink {
+export class DatabaseSink implements Sink {
   readonly kind: string;
   /** A target that is down or does not fit is waited for, never skipped. */
   readonly blockOnFailure = true;

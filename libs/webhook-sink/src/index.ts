@@ -8,6 +8,7 @@ export {
   type WebhookSinkConfig,
 } from '@tributary/config';
 export { WebhookSink, type WebhookSinkOptions } from './webhook.sink';
+export { webhookSinkKind } from './webhook-sink-kind';
 export { pingWebhook, type PingResult } from './webhook.ping';
 export { WebhookDeliveryError } from './webhook.errors';
 export { generateWebhookSecret, secretKey, signatureHeader } from './webhook.signature';

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { ConsumedMessage } from '@tributary/consumer-groups';
+import type { ConsumedMessage } from '@tributary/sink-contract';
 import type { Pool } from 'pg';
 import { abortableSleep } from './abortable.sleep';
 import type { WebhookSinkConfig } from '@tributary/config';

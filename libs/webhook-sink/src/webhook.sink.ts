@@ -1,5 +1,4 @@
-import type { ConsumedMessage } from '@tributary/consumer-groups';
-import type { DeliveryContext, Sink } from '@tributary/worker';
+import type { ConsumedMessage, DeliveryContext, Sink } from '@tributary/sink-contract';
 import type { Pool } from 'pg';
 import type { AttemptKind } from './attempt.log';
 import { DeliveryAbortedError, sleeperFor } from './abortable.sleep';
