@@ -12,7 +12,8 @@ import {
   unlessAborted,
 } from '../target-dialect';
 import type { TargetTable } from '../target-table';
-import { deleteOneStatement, insertStatements, updateOneStatement, type Statement } from './mysql.keyless';
+import { KeylessRows, type Statement } from '../keyless-rows';
+import { mysqlKeyless } from './mysql.keyless';
 import { mysqlNameProblem } from './mysql.names';
 import { rowChunks } from './mysql.batch';
 import { mysqlColumnType, toMysql } from './mysql.types';
@@ -304,25 +305,13 @@ export class MysqlDialect implements TargetDialect {
     await this.run(`CREATE TABLE IF NOT EXISTS ${this.table(table)} (${defs.join(', ')}) ENGINE=InnoDB`, []);
   }
 
-  async insert(table: TargetTable, columns: ColumnSchema[], rows: Record<string, unknown>[]): Promise<void> {
-    for (const s of insertStatements(this.table(table), columns, rows, (n) => this.q(n), MAX_PARAMS)) await this.affected(s);
-  }
-
-  async updateOne(
-    table: TargetTable,
-    match: ColumnSchema[],
-    before: Record<string, unknown>,
-    set: ColumnSchema[],
-    after: Record<string, unknown>,
-  ): Promise<boolean> {
-    const mariadb = await this.isMariadb();
-    return (await this.affected(updateOneStatement(this.table(table), match, before, set, after, (n) => this.q(n), mariadb))) > 0;
-  }
-
-  async deleteOne(table: TargetTable, match: ColumnSchema[], before: Record<string, unknown>): Promise<boolean> {
-    const mariadb = await this.isMariadb();
-    return (await this.affected(deleteOneStatement(this.table(table), match, before, (n) => this.q(n), mariadb))) > 0;
-  }
+  readonly keyless = new KeylessRows(
+    mysqlKeyless(() => this.isMariadb()),
+    (t) => this.table(t),
+    (n) => this.q(n),
+    (s) => this.affected(s),
+    MAX_PARAMS,
+  );
 
   private async isMariadb(): Promise<boolean> {
     if (this.mariadb === undefined) {
@@ -338,7 +327,7 @@ export class MysqlDialect implements TargetDialect {
    */
   private async affected(statement: Statement): Promise<number> {
     try {
-      const [result] = await this.query(statement.sql, statement.params);
+      const [result] = await this.query(statement.text, statement.values);
       return Array.isArray(result) ? result.length : (result as { affectedRows: number }).affectedRows;
     } catch (error) {
       const errno = (error as { errno?: number }).errno ?? 0;

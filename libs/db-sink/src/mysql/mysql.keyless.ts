@@ -1,84 +1,40 @@
 import type { ColumnSchema } from '@tributary/schema-registry';
+import type { KeylessSyntax } from '../keyless-rows';
 import { mysqlColumnType, toMysql } from './mysql.types';
 
-export interface Statement {
-  sql: string;
-  params: unknown[];
-}
-
 /**
- * The condition "this row equals `before`" for a table without a key, for its `match` columns, with
- * `<=>` (NULL equals NULL). The value is cast to the column's type first, so numbers compare as that
- * type and not as doubles (a BIGINT or DECIMAL against a string parameter would, losing digits; a FLOAT
- * holds 1.1 as 1.100000023841858). Text compares as its UTF-8 bytes, not under the column's collation,
- * where `a`, `A` and `a ` are equal. JSON on MySQL compares as JSON (it stores it normalised); on
- * MariaDB JSON is text, written by the sink as the value's compact form, and compares as that text.
+ * Tables without a key on MySQL and MariaDB. A row equals `before` when each `match` column equals it
+ * with `<=>` (NULL equals NULL). The value is cast to the column's type first, so numbers compare as
+ * that type and not as doubles (a BIGINT or DECIMAL against a string parameter would, losing digits; a
+ * FLOAT holds 1.1 as 1.100000023841858). Text compares as its UTF-8 bytes, not under the column's
+ * collation, where `a`, `A` and `a ` are equal. JSON on MySQL compares as JSON (it stores it
+ * normalised); on MariaDB JSON is text, written by the sink as the value's compact form, and compares
+ * as that text.
  */
-export function rowMatch(match: ColumnSchema[], before: Record<string, unknown>, q: (name: string) => string, mariadb: boolean) {
-  const params = match.map((c) => toMysql(before[c.name], c));
-  const terms = match.map((c) => matchTerm(c, q(c.name), mariadb));
-  return { sql: terms.length ? terms.join(' AND ') : 'TRUE', params };
-}
-
-/** `column` equals the next parameter, compared as the column's type (see rowMatch). */
-function matchTerm(column: ColumnSchema, name: string, mariadb: boolean): string {
-  const type = mysqlColumnType(column, false);
-  if (/^(SMALLINT|INT|BIGINT)$/.test(type)) return `${name} <=> CAST(? AS SIGNED)`;
-  if (/^(DECIMAL\(\d+,\d+\)|FLOAT|DOUBLE)$/.test(type)) return `${name} <=> CAST(? AS ${type})`;
-  if (type === 'JSON') return mariadb ? `${name} <=> ?` : `${name} <=> CAST(? AS JSON)`;
-  if (/^(TINYINT\(1\)|LONGBLOB|VARBINARY\(255\)|DATE|TIME\(6\)|DATETIME\(6\))$/.test(type)) return `${name} <=> ?`;
-  const bytes = `CAST(CONVERT(${name} USING utf8mb4) AS BINARY)`;
-  // CHAR(n) of a Postgres character(n): MySQL drops the trailing padding Postgres keeps.
-  if (column.type.startsWith('character(') && type.startsWith('CHAR(')) return `${bytes} <=> CAST(RTRIM(?) AS BINARY)`;
-  return `${bytes} <=> CAST(? AS BINARY)`;
-}
-
-export function updateOneStatement(
-  table: string,
-  match: ColumnSchema[],
-  before: Record<string, unknown>,
-  set: ColumnSchema[],
-  after: Record<string, unknown>,
-  q: (name: string) => string,
-  mariadb: boolean,
-): Statement {
-  const where = rowMatch(match, before, q, mariadb);
-  if (!set.length) return { sql: `SELECT 1 FROM ${table} WHERE ${where.sql} LIMIT 1`, params: where.params };
+export function mysqlKeyless(isMariadb: () => Promise<boolean>): KeylessSyntax {
   return {
-    sql: `UPDATE ${table} SET ${set.map((c) => `${q(c.name)} = ?`).join(', ')} WHERE ${where.sql} LIMIT 1`,
-    params: [...set.map((c) => toMysql(after[c.name], c)), ...where.params],
+    bind: (values, value, column) => {
+      values.push(toMysql(value, column));
+      return '?';
+    },
+    equality: async () => {
+      const mariadb = await isMariadb();
+      return (c, name, param) => matchTerm(c, name, param, mariadb);
+    },
+    oneRow: (_table, where) => `WHERE ${where} LIMIT 1`,
+    rowWithoutColumns: '() VALUES ()',
   };
 }
 
-export function deleteOneStatement(
-  table: string,
-  match: ColumnSchema[],
-  before: Record<string, unknown>,
-  q: (name: string) => string,
-  mariadb: boolean,
-): Statement {
-  const where = rowMatch(match, before, q, mariadb);
-  return { sql: `DELETE FROM ${table} WHERE ${where.sql} LIMIT 1`, params: where.params };
-}
-
-/** Multi-row INSERTs of at most `maxParams` parameters each, without ON DUPLICATE KEY: every row is kept. */
-export function insertStatements(
-  table: string,
-  columns: ColumnSchema[],
-  rows: Record<string, unknown>[],
-  q: (name: string) => string,
-  maxParams: number,
-): Statement[] {
-  const names = columns.map((c) => q(c.name)).join(', ');
-  const perStatement = columns.length ? Math.max(1, Math.floor(maxParams / columns.length)) : 1;
-  const placeholders = `(${columns.map(() => '?').join(', ')})`;
-  const statements: Statement[] = [];
-  for (let start = 0; start < rows.length; start += perStatement) {
-    const chunk = rows.slice(start, start + perStatement);
-    statements.push({
-      sql: `INSERT INTO ${table} (${names}) VALUES ${chunk.map(() => placeholders).join(', ')}`,
-      params: chunk.flatMap((row) => columns.map((c) => toMysql(row[c.name], c))),
-    });
-  }
-  return statements;
+/** `column` equals the parameter, compared as the column's type (see mysqlKeyless). */
+function matchTerm(column: ColumnSchema, name: string, param: string, mariadb: boolean): string {
+  const type = mysqlColumnType(column, false);
+  if (/^(SMALLINT|INT|BIGINT)$/.test(type)) return `${name} <=> CAST(${param} AS SIGNED)`;
+  if (/^(DECIMAL\(\d+,\d+\)|FLOAT|DOUBLE)$/.test(type)) return `${name} <=> CAST(${param} AS ${type})`;
+  if (type === 'JSON') return mariadb ? `${name} <=> ${param}` : `${name} <=> CAST(${param} AS JSON)`;
+  if (/^(TINYINT\(1\)|LONGBLOB|VARBINARY\(255\)|DATE|TIME\(6\)|DATETIME\(6\))$/.test(type)) return `${name} <=> ${param}`;
+  const bytes = `CAST(CONVERT(${name} USING utf8mb4) AS BINARY)`;
+  // CHAR(n) of a Postgres character(n): MySQL drops the trailing padding Postgres keeps.
+  if (column.type.startsWith('character(') && type.startsWith('CHAR(')) return `${bytes} <=> CAST(RTRIM(${param}) AS BINARY)`;
+  return `${bytes} <=> CAST(${param} AS BINARY)`;
 }

@@ -12,7 +12,8 @@ import {
   unlessAborted,
 } from '../target-dialect';
 import { targetTableKey, type TargetTable } from '../target-table';
-import { deleteOneStatement, insertStatements, updateOneStatement, type Statement } from './postgres.keyless';
+import { KeylessRows, type Statement } from '../keyless-rows';
+import { POSTGRES_KEYLESS } from './postgres.keyless';
 import { postgresNameProblem } from './postgres.names';
 import { postgresColumnType } from './postgres.types';
 import { BatchStatement, ColumnTypes, deleteStatement, upsertStatement } from './postgres.batch';
@@ -283,23 +284,13 @@ export class PostgresDialect implements TargetDialect {
     await this.run(`CREATE TABLE IF NOT EXISTS ${this.name(table)} (${defs.join(', ')})`);
   }
 
-  async insert(table: TargetTable, columns: ColumnSchema[], rows: Record<string, unknown>[]): Promise<void> {
-    for (const s of insertStatements(this.name(table), columns, rows, (n) => this.q(n), MAX_PARAMS)) await this.affected(s);
-  }
-
-  async updateOne(
-    table: TargetTable,
-    match: ColumnSchema[],
-    before: Record<string, unknown>,
-    set: ColumnSchema[],
-    after: Record<string, unknown>,
-  ): Promise<boolean> {
-    return (await this.affected(updateOneStatement(this.name(table), match, before, set, after, (n) => this.q(n)))) > 0;
-  }
-
-  async deleteOne(table: TargetTable, match: ColumnSchema[], before: Record<string, unknown>): Promise<boolean> {
-    return (await this.affected(deleteOneStatement(this.name(table), match, before, (n) => this.q(n)))) > 0;
-  }
+  readonly keyless = new KeylessRows(
+    POSTGRES_KEYLESS,
+    (t) => this.name(t),
+    (n) => this.q(n),
+    (s) => this.affected(s),
+    MAX_PARAMS,
+  );
 
   /** As run(), returning the rows the statement changed (or found). */
   private async affected(statement: Statement): Promise<number> {
