@@ -295,7 +295,7 @@ export class MysqlDialect implements TargetDialect {
     return `\`${identifier.replace(/`/g, '``')}\``;
   }
 
-  // Tables without a key (mysql.keyless.ts has the statements).
+  // Tables without a key (keyless-rows.ts has the statements, mysql.keyless.ts the syntax).
 
   /** Whether the server is MariaDB (JSON is text there), asked once. */
   private mariadb?: boolean;

@@ -277,7 +277,7 @@ export class PostgresDialect implements TargetDialect {
     return `"${identifier.replace(/"/g, '""')}"`;
   }
 
-  // Tables without a key (postgres.keyless.ts has the statements).
+  // Tables without a key (keyless-rows.ts has the statements, postgres.keyless.ts the syntax).
 
   async createKeylessTable(table: TargetTable, columns: ColumnSchema[]): Promise<void> {
     const defs = columns.map((c) => `${this.q(c.name)} ${postgresColumnType(c)}`);
