@@ -71,18 +71,23 @@ export class PlatformDatabase {
     return client;
   }
 
-  /** Ends both pools, waits for their last connection to close, and only then stops the embedded Postgres. */
+  /** Ends both pools; with the embedded Postgres, waits for their last connection to close, then stops it. */
   close(): Promise<void> {
     this.closing ??= this.closeOnce();
     return this.closing;
   }
 
   private async closeOnce(): Promise<void> {
-    await this.connections.pool.end().catch((error: Error) => Logger.warn(`closing the platform pool: ${error.message}`));
+    // Only a server stopped next needs the backends gone first; an external one is left running, and a
+    // platform database that stopped answering must not hold up the exit.
+    const end = (connections: PoolConnections, close: () => Promise<void>) => (this.embedded ? connections.end(close) : close());
+    await end(this.connections.pool, () => this.pool.end()).catch((error: Error) =>
+      Logger.warn(`closing the platform pool: ${error.message}`),
+    );
     if (this.dataSource.isInitialized) {
-      await this.connections.dataSource
-        .end(() => this.dataSource.destroy())
-        .catch((error: Error) => Logger.warn(`closing the TypeORM data source: ${error.message}`));
+      await end(this.connections.dataSource, () => this.dataSource.destroy()).catch((error: Error) =>
+        Logger.warn(`closing the TypeORM data source: ${error.message}`),
+      );
     }
     await this.embedded?.stop();
   }
