@@ -18,8 +18,8 @@ export interface KeylessSyntax {
   equality(): Promise<ColumnEquality>;
   /** The clause that narrows an UPDATE or DELETE of `table` to the first row matching `where`. */
   oneRow(table: string, where: string): string;
-  /** What follows `INSERT INTO table` for a row without columns. */
-  rowWithoutColumns: string;
+  /** Plain INSERTs of `rows` into `table` (quoted) with the quoted column `names`, cut as the dialect cuts them. */
+  inserts(table: string, names: string, columns: ColumnSchema[], rows: Record<string, unknown>[]): Iterable<Statement>;
 }
 
 /**
@@ -33,25 +33,12 @@ export class KeylessRows {
     private readonly q: (identifier: string) => string,
     /** Runs a statement; the rows it changed (or found). */
     private readonly run: (statement: Statement) => Promise<number>,
-    /** Bind parameters per insert statement. */
-    private readonly maxParams: number,
   ) {}
 
-  /** Multi-row INSERTs of at most `maxParams` parameters each, without an upsert clause: every row is kept. */
+  /** Multi-row INSERTs without an upsert clause: every row is kept, duplicates too. */
   async insert(table: TargetTable, columns: ColumnSchema[], rows: Record<string, unknown>[]): Promise<void> {
-    const name = this.name(table);
     const names = columns.map((c) => this.q(c.name)).join(', ');
-    const perStatement = columns.length ? Math.max(1, Math.floor(this.maxParams / columns.length)) : 1;
-    for (let start = 0; start < rows.length; start += perStatement) {
-      const values: unknown[] = [];
-      const tuples = rows
-        .slice(start, start + perStatement)
-        .map((row) => `(${columns.map((c) => this.syntax.bind(values, row[c.name], c)).join(', ')})`);
-      const text = columns.length
-        ? `INSERT INTO ${name} (${names}) VALUES ${tuples.join(', ')}`
-        : `INSERT INTO ${name} ${this.syntax.rowWithoutColumns}`;
-      await this.run({ text, values });
-    }
+    for (const statement of this.syntax.inserts(this.name(table), names, columns, rows)) await this.run(statement);
   }
 
   /** One row equal to `before` on its `match` columns gets `after`'s `set` columns; false if none matched. */

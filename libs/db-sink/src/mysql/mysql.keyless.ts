@@ -1,5 +1,6 @@
 import type { ColumnSchema } from '@tributary/schema-registry';
 import type { KeylessSyntax } from '../keyless-rows';
+import { type StatementLimits, valuesStatements } from './mysql.batch';
 import { mysqlColumnType, toMysql } from './mysql.types';
 
 /**
@@ -11,7 +12,7 @@ import { mysqlColumnType, toMysql } from './mysql.types';
  * normalised); on MariaDB JSON is text, written by the sink as the value's compact form, and compares
  * as that text.
  */
-export function mysqlKeyless(isMariadb: () => Promise<boolean>): KeylessSyntax {
+export function mysqlKeyless(isMariadb: () => Promise<boolean>, limits: () => StatementLimits): KeylessSyntax {
   return {
     bind: (values, value, column) => {
       values.push(toMysql(value, column));
@@ -22,7 +23,11 @@ export function mysqlKeyless(isMariadb: () => Promise<boolean>): KeylessSyntax {
       return (c, name, param) => matchTerm(c, name, param, mariadb);
     },
     oneRow: (_table, where) => `WHERE ${where} LIMIT 1`,
-    rowWithoutColumns: '() VALUES ()',
+    inserts: (table, names, columns, rows) =>
+      [...valuesStatements(`INSERT INTO ${table} (${names}) VALUES `, '', columns, rows, limits())].map((text) => ({
+        text,
+        values: [],
+      })),
   };
 }
 

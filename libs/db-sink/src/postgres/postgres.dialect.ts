@@ -20,8 +20,6 @@ import { BatchStatement, ColumnTypes, deleteStatement, upsertStatement } from '.
 
 /** Named statements kept per session; beyond it, batch statements are parsed each time. */
 const MAX_NAMED_STATEMENTS = 200;
-/** Bind parameters per statement of keyless inserts (Postgres allows 65,535). */
-const MAX_PARAMS = 60_000;
 
 /** Postgres target: same types as the source, upserts with ON CONFLICT, offsets in `tributary_offsets`. */
 export class PostgresDialect implements TargetDialect {
@@ -289,7 +287,6 @@ export class PostgresDialect implements TargetDialect {
     (t) => this.name(t),
     (n) => this.q(n),
     (s) => this.affected(s),
-    MAX_PARAMS,
   );
 
   /** As run(), returning the rows the statement changed (or found). */

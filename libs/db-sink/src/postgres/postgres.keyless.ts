@@ -1,3 +1,4 @@
+import type { ColumnSchema } from '@tributary/schema-registry';
 import type { KeylessSyntax } from '../keyless-rows';
 import { postgresColumnType } from './postgres.types';
 import { toPostgres } from './postgres.values';
@@ -20,5 +21,22 @@ export const POSTGRES_KEYLESS: KeylessSyntax = {
         : `${name}::text IS NOT DISTINCT FROM (${param}::${postgresColumnType(c)})::text`,
     ),
   oneRow: (table, where) => `WHERE ctid = (SELECT ctid FROM ${table} WHERE ${where} LIMIT 1)`,
-  rowWithoutColumns: 'DEFAULT VALUES',
+  inserts: insertStatements,
 };
+
+/** Bind parameters per statement of keyless inserts (Postgres allows 65,535). */
+const MAX_PARAMS = 60_000;
+
+function* insertStatements(table: string, names: string, columns: ColumnSchema[], rows: Record<string, unknown>[]) {
+  const perStatement = columns.length ? Math.max(1, Math.floor(MAX_PARAMS / columns.length)) : 1;
+  for (let start = 0; start < rows.length; start += perStatement) {
+    const values: unknown[] = [];
+    const tuples = rows
+      .slice(start, start + perStatement)
+      .map((row) => `(${columns.map((c) => `$${values.push(toPostgres(row[c.name], c))}`).join(', ')})`);
+    const text = columns.length
+      ? `INSERT INTO ${table} (${names}) VALUES ${tuples.join(', ')}`
+      : `INSERT INTO ${table} DEFAULT VALUES`;
+    yield { text, values };
+  }
+}
