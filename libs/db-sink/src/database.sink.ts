@@ -170,7 +170,10 @@ export class DatabaseSink {
       table,
       (c) => {
         const t = table(c);
-        return t?.keyless ? undefined : JSON.stringify(t?.primaryKey.map((k) => String(c.after?.[k] ?? c.key?.[k])) ?? null);
+        if (!t || t.keyless) return t ? undefined : 'null';
+        const keyOf = (k: string) => String(c.after?.[k] ?? c.key?.[k]);
+        // One column's text is its key as it is; several are told apart as a JSON list.
+        return t.primaryKey.length === 1 ? keyOf(t.primaryKey[0]) : JSON.stringify(t.primaryKey.map(keyOf));
       },
     );
     const skipped: SkippedChange[] = [];
@@ -196,12 +199,14 @@ export class DatabaseSink {
   private project(change: RowChange, table: ResolvedTable | undefined): RowChange {
     if (!table) return change;
     const keep = (row: Record<string, unknown> | null) => {
-      if (!row) return row;
+      if (!row || Object.keys(row).every((name) => table.columns.has(name))) return row; // the usual case: no copy
       const kept: Record<string, unknown> = {};
       for (const [name, value] of Object.entries(row)) if (table.columns.has(name)) kept[name] = value;
       return kept;
     };
-    return { ...change, after: keep(change.after), before: table.keyless ? keep(change.before) : change.before };
+    const after = keep(change.after);
+    const before = table.keyless ? keep(change.before) : change.before;
+    return after === change.after && before === change.before ? change : { ...change, after, before };
   }
 
   /** Finds the mapping and the source shape of a table, creating or widening the target as configured. */
