@@ -657,7 +657,7 @@ ${factsMarkdown(
     Tributary:
       'the all-in-one app (`dist/apps/tributary/src/main.js`), one group with a database sink, every setting at its default',
   },
-  'npm run bench:sync   # sizes: BENCH_INSERTS, BENCH_UPDATES, BENCH_DELETES, BENCH_TXN_ROWS, BENCH_PGBENCH_SCALE, BENCH_PGBENCH_CLIENTS, BENCH_PGBENCH_SECONDS, BENCH_CONVERGE_SECONDS (recorded here only with BENCH_WRITE=1); BENCH_MYSQL_URL',
+  'npm run bench:sync   # sizes: BENCH_INSERTS, BENCH_UPDATES, BENCH_DELETES, BENCH_TXN_ROWS, BENCH_PGBENCH_SCALE, BENCH_PGBENCH_CLIENTS, BENCH_PGBENCH_SECONDS, BENCH_CONVERGE_SECONDS (recorded here only with BENCH_WRITE=1); BENCH_MYSQL_URL; BENCH_SYNC_ONLY=load for the initial load alone (printed, not recorded)',
 )}
 
 ### Changes written while nothing consumed, then applied
