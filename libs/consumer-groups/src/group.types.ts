@@ -1,3 +1,4 @@
+import type { SnapshotRow } from '@tributary/topic-log';
 export type StartFrom = 'earliest' | 'latest' | string;
 export type ResetPolicy = 'earliest' | 'latest' | 'fail';
 
@@ -39,6 +40,8 @@ export interface ConsumedMessage {
   partitions?: number;
   /** The incarnation of the topic the message belongs to (see Lease.topicIncarnation). */
   topicIncarnation?: string;
+  /** An `r` message of a snapshot: its row's stored fields, for sinks that write them without the envelope. */
+  snapshotRow?: SnapshotRow;
 }
 
 export class StaleMemberError extends Error {

@@ -1,8 +1,9 @@
 import { Logger } from '@nestjs/common';
 import type { ConsumedMessage } from '@tributary/consumer-groups';
 import { ColumnSchema, TableSchema, TableSchemaRepository } from '@tributary/schema-registry';
-import { parseChange, RowChange } from './change';
+import type { RowChange } from './change';
 import { planChanges } from './change-plan';
+import { changeOf } from './snapshot-change';
 import { keylessEvents, type SinkEvent, type SkippedChange } from './keyless-events';
 import { applyStep, type StepTable } from './step-apply';
 import { IncompatibleTargetError, StoredOffset, TargetDialect } from './target-dialect';
@@ -88,7 +89,7 @@ export class DatabaseSink {
   private async applyBatch(db: TargetDialect, batch: ConsumedMessage[]): Promise<void> {
     const { topic, partition, topicIncarnation } = batch[0];
     try {
-      const changes = batch.map((m) => parseChange(m.envelope));
+      const changes = batch.map(changeOf);
       // Target DDL (create table, add column) before the batch's transaction: MySQL commits implicitly
       // on DDL, which would end the transaction that must hold the rows and the offset together.
       await this.resolveTables(db, changes);

@@ -38,7 +38,8 @@ export function stringifyExact(value: unknown): string {
   return holdsLossless(value) ? (stringify(value) as string) : JSON.stringify(value);
 }
 
-function exactNumber(text: string): number | LosslessNumber {
+/** A number's text as parseExact reads it: a plain number when a double reproduces the text, else a LosslessNumber. */
+export function exactNumber(text: string): number | LosslessNumber {
   return String(Number(text)) === text ? Number(text) : new LosslessNumber(text);
 }
 
