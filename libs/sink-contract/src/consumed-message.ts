@@ -1,3 +1,5 @@
+import type { SnapshotRow } from '@tributary/topic-log';
+
 /** One message of a partition as consumers and sinks see it. */
 export interface ConsumedMessage {
   topic: string;
@@ -11,4 +13,6 @@ export interface ConsumedMessage {
   partitions?: number;
   /** The incarnation of the topic the message belongs to (topicIncarnation in libs/topic-log): a re-created topic is a new one. */
   topicIncarnation?: string;
+  /** An `r` message of a snapshot: its row's stored fields, for sinks that write them without the envelope. */
+  snapshotRow?: SnapshotRow;
 }
