@@ -1,6 +1,6 @@
 export { CaptureModule } from './capture.module';
 export { CaptureService } from './capture.service';
 export { SourceCapture, whileNoCaptureLeads, type CaptureState, type CaptureStatus } from './source-capture';
-export { SourceConfigurationError } from './capture.errors';
+export { SourceConfigurationError } from './capture-errors';
 export { SourcePreparer } from './source-preparer';
 export { SourceReadings, type SourceReading } from './source-readings';

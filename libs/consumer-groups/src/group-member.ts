@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { PartitionRef, partitionId } from './assignment';
 import type { ConsumedMessage } from '@tributary/sink-contract';
-import { GroupDefinition, Lease, StaleMemberError } from './group.types';
+import { GroupDefinition, Lease, StaleMemberError } from './group-types';
 import { GroupRepository } from './group.repository';
 import { OffsetTracker } from './offset-tracker';
 

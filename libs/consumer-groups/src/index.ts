@@ -14,4 +14,4 @@ export {
   type Lease,
   type ResetPolicy,
   type StartFrom,
-} from './group.types';
+} from './group-types';

@@ -10,5 +10,5 @@ export {
   type TargetTimeouts,
 } from './target-dialect';
 export type { TargetTable } from './target-table';
-export { mysqlColumnType } from './mysql/mysql.types';
+export { mysqlColumnType } from './mysql/mysql-types';
 export { mysqlSinkKind, postgresSinkKind } from './database-sink-kinds';

@@ -13,10 +13,10 @@ import {
 } from '../target-dialect';
 import type { TargetTable } from '../target-table';
 import { KeylessRows, type Statement } from '../keyless-rows';
-import { mysqlKeyless } from './mysql.keyless';
-import { mysqlNameProblem } from './mysql.names';
-import { type StatementLimits, valuesStatements } from './mysql.batch';
-import { mysqlColumnType } from './mysql.types';
+import { mysqlKeyless } from './mysql-keyless';
+import { mysqlNameProblem } from './mysql-names';
+import { type StatementLimits, valuesStatements } from './mysql-batch';
+import { mysqlColumnType } from './mysql-types';
 
 /** Longer statements save nothing more (a round trip per 16 MiB) and only hold more memory. */
 const TARGET_STATEMENT_BYTES = 16 * 1024 * 1024;
@@ -285,7 +285,7 @@ export class MysqlDialect implements TargetDialect {
     return `\`${identifier.replace(/`/g, '``')}\``;
   }
 
-  // Tables without a key (keyless-rows.ts has the statements, mysql.keyless.ts the syntax).
+  // Tables without a key (keyless-rows.ts has the statements, mysql-keyless.ts the syntax).
 
   /** Whether the server is MariaDB (JSON is text there), asked once. */
   private mariadb?: boolean;

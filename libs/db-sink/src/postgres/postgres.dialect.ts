@@ -13,11 +13,11 @@ import {
 } from '../target-dialect';
 import { targetTableKey, type TargetTable } from '../target-table';
 import { KeylessRows, type Statement } from '../keyless-rows';
-import { POSTGRES_KEYLESS } from './postgres.keyless';
-import { postgresNameProblem } from './postgres.names';
-import { postgresColumnType } from './postgres.types';
-import { BatchStatement, ColumnTypes, deleteStatement, upsertStatement } from './postgres.batch';
-import { CopyInserts } from './postgres.copy';
+import { POSTGRES_KEYLESS } from './postgres-keyless';
+import { postgresNameProblem } from './postgres-names';
+import { postgresColumnType } from './postgres-types';
+import { BatchStatement, ColumnTypes, deleteStatement, upsertStatement } from './postgres-batch';
+import { CopyInserts } from './postgres-copy';
 
 /** Named statements kept per session; beyond it, batch statements are parsed each time. */
 const MAX_NAMED_STATEMENTS = 200;
@@ -36,7 +36,7 @@ export class PostgresDialect implements TargetDialect {
   private readonly types = new Map<string, ColumnTypes>();
   /** Statement text -> name of the statement prepared for it in this session. */
   private readonly statements = new Map<string, string>();
-  /** The COPY fast path of upserts of rows new to the target (postgres.copy.ts). */
+  /** The COPY fast path of upserts of rows new to the target (postgres-copy.ts). */
   private readonly copies = new CopyInserts();
 
   /** Connects with every wait bounded (`timeouts`); an abort of `signal` ends the attempt at once. */
@@ -280,7 +280,7 @@ export class PostgresDialect implements TargetDialect {
     return `"${identifier.replace(/"/g, '""')}"`;
   }
 
-  // Tables without a key (keyless-rows.ts has the statements, postgres.keyless.ts the syntax).
+  // Tables without a key (keyless-rows.ts has the statements, postgres-keyless.ts the syntax).
 
   async createKeylessTable(table: TargetTable, columns: ColumnSchema[]): Promise<void> {
     const defs = columns.map((c) => `${this.q(c.name)} ${postgresColumnType(c)}`);

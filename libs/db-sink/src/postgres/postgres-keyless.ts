@@ -1,7 +1,7 @@
 import type { ColumnSchema } from '@tributary/schema-registry';
 import type { KeylessSyntax } from '../keyless-rows';
-import { postgresColumnType } from './postgres.types';
-import { toPostgres } from './postgres.values';
+import { postgresColumnType } from './postgres-types';
+import { toPostgres } from './postgres-values';
 
 /**
  * Tables without a key on Postgres. A row equals `before` when each `match` column equals it by its

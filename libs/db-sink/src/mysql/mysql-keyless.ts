@@ -1,7 +1,7 @@
 import type { ColumnSchema } from '@tributary/schema-registry';
 import type { KeylessSyntax } from '../keyless-rows';
-import { type StatementLimits, valuesStatements } from './mysql.batch';
-import { mysqlColumnType, toMysql } from './mysql.types';
+import { type StatementLimits, valuesStatements } from './mysql-batch';
+import { mysqlColumnType, toMysql } from './mysql-types';
 
 /**
  * Tables without a key on MySQL and MariaDB. A row equals `before` when each `match` column equals it
