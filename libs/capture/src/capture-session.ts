@@ -25,6 +25,8 @@ export interface SessionDeps {
   topicSettings: (topic: string) => TopicSettings;
   /** Route override for a table, if configured. */
   topicFor: (schema: string, table: string) => string;
+  /** Is a table of this name among the source's tables? Changes to other published tables are left out. */
+  isCaptured: (schema: string, table: string) => boolean;
   startLsn: bigint;
   /** Snapshot watermarks (libs/snapshot): sees every change, emits chunks at their high watermarks. */
   watermarks?: WatermarkHandler;
@@ -86,6 +88,7 @@ export class CaptureSession {
       platform: deps.platform,
       topicSettings: deps.topicSettings,
       topicFor: deps.topicFor,
+      isCaptured: deps.isCaptured,
       inPlatformTransaction: () => this.writer.inPlatformTransaction,
       logger: this.logger,
     });

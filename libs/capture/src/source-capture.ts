@@ -15,6 +15,7 @@ import { CaptureSession } from './capture-session';
 import { CheckpointRepository } from './checkpoint.repository';
 import { formatLsn } from '@tributary/pg-source';
 import { SourcePreparer } from './source-preparer';
+import { TableWatcher } from './table-watcher';
 
 export type CaptureState = 'starting' | 'standby' | 'preparing' | 'streaming' | 'backoff' | 'stopped';
 
@@ -26,6 +27,8 @@ export interface CaptureStatus {
   lastMessageAt: string | null;
   lastError: string | null;
   restarts: number;
+  /** Configured tables that do not exist on the source (dropped, renamed): the others are captured. */
+  missingTables: string[];
 }
 
 const LOCK_NAMESPACE = 'tributary.capture';
@@ -43,6 +46,10 @@ export class SourceCapture {
   private stopping = false;
   private session?: CaptureSession;
   private snapshotter?: Snapshotter;
+  private watcher?: TableWatcher;
+  private missing: string[] = [];
+  /** The set of missing tables changed while streaming: prepare again at once, no backoff. */
+  private prepareAgain = false;
   private loop?: Promise<void>;
   private wake?: () => void;
   private state: CaptureState = 'starting';
@@ -85,6 +92,7 @@ export class SourceCapture {
       lastMessageAt: s?.lastMessageAtMs === undefined ? null : new Date(s.lastMessageAtMs).toISOString(),
       lastError: this.lastError,
       restarts: this.restarts,
+      missingTables: this.missing,
     };
   }
 
@@ -103,9 +111,10 @@ export class SourceCapture {
         }
         this.state = 'preparing';
         const queued: QueuedSnapshot[] = [];
-        await new SourcePreparer(this.source, async (tables) => {
+        const prepared = await new SourcePreparer(this.source, async (tables) => {
           queued.push(...(await queueInitialSnapshots(this.db.pool, this.source, tables)));
         }).prepare();
+        this.missing = prepared.missingTables;
         await skipEmptyInitialSnapshots(this.db.pool, this.source, queued);
         const startLsn = await CheckpointRepository.get(platform, this.source.name);
         const chunks = new ChunkExchange();
@@ -114,6 +123,8 @@ export class SourceCapture {
           platform,
           startLsn,
           topicFor: (schema, table) => this.topicFor(schema, table),
+          isCaptured: (schema, table) =>
+            this.source.tables.some((t) => t.schema === schema && (t.table === table || t.table === '*')),
           topicSettings: (topic) => this.topicSettings(topic),
           watermarks: new WatermarkHandler(this.source.name, chunks),
         });
@@ -127,6 +138,13 @@ export class SourceCapture {
           topicFor: (schema, table) => this.topicFor(schema, table),
         });
         this.snapshotter.start((e) => session.fail(e));
+        this.watcher = new TableWatcher(
+          this.source,
+          this.missing,
+          (missing) => this.tablesChanged(session, missing),
+          (e) => session.fail(e),
+        );
+        this.watcher.start();
         this.state = 'streaming';
         streamingSince = Date.now();
         await running;
@@ -135,6 +153,8 @@ export class SourceCapture {
         this.lastError = (error as Error).message;
         this.logger.error(`capture stopped: ${this.lastError}`);
       } finally {
+        await this.watcher?.stop();
+        this.watcher = undefined;
         await this.snapshotter?.stop();
         this.snapshotter = undefined;
         if (this.session) {
@@ -145,6 +165,10 @@ export class SourceCapture {
         await platform?.end().catch(() => undefined);
       }
       if (this.stopping) break;
+      if (this.prepareAgain) {
+        this.prepareAgain = false;
+        continue;
+      }
       if (streamingSince && Date.now() - streamingSince > 60_000) attempt = 0;
       this.restarts++;
       this.state = 'backoff';
@@ -152,6 +176,23 @@ export class SourceCapture {
       this.logger.log(`reconnecting in ${Math.round(delay)} ms`);
       await this.sleep(delay);
     }
+  }
+
+  /** A table went missing or came back: the session ends cleanly and the source is prepared again. */
+  private tablesChanged(session: CaptureSession, missing: string[]): void {
+    const back = this.missing.filter((t) => !missing.includes(t));
+    const gone = missing.filter((t) => !this.missing.includes(t));
+    this.logger.warn(
+      [
+        gone.length ? `table(s) ${gone.join(', ')} no longer exist` : '',
+        back.length ? `table(s) ${back.join(', ')} are back` : '',
+      ]
+        .filter(Boolean)
+        .join('; ') + ': preparing the source again',
+    );
+    this.missing = missing;
+    this.prepareAgain = true;
+    void session.stop();
   }
 
   /** Waits until this process holds the source's leadership lock; false if stopped first. */

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import type { CapturedTable, SourceConfig } from '@tributary/config';
-import { connectSource, quoteIdent } from '@tributary/pg-source';
+import { connectSource, missingTables, quoteIdent } from '@tributary/pg-source';
 import { SourceConfigurationError } from './capture.errors';
 
 /**
@@ -23,13 +23,31 @@ export class SourcePreparer {
     this.logger = new Logger(`Source ${source.name}`);
   }
 
-  async prepare(): Promise<void> {
+  /**
+   * Returns the configured tables that do not exist (dropped, renamed, not created yet): the publication
+   * is set to the others, so one missing table does not stop the rest. When one comes back, the next
+   * `prepare` publishes it again and `onNewTables` queues its snapshot.
+   */
+  async prepare(): Promise<{ missingTables: string[] }> {
     const client = await connectSource(this.source, `tributary-setup:${this.source.name}`);
     try {
       await this.checkServer(client);
-      await this.checkTables(client);
+      const missing = await missingTables(client, this.source.tables);
+      const present = this.source.tables.filter((t) => !missing.includes(`${t.schema}.${t.table}`));
+      if (present.length === 0) {
+        throw new SourceConfigurationError(
+          `source "${this.source.name}": none of its tables exists (${missing.join(', ')}). Create them, or change the source's tables.`,
+        );
+      }
+      if (missing.length) {
+        this.logger.warn(
+          `table(s) ${missing.join(', ')} do not exist (dropped or renamed?): capturing the others; ` +
+            'a table that comes back is captured again (with a snapshot unless snapshot is never)',
+        );
+      }
+      await this.warnAboutIdentity(client);
       const slotExists = await this.checkSlot(client);
-      const createdPublication = await this.ensurePublication(client, !slotExists);
+      const createdPublication = await this.ensurePublication(client, present, !slotExists);
       if (!slotExists) {
         try {
           await client.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [this.source.slot]);
@@ -39,6 +57,7 @@ export class SourcePreparer {
           throw error;
         }
       }
+      return { missingTables: missing };
     } finally {
       await client.end().catch(() => undefined);
     }
@@ -182,9 +201,9 @@ export class SourcePreparer {
     return true;
   }
 
-  /** Creates the publication, or sets it to exactly the configured tables. True if it was created. */
-  private async ensurePublication(client: Client, slotIsNew: boolean): Promise<boolean> {
-    const spec = publicationSpec(this.source.tables);
+  /** Creates the publication, or sets it to exactly `tables` (the configured ones that exist). True if it was created. */
+  private async ensurePublication(client: Client, tables: CapturedTable[], slotIsNew: boolean): Promise<boolean> {
+    const spec = publicationSpec(tables);
     const name = quoteIdent(this.source.publication);
     const { rowCount } = await client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [this.source.publication]);
     const before = rowCount && !slotIsNew ? await this.publishedTables(client) : [];

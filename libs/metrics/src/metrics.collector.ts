@@ -14,6 +14,7 @@ export class PlatformGauges {
   private readonly endOffset: Gauge;
   private readonly captureLag: Gauge;
   private readonly sourceUp: Gauge;
+  private readonly tableMissing: Gauge;
 
   constructor(
     registry: Registry,
@@ -43,6 +44,11 @@ export class PlatformGauges {
     ]);
     this.captureLag = gauge('tributary_capture_lag_bytes', "WAL between the source's current position and the slot", ['source']);
     this.sourceUp = gauge('tributary_source_up', '1 when the source answered its last reading', ['source']);
+    this.tableMissing = gauge(
+      'tributary_source_table_missing',
+      "1 for each of a source's tables that does not exist on the source (dropped or renamed; the others are captured)",
+      ['source', 'table'],
+    );
   }
 
   async collect(): Promise<void> {
@@ -64,8 +70,10 @@ export class PlatformGauges {
     for (const e of ends) this.endOffset.set({ topic: e.topic, partition: String(e.partition) }, Number(e.endOffset));
     this.captureLag.reset();
     this.sourceUp.reset();
+    this.tableMissing.reset();
     for (const s of sources) {
       this.sourceUp.set({ source: s.source }, s.reachable ? 1 : 0);
+      for (const table of s.missingTables) this.tableMissing.set({ source: s.source, table }, 1);
       if (s.lagBytes !== undefined) this.captureLag.set({ source: s.source }, s.lagBytes);
     }
   }

@@ -31,6 +31,8 @@ export interface SourceReading {
   source: string;
   reachable: boolean;
   lagBytes?: number;
+  /** Configured tables that did not exist at the reading (dropped, renamed): `schema.table`. */
+  missingTables: string[];
 }
 
 /**

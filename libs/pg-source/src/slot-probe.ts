@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { missingTables, type NamedTable } from './table-presence';
 
 export interface SlotState {
   /** The source answered. */
@@ -6,13 +7,20 @@ export interface SlotState {
   error?: string;
   /** Null when the slot does not exist (yet). */
   slot: { active: boolean; activePid: number | null; confirmedFlushLsn: string | null; lagBytes: number | null } | null;
+  /** Of the `tables` asked about, those that do not exist on the source (dropped, renamed): `schema.table`. */
+  missingTables: string[];
 }
 
 /**
  * Reads a replication slot's state on a source database, with short timeouts: used by status pages and
  * metrics, which must answer even when a source is down.
  */
-export async function probeSlot(url: string, slot: string, timeoutMs = 3_000): Promise<SlotState> {
+export async function probeSlot(
+  url: string,
+  slot: string,
+  timeoutMs = 3_000,
+  tables: readonly NamedTable[] = [],
+): Promise<SlotState> {
   let client: Client | undefined;
   try {
     client = new Client({ connectionString: url, connectionTimeoutMillis: timeoutMs, statement_timeout: timeoutMs });
@@ -28,9 +36,10 @@ export async function probeSlot(url: string, slot: string, timeoutMs = 3_000): P
     return {
       reachable: true,
       slot: r ? { active: r.active, activePid: r.active_pid, confirmedFlushLsn: r.lsn, lagBytes: r.lag } : null,
+      missingTables: await missingTables(client, tables),
     };
   } catch (error) {
-    return { reachable: false, error: (error as Error).message, slot: null };
+    return { reachable: false, error: (error as Error).message, slot: null, missingTables: [] };
   } finally {
     await client?.end().catch(() => undefined);
   }
