@@ -90,6 +90,9 @@ export class SourcesController {
       slotActive: state.slot?.active ?? false,
       confirmedLsn: state.slot?.confirmedFlushLsn ?? null,
       lagBytes: state.slot?.lagBytes ?? null,
+      walStatus: state.slot?.walStatus ?? null,
+      safeWalBytes: state.slot?.safeWalBytes ?? null,
+      slotAtRisk: state.slot?.atRisk ?? false,
       // Read from the source by this request: shown whichever process captures it.
       missingTables: state.missingTables,
     };

@@ -14,10 +14,12 @@ import type { TopicSettings } from '@tributary/topic-log';
 import { CaptureSession } from './capture-session';
 import { CheckpointRepository } from './checkpoint.repository';
 import { formatLsn } from '@tributary/pg-source';
+import { SlotLostError } from './capture.errors';
 import { SourcePreparer } from './source-preparer';
+import { settingsOf, topicOf } from './source-topics';
 import { TableWatcher } from './table-watcher';
 
-export type CaptureState = 'starting' | 'standby' | 'preparing' | 'streaming' | 'backoff' | 'stopped';
+export type CaptureState = 'starting' | 'standby' | 'preparing' | 'streaming' | 'backoff' | 'slot_lost' | 'stopped';
 
 export interface CaptureStatus {
   source: string;
@@ -35,6 +37,8 @@ const LOCK_NAMESPACE = 'tributary.capture';
 const STANDBY_POLL_MS = 1_000;
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
+/** How often a source whose slot is lost checks whether it was resynced. */
+const SLOT_LOST_POLL_MS = 2_000;
 
 /**
  * Keeps one source captured: becomes its leader (a session advisory lock on the platform database,
@@ -50,6 +54,8 @@ export class SourceCapture {
   private missing: string[] = [];
   /** The set of missing tables changed while streaming: prepare again at once, no backoff. */
   private prepareAgain = false;
+  /** The slot is lost (SlotLostError): the source waits for a resync. */
+  private slotLost = false;
   private loop?: Promise<void>;
   private wake?: () => void;
   private state: CaptureState = 'starting';
@@ -109,12 +115,14 @@ export class SourceCapture {
           this.logger.log('the source changed or was removed meanwhile: this capture stands down');
           break;
         }
-        this.state = 'preparing';
+        if (!this.slotLost) this.state = 'preparing';
         const queued: QueuedSnapshot[] = [];
+        const hasCheckpoint = (await CheckpointRepository.get(platform, this.source.name)) > 0n;
         const prepared = await new SourcePreparer(this.source, async (tables) => {
           queued.push(...(await queueInitialSnapshots(this.db.pool, this.source, tables)));
-        }).prepare();
+        }).prepare(hasCheckpoint);
         this.missing = prepared.missingTables;
+        this.slotLost = false;
         await skipEmptyInitialSnapshots(this.db.pool, this.source, queued);
         const startLsn = await CheckpointRepository.get(platform, this.source.name);
         const chunks = new ChunkExchange();
@@ -151,7 +159,9 @@ export class SourceCapture {
       } catch (error) {
         if (this.stopping) break;
         this.lastError = (error as Error).message;
-        this.logger.error(`capture stopped: ${this.lastError}`);
+        // Said once; then checked every few seconds, without the leadership lock, until a resync.
+        if (!(error instanceof SlotLostError && this.slotLost)) this.logger.error(`capture stopped: ${this.lastError}`);
+        this.slotLost = error instanceof SlotLostError;
       } finally {
         await this.watcher?.stop();
         this.watcher = undefined;
@@ -167,6 +177,11 @@ export class SourceCapture {
       if (this.stopping) break;
       if (this.prepareAgain) {
         this.prepareAgain = false;
+        continue;
+      }
+      if (this.slotLost) {
+        this.state = 'slot_lost';
+        await this.sleep(SLOT_LOST_POLL_MS);
         continue;
       }
       if (streamingSince && Date.now() - streamingSince > 60_000) attempt = 0;
@@ -218,16 +233,11 @@ export class SourceCapture {
   }
 
   private topicFor(schema: string, table: string): string {
-    const exact = this.source.tables.find((t) => t.schema === schema && t.table === table && t.topic);
-    const wildcard = this.source.tables.find((t) => t.schema === schema && t.table === '*' && t.topic);
-    return exact?.topic ?? wildcard?.topic ?? `${this.source.name}.${schema}.${table}`;
+    return topicOf(this.source, schema, table);
   }
 
   private topicSettings(topic: string): TopicSettings {
-    const configured = this.config.topics.find((t) => t.name === topic);
-    if (configured) return configured;
-    const d = this.config.topicDefaults;
-    return { partitions: d.partitions, retentionMs: d.retentionMs, retentionBytes: d.retentionBytes };
+    return settingsOf(this.config, topic);
   }
 
   private sleep(ms: number): Promise<void> {

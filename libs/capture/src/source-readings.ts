@@ -12,6 +12,9 @@ export interface SourceReading {
   lagBytes?: number;
   /** Configured tables that did not exist at the reading. */
   missingTables: string[];
+  /** The slot: lost, about to be, or close to max_slot_wal_keep_size (pg-source's slot probe). */
+  slotAtRisk?: boolean;
+  safeWalBytes?: number;
 }
 
 /**
@@ -70,6 +73,8 @@ export class SourceReadings {
         reachable: state.reachable,
         missingTables: state.missingTables,
         ...(lagBytes == null ? {} : { lagBytes }),
+        ...(state.slot ? { slotAtRisk: state.slot.atRisk } : {}),
+        ...(state.slot?.safeWalBytes == null ? {} : { safeWalBytes: state.slot.safeWalBytes }),
       });
     }
     this.last = readings;

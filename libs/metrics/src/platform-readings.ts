@@ -33,6 +33,10 @@ export interface SourceReading {
   lagBytes?: number;
   /** Configured tables that did not exist at the reading (dropped, renamed): `schema.table`. */
   missingTables: string[];
+  /** The slot is lost, about to be (`unreserved`), or has less than a fifth of max_slot_wal_keep_size left. */
+  slotAtRisk?: boolean;
+  /** WAL that can still be written before the slot is lost (when max_slot_wal_keep_size is set). */
+  safeWalBytes?: number;
 }
 
 /**
