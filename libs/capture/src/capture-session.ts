@@ -111,6 +111,13 @@ export class CaptureSession {
     client.on('error', (e) => this.fail(e));
     const database = (await client.query<{ db: string }>('SELECT current_database() AS db')).rows[0].db;
     this.sourceMeta = { client, database };
+    // Stopped or failed while connecting: stop() and fail() found nothing to settle, so nothing would
+    // ever settle the promise below.
+    if (this.stopping || this.failure) {
+      await client.end().catch(() => undefined);
+      if (this.failure) throw this.failure;
+      return;
+    }
 
     const done = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
     this.service.on('data', (lsn: string, message: PgoutputMessage) => {

@@ -111,11 +111,18 @@ export class RelationRegistry implements TableLookup {
         ORDER BY array_position(i.indkey::int2[], a.attnum)`,
       [relation.oid],
     );
-    let keyIndexes = rows.map((r) => relation.columns.findIndex((c) => c.name === r.name)).filter((i) => i >= 0);
-    // With REPLICA IDENTITY DEFAULT the relation message flags the primary key the change was written
-    // under: the key of a table dropped since (no longer in the catalog), in column order.
-    if (keyIndexes.length === 0 && relation.replicaIdentity !== 'full') {
-      keyIndexes = relation.columns.flatMap((c, i) => (c.isKey ? [i] : []));
+    const current = rows.map((r) => relation.columns.findIndex((c) => c.name === r.name)).filter((i) => i >= 0);
+    const flagged = relation.columns.flatMap((c, i) => (c.isKey ? [i] : []));
+    let keyIndexes = current;
+    if (relation.replicaIdentity === 'default') {
+      // The relation message flags the primary key the change was written under (decoding reads the
+      // catalog as it was then), not the table's key now: a key changed while capture lagged, or a table
+      // dropped since, keeps partitioning and per-key order by the key of its changes. In the catalog's
+      // key order when it is the same key; in column order otherwise.
+      const same = flagged.length === current.length && flagged.every((i) => current.includes(i));
+      keyIndexes = same ? current : flagged;
+    } else if (keyIndexes.length === 0 && relation.replicaIdentity === 'index') {
+      keyIndexes = flagged;
     }
     const qualified = `${relation.schema}.${relation.name}`;
     if (keyIndexes.length === 0 && !this.warned.has(qualified)) {
