@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { partitionForKey, type AppendRecord } from '@tributary/topic-log';
 import { ChangeRouter, openTransaction, type OpenTransaction, type RowChange } from '../libs/capture/src/change-router';
 import { envelopeParts } from '../libs/capture/src/envelope';
-import { UNCHANGED_TOAST, type Relation } from '../libs/capture/src/pgoutput/pgoutput.types';
+import { UNCHANGED_TOAST, type Relation } from '../libs/capture/src/pgoutput/pgoutput-types';
 import type { TableInfo } from '../libs/capture/src/table-info';
 
 /**

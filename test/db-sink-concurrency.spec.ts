@@ -1,4 +1,4 @@
-import type { ConsumedMessage } from '@tributary/consumer-groups';
+import type { ConsumedMessage } from '@tributary/sink-contract';
 import { DatabaseSink, MysqlDialect, PostgresDialect, type TargetDialect } from '@tributary/db-sink';
 import { TableSchemaRepository, type ColumnSchema } from '@tributary/schema-registry';
 import { createMariadbDatabase, mariadbAvailable, mariadbExpected, mariadbQuery } from './support/mariadb';

@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
 import { DatabaseSink, PostgresDialect } from '@tributary/db-sink';
 import { TableSchemaRepository, type ColumnSchema } from '@tributary/schema-registry';
-import { CopyInserts, MIN_COPY_ROWS } from '../libs/db-sink/src/postgres/postgres.copy';
+import { CopyInserts, MIN_COPY_ROWS } from '../libs/db-sink/src/postgres/postgres-copy';
 import { CaptureHarness, platformConfig, sourceConfig } from './support/capture-harness';
 import { TestCluster, waitFor } from './support/pg-cluster';
 import { backfillsSettled, captureCaughtUp } from './support/snapshot';
@@ -26,7 +26,7 @@ const row = (g: string) => `(${g},
 const AS_TEXT = `SELECT ${NAMES.map((c) => (c === 'j' ? 'j::jsonb::text' : `${c}::text`)).join(', ')} FROM typed ORDER BY id`;
 
 /**
- * The COPY fast path of the Postgres sink (postgres.copy.ts): an initial snapshot and large inserts
+ * The COPY fast path of the Postgres sink (postgres-copy.ts): an initial snapshot and large inserts
  * reach the target exactly, a row already in the target falls back to the upsert, and a run of
  * inserted rows followed by updates of them ends with the updates.
  */

@@ -1,21 +1,13 @@
 import fc from 'fast-check';
 import { Client } from 'pg';
-import { GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
-import {
-  DatabaseSink,
-  KEYLESS_CHANGE_SKIPPED,
-  MysqlDialect,
-  PostgresDialect,
-  type DatabaseSinkOptions,
-  type SinkEvent,
-} from '@tributary/db-sink';
-import { TableSchemaRepository } from '@tributary/schema-registry';
+import { KEYLESS_CHANGE_SKIPPED } from '@tributary/db-sink';
+import type { SinkEvent } from '@tributary/sink-contract';
 import { planChanges } from '../libs/db-sink/src/change-plan';
 import type { RowChange } from '../libs/db-sink/src/change';
-import { CaptureHarness, platformConfig, sourceConfig } from './support/capture-harness';
 import { createMariadbDatabase, mariadbAvailable, mariadbQuery } from './support/mariadb';
-import { TestCluster, waitFor } from './support/pg-cluster';
-import { sinkGroup, SinkGroups, sinksCaughtUp } from './support/sink-groups';
+import { waitFor } from './support/pg-cluster';
+import { SinkBed } from './support/sink-bed';
+import { sinkGroup } from './support/sink-groups';
 
 const TABLES = ['public.full_rows', 'public.tricky', 'public.dupes', 'public.appendonly', 'public.uniq', 'public.drift'];
 
@@ -187,104 +179,68 @@ describe('planChanges for tables without a key', () => {
 });
 
 describe('database sinks mirror tables without a primary key', () => {
-  let cluster: TestCluster;
-  let harness: CaptureHarness;
-  let source: Client;
-  let notifier: MessageNotifier;
-  let repo: GroupRepository;
-  let schemas: TableSchemaRepository;
+  let bed: SinkBed;
   let mysqlUrl: string | undefined;
-  let groups: SinkGroups;
   const sinkNames = () => (mysqlUrl ? ['keyless-pg', 'keyless-mysql'] : ['keyless-pg']);
 
   beforeAll(async () => {
-    cluster = await TestCluster.start(15);
-    await cluster.createDatabase('src');
-    await cluster.createDatabase('target');
-    const platformUrl = await cluster.createDatabase('platform');
-    const sql = (text: string) => cluster.query('src', text);
-    await sql(FULL_ROWS);
-    await sql('ALTER TABLE full_rows REPLICA IDENTITY FULL');
-    await sql('CREATE TABLE tricky (LIKE full_rows)');
-    await sql('ALTER TABLE tricky REPLICA IDENTITY FULL');
-    await sql('CREATE TABLE dupes (a int, b text)');
-    await sql('ALTER TABLE dupes REPLICA IDENTITY FULL');
-    await sql('CREATE TABLE appendonly (n int, note text)'); // REPLICA IDENTITY DEFAULT, no key: inserts only
-    await sql('CREATE TABLE uniq (code text NOT NULL, v int)');
-    await sql('CREATE UNIQUE INDEX uniq_code ON uniq (code)');
-    await sql('ALTER TABLE uniq REPLICA IDENTITY USING INDEX uniq_code');
-    await sql('CREATE TABLE drift (a int, b text)');
-    await sql('ALTER TABLE drift REPLICA IDENTITY FULL');
-    harness = await CaptureHarness.start(platformConfig(platformUrl, [sourceConfig('src', cluster.url('src'), TABLES)], 3));
-    source = new Client({ connectionString: cluster.url('src') });
-    await source.connect();
-    notifier = new MessageNotifier(platformUrl);
-    await notifier.start();
-    repo = new GroupRepository(harness.db.pool);
-    schemas = new TableSchemaRepository(harness.db.pool);
-    groups = new SinkGroups(repo, notifier);
+    bed = await SinkBed.start({
+      tables: TABLES,
+      partitions: 3,
+      prepare: async (cluster) => {
+        const sql = (text: string) => cluster.query('src', text);
+        await sql(FULL_ROWS);
+        await sql('ALTER TABLE full_rows REPLICA IDENTITY FULL');
+        await sql('CREATE TABLE tricky (LIKE full_rows)');
+        await sql('ALTER TABLE tricky REPLICA IDENTITY FULL');
+        await sql('CREATE TABLE dupes (a int, b text)');
+        await sql('ALTER TABLE dupes REPLICA IDENTITY FULL');
+        await sql('CREATE TABLE appendonly (n int, note text)'); // REPLICA IDENTITY DEFAULT, no key: inserts only
+        await sql('CREATE TABLE uniq (code text NOT NULL, v int)');
+        await sql('CREATE UNIQUE INDEX uniq_code ON uniq (code)');
+        await sql('ALTER TABLE uniq REPLICA IDENTITY USING INDEX uniq_code');
+        await sql('CREATE TABLE drift (a int, b text)');
+        await sql('ALTER TABLE drift REPLICA IDENTITY FULL');
+      },
+    });
     const config = (name: string) =>
       sinkGroup(name, ['src.public.*'], {
         sessionTimeoutMs: 3_000,
         batchSize: 200,
         retry: { maxAttempts: 3, initialBackoffMs: 10, maxBackoffMs: 200 },
       });
-    await groups.start(
-      config('keyless-pg'),
-      new DatabaseSink(
-        () => PostgresDialect.connect(cluster.url('target'), 'public'),
-        schemas,
-        sinkOptions('keyless-pg'),
-        'postgres',
-      ),
-    );
+    // As the worker's database sink kinds do: skipped keyless changes become group events.
+    await bed.groups.start(config('keyless-pg'), bed.postgresSink('keyless-pg', bed.reportingTo('keyless-pg')));
     if (await mariadbAvailable()) {
       mysqlUrl = await createMariadbDatabase(`tributary_keyless_${process.pid}`);
-      const url = mysqlUrl;
-      await groups.start(
-        config('keyless-mysql'),
-        new DatabaseSink(() => MysqlDialect.connect(url), schemas, sinkOptions('keyless-mysql'), 'mysql'),
-      );
+      await bed.groups.start(config('keyless-mysql'), bed.mysqlSink(mysqlUrl, 'keyless-mysql', bed.reportingTo('keyless-mysql')));
     }
   });
 
-  /** As the worker's sink factory does: skipped keyless changes become group events. */
-  const sinkOptions = (name: string, extra: Partial<DatabaseSinkOptions> = {}): DatabaseSinkOptions => ({
-    group: name,
-    autoCreate: true,
-    addColumns: true,
-    report: (e) => repo.recordEvent(name, e, e.kind, e.detail),
-    ...extra,
-  });
-
   afterAll(async () => {
-    await groups?.stop();
-    await notifier?.close();
-    await source?.end();
-    await harness?.stop();
-    await cluster?.stop();
+    await bed?.stop();
   });
 
   /** Caught up, also on topics created by the latest changes (a group's lag lists a partition only once it has taken it). */
   const caughtUp = async () => {
-    await sinksCaughtUp(cluster, 'src', 'tributary_src', repo, sinkNames());
-    const [{ partitions }] = await cluster.query<{ partitions: number }>(
+    await bed.caughtUp(sinkNames());
+    const [{ partitions }] = await bed.cluster.query<{ partitions: number }>(
       'platform',
       `SELECT count(*)::int AS partitions FROM tributary.topic_partitions WHERE topic LIKE 'src.%'`,
     );
     for (const name of sinkNames()) {
       await waitFor(async () => {
-        const lag = await repo.lag(name);
+        const lag = await bed.repo.lag(name);
         return lag.length === partitions && lag.every((l) => l.lag === '0' && l.status === 'ok');
       }, `${name} to take and catch up on every partition`);
     }
   };
-  const pgTarget = <T extends Record<string, unknown>>(sql: string) => cluster.query<T>('target', sql);
+  const pgTarget = <T extends Record<string, unknown>>(sql: string) => bed.cluster.query<T>('target', sql);
   const myTarget = <T>(sql: string) => mariadbQuery<T>(mysqlUrl as string, sql);
 
-  /** Both targets hold the same multiset of rows as the source, for `columns` of `table`. */
+  /** Both targets hold the same multiset of rows as the bed.source, for `columns` of `table`. */
   async function expectConverged(table: string, columns: string): Promise<void> {
-    const expected = multiset((await cluster.query('src', `SELECT ${columns} FROM ${table}`)).map(Object.values));
+    const expected = multiset((await bed.cluster.query('src', `SELECT ${columns} FROM ${table}`)).map(Object.values));
     expect(multiset((await pgTarget(`SELECT ${columns} FROM ${table}`)).map(Object.values))).toEqual(expected);
     if (mysqlUrl)
       expect(multiset((await myTarget<Record<string, unknown>>(`SELECT ${columns} FROM ${table}`)).map(Object.values))).toEqual(
@@ -293,13 +249,13 @@ describe('database sinks mirror tables without a primary key', () => {
   }
 
   async function expectFullConverged(table: string): Promise<void> {
-    const expected = multiset((await cluster.query('src', pgFull(table))).map(canonicalRow));
+    const expected = multiset((await bed.cluster.query('src', pgFull(table))).map(canonicalRow));
     expect(multiset((await pgTarget(pgFull(table))).map(canonicalRow))).toEqual(expected);
     if (mysqlUrl) expect(multiset((await myTarget<Record<string, unknown>>(myFull(table))).map(canonicalRow))).toEqual(expected);
   }
 
   it('rows that differ in one column only: the one changed is the one the source changed', async () => {
-    // Per column, a look-alike first (which a loose comparison would take), then the row the source changes.
+    // Per column, a look-alike first (which a loose comparison would take), then the row the bed.source changes.
     const pairs: [string, string, string][] = [
       ['t', `'A'`, `'a'`],
       ['t', `'a '`, `'a'`],
@@ -320,8 +276,8 @@ describe('database sinks mirror tables without a primary key', () => {
     const base = `'a', 1.1, 0.1, '1.5', '{}', '{}', '{1}', '2024-02-29 13:14:15.123456+02', '\\x00', true, 'ab', '1'`;
     for (const [i, [column, lookalike, changed]] of pairs.entries()) {
       for (const value of [lookalike, changed]) {
-        await source.query(`INSERT INTO tricky (n, ${defaults}) VALUES (${i}, ${base})`);
-        await source.query(
+        await bed.source.query(`INSERT INTO tricky (n, ${defaults}) VALUES (${i}, ${base})`);
+        await bed.source.query(
           `UPDATE tricky SET ${column} = ${value} WHERE ctid = (SELECT ctid FROM tricky WHERE n = ${i} ORDER BY ctid DESC LIMIT 1)`,
         );
       }
@@ -330,20 +286,22 @@ describe('database sinks mirror tables without a primary key', () => {
     for (const [i, [column, , changed]] of pairs.entries()) {
       const cell = column === 'j' ? `j::text IS NOT DISTINCT FROM ${changed}` : `${column} IS NOT DISTINCT FROM ${changed}`;
       const row = `ctid = (SELECT ctid FROM tricky WHERE n = ${i} AND ${cell} LIMIT 1)`;
-      const done = await source.query(i % 2 ? `DELETE FROM tricky WHERE ${row}` : `UPDATE tricky SET n = n + 100 WHERE ${row}`);
+      const done = await bed.source.query(
+        i % 2 ? `DELETE FROM tricky WHERE ${row}` : `UPDATE tricky SET n = n + 100 WHERE ${row}`,
+      );
       expect([column, changed, done.rowCount]).toEqual([column, changed, 1]);
     }
     await caughtUp();
     await expectFullConverged('tricky');
     for (const name of sinkNames())
-      expect((await repo.events(name)).filter((e) => e.kind === KEYLESS_CHANGE_SKIPPED)).toEqual([]);
+      expect((await bed.repo.events(name)).filter((e) => e.kind === KEYLESS_CHANGE_SKIPPED)).toEqual([]);
   });
 
   it('two identical rows, one deleted: exactly one remains; one of two updated: one of each', async () => {
-    await source.query(`INSERT INTO dupes VALUES (1, 'x'), (1, 'x'), (2, 'y'), (2, 'y'), (3, NULL), (3, NULL)`);
-    await source.query(`DELETE FROM dupes WHERE ctid = (SELECT ctid FROM dupes WHERE a = 1 LIMIT 1)`);
-    await source.query(`UPDATE dupes SET b = 'z' WHERE ctid = (SELECT ctid FROM dupes WHERE a = 2 LIMIT 1)`);
-    await source.query(`UPDATE dupes SET b = 'w' WHERE ctid = (SELECT ctid FROM dupes WHERE a = 3 LIMIT 1)`); // NULL matches NULL
+    await bed.source.query(`INSERT INTO dupes VALUES (1, 'x'), (1, 'x'), (2, 'y'), (2, 'y'), (3, NULL), (3, NULL)`);
+    await bed.source.query(`DELETE FROM dupes WHERE ctid = (SELECT ctid FROM dupes WHERE a = 1 LIMIT 1)`);
+    await bed.source.query(`UPDATE dupes SET b = 'z' WHERE ctid = (SELECT ctid FROM dupes WHERE a = 2 LIMIT 1)`);
+    await bed.source.query(`UPDATE dupes SET b = 'w' WHERE ctid = (SELECT ctid FROM dupes WHERE a = 3 LIMIT 1)`); // NULL matches NULL
     await caughtUp();
     expect(await pgTarget(`SELECT a, b FROM dupes ORDER BY a, b`)).toEqual([
       { a: 1, b: 'x' },
@@ -363,32 +321,32 @@ describe('database sinks mirror tables without a primary key', () => {
   it('REPLICA IDENTITY FULL: a randomised workload of duplicates, updates, deletes and truncates converges on both targets', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 20, maxLength: 80 }), async (ops) => {
-        await applyOps(source, ops);
+        await applyOps(bed.source, ops);
         await caughtUp();
         await expectFullConverged('full_rows');
       }),
       { numRuns: 6 },
     );
     for (const name of sinkNames())
-      expect((await repo.events(name)).filter((e) => e.kind === KEYLESS_CHANGE_SKIPPED)).toEqual([]);
+      expect((await bed.repo.events(name)).filter((e) => e.kind === KEYLESS_CHANGE_SKIPPED)).toEqual([]);
   });
 
   it('a keyless table without FULL gets its inserts; Postgres itself refuses its updates and deletes', async () => {
-    await source.query(`INSERT INTO appendonly VALUES (1, 'a'), (1, 'a'), (2, NULL)`);
-    await expect(source.query(`UPDATE appendonly SET note = 'b'`)).rejects.toThrow(/does not have a replica identity/);
-    await expect(source.query(`DELETE FROM appendonly`)).rejects.toThrow(/does not have a replica identity/);
-    await source.query(`INSERT INTO appendonly VALUES (3, 'c')`);
+    await bed.source.query(`INSERT INTO appendonly VALUES (1, 'a'), (1, 'a'), (2, NULL)`);
+    await expect(bed.source.query(`UPDATE appendonly SET note = 'b'`)).rejects.toThrow(/does not have a replica identity/);
+    await expect(bed.source.query(`DELETE FROM appendonly`)).rejects.toThrow(/does not have a replica identity/);
+    await bed.source.query(`INSERT INTO appendonly VALUES (3, 'c')`);
     await caughtUp();
     await expectConverged('appendonly', 'n, note');
   });
 
   it('REPLICA IDENTITY USING INDEX: upserts on the unique index, which is the target primary key', async () => {
-    await source.query(`INSERT INTO uniq VALUES ('a', 1), ('b', 2)`);
-    await source.query(`UPDATE uniq SET v = 10 WHERE code = 'a'`);
-    await source.query(`UPDATE uniq SET code = 'c' WHERE code = 'b'`);
+    await bed.source.query(`INSERT INTO uniq VALUES ('a', 1), ('b', 2)`);
+    await bed.source.query(`UPDATE uniq SET v = 10 WHERE code = 'a'`);
+    await bed.source.query(`UPDATE uniq SET code = 'c' WHERE code = 'b'`);
     await caughtUp();
     await expectConverged('uniq', 'code, v');
-    const [schema] = [await schemas.get('src', 'public', 'uniq')];
+    const [schema] = [await bed.schemas.get('src', 'public', 'uniq')];
     expect(schema?.primaryKey).toEqual(['code']);
     expect(
       await pgTarget(`SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
@@ -397,19 +355,19 @@ describe('database sinks mirror tables without a primary key', () => {
   });
 
   it('an old row the target lacks is reported with the fix, and holds nothing back', async () => {
-    await source.query(`INSERT INTO drift VALUES (1, 'kept'), (2, 'gone')`);
+    await bed.source.query(`INSERT INTO drift VALUES (1, 'kept'), (2, 'gone')`);
     await caughtUp();
     await pgTarget(`DELETE FROM drift WHERE a = 2`);
     if (mysqlUrl) await myTarget(`DELETE FROM drift WHERE a = 2`);
-    await source.query(`UPDATE drift SET b = 'changed' WHERE a = 2`);
-    await source.query(`DELETE FROM drift WHERE a = 2`);
-    await source.query(`INSERT INTO drift VALUES (3, 'after')`);
-    await source.query(`INSERT INTO dupes VALUES (9, 'after')`);
+    await bed.source.query(`UPDATE drift SET b = 'changed' WHERE a = 2`);
+    await bed.source.query(`DELETE FROM drift WHERE a = 2`);
+    await bed.source.query(`INSERT INTO drift VALUES (3, 'after')`);
+    await bed.source.query(`INSERT INTO dupes VALUES (9, 'after')`);
     await caughtUp();
     await expectConverged('drift', 'a, b');
     await expectConverged('dupes', 'a, b');
     for (const name of sinkNames()) {
-      const events = (await repo.events(name)).filter((e) => e.kind === KEYLESS_CHANGE_SKIPPED);
+      const events = (await bed.repo.events(name)).filter((e) => e.kind === KEYLESS_CHANGE_SKIPPED);
       const details = events.map((e) => e.detail).join('\n');
       // One event per batch and cause: the update and the delete may have come in one batch or two.
       expect(details).toMatch(/\b1 update\b.* of public\.drift \(no primary key; offsets? \d+/);
@@ -424,14 +382,13 @@ describe('database sinks mirror tables without a primary key', () => {
     // Postgres refuses such updates on a published table (above), so the message is made by hand, as a
     // publication that published only inserts until it was changed would leave it.
     const reported: SinkEvent[] = [];
-    const options = sinkOptions('keyless-direct', {
+    const sink = bed.postgresSink('keyless-direct', {
       tables: [
         { source: { schema: 'public', table: 'appendonly' }, target: { table: 'direct_appendonly' } },
         { source: { schema: 'public', table: 'uniq' }, target: { table: 'direct_uniq' } },
       ],
       report: async (e) => void reported.push(e),
     });
-    const sink = new DatabaseSink(() => PostgresDialect.connect(cluster.url('target'), 'public'), schemas, options, 'postgres');
     const envelope = (op: string, table: string, key: unknown, before: unknown, after: unknown) =>
       JSON.stringify({ op, key, before, after, source: { name: 'src', schema: 'public', table } });
     const message = (offset: number, env: string) => ({

@@ -1,10 +1,7 @@
-import { GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
-import { DatabaseSink, MysqlDialect, PostgresDialect } from '@tributary/db-sink';
-import { TableSchemaRepository } from '@tributary/schema-registry';
-import { CaptureHarness, platformConfig, sourceConfig } from './support/capture-harness';
 import { createMariadbDatabase, mariadbAvailable, mariadbExpected, mariadbQuery } from './support/mariadb';
-import { TestCluster, waitFor } from './support/pg-cluster';
-import { sinkGroup, SinkGroups } from './support/sink-groups';
+import { waitFor } from './support/pg-cluster';
+import { SinkBed } from './support/sink-bed';
+import { sinkGroup } from './support/sink-groups';
 
 const COLUMNS = `
   id int PRIMARY KEY, i2 smallint, i8 bigint, n numeric(20,6), nu numeric, r real, d double precision, b boolean,
@@ -26,55 +23,36 @@ const group = (name: string) => sinkGroup(name, ['src.public.typed'], { onFailur
 
 /** Every source type reaches a Postgres target unchanged and a MariaDB target in its documented mapping. */
 describe('database sink type mapping', () => {
-  let cluster: TestCluster;
-  let harness: CaptureHarness;
-  let notifier: MessageNotifier;
-  let repo: GroupRepository;
+  let bed: SinkBed;
   let mysqlUrl: string | undefined;
-  let groups: SinkGroups;
 
   beforeAll(async () => {
-    cluster = await TestCluster.start(15);
-    await cluster.createDatabase('src');
-    await cluster.createDatabase('target');
-    const platformUrl = await cluster.createDatabase('platform');
-    await cluster.query('src', `CREATE TYPE mood AS ENUM ('sad', 'happy')`);
-    await cluster.query('target', `CREATE TYPE mood AS ENUM ('sad', 'happy')`); // auto-create reuses the source type name
-    await cluster.query('src', `CREATE TABLE typed (${COLUMNS})`);
-    harness = await CaptureHarness.start(
-      platformConfig(platformUrl, [sourceConfig('src', cluster.url('src'), ['public.typed'])], 2),
-    );
-    notifier = new MessageNotifier(platformUrl);
-    await notifier.start();
-    repo = new GroupRepository(harness.db.pool);
-    const schemas = new TableSchemaRepository(harness.db.pool);
-    groups = new SinkGroups(repo, notifier);
-    const start = (name: string, sink: DatabaseSink) => groups.start(group(name), sink);
-    const options = (name: string) => ({ group: name, autoCreate: true, addColumns: true });
-    await start(
-      'types-pg',
-      new DatabaseSink(() => PostgresDialect.connect(cluster.url('target'), 'public'), schemas, options('types-pg'), 'postgres'),
-    );
+    bed = await SinkBed.start({
+      tables: ['public.typed'],
+      partitions: 2,
+      prepare: async (cluster) => {
+        await cluster.query('src', `CREATE TYPE mood AS ENUM ('sad', 'happy')`);
+        await cluster.query('target', `CREATE TYPE mood AS ENUM ('sad', 'happy')`); // auto-create reuses the source type name
+        await cluster.query('src', `CREATE TABLE typed (${COLUMNS})`);
+      },
+    });
+    await bed.groups.start(group('types-pg'), bed.postgresSink('types-pg'));
     if (await mariadbAvailable()) {
       mysqlUrl = await createMariadbDatabase(`tributary_types_${process.pid}`);
-      const url = mysqlUrl;
-      await start('types-my', new DatabaseSink(() => MysqlDialect.connect(url), schemas, options('types-my'), 'mysql'));
+      await bed.groups.start(group('types-my'), bed.mysqlSink(mysqlUrl, 'types-my'));
     }
-    await cluster.query('src', `INSERT INTO typed VALUES ${ROWS.join(', ')}`);
-    await cluster.query('src', `UPDATE typed SET tx = tx || '!' WHERE id = 2`);
+    await bed.cluster.query('src', `INSERT INTO typed VALUES ${ROWS.join(', ')}`);
+    await bed.cluster.query('src', `UPDATE typed SET tx = tx || '!' WHERE id = 2`);
     for (const name of mysqlUrl ? ['types-pg', 'types-my'] : ['types-pg']) {
       await waitFor(async () => {
-        const lag = await repo.lag(name);
+        const lag = await bed.repo.lag(name);
         return lag.length > 0 && lag.every((l) => l.lag === '0' && l.status === 'ok') && lag.some((l) => l.committed !== '0');
       }, `${name} to catch up`);
     }
   });
 
   afterAll(async () => {
-    await groups?.stop();
-    await notifier?.close();
-    await harness?.stop();
-    await cluster?.stop();
+    await bed?.stop();
   });
 
   it('keeps every Postgres type exactly in a Postgres target', async () => {
@@ -108,8 +86,8 @@ describe('database sink type mapping', () => {
       .join(', ')} FROM typed ORDER BY id`;
     // json keeps its meaning, not its whitespace: the sink writes the parsed value.
     const comparable = asText.replace('j::text', 'j::jsonb::text');
-    expect(await cluster.query('target', comparable)).toEqual(await cluster.query('src', comparable));
-    expect((await cluster.query('target', all)).length).toBe(3);
+    expect(await bed.cluster.query('target', comparable)).toEqual(await bed.cluster.query('src', comparable));
+    expect((await bed.cluster.query('target', all)).length).toBe(3);
   });
 
   (mariadbExpected() ? it : it.skip)('maps every type to its documented MariaDB column type and value', async () => {

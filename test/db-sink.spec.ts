@@ -1,12 +1,8 @@
 import fc from 'fast-check';
 import { Client } from 'pg';
-import { GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
-import { DatabaseSink, MysqlDialect, PostgresDialect } from '@tributary/db-sink';
-import { TableSchemaRepository } from '@tributary/schema-registry';
-import { CaptureHarness, platformConfig, sourceConfig } from './support/capture-harness';
 import { createMariadbDatabase, mariadbAvailable, mariadbQuery } from './support/mariadb';
-import { TestCluster } from './support/pg-cluster';
-import { sinkGroup, SinkGroups, sinksCaughtUp } from './support/sink-groups';
+import { SinkBed } from './support/sink-bed';
+import { sinkGroup } from './support/sink-groups';
 
 const TABLES = ['public.items', 'public.pairs', 'public.docs'];
 
@@ -151,78 +147,56 @@ async function applyOps(client: Client, ops: Op[]): Promise<void> {
 }
 
 describe('database sinks keep targets equal to the source', () => {
-  let cluster: TestCluster;
-  let harness: CaptureHarness;
-  let source: Client;
-  let notifier: MessageNotifier;
-  let repo: GroupRepository;
+  let bed: SinkBed;
   let mysqlUrl: string | undefined;
-  let groups: SinkGroups;
 
   beforeAll(async () => {
-    cluster = await TestCluster.start(15);
-    await cluster.createDatabase('src');
-    await cluster.createDatabase('target');
-    const platformUrl = await cluster.createDatabase('platform');
-    const sql = (text: string) => cluster.query('src', text);
-    await sql(`CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL, qty int, price numeric(12,2), flag bool, tags text[], meta jsonb,
+    bed = await SinkBed.start({
+      tables: TABLES,
+      partitions: 3,
+      statementTimeoutMs: 60_000,
+      prepare: async (cluster) => {
+        const sql = (text: string) => cluster.query('src', text);
+        await sql(`CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL, qty int, price numeric(12,2), flag bool, tags text[], meta jsonb,
                  seen timestamptz, big bigint, data bytea, version int NOT NULL DEFAULT 1)`);
-    await sql(`CREATE TABLE pairs (a int, b text, v int, PRIMARY KEY (a, b))`);
-    await sql(`CREATE TABLE docs (id int PRIMARY KEY, body text, hits int)`);
-    await sql(`ALTER TABLE docs ALTER COLUMN body SET STORAGE EXTERNAL`);
-    harness = await CaptureHarness.start(platformConfig(platformUrl, [sourceConfig('src', cluster.url('src'), TABLES)], 3));
-    // A workload statement waiting on a lock fails with the cause instead of running into jest's timeout.
-    source = new Client({ connectionString: cluster.url('src'), statement_timeout: 60_000 });
-    await source.connect();
-    notifier = new MessageNotifier(platformUrl);
-    await notifier.start();
-    repo = new GroupRepository(harness.db.pool);
-    const schemas = new TableSchemaRepository(harness.db.pool);
-
-    groups = new SinkGroups(repo, notifier);
-    const start = (name: string, sink: DatabaseSink) => groups.start(group(name), sink);
-    const sinkOptions = (name: string) => ({ group: name, autoCreate: true, addColumns: true });
-    await start(
-      'to-pg',
-      new DatabaseSink(() => PostgresDialect.connect(cluster.url('target'), 'public'), schemas, sinkOptions('to-pg'), 'postgres'),
-    );
+        await sql(`CREATE TABLE pairs (a int, b text, v int, PRIMARY KEY (a, b))`);
+        await sql(`CREATE TABLE docs (id int PRIMARY KEY, body text, hits int)`);
+        await sql(`ALTER TABLE docs ALTER COLUMN body SET STORAGE EXTERNAL`);
+      },
+    });
+    await bed.groups.start(group('to-pg'), bed.postgresSink('to-pg'));
     if (await mariadbAvailable()) {
       mysqlUrl = await createMariadbDatabase(`tributary_sink_${process.pid}`);
-      const url = mysqlUrl;
-      await start('to-mysql', new DatabaseSink(() => MysqlDialect.connect(url), schemas, sinkOptions('to-mysql'), 'mysql'));
+      await bed.groups.start(group('to-mysql'), bed.mysqlSink(mysqlUrl, 'to-mysql'));
     }
   });
 
   afterAll(async () => {
-    await groups?.stop();
-    await notifier?.close();
-    await source?.end();
-    await harness?.stop();
-    await cluster?.stop();
+    await bed?.stop();
   });
 
-  const caughtUp = () => sinksCaughtUp(cluster, 'src', 'tributary_src', repo, mysqlUrl ? ['to-pg', 'to-mysql'] : ['to-pg']);
+  const caughtUp = () => bed.caughtUp(mysqlUrl ? ['to-pg', 'to-mysql'] : ['to-pg']);
 
   const sourceRows = () =>
     Promise.all([
-      cluster.query(
+      bed.cluster.query(
         'src',
         `SELECT id, name, qty, price::text, flag, tags, meta, to_char(seen AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS seen, big::text, encode(data, 'hex') AS data, version FROM items ORDER BY id`,
       ),
-      cluster.query('src', 'SELECT a, b, v FROM pairs ORDER BY a, b'),
-      cluster.query('src', 'SELECT id, md5(body) AS body, hits FROM docs ORDER BY id'),
+      bed.cluster.query('src', 'SELECT a, b, v FROM pairs ORDER BY a, b'),
+      bed.cluster.query('src', 'SELECT id, md5(body) AS body, hits FROM docs ORDER BY id'),
     ]);
 
   it('applies a randomised workload exactly (Postgres and MariaDB targets)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 20, maxLength: 150 }), async (ops) => {
-        await applyOps(source, ops);
+        await applyOps(bed.source, ops);
         await caughtUp();
         const [items, pairs, docs] = await sourceRows();
         // A table the workload never touched has no target table yet (auto-create makes it on first sight).
         const pgRows = async (table: string, sql: string) =>
-          (await cluster.query('target', 'SELECT to_regclass($1) IS NOT NULL AS ok', [table]))[0].ok
-            ? cluster.query('target', sql)
+          (await bed.cluster.query('target', 'SELECT to_regclass($1) IS NOT NULL AS ok', [table]))[0].ok
+            ? bed.cluster.query('target', sql)
             : [];
         const myRows = async (table: string, sql: string) =>
           (await mariadbQuery(mysqlUrl as string, `SHOW TABLES LIKE '${table}'`)).length

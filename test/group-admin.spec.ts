@@ -1,6 +1,7 @@
 import type { GroupConfig } from '@tributary/config';
-import { GroupMember, GroupRepository, MessageNotifier, type ConsumedMessage } from '@tributary/consumer-groups';
-import { GroupRunner, type Sink } from '@tributary/worker';
+import { GroupMember, GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
+import type { ConsumedMessage, Sink } from '@tributary/sink-contract';
+import { GroupRunner } from '@tributary/worker';
 import { TestApi } from './support/api';
 import { TestCluster, waitFor } from './support/pg-cluster';
 import { TestPlatform } from './support/platform';

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { ConsumedMessage } from '@tributary/consumer-groups';
+import type { ConsumedMessage } from '@tributary/sink-contract';
 import { deliverInKeyLanes } from '../libs/worker/src/key-lanes';
 
 function message(offset: number, key: string | null): ConsumedMessage {

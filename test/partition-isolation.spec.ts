@@ -1,13 +1,11 @@
-import { Client } from 'pg';
-import { ConsumedMessage, GroupMember, GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
+import { GroupMember, GroupRepository } from '@tributary/consumer-groups';
 import type { GroupConfig } from '@tributary/config';
-import { DatabaseSink, PostgresDialect } from '@tributary/db-sink';
-import { TableSchemaRepository } from '@tributary/schema-registry';
-import { GroupRunner, type Sink } from '@tributary/worker';
-import { CaptureHarness, platformConfig, sourceConfig } from './support/capture-harness';
-import { TestCluster, waitFor } from './support/pg-cluster';
-import { TestPlatform } from './support/platform';
-import { sinkGroup, SinkGroups } from './support/sink-groups';
+import type { ConsumedMessage, Sink } from '@tributary/sink-contract';
+import { GroupRunner } from '@tributary/worker';
+import { GroupPlatform } from './support/group-platform';
+import { waitFor } from './support/pg-cluster';
+import { SinkBed } from './support/sink-bed';
+import { sinkGroup } from './support/sink-groups';
 
 const FINE = ['fine_a', 'fine_b'];
 const TABLES = [...FINE, 'rejected'].map((t) => `public.${t}`);
@@ -18,71 +16,54 @@ async function partitions(repo: GroupRepository, group: string): Promise<Map<str
 }
 
 describe('one partition in trouble holds up no other partition of its member', () => {
-  let cluster: TestCluster;
-  let harness: CaptureHarness;
-  let source: Client;
-  let notifier: MessageNotifier;
-  let repo: GroupRepository;
-  let groups: SinkGroups;
+  let bed: SinkBed;
 
   beforeAll(async () => {
-    cluster = await TestCluster.start(15);
-    await cluster.createDatabase('src');
-    await cluster.createDatabase('target');
-    const platformUrl = await cluster.createDatabase('platform');
-    for (const t of TABLES) await cluster.query('src', `CREATE TABLE ${t} (id int PRIMARY KEY, v text NOT NULL)`);
-    // The target of one table refuses every row the source has.
-    await cluster.query('target', `CREATE TABLE rejected (id int PRIMARY KEY, v text CHECK (v = 'never'))`);
-    harness = await CaptureHarness.start(platformConfig(platformUrl, [sourceConfig('src', cluster.url('src'), TABLES)], 1));
-    source = new Client({ connectionString: cluster.url('src') });
-    await source.connect();
-    notifier = new MessageNotifier(platformUrl);
-    await notifier.start();
-    repo = new GroupRepository(harness.db.pool);
-    groups = new SinkGroups(repo, notifier);
+    bed = await SinkBed.start({
+      tables: TABLES,
+      prepare: async (cluster) => {
+        for (const t of TABLES) await cluster.query('src', `CREATE TABLE ${t} (id int PRIMARY KEY, v text NOT NULL)`);
+        // The target of one table refuses every row the source has.
+        await cluster.query('target', `CREATE TABLE rejected (id int PRIMARY KEY, v text CHECK (v = 'never'))`);
+      },
+    });
   });
 
   afterAll(async () => {
-    await groups?.stop();
-    await notifier?.close();
-    await source?.end();
-    await harness?.stop();
-    await cluster?.stop();
+    await bed?.stop();
   });
 
   it('a database sink: the table whose target rejects every row blocks, the other tables keep lag 0', async () => {
-    const schemas = new TableSchemaRepository(harness.db.pool);
-    const options = { group: 'iso-pg', autoCreate: true, addColumns: true };
-    const sink = new DatabaseSink(() => PostgresDialect.connect(cluster.url('target'), 'public'), schemas, options, 'postgres');
-    await groups.start(
+    const sink = bed.postgresSink('iso-pg');
+    await bed.groups.start(
       sinkGroup('iso-pg', ['src.public.*'], { retry: { maxAttempts: 2, initialBackoffMs: 10, maxBackoffMs: 100 } }),
       sink,
     );
     let next = 1;
     const write = async (tables: string[]) => {
       for (let i = 0; i < 20; i++, next++) {
-        for (const t of tables) await source.query(`INSERT INTO ${t} VALUES ($1, $2)`, [next, `row ${next}`]);
+        for (const t of tables) await bed.source.query(`INSERT INTO ${t} VALUES ($1, $2)`, [next, `row ${next}`]);
       }
     };
     await write(TABLES);
     await waitFor(
-      async () => (await partitions(repo, 'iso-pg')).get('src.public.rejected')?.status === 'blocked',
+      async () => (await partitions(bed.repo, 'iso-pg')).get('src.public.rejected')?.status === 'blocked',
       'the rejected table to block',
     );
     for (let round = 0; round < 3; round++) {
       await write(FINE.map((t) => `public.${t}`));
       const expected = next - 1;
       await waitFor(async () => {
-        const lag = await partitions(repo, 'iso-pg');
+        const lag = await partitions(bed.repo, 'iso-pg');
         const fine = FINE.map((t) => lag.get(`src.public.${t}`));
         if (!fine.every((l) => l?.lag === '0' && l.status === 'ok')) return false;
         const counts = await Promise.all(
-          FINE.map(async (t) => (await cluster.query<{ n: number }>('target', `SELECT count(*)::int AS n FROM ${t}`))[0].n),
+          FINE.map(async (t) => (await bed.cluster.query<{ n: number }>('target', `SELECT count(*)::int AS n FROM ${t}`))[0].n),
         );
         return counts.every((n) => n === expected);
       }, `round ${round}: the fine tables delivered and committed while the rejected one is blocked`);
     }
-    const rejected = (await partitions(repo, 'iso-pg')).get('src.public.rejected');
+    const rejected = (await partitions(bed.repo, 'iso-pg')).get('src.public.rejected');
     expect(rejected).toEqual({ lag: '20', status: 'blocked' });
   });
 });
@@ -119,39 +100,17 @@ class TroubledSink implements Sink {
 }
 
 describe('partition loops of one member (in-process sink)', () => {
-  let cluster: TestCluster;
-  let platform: TestPlatform;
-  let repo: GroupRepository;
-  let notifier: MessageNotifier;
-  const runners: GroupRunner[] = [];
-
-  beforeAll(async () => {
-    cluster = await TestCluster.start(18);
-    platform = await TestPlatform.create(cluster, 'platform');
-    repo = new GroupRepository(platform.pool);
-    notifier = new MessageNotifier(platform.url);
-    await notifier.start();
-  });
-
-  afterEach(async () => {
-    await Promise.all(runners.splice(0).map((r) => r.stop()));
-  });
-
-  afterAll(async () => {
-    await notifier?.close();
-    await platform?.close();
-    await cluster?.stop();
-  });
+  const bed = GroupPlatform.inTests();
 
   async function run(name: string, topics: string[], sink: Sink, extra: Partial<GroupConfig>): Promise<void> {
     for (const t of topics) {
-      await platform.createTopic(t, 1);
-      await platform.produce(t, 1, 30);
+      await bed.platform.createTopic(t, 1);
+      await bed.platform.produce(t, 1, 30);
     }
     const config = sinkGroup(name, topics, { sessionTimeoutMs: 1_500, batchSize: 10, ...extra });
-    await repo.upsertGroup(config);
-    const runner = new GroupRunner(new GroupMember(repo, config, 'test'), config, repo, sink, notifier);
-    runners.push(runner);
+    await bed.repo.upsertGroup(config);
+    const runner = new GroupRunner(new GroupMember(bed.repo, config, 'test'), config, bed.repo, sink, bed.notifier);
+    bed.runners.push(runner);
     runner.start();
   }
 
@@ -168,15 +127,15 @@ describe('partition loops of one member (in-process sink)', () => {
     await run(name, topics, sink, extra);
     await waitFor(async () => sink.failures >= 3, 'the troubled partition to fail a few times');
     for (let round = 1; round <= 2; round++) {
-      for (const t of [topics[0], topics[2]]) await platform.produce(t, 1, 30, 30, 30 * round);
+      for (const t of [topics[0], topics[2]]) await bed.platform.produce(t, 1, 30, 30, 30 * round);
       await waitFor(async () => {
-        const lag = await partitions(repo, name);
+        const lag = await partitions(bed.repo, name);
         return [topics[0], topics[2]].every((t) => lag.get(t)?.lag === '0' && delivered(sink, t) === 30 * (round + 1));
       }, `round ${round}: the other partitions delivered and committed`);
     }
-    expect((await partitions(repo, name)).get(`${name}-bad`)?.lag).toBe('30');
+    expect((await partitions(bed.repo, name)).get(`${name}-bad`)?.lag).toBe('30');
     sink.failing = false;
-    await waitFor(async () => (await partitions(repo, name)).get(`${name}-bad`)?.lag === '0', 'the troubled one to catch up');
+    await waitFor(async () => (await partitions(bed.repo, name)).get(`${name}-bad`)?.lag === '0', 'the troubled one to catch up');
   });
 
   it.each([

@@ -1,12 +1,9 @@
-import { Client } from 'pg';
 import { groupSchema } from '@tributary/config';
-import { GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
-import { DatabaseSink, MysqlDialect, PostgresDialect } from '@tributary/db-sink';
-import { TableSchemaRepository } from '@tributary/schema-registry';
-import { CaptureHarness, platformConfig, sourceConfig } from '../support/capture-harness';
+import { MysqlDialect } from '@tributary/db-sink';
 import { createMariadbDatabase, mariadbAvailable, mariadbQuery } from '../support/mariadb';
-import { TestCluster, waitFor } from '../support/pg-cluster';
-import { sinkGroup, SinkGroups, sinksCaughtUp } from '../support/sink-groups';
+import { waitFor } from '../support/pg-cluster';
+import { SinkBed } from '../support/sink-bed';
+import { sinkGroup } from '../support/sink-groups';
 
 /**
  * A captured table's name is one identifier in the target, whatever it holds: `public."app.users"`
@@ -28,93 +25,74 @@ describe('target names: a source table name never leaves its one identifier', ()
   ];
   const COLUMNS = ['col.dot', 'col"quote', 'col`tick', 'col space', 'c'.repeat(63)];
   const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
-  let cluster: TestCluster;
-  let harness: CaptureHarness;
-  let source: Client;
-  let notifier: MessageNotifier;
-  let repo: GroupRepository;
-  let groups: SinkGroups;
+  let bed: SinkBed;
   let mysqlUrl: string;
 
   beforeAll(async () => {
-    cluster = await TestCluster.start(15);
-    await cluster.createDatabase('src');
-    await cluster.createDatabase('target');
-    const platformUrl = await cluster.createDatabase('platform');
-    const columns = COLUMNS.map((c) => `${q(c)} text`).join(', ');
-    for (const name of NAMES) await cluster.query('src', `CREATE TABLE public.${q(name)} (id int PRIMARY KEY, ${columns})`);
-    await cluster.query('src', 'CREATE SCHEMA odd');
-    await cluster.query('src', `CREATE TABLE odd."trail " (id int PRIMARY KEY)`);
-    await cluster.query('src', `CREATE TABLE odd.twins (id int PRIMARY KEY, "Name" text, name text)`);
-    // The unrelated target table a dotted name used to be split into, and its MariaDB look-alike.
-    await cluster.query('target', 'CREATE SCHEMA app');
-    await cluster.query('target', `CREATE TABLE app.users (id int PRIMARY KEY, name text)`);
-    await cluster.query('target', `INSERT INTO app.users VALUES (1, 'keep me'), (2, 'and me')`);
-    await mariadbAvailable();
-    mysqlUrl = await createMariadbDatabase(`tributary_names_${process.pid}`);
-    await mariadbQuery(mysqlUrl, 'CREATE TABLE users_unrelated (id int PRIMARY KEY, name text)');
-
-    const config = platformConfig(platformUrl, [sourceConfig('src', cluster.url('src'), ['public.*', 'odd.*'])], 1);
-    harness = await CaptureHarness.start(config);
-    source = new Client({ connectionString: cluster.url('src') });
-    await source.connect();
-    notifier = new MessageNotifier(platformUrl);
-    await notifier.start();
-    repo = new GroupRepository(harness.db.pool);
-    groups = new SinkGroups(repo, notifier);
-    const schemas = new TableSchemaRepository(harness.db.pool);
-    const options = (group: string) => ({ group, autoCreate: true, addColumns: true });
-    const pg = (group: string) =>
-      new DatabaseSink(() => PostgresDialect.connect(cluster.url('target'), 'public'), schemas, options(group), 'postgres');
-    const my = (group: string) => new DatabaseSink(() => MysqlDialect.connect(mysqlUrl), schemas, options(group), 'mysql');
+    bed = await SinkBed.start({
+      tables: ['public.*', 'odd.*'],
+      prepare: async (cluster) => {
+        const columns = COLUMNS.map((c) => `${q(c)} text`).join(', ');
+        for (const name of NAMES) await cluster.query('src', `CREATE TABLE public.${q(name)} (id int PRIMARY KEY, ${columns})`);
+        await cluster.query('src', 'CREATE SCHEMA odd');
+        await cluster.query('src', `CREATE TABLE odd."trail " (id int PRIMARY KEY)`);
+        await cluster.query('src', `CREATE TABLE odd.twins (id int PRIMARY KEY, "Name" text, name text)`);
+        // The unrelated target table a dotted name used to be split into, and its MariaDB look-alike.
+        await cluster.query('target', 'CREATE SCHEMA app');
+        await cluster.query('target', `CREATE TABLE app.users (id int PRIMARY KEY, name text)`);
+        await cluster.query('target', `INSERT INTO app.users VALUES (1, 'keep me'), (2, 'and me')`);
+        await mariadbAvailable();
+        mysqlUrl = await createMariadbDatabase(`tributary_names_${process.pid}`);
+        await mariadbQuery(mysqlUrl, 'CREATE TABLE users_unrelated (id int PRIMARY KEY, name text)');
+      },
+    });
+    const pg = (group: string) => bed.postgresSink(group);
+    const my = (group: string) => bed.mysqlSink(mysqlUrl, group);
     const group = (name: string, topics: string[]) =>
       sinkGroup(name, topics, { retry: { maxAttempts: 1, initialBackoffMs: 10, maxBackoffMs: 100 } });
-    await groups.start(group('names-pg', ['src.public.*']), pg('names-pg'));
-    await groups.start(group('names-my', ['src.public.*']), my('names-my'));
-    await groups.start(group('odd-pg', ['src.odd.*']), pg('odd-pg'));
+    await bed.groups.start(group('names-pg', ['src.public.*']), pg('names-pg'));
+    await bed.groups.start(group('names-my', ['src.public.*']), my('names-my'));
+    await bed.groups.start(group('odd-pg', ['src.odd.*']), pg('odd-pg'));
     // One group per refused table: a blocked partition holds up the rest of its member's partitions.
-    await groups.start(group('trail-my', ['src.odd.trail ']), my('trail-my'));
-    await groups.start(group('twins-my', ['src.odd.twins']), my('twins-my'));
+    await bed.groups.start(group('trail-my', ['src.odd.trail ']), my('trail-my'));
+    await bed.groups.start(group('twins-my', ['src.odd.twins']), my('twins-my'));
   });
 
   afterAll(async () => {
-    await groups?.stop();
-    await notifier?.close();
-    await source?.end();
-    await harness?.stop();
-    await cluster?.stop();
+    await bed?.stop();
   });
 
-  const caughtUp = (names: string[]) => sinksCaughtUp(cluster, 'src', 'tributary_src', repo, names);
+  const caughtUp = (names: string[]) => bed.caughtUp(names);
   const insert = async (table: string, rows: number, from = 1) => {
     const values = COLUMNS.map((_, i) => `'${i}:' || g || ' ' || $1`).join(', ');
-    await source.query(`INSERT INTO public.${q(table)} SELECT g, ${values} FROM generate_series(${from}, ${from + rows - 1}) g`, [
-      table,
-    ]);
+    await bed.source.query(
+      `INSERT INTO public.${q(table)} SELECT g, ${values} FROM generate_series(${from}, ${from + rows - 1}) g`,
+      [table],
+    );
   };
-  const sourceRows = (table: string) => cluster.query('src', `SELECT * FROM public.${q(table)} ORDER BY id`);
+  const sourceRows = (table: string) => bed.cluster.query('src', `SELECT * FROM public.${q(table)} ORDER BY id`);
 
   it('writes public."app.users" to the table "app.users" of the default schema and leaves app.users alone', async () => {
     for (const [i, name] of NAMES.entries()) await insert(name, 3 + i);
     await caughtUp(['names-pg', 'names-my']);
 
-    expect(await cluster.query('target', 'SELECT id, name FROM app.users ORDER BY id')).toEqual([
+    expect(await bed.cluster.query('target', 'SELECT id, name FROM app.users ORDER BY id')).toEqual([
       { id: 1, name: 'keep me' },
       { id: 2, name: 'and me' },
     ]);
-    const appColumns = await cluster.query<{ c: string }>(
+    const appColumns = await bed.cluster.query<{ c: string }>(
       'target',
       `SELECT column_name AS c FROM information_schema.columns WHERE table_schema = 'app' AND table_name = 'users' ORDER BY ordinal_position`,
     );
     expect(appColumns.map((r) => r.c)).toEqual(['id', 'name']);
-    const pgTables = await cluster.query<{ name: string }>(
+    const pgTables = await bed.cluster.query<{ name: string }>(
       'target',
       `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind = 'r' AND n.nspname = 'public' AND c.relname <> 'tributary_offsets' ORDER BY 1`,
     );
     expect(pgTables.map((t) => t.name).sort()).toEqual([...NAMES].sort());
     for (const name of NAMES) {
-      expect(await cluster.query('target', `SELECT * FROM public.${q(name)} ORDER BY id`)).toEqual(await sourceRows(name));
+      expect(await bed.cluster.query('target', `SELECT * FROM public.${q(name)} ORDER BY id`)).toEqual(await sourceRows(name));
     }
 
     expect(await mariadbQuery(mysqlUrl, 'SELECT * FROM users_unrelated')).toEqual([]);
@@ -142,19 +120,19 @@ describe('target names: a source table name never leaves its one identifier', ()
   });
 
   it('refuses, naming the table, what MariaDB cannot hold exactly; Postgres takes it', async () => {
-    await source.query(`INSERT INTO odd."trail " VALUES (1)`);
-    await source.query(`INSERT INTO odd.twins VALUES (1, 'upper', 'lower')`);
+    await bed.source.query(`INSERT INTO odd."trail " VALUES (1)`);
+    await bed.source.query(`INSERT INTO odd.twins VALUES (1, 'upper', 'lower')`);
     await caughtUp(['odd-pg']);
-    expect(await cluster.query('target', 'SELECT * FROM public."trail "')).toEqual([{ id: 1 }]);
-    expect(await cluster.query('target', 'SELECT * FROM public.twins')).toEqual([{ id: 1, Name: 'upper', name: 'lower' }]);
+    expect(await bed.cluster.query('target', 'SELECT * FROM public."trail "')).toEqual([{ id: 1 }]);
+    expect(await bed.cluster.query('target', 'SELECT * FROM public.twins')).toEqual([{ id: 1, Name: 'upper', name: 'lower' }]);
 
     const blocked = (group: string) =>
       waitFor(
-        async () => (await repo.lag(group)).find((l) => l.status === 'blocked')?.statusDetail,
+        async () => (await bed.repo.lag(group)).find((l) => l.status === 'blocked')?.statusDetail,
         `${group} to report its block`,
       );
     expect(await blocked('trail-my')).toMatch(
-      /source table odd\."trail " cannot be written to target table "trail ": the table name "trail " ends with a space/,
+      /bed.source table odd\."trail " cannot be written to target table "trail ": the table name "trail " ends with a space/,
     );
     expect(await blocked('twins-my')).toMatch(/the column names "Name" and "name" differ only in case/);
     const odd = await mariadbQuery(

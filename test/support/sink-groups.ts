@@ -1,6 +1,7 @@
 import type { GroupConfig } from '@tributary/config';
 import { GroupMember, type GroupRepository, type MessageNotifier } from '@tributary/consumer-groups';
-import { GroupRunner, type Sink } from '@tributary/worker';
+import type { Sink } from '@tributary/sink-contract';
+import { GroupRunner } from '@tributary/worker';
 import type { TestCluster } from './pg-cluster';
 import { waitFor } from './pg-cluster';
 

@@ -14,7 +14,7 @@ import { HealthController } from './health.controller';
 import { MetricsController } from './metrics.controller';
 import { DocsController, OpenApiDocument } from './openapi';
 import { PullController } from './pull.controller';
-import { PullMembersRegistry } from './pull-members.registry';
+import { PullMembersRegistry } from './pull-members-registry.service';
 import { SinksController } from './sinks.controller';
 import { SourcesController } from './sources.controller';
 import { SourceResyncController } from './source-resync.controller';

@@ -24,7 +24,7 @@ import { parseBody } from './body';
 import { patchOf, replacementOf, restoreSecrets } from './spec-bodies';
 import { expectedVersion, setCatalogEtag, staleVersion } from './catalog-etag';
 import { ApiDoc } from './openapi';
-import { PullMembersRegistry } from './pull-members.registry';
+import { PullMembersRegistry } from './pull-members-registry.service';
 import * as R from './openapi/responses.schema';
 
 /** Through the API a group without a sink is a pull group: clients consume it over HTTP. */

@@ -5,7 +5,7 @@ import type { AckResult } from '@tributary/consumer-groups';
 import { ConsumerWrites } from './auth';
 import { parseBody } from './body';
 import { ApiDoc } from './openapi';
-import { PullMembersRegistry } from './pull-members.registry';
+import { PullMembersRegistry } from './pull-members-registry.service';
 import * as R from './openapi/responses.schema';
 
 const join = z.object({ sessionTimeoutMs: z.number().int().min(1_000).max(300_000).optional() }).strict();

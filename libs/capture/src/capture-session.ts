@@ -8,7 +8,7 @@ import type { TopicSettings } from '@tributary/topic-log';
 import { ChangeRouter, type OpenTransaction, openTransaction } from './change-router';
 import { PlatformWriter } from './platform-writer';
 import { RawPgoutputPlugin } from './pgoutput/raw-pgoutput.plugin';
-import type { PgoutputMessage } from './pgoutput/pgoutput.types';
+import type { PgoutputMessage } from './pgoutput/pgoutput-types';
 import { RelationRegistry, type SourceMetadata } from './relation-registry';
 import { HEARTBEAT_PREFIX, SlotAcknowledger } from './slot-acknowledger';
 import { StreamIntake } from './stream-intake';

@@ -1,7 +1,7 @@
 import { formatLsn } from '@tributary/pg-source';
 import { type AppendRecord, partitionForKey } from '@tributary/topic-log';
 import { type ChangeContext, type RenderedChange, renderEnvelope, renderKey, renderTruncate } from './envelope';
-import type { PgoutputMessage } from './pgoutput/pgoutput.types';
+import type { PgoutputMessage } from './pgoutput/pgoutput-types';
 import type { TableInfo } from './table-info';
 
 /** The source transaction being streamed, as its begin message announced it. */

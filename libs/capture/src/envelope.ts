@@ -1,4 +1,4 @@
-import { RawValue, UNCHANGED_TOAST } from './pgoutput/pgoutput.types';
+import { RawValue, UNCHANGED_TOAST } from './pgoutput/pgoutput-types';
 import type { TableInfo } from './table-info';
 import { renderValue } from '@tributary/pg-source';
 

@@ -5,7 +5,7 @@ import { TableSchemaRepository } from '@tributary/schema-registry';
 import { TopicRepository, type TopicSettings } from '@tributary/topic-log';
 import { envelopeParts } from './envelope';
 import type { TableLookup } from './change-router';
-import type { Relation } from './pgoutput/pgoutput.types';
+import type { Relation } from './pgoutput/pgoutput-types';
 import type { TableInfo } from './table-info';
 
 export interface RelationRegistryDeps {

@@ -14,7 +14,7 @@ import type { TopicSettings } from '@tributary/topic-log';
 import { CaptureSession } from './capture-session';
 import { CheckpointRepository } from './checkpoint.repository';
 import { formatLsn } from '@tributary/pg-source';
-import { SlotLostError } from './capture.errors';
+import { SlotLostError } from './capture-errors';
 import { SourcePreparer } from './source-preparer';
 import { settingsOf, topicOf } from './source-topics';
 import { TableWatcher } from './table-watcher';

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import type { CapturedTable, SourceConfig } from '@tributary/config';
 import { connectSource, missingTables, quoteIdent } from '@tributary/pg-source';
-import { SlotLostError, SourceConfigurationError } from './capture.errors';
+import { SlotLostError, SourceConfigurationError } from './capture-errors';
 
 /**
  * Checks that a source can be captured and creates (or brings up to date) its publication and slot.

@@ -5,7 +5,7 @@ import { connectSource, formatLsn, parseLsn } from '@tributary/pg-source';
 import { BackfillRepository, DEFAULT_CHUNK_SIZE } from '@tributary/snapshot';
 import type { PlatformDatabase } from '@tributary/store';
 import { type AppendRecord, TopicLog, TopicRepository } from '@tributary/topic-log';
-import { SourceConfigurationError } from './capture.errors';
+import { SourceConfigurationError } from './capture-errors';
 import { CheckpointRepository } from './checkpoint.repository';
 import { renderTableReset } from './envelope';
 import { whileNoCaptureLeads } from './source-capture';

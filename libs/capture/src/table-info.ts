@@ -1,4 +1,4 @@
-import type { Relation } from './pgoutput/pgoutput.types';
+import type { Relation } from './pgoutput/pgoutput-types';
 import type { ValueKind } from '@tributary/pg-source';
 import type { EnvelopeParts } from './envelope';
 

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Pool, PoolClient } from 'pg';
 import type { GroupConfig, SourceFileConfig } from '@tributary/config';
 import { withTransaction } from '@tributary/store';
-import type { GroupEntry, ManagedBy, SourceEntry, UpdateResult } from './catalog.types';
+import type { GroupEntry, ManagedBy, SourceEntry, UpdateResult } from './catalog-types';
 
 type Db = Pool | PoolClient;
 

@@ -12,7 +12,7 @@ import {
 } from '@tributary/config';
 import { TopicRepository } from '@tributary/topic-log';
 import { CatalogRepository } from './catalog.repository';
-import type { GroupEntry, ManagedBy, SourceEntry } from './catalog.types';
+import type { GroupEntry, ManagedBy, SourceEntry } from './catalog-types';
 import { clashingSource, sourceIdentityChange } from './source-identity';
 
 export interface PlannedChange {

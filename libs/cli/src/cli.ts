@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ApiClient, CliError } from './api.client';
+import { ApiClient, CliError } from './api-client';
 import { backfill } from './backfill.command';
 import { generateWebhookSecret } from '@tributary/config';
 import { apply, exportConfig } from './config-as-code';

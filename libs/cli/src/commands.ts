@@ -1,4 +1,4 @@
-import { ApiClient, CliError } from './api.client';
+import { ApiClient, CliError } from './api-client';
 import { formatTable } from './table';
 
 export type Output = (text: string) => void;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { ConfigError, parseConfigYaml } from '@tributary/config';
-import { ApiClient, CliError } from './api.client';
+import { ApiClient, CliError } from './api-client';
 import type { Output } from './commands';
 import { formatTable } from './table';
 

@@ -1,4 +1,4 @@
-import { ApiClient, CliError } from './api.client';
+import { ApiClient, CliError } from './api-client';
 import { stderrProgress } from './backfill.command';
 import type { Output } from './commands';
 import { formatTable } from './table';

@@ -1,2 +1,2 @@
 export { runCli, USAGE } from './cli';
-export { ApiClient, CliError } from './api.client';
+export { ApiClient, CliError } from './api-client';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DATABASE_SINK_DEFAULT_CONCURRENCY, databaseGroupDefaults } from './database-sink.defaults';
+import { DATABASE_SINK_DEFAULT_CONCURRENCY, databaseGroupDefaults } from './database-sink-defaults';
 import { webhookGroupDefaults, webhookSinkSchema } from './webhook-sink.schema';
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;

@@ -1,12 +1,12 @@
 export { ConfigModule, TRIBUTARY_CONFIG } from './config.module';
 export { ConfigError } from './config-error';
-export { loadConfig, resolveGroup, resolveSource } from './config.loader';
+export { loadConfig, resolveGroup, resolveSource } from './config-loader';
 export { parseConfigYaml } from './config-yaml';
 export {
   DATABASE_SINK_DEFAULT_BATCH_SIZE,
   DATABASE_SINK_DEFAULT_CONCURRENCY,
   databaseGroupDefaults,
-} from './database-sink.defaults';
+} from './database-sink-defaults';
 export { foreignHostName } from './host-names';
 export { redactUrl } from './redact-url';
 export { generateWebhookSecret } from './webhook-secret';

@@ -2,7 +2,8 @@ import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { PartitionRef, partitionId } from './assignment';
-import { ConsumedMessage, GroupDefinition, Lease, StaleMemberError } from './group.types';
+import type { ConsumedMessage } from '@tributary/sink-contract';
+import { GroupDefinition, Lease, StaleMemberError } from './group-types';
 import { GroupRepository } from './group.repository';
 import { OffsetTracker } from './offset-tracker';
 

@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { assignPartitions, PartitionRef, partitionId } from './assignment';
-import { ConsumedMessage, GroupDefinition, GroupDeletedError, Lease, StaleMemberError } from './group.types';
+import type { ConsumedMessage } from '@tributary/sink-contract';
+import { GroupDefinition, GroupDeletedError, Lease, StaleMemberError } from './group-types';
 import { withTransaction } from '@tributary/store';
 import {
   BATCH_COLUMNS,

@@ -10,9 +10,8 @@ export { PullMember, type AckResult, type PulledMessage } from './pull-member';
 export {
   GroupDeletedError,
   StaleMemberError,
-  type ConsumedMessage,
   type GroupDefinition,
   type Lease,
   type ResetPolicy,
   type StartFrom,
-} from './group.types';
+} from './group-types';

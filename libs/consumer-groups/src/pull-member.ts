@@ -1,6 +1,7 @@
 import type { PartitionRef } from './assignment';
 import { GroupMember } from './group-member';
-import { StaleMemberError, type ConsumedMessage } from './group.types';
+import type { ConsumedMessage } from '@tributary/sink-contract';
+import { StaleMemberError } from './group-types';
 import type { GroupRepository } from './group.repository';
 
 export interface PulledMessage extends ConsumedMessage {

@@ -1,10 +1,10 @@
 import { Logger } from '@nestjs/common';
-import type { ConsumedMessage } from '@tributary/consumer-groups';
+import type { ConsumedMessage, Sink, SinkEvent } from '@tributary/sink-contract';
 import { ColumnSchema, TableSchema, TableSchemaRepository } from '@tributary/schema-registry';
 import type { RowChange } from './change';
 import { planChanges } from './change-plan';
 import { changeOf } from './snapshot-change';
-import { keylessEvents, type SinkEvent, type SkippedChange } from './keyless-events';
+import { keylessEvents, type SkippedChange } from './keyless-events';
 import { applyStep, type StepTable } from './step-apply';
 import { IncompatibleTargetError, StoredOffset, TargetDialect } from './target-dialect';
 import { TargetPool } from './target-pool';
@@ -47,7 +47,7 @@ interface ResolvedTable extends StepTable {
  * offset, stored in the target itself; messages below the stored offset are skipped, so a redelivered
  * batch changes nothing.
  */
-export class DatabaseSink {
+export class DatabaseSink implements Sink {
   readonly kind: string;
   /** A target that is down or does not fit is waited for, never skipped. */
   readonly blockOnFailure = true;

@@ -1,5 +1,5 @@
 export { DatabaseSink, type DatabaseSinkOptions, type TableMapping } from './database.sink';
-export { KEYLESS_CHANGE_SKIPPED, type SinkEvent } from './keyless-events';
+export { KEYLESS_CHANGE_SKIPPED } from './keyless-events';
 export { PostgresDialect } from './postgres/postgres.dialect';
 export { MysqlDialect } from './mysql/mysql.dialect';
 export {
@@ -10,4 +10,5 @@ export {
   type TargetTimeouts,
 } from './target-dialect';
 export type { TargetTable } from './target-table';
-export { mysqlColumnType } from './mysql/mysql.types';
+export { mysqlColumnType } from './mysql/mysql-types';
+export { mysqlSinkKind, postgresSinkKind } from './database-sink-kinds';

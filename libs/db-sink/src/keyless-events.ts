@@ -1,10 +1,4 @@
-/** Something a sink reports about a partition, recorded as a group event. */
-export interface SinkEvent {
-  topic: string;
-  partition: number;
-  kind: string;
-  detail: string;
-}
+import type { SinkEvent } from '@tributary/sink-contract';
 
 /** An update or delete of a keyless table that the sink skipped. */
 export interface SkippedChange {

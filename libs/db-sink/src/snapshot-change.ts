@@ -1,4 +1,4 @@
-import type { ConsumedMessage } from '@tributary/consumer-groups';
+import type { ConsumedMessage } from '@tributary/sink-contract';
 import { renderValue, type ValueKind } from '@tributary/pg-source';
 import { copyField, type SnapshotRow } from '@tributary/topic-log';
 import { parseChange, type RowChange } from './change';

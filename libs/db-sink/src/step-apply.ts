@@ -36,16 +36,16 @@ export async function applyStep(
     case 'upsert':
       return void (await db.upsert(t.target, columnsOf(step.columns), t.primaryKey, step.rows));
     case 'insert':
-      return void (await db.insert(t.target, columnsOf(step.columns), step.rows));
+      return void (await db.keyless.insert(t.target, columnsOf(step.columns), step.rows));
     case 'noOldRow':
       return { op: step.op, reason: 'noOldRow', at: step.offset };
     case 'updateOne': {
       const set = columnsOf(Object.keys(step.after));
-      const found = await db.updateOne(t.target, columnsOf(Object.keys(step.before)), step.before, set, step.after);
+      const found = await db.keyless.updateOne(t.target, columnsOf(Object.keys(step.before)), step.before, set, step.after);
       return found ? undefined : { op: 'u', reason: 'unmatched', at: step.offset };
     }
     case 'deleteOne': {
-      const found = await db.deleteOne(t.target, columnsOf(Object.keys(step.before)), step.before);
+      const found = await db.keyless.deleteOne(t.target, columnsOf(Object.keys(step.before)), step.before);
       return found ? undefined : { op: 'd', reason: 'unmatched', at: step.offset };
     }
   }

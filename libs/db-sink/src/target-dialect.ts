@@ -1,4 +1,5 @@
 import type { ColumnSchema } from '@tributary/schema-registry';
+import type { KeylessRows } from './keyless-rows';
 import type { TargetTable } from './target-table';
 
 /** How long a database sink waits on its target before it gives up on an attempt (and retries). */
@@ -74,21 +75,8 @@ export interface TargetDialect {
   destroy(): void;
   /** For a source table without a key: a table without a primary key (or any key). */
   createKeylessTable(table: TargetTable, columns: ColumnSchema[]): Promise<void>;
-  /** Plain inserts, every row kept (duplicates too): rows of a table without a key. */
-  insert(table: TargetTable, columns: ColumnSchema[], rows: Record<string, unknown>[]): Promise<void>;
-  /**
-   * Gives ONE row whose `match` columns equal `before` (NULL equal to NULL) the `set` columns of
-   * `after`; false when no row matches. Rows of a table without a key are told apart only by content.
-   */
-  updateOne(
-    table: TargetTable,
-    match: ColumnSchema[],
-    before: Record<string, unknown>,
-    set: ColumnSchema[],
-    after: Record<string, unknown>,
-  ): Promise<boolean>;
-  /** Deletes ONE row whose `match` columns equal `before`; false when no row matches. */
-  deleteOne(table: TargetTable, match: ColumnSchema[], before: Record<string, unknown>): Promise<boolean>;
+  /** Rows of a table without a key: plain inserts, and updates and deletes of ONE row told apart only by content. */
+  readonly keyless: KeylessRows;
 }
 
 /** A TCP socket ended at once; `end` ends it gracefully, or at once if that takes longer than `graceMs`. */

@@ -1,7 +1,7 @@
 export { MetricsModule } from './metrics.module';
 export { MetricsService } from './metrics.service';
-export { serveMetrics, type MetricsServerOptions, type ScrapeAuthorization } from './metrics.server';
-export { TributaryMetrics } from './metrics.registry';
+export { serveMetrics, type MetricsServerOptions, type ScrapeAuthorization } from './metrics-server';
+export { TributaryMetrics } from './metrics-registry';
 export {
   PlatformReadings,
   type DeadLetterCount,

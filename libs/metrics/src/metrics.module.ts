@@ -1,6 +1,6 @@
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { MetricsService } from './metrics.service';
-import { TributaryMetrics } from './metrics.registry';
+import { TributaryMetrics } from './metrics-registry';
 
 @Module({})
 export class MetricsModule {

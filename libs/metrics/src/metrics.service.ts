@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { PlatformGauges } from './metrics.collector';
-import { TributaryMetrics } from './metrics.registry';
+import { PlatformGauges } from './metrics-collector';
+import { TributaryMetrics } from './metrics-registry';
 import { PlatformReadings } from './platform-readings';
 
 /** Renders the Prometheus text: live collectors registered by the roles in this process, then the platform gauges. */

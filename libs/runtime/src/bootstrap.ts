@@ -11,7 +11,7 @@ import { WorkerModule } from '@tributary/worker';
 import { limitHeapGrowth } from './heap-growth';
 import { AppLogging } from './logging/app-logging';
 import { platformReadingsProvider } from './platform-readings.provider';
-import { StandaloneMetrics } from './standalone-metrics';
+import { StandaloneMetrics } from './standalone-metrics.service';
 
 /** How long a shutdown may take before the process gives up on draining (Kubernetes' default grace is 30 s). */
 const SHUTDOWN_LIMIT_MS = 25_000;

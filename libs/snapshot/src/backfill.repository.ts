@@ -1,5 +1,5 @@
 import type { ClientBase, Pool } from 'pg';
-import type { Backfill, BackfillStatus, BackfillView } from './backfill.types';
+import type { Backfill, BackfillStatus, BackfillView } from './backfill-types';
 
 const COLUMNS = `id::int AS id, source, schema_name, table_name, where_clause, chunk_size, reason, status, run_id, last_key,
   chunks_done, rows_done::float8 AS rows_done, rows_emitted::float8 AS rows_emitted, estimated_total::float8 AS estimated_total,

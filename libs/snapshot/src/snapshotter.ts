@@ -5,14 +5,14 @@ import type { SourceConfig } from '@tributary/config';
 import { TableSchemaRepository } from '@tributary/schema-registry';
 import { quoteLiteral, TypeRegistry } from '@tributary/pg-source';
 import { BackfillRepository } from './backfill.repository';
-import { ACTIVE_STATUSES, type Backfill } from './backfill.types';
-import type { ChunkExchange } from './chunk.exchange';
-import { type ReadChunk, SNAPSHOT_SESSION_OPTIONS, SnapshotTable, SnapshotTableError } from './snapshot.table';
-import { isQueryCanceled, StatementCanceller } from './statement.canceller';
-import { encodeMark, WATERMARK_PREFIX, type WatermarkMark } from './watermark.marks';
-import { UnsafeWhereError } from './filter.check';
-import { explainRows, InvalidWhereError, isSqlError } from './where.validator';
-import { XidSnapshot } from './xid.snapshot';
+import { ACTIVE_STATUSES, type Backfill } from './backfill-types';
+import type { ChunkExchange } from './chunk-exchange';
+import { type ReadChunk, SNAPSHOT_SESSION_OPTIONS, SnapshotTable, SnapshotTableError } from './snapshot-table';
+import { isQueryCanceled, StatementCanceller } from './statement-canceller';
+import { encodeMark, WATERMARK_PREFIX, type WatermarkMark } from './watermark-marks';
+import { UnsafeWhereError } from './filter-check';
+import { explainRows, InvalidWhereError, isSqlError } from './where-validator';
+import { XidSnapshot } from './xid-snapshot';
 
 export const DEFAULT_CHUNK_SIZE = 50_000;
 /**

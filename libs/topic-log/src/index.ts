@@ -20,5 +20,5 @@ export {
 export { etagOf, TopicRepository, type TopicInfo } from './topic.repository';
 export { TopicLogModule } from './topic-log.module';
 export { keyHash, murmur2, partitionForKey } from './partitioner';
-export type { AppendRecord, StoredMessage, TopicSettings } from './topic-log.types';
-export { RetentionJanitor, type RetentionResult } from './retention.janitor';
+export type { AppendRecord, StoredMessage, TopicSettings } from './topic-log-types';
+export { RetentionJanitor, type RetentionResult } from './retention-janitor';

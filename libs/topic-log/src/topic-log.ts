@@ -2,7 +2,7 @@ import type { ClientBase, Pool } from 'pg';
 import { formatLsn } from '@tributary/pg-source';
 import { BATCH_COLUMNS_WITH_SOURCE, type BatchMessage, unpackBatches } from './record-batch';
 import type { RowBatchFormat } from './row-batch';
-import type { AppendRecord, StoredMessage } from './topic-log.types';
+import type { AppendRecord, StoredMessage } from './topic-log-types';
 
 /** NOTIFY channel on which every append announces its topic (payload: the topic name). */
 export const MESSAGES_CHANNEL = 'tributary_messages';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ClientBase, Pool } from 'pg';
 import { withTransaction } from '@tributary/store';
-import type { TopicSettings } from './topic-log.types';
+import type { TopicSettings } from './topic-log-types';
 
 /** Settings of a topic to create; a null retention is unlimited. */
 type NewTopic = { partitions: number; retentionMs: number | null; retentionBytes: number | null };

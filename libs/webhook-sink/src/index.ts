@@ -8,15 +8,16 @@ export {
   type WebhookSinkConfig,
 } from '@tributary/config';
 export { WebhookSink, type WebhookSinkOptions } from './webhook.sink';
-export { pingWebhook, type PingResult } from './webhook.ping';
-export { WebhookDeliveryError } from './webhook.errors';
-export { generateWebhookSecret, secretKey, signatureHeader } from './webhook.signature';
+export { webhookSinkKind } from './webhook-sink-kind';
+export { pingWebhook, type PingResult } from './webhook-ping';
+export { WebhookDeliveryError } from './webhook-errors';
+export { generateWebhookSecret, secretKey, signatureHeader } from './webhook-signature';
 export { isPrivateAddress, RefusedAddressError } from './address.guard';
 export { parseRetryAfter } from './retry-after';
-export { CircuitBreaker, type CircuitState } from './circuit.breaker';
+export { CircuitBreaker, type CircuitState } from './circuit-breaker';
 export { MessageFilter } from './message.filter';
-export { buildPayload, messageId } from './webhook.payload';
-export { MAX_RESPONSE_BYTES, WebhookHttpClient } from './webhook.http';
+export { buildPayload, messageId } from './webhook-payload';
+export { MAX_RESPONSE_BYTES, WebhookHttpClient } from './webhook-http';
 export {
   storedUrl,
   WebhookRepository,
@@ -31,4 +32,4 @@ export {
   type ReplayOptions,
   type ReplayResult,
   type ReplaySelector,
-} from './webhook.replayer';
+} from './webhook-replayer';

@@ -1,4 +1,4 @@
-import type { ConsumedMessage } from '@tributary/consumer-groups';
+import type { ConsumedMessage } from '@tributary/sink-contract';
 import { WEBHOOK_OPERATIONS, type WebhookSinkConfig } from '@tributary/config';
 
 type Scalar = string | number | boolean | null;

@@ -1,4 +1,5 @@
-import { globToLike, type ConsumedMessage } from '@tributary/consumer-groups';
+import { globToLike } from '@tributary/consumer-groups';
+import type { ConsumedMessage } from '@tributary/sink-contract';
 import type { Pool } from 'pg';
 import { BATCH_COLUMNS, batchesInRange, type BatchMessage, unpackBatches } from '@tributary/topic-log';
 

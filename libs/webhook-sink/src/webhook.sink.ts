@@ -1,16 +1,15 @@
-import type { ConsumedMessage } from '@tributary/consumer-groups';
-import type { DeliveryContext, Sink } from '@tributary/worker';
+import type { ConsumedMessage, DeliveryContext, Sink } from '@tributary/sink-contract';
 import type { Pool } from 'pg';
-import type { AttemptKind } from './attempt.log';
-import { DeliveryAbortedError, sleeperFor } from './abortable.sleep';
+import type { AttemptKind } from './attempt-log';
+import { DeliveryAbortedError, sleeperFor } from './abortable-sleep';
 import { MessageFilter } from './message.filter';
 import { parseRetryAfter } from './retry-after';
-import { acquireState, DISABLED_POLL_MS, releaseState, SubscriptionState } from './subscription.state';
+import { acquireState, DISABLED_POLL_MS, releaseState, SubscriptionState } from './subscription-state';
 import type { WebhookSinkConfig } from '@tributary/config';
-import { WebhookDeliveryError } from './webhook.errors';
-import type { HttpOutcome } from './webhook.http';
-import { buildPayload } from './webhook.payload';
-import { secretKey, signatureHeader } from './webhook.signature';
+import { WebhookDeliveryError } from './webhook-errors';
+import type { HttpOutcome } from './webhook-http';
+import { buildPayload } from './webhook-payload';
+import { secretKey, signatureHeader } from './webhook-signature';
 
 export interface WebhookSinkOptions {
   /** The consumer group this subscription is. */

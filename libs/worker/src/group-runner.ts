@@ -1,7 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { GroupConfig } from '@tributary/config';
 import {
-  ConsumedMessage,
   GroupDeletedError,
   GroupMember,
   GroupRepository,
@@ -13,7 +12,7 @@ import { backoffDelay } from './backoff';
 import { ConcurrencySlots } from './concurrency-slots';
 import { PartitionLoop } from './partition-loop';
 import type { RunnerScope, RunnerStats } from './runner-scope';
-import type { Sink } from './sinks/sink';
+import type { ConsumedMessage, Sink } from '@tributary/sink-contract';
 import { TargetRecovery } from './target-recovery';
 import { sleepUnlessAborted } from './signal-sleep';
 

@@ -1,4 +1,4 @@
-import type { ConsumedMessage } from '@tributary/consumer-groups';
+import type { ConsumedMessage } from '@tributary/sink-contract';
 
 /**
  * Delivers one partition's messages one per call with up to `lanes` calls in flight, each key's messages

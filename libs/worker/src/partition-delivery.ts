@@ -1,8 +1,8 @@
-import { partitionId, type ConsumedMessage, type OwnedPartition } from '@tributary/consumer-groups';
+import { partitionId, type OwnedPartition } from '@tributary/consumer-groups';
 import { backoffDelay } from './backoff';
 import type { OffsetCommitter } from './offset-committer';
 import type { RunnerScope } from './runner-scope';
-import type { DeliveryContext, SinkFailure } from './sinks/sink';
+import type { ConsumedMessage, DeliveryContext, SinkFailure } from '@tributary/sink-contract';
 
 /** What a partition's delivery needs of its loop: a wait that stop() and a lost partition cut short. */
 export interface PartitionControls {

@@ -1,4 +1,5 @@
-import { StaleMemberError, type ConsumedMessage, type OwnedPartition } from '@tributary/consumer-groups';
+import { StaleMemberError, type OwnedPartition } from '@tributary/consumer-groups';
+import type { ConsumedMessage } from '@tributary/sink-contract';
 import { backoffDelay } from './backoff';
 import { deliverInKeyLanes } from './key-lanes';
 import { OffsetCommitter } from './offset-committer';

@@ -1,8 +1,8 @@
 import type { Logger } from '@nestjs/common';
 import type { GroupConfig } from '@tributary/config';
-import type { ConsumedMessage, GroupMember, GroupRepository, MessageNotifier, OwnedPartition } from '@tributary/consumer-groups';
+import type { GroupMember, GroupRepository, MessageNotifier, OwnedPartition } from '@tributary/consumer-groups';
 import type { ConcurrencySlots } from './concurrency-slots';
-import type { Sink } from './sinks/sink';
+import type { ConsumedMessage, Sink } from '@tributary/sink-contract';
 import type { TargetRecovery } from './target-recovery';
 
 export interface RunnerStats {

@@ -2,15 +2,14 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, BeforeApplicationSh
 import { hostname } from 'node:os';
 import { CatalogFollower, CatalogRepository } from '@tributary/catalog';
 import { resolveGroup, TRIBUTARY_CONFIG, type GroupConfig, type TributaryConfig } from '@tributary/config';
-import { GroupMember, GroupRepository, MessageNotifier, type ConsumedMessage } from '@tributary/consumer-groups';
+import { GroupMember, GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
 import { MetricsService } from '@tributary/metrics';
 import { PlatformDatabase } from '@tributary/store';
-import { TableSchemaRepository } from '@tributary/schema-registry';
 import { RetentionJanitor } from '@tributary/topic-log';
 import { TargetRecovery } from './target-recovery';
 import { GroupRunner } from './group-runner';
-import { createSink } from './sinks/sink.factory';
-import type { Sink } from './sinks/sink';
+import type { ConsumedMessage, Sink, SinkDeps } from '@tributary/sink-contract';
+import { createSink } from './sink-registry';
 
 /** A group as the catalog lists it: its settings resolved, and the version they belong to. */
 interface WantedGroup {
@@ -29,7 +28,6 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
   private readonly repo: GroupRepository;
   private readonly notifier: MessageNotifier;
   private readonly janitor: RetentionJanitor;
-  private readonly schemas: TableSchemaRepository;
   private readonly pool: PlatformDatabase['pool'];
   private readonly groups = new Map<string, { runners: GroupRunner[]; sinks: Sink[]; version: string }>();
   private readonly reported = new Map<GroupRunner, { retries: number; deadLettered: number }>();
@@ -47,7 +45,6 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     this.repo = new GroupRepository(db.pool);
     this.notifier = new MessageNotifier(db.url);
     this.janitor = new RetentionJanitor(db.pool);
-    this.schemas = new TableSchemaRepository(db.pool);
     metricsService?.onCollect(() => this.collectStats());
     this.pool = db.pool;
   }
@@ -104,9 +101,13 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     if (!definition || definition.incarnation?.split('@')[0] !== String(version)) return;
     const running = { runners: [] as GroupRunner[], sinks: [] as Sink[], version: `${version}@${createdAt}` };
     const recovery = new TargetRecovery(); // one per group: its members' partitions share the target
+    const deps: SinkDeps = {
+      pool: this.pool,
+      report: (e) => this.repo.recordEvent(group.name, e, e.kind, e.detail),
+    };
     try {
       for (let i = 0; i < group.members; i++) {
-        const sink = createSink(group, this.schemas, this.pool); // one per member: a sink may hold a connection and a transaction
+        const sink = createSink(group, deps); // one per member: a sink may hold a connection and a transaction
         running.sinks.push(sink);
         const member = new GroupMember(this.repo, definition, `worker ${hostname()} pid ${process.pid}`);
         running.runners.push(

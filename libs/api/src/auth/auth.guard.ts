@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, ForbiddenException, Inject, Injectable, 
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
-import { ACCESS, type Access } from './auth.decorators';
+import { ACCESS, type Access } from './auth.decorator';
 import { Authentication } from './authentication';
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);

@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
 import { parseBody } from '../body';
 import { ApiDoc } from '../openapi/api-doc.decorator';
-import { AdminOnly } from './auth.decorators';
+import { AdminOnly } from './auth.decorator';
 import { Authentication } from './authentication';
 import { TokenRepository, type TokenInfo } from './token.repository';
 import * as R from '../openapi/responses.schema';

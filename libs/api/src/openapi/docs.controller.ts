@@ -1,9 +1,9 @@
 import { Controller, Get, Header, Inject, NotFoundException, Param, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { dirname, join } from 'node:path';
-import { Public } from '../auth/auth.decorators';
+import { Public } from '../auth/auth.decorator';
 import { ApiDoc } from './api-doc.decorator';
-import { OpenApiDocument } from './openapi.document';
+import { OpenApiDocument } from './openapi-document.service';
 import * as R from './responses.schema';
 
 const ASSETS = new Set(['swagger-ui.css', 'swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js']);

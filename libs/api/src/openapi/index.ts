@@ -1,3 +1,3 @@
 export { ApiDoc } from './api-doc.decorator';
 export { DocsController } from './docs.controller';
-export { OpenApiDocument } from './openapi.document';
+export { OpenApiDocument } from './openapi-document.service';

@@ -1,8 +1,8 @@
 import type { Client } from 'pg';
 import type { Duplex } from 'node:stream';
 import { PgoutputPlugin } from 'pg-logical-replication';
-import { decodePgoutput } from './pgoutput.decoder';
-import type { PgoutputMessage } from './pgoutput.types';
+import { decodePgoutput } from './pgoutput-decoder';
+import type { PgoutputMessage } from './pgoutput-types';
 
 type PgoutputOptions = ConstructorParameters<typeof PgoutputPlugin>[0];
 

@@ -12,10 +12,11 @@ import {
   unlessAborted,
 } from '../target-dialect';
 import type { TargetTable } from '../target-table';
-import { deleteOneStatement, updateOneStatement, type Statement } from './mysql.keyless';
-import { mysqlNameProblem } from './mysql.names';
-import { type StatementLimits, valuesStatements } from './mysql.batch';
-import { mysqlColumnType } from './mysql.types';
+import { KeylessRows, type Statement } from '../keyless-rows';
+import { mysqlKeyless } from './mysql-keyless';
+import { mysqlNameProblem } from './mysql-names';
+import { type StatementLimits, valuesStatements } from './mysql-batch';
+import { mysqlColumnType } from './mysql-types';
 
 /** Longer statements save nothing more (a round trip per 16 MiB) and only hold more memory. */
 const TARGET_STATEMENT_BYTES = 16 * 1024 * 1024;
@@ -284,7 +285,7 @@ export class MysqlDialect implements TargetDialect {
     return `\`${identifier.replace(/`/g, '``')}\``;
   }
 
-  // Tables without a key (mysql.keyless.ts has the statements).
+  // Tables without a key (keyless-rows.ts has the statements, mysql-keyless.ts the syntax).
 
   /** Whether the server is MariaDB (JSON is text there), asked once. */
   private mariadb?: boolean;
@@ -294,26 +295,15 @@ export class MysqlDialect implements TargetDialect {
     await this.run(`CREATE TABLE IF NOT EXISTS ${this.table(table)} (${defs.join(', ')}) ENGINE=InnoDB`);
   }
 
-  async insert(table: TargetTable, columns: ColumnSchema[], rows: Record<string, unknown>[]): Promise<void> {
-    const head = `INSERT INTO ${this.table(table)} (${columns.map((c) => this.q(c.name)).join(', ')}) VALUES `;
-    for (const sql of valuesStatements(head, '', columns, rows, this.limits)) await this.affected({ sql, params: [] });
-  }
-
-  async updateOne(
-    table: TargetTable,
-    match: ColumnSchema[],
-    before: Record<string, unknown>,
-    set: ColumnSchema[],
-    after: Record<string, unknown>,
-  ): Promise<boolean> {
-    const mariadb = await this.isMariadb();
-    return (await this.affected(updateOneStatement(this.table(table), match, before, set, after, (n) => this.q(n), mariadb))) > 0;
-  }
-
-  async deleteOne(table: TargetTable, match: ColumnSchema[], before: Record<string, unknown>): Promise<boolean> {
-    const mariadb = await this.isMariadb();
-    return (await this.affected(deleteOneStatement(this.table(table), match, before, (n) => this.q(n), mariadb))) > 0;
-  }
+  readonly keyless = new KeylessRows(
+    mysqlKeyless(
+      () => this.isMariadb(),
+      () => this.limits,
+    ),
+    (t) => this.table(t),
+    (n) => this.q(n),
+    (s) => this.affected(s),
+  );
 
   private async isMariadb(): Promise<boolean> {
     if (this.mariadb === undefined) {
@@ -329,7 +319,7 @@ export class MysqlDialect implements TargetDialect {
    */
   private async affected(statement: Statement): Promise<number> {
     try {
-      const [result] = await this.query(statement.sql, statement.params);
+      const [result] = await this.query(statement.text, statement.values);
       return Array.isArray(result) ? result.length : (result as { affectedRows: number }).affectedRows;
     } catch (error) {
       const errno = (error as { errno?: number }).errno ?? 0;

@@ -12,16 +12,15 @@ import {
   unlessAborted,
 } from '../target-dialect';
 import { targetTableKey, type TargetTable } from '../target-table';
-import { deleteOneStatement, insertStatements, updateOneStatement, type Statement } from './postgres.keyless';
-import { postgresNameProblem } from './postgres.names';
-import { postgresColumnType } from './postgres.types';
-import { BatchStatement, ColumnTypes, deleteStatement, upsertStatement } from './postgres.batch';
-import { CopyInserts } from './postgres.copy';
+import { KeylessRows, type Statement } from '../keyless-rows';
+import { POSTGRES_KEYLESS } from './postgres-keyless';
+import { postgresNameProblem } from './postgres-names';
+import { postgresColumnType } from './postgres-types';
+import { BatchStatement, ColumnTypes, deleteStatement, upsertStatement } from './postgres-batch';
+import { CopyInserts } from './postgres-copy';
 
 /** Named statements kept per session; beyond it, batch statements are parsed each time. */
 const MAX_NAMED_STATEMENTS = 200;
-/** Bind parameters per statement of keyless inserts (Postgres allows 65,535). */
-const MAX_PARAMS = 60_000;
 
 /** Postgres target: same types as the source, upserts with ON CONFLICT, offsets in `tributary_offsets`. */
 export class PostgresDialect implements TargetDialect {
@@ -37,7 +36,7 @@ export class PostgresDialect implements TargetDialect {
   private readonly types = new Map<string, ColumnTypes>();
   /** Statement text -> name of the statement prepared for it in this session. */
   private readonly statements = new Map<string, string>();
-  /** The COPY fast path of upserts of rows new to the target (postgres.copy.ts). */
+  /** The COPY fast path of upserts of rows new to the target (postgres-copy.ts). */
   private readonly copies = new CopyInserts();
 
   /** Connects with every wait bounded (`timeouts`); an abort of `signal` ends the attempt at once. */
@@ -281,30 +280,19 @@ export class PostgresDialect implements TargetDialect {
     return `"${identifier.replace(/"/g, '""')}"`;
   }
 
-  // Tables without a key (postgres.keyless.ts has the statements).
+  // Tables without a key (keyless-rows.ts has the statements, postgres-keyless.ts the syntax).
 
   async createKeylessTable(table: TargetTable, columns: ColumnSchema[]): Promise<void> {
     const defs = columns.map((c) => `${this.q(c.name)} ${postgresColumnType(c)}`);
     await this.run(`CREATE TABLE IF NOT EXISTS ${this.name(table)} (${defs.join(', ')})`);
   }
 
-  async insert(table: TargetTable, columns: ColumnSchema[], rows: Record<string, unknown>[]): Promise<void> {
-    for (const s of insertStatements(this.name(table), columns, rows, (n) => this.q(n), MAX_PARAMS)) await this.affected(s);
-  }
-
-  async updateOne(
-    table: TargetTable,
-    match: ColumnSchema[],
-    before: Record<string, unknown>,
-    set: ColumnSchema[],
-    after: Record<string, unknown>,
-  ): Promise<boolean> {
-    return (await this.affected(updateOneStatement(this.name(table), match, before, set, after, (n) => this.q(n)))) > 0;
-  }
-
-  async deleteOne(table: TargetTable, match: ColumnSchema[], before: Record<string, unknown>): Promise<boolean> {
-    return (await this.affected(deleteOneStatement(this.name(table), match, before, (n) => this.q(n)))) > 0;
-  }
+  readonly keyless = new KeylessRows(
+    POSTGRES_KEYLESS,
+    (t) => this.name(t),
+    (n) => this.q(n),
+    (s) => this.affected(s),
+  );
 
   /** As run(), returning the rows the statement changed (or found). */
   private async affected(statement: Statement): Promise<number> {

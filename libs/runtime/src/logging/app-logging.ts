@@ -1,8 +1,8 @@
 import type { INestApplicationContext, LoggerService, LogLevel as NestLogLevel, ModuleMetadata } from '@nestjs/common';
 import type { LogLevel, TributaryConfig } from '@tributary/config';
 import { Logger as PinoNestLogger, LoggerModule, PinoLogger, type Params } from 'nestjs-pino';
-import { jsonLoggerParams } from './json-logger.params';
-import { RedactingConsoleLogger } from './redacting-console.logger';
+import { jsonLoggerParams } from './json-logger-params';
+import { RedactingConsoleLogger } from './redacting-console-logger';
 
 const NEST_LEVELS: NestLogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
 

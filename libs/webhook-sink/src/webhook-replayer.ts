@@ -1,9 +1,9 @@
 import { Logger } from '@nestjs/common';
-import type { ConsumedMessage } from '@tributary/consumer-groups';
+import type { ConsumedMessage } from '@tributary/sink-contract';
 import type { Pool } from 'pg';
-import { abortableSleep } from './abortable.sleep';
+import { abortableSleep } from './abortable-sleep';
 import type { WebhookSinkConfig } from '@tributary/config';
-import { WebhookDeliveryError } from './webhook.errors';
+import { WebhookDeliveryError } from './webhook-errors';
 import { WebhookRepository } from './webhook.repository';
 import { WebhookSink } from './webhook.sink';
 

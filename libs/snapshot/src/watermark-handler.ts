@@ -3,10 +3,10 @@ import type { ClientBase } from 'pg';
 import { formatLsn } from '@tributary/pg-source';
 import { keyHash, type RowBatch } from '@tributary/topic-log';
 import { BackfillRepository } from './backfill.repository';
-import type { ChunkExchange, PreparedChunk } from './chunk.exchange';
+import type { ChunkExchange, PreparedChunk } from './chunk-exchange';
 import { linesByPartition } from './copy-rows';
 import { ToastFills, toastBatches, type Unchanged } from './toast-fill';
-import { parseMark } from './watermark.marks';
+import { parseMark } from './watermark-marks';
 
 /** What the capture session lends the handler while it processes a watermark of a source transaction. */
 export interface WatermarkContext {

@@ -141,7 +141,7 @@ export class SnapshotTable {
   /**
    * Reads the next chunk after `after` (text values of the key; null for the first chunk) in key order.
    * The caller runs it inside the REPEATABLE READ transaction whose snapshot it records. `where` must
-   * have been validated (see where.validator.ts).
+   * have been validated (see where-validator.ts).
    */
   async readChunk(
     client: ClientBase,

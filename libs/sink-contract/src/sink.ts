@@ -1,4 +1,4 @@
-import type { ConsumedMessage } from '@tributary/consumer-groups';
+import type { ConsumedMessage } from './consumed-message';
 
 /** What the runtime tells a sink about one delivery attempt. */
 export interface DeliveryContext {

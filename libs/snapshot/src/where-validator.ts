@@ -1,5 +1,5 @@
 import type { ClientBase } from 'pg';
-import { checkFilter, FILTER_CHECK_TIMEOUT_MS } from './filter.check';
+import { checkFilter, FILTER_CHECK_TIMEOUT_MS } from './filter-check';
 
 export class InvalidWhereError extends Error {
   constructor(message: string) {

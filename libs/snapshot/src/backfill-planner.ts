@@ -2,11 +2,11 @@ import type { Client, Pool } from 'pg';
 import type { SourceConfig } from '@tributary/config';
 import { connectSource } from '@tributary/pg-source';
 import { ActiveBackfillExists, BackfillRepository } from './backfill.repository';
-import type { Backfill } from './backfill.types';
-import { SnapshotTable, SnapshotTableError } from './snapshot.table';
+import type { Backfill } from './backfill-types';
+import { SnapshotTable, SnapshotTableError } from './snapshot-table';
 import { DEFAULT_CHUNK_SIZE } from './snapshotter';
-import { FILTER_CHECK_TIMEOUT_MS, UnsafeWhereError } from './filter.check';
-import { explainRows, InvalidWhereError } from './where.validator';
+import { FILTER_CHECK_TIMEOUT_MS, UnsafeWhereError } from './filter-check';
+import { explainRows, InvalidWhereError } from './where-validator';
 
 const LOCK_NOT_AVAILABLE = '55P03';
 const QUERY_CANCELED = '57014';

@@ -1,4 +1,4 @@
-import type { ConsumedMessage } from '@tributary/consumer-groups';
+import type { ConsumedMessage } from '@tributary/sink-contract';
 
 export interface WebhookPayload {
   /** `webhook-id`: the envelope id (a batch: `<first id>..<last id>`); the same on every retry and replay. */

@@ -1,5 +1,4 @@
-import type { ConsumedMessage } from '@tributary/consumer-groups';
-import type { Sink } from './sink';
+import type { ConsumedMessage, Sink } from '@tributary/sink-contract';
 
 /** Writes each message as one JSON line on stdout (the envelope verbatim), for trying things out and for tests. */
 export class LogSink implements Sink {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { WebhookSinkConfig } from '@tributary/config';
-import { WebhookHttpClient } from './webhook.http';
-import { secretKey, signatureHeader } from './webhook.signature';
+import { WebhookHttpClient } from './webhook-http';
+import { secretKey, signatureHeader } from './webhook-signature';
 
 export interface PingResult {
   webhookId: string;

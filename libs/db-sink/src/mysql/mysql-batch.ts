@@ -1,7 +1,7 @@
 import { escape } from 'mysql2/promise';
 import type { ColumnSchema } from '@tributary/schema-registry';
 import { IncompatibleTargetError } from '../target-dialect';
-import { toMysql } from './mysql.types';
+import { toMysql } from './mysql-types';
 
 /** How long a statement may be, in UTF-8 bytes. */
 export interface StatementLimits {

@@ -1,4 +1,4 @@
-import type { SinkFailure } from '@tributary/worker';
+import type { SinkFailure } from '@tributary/sink-contract';
 
 /** A failed delivery attempt, with what the runtime needs to schedule the next one. */
 export class WebhookDeliveryError extends Error implements SinkFailure {

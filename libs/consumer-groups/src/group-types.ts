@@ -1,4 +1,3 @@
-import type { SnapshotRow } from '@tributary/topic-log';
 export type StartFrom = 'earliest' | 'latest' | string;
 export type ResetPolicy = 'earliest' | 'latest' | 'fail';
 
@@ -26,22 +25,6 @@ export interface Lease {
   status: 'ok' | 'failed' | 'blocked';
   /** The topic's incarnation (topicIncarnation in libs/topic-log): a re-created topic's partitions are new leases. */
   topicIncarnation?: string;
-}
-
-export interface ConsumedMessage {
-  topic: string;
-  partition: number;
-  offset: bigint;
-  key: string | null;
-  /** The envelope JSON text, exactly as captured. */
-  envelope: string;
-  appendedAt: Date;
-  /** The topic's partition count (a truncate, written to every partition, is applied per partition). */
-  partitions?: number;
-  /** The incarnation of the topic the message belongs to (see Lease.topicIncarnation). */
-  topicIncarnation?: string;
-  /** An `r` message of a snapshot: its row's stored fields, for sinks that write them without the envelope. */
-  snapshotRow?: SnapshotRow;
 }
 
 export class StaleMemberError extends Error {

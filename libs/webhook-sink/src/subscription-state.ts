@@ -1,10 +1,10 @@
 import { Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { AttemptLog } from './attempt.log';
-import { CircuitBreaker } from './circuit.breaker';
-import { RateLimiter } from './rate.limiter';
+import { AttemptLog } from './attempt-log';
+import { CircuitBreaker } from './circuit-breaker';
+import { RateLimiter } from './rate-limiter';
 import type { WebhookSinkConfig } from '@tributary/config';
-import { WebhookHttpClient } from './webhook.http';
+import { WebhookHttpClient } from './webhook-http';
 import { storedUrl, WebhookRepository } from './webhook.repository';
 
 const PRUNE_EVERY_MS = 10 * 60_000;

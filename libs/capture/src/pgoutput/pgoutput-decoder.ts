@@ -1,4 +1,4 @@
-import { PgoutputMessage, RawValue, Relation, UNCHANGED_TOAST } from './pgoutput.types';
+import { PgoutputMessage, RawValue, Relation, UNCHANGED_TOAST } from './pgoutput-types';
 
 /** Microseconds from the Unix epoch to Postgres' epoch (2000-01-01). */
 const PG_EPOCH_MS = 946_684_800_000;

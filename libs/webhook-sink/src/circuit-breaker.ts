@@ -1,4 +1,4 @@
-import type { Sleeper } from './abortable.sleep';
+import type { Sleeper } from './abortable-sleep';
 
 const PROBE_POLL_MS = 100;
 

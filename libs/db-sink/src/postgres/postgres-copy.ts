@@ -2,8 +2,8 @@ import { finished } from 'node:stream/promises';
 import type { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { ColumnSchema } from '@tributary/schema-registry';
-import { arrayLiteral, type ColumnTypes } from './postgres.batch';
-import { toPostgres } from './postgres.values';
+import { arrayLiteral, type ColumnTypes } from './postgres-batch';
+import { toPostgres } from './postgres-values';
 
 /** Below this many rows a batch's upsert costs less than the savepoint and COPY round trips around it. */
 export const MIN_COPY_ROWS = 100;

@@ -3,7 +3,7 @@ import { HTTP_CODE_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/comm
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { z } from 'zod';
 import { TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
-import { ACCESS, type Access } from '../auth/auth.decorators';
+import { ACCESS, type Access } from '../auth/auth.decorator';
 import { API_DOC, API_QUERY, type ApiDocOptions } from './api-doc.decorator';
 
 const PROBLEM = {

@@ -1,7 +1,7 @@
 import type { RowBatchFormat } from '@tributary/topic-log';
 import type { CopyRows } from './copy-rows';
 import type { RowKeys } from './row-keys';
-import type { XidSnapshot } from './xid.snapshot';
+import type { XidSnapshot } from './xid-snapshot';
 
 /** A chunk read by the snapshotter, waiting for the capture session to reach its high watermark. */
 export interface PreparedChunk {

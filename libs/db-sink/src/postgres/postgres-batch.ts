@@ -1,5 +1,5 @@
 import type { ColumnSchema } from '@tributary/schema-registry';
-import { toPostgres } from './postgres.values';
+import { toPostgres } from './postgres-values';
 
 /** A target table's column types as the server names them without modifiers: format_type(type, -1) (`numeric`, `bpchar`, not `character`, which means character(1)). */
 export type ColumnTypes = Map<string, string>;

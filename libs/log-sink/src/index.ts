@@ -1,0 +1,2 @@
+export { LogSink } from './log.sink';
+export { logSinkKind } from './log-sink-kind';
