@@ -1,6 +1,5 @@
 import type { ColumnSchema } from '@tributary/schema-registry';
-import { rowChunks } from '../libs/db-sink/src/mysql/mysql.batch';
-import { deleteStatement, upsertStatement } from '../libs/db-sink/src/postgres/postgres.batch';
+import { rowChunks, deleteStatement, upsertStatement } from '@tributary/db-sink';
 
 const ID: ColumnSchema = { name: 'id', type: 'bigint', kind: 'exact' };
 const TAGS: ColumnSchema = { name: 'tags', type: 'text[]', kind: 'array' };

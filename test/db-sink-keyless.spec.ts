@@ -10,8 +10,7 @@ import {
   type SinkEvent,
 } from '@tributary/db-sink';
 import { TableSchemaRepository } from '@tributary/schema-registry';
-import { planChanges } from '../libs/db-sink/src/change-plan';
-import type { RowChange } from '../libs/db-sink/src/change';
+import { planChanges, type RowChange } from '@tributary/db-sink';
 import { CaptureHarness, platformConfig, sourceConfig } from './support/capture-harness';
 import { createMariadbDatabase, mariadbAvailable, mariadbQuery } from './support/mariadb';
 import { TestCluster, waitFor } from './support/pg-cluster';
@@ -429,7 +428,10 @@ describe('database sinks mirror tables without a primary key', () => {
         { source: { schema: 'public', table: 'appendonly' }, target: { table: 'direct_appendonly' } },
         { source: { schema: 'public', table: 'uniq' }, target: { table: 'direct_uniq' } },
       ],
-      report: async (e) => void reported.push(e),
+      report: (e) => {
+        reported.push(e);
+        return Promise.resolve();
+      },
     });
     const sink = new DatabaseSink(() => PostgresDialect.connect(cluster.url('target'), 'public'), schemas, options, 'postgres');
     const envelope = (op: string, table: string, key: unknown, before: unknown, after: unknown) =>

@@ -1,5 +1,6 @@
 import { Client } from 'pg';
-import { ConsumedMessage, GroupMember, GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
+import type { ConsumedMessage } from '@tributary/consumer-groups';
+import { GroupMember, GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
 import type { GroupConfig } from '@tributary/config';
 import { DatabaseSink, PostgresDialect } from '@tributary/db-sink';
 import { TableSchemaRepository } from '@tributary/schema-registry';
@@ -166,7 +167,7 @@ describe('partition loops of one member (in-process sink)', () => {
     const topics = [`${name}-a`, `${name}-bad`, `${name}-c`];
     const sink = new TroubledSink(`${name}-bad`);
     await run(name, topics, sink, extra);
-    await waitFor(async () => sink.failures >= 3, 'the troubled partition to fail a few times');
+    await waitFor(() => sink.failures >= 3, 'the troubled partition to fail a few times');
     for (let round = 1; round <= 2; round++) {
       for (const t of [topics[0], topics[2]]) await platform.produce(t, 1, 30, 30, 30 * round);
       await waitFor(async () => {
@@ -189,9 +190,9 @@ describe('partition loops of one member (in-process sink)', () => {
     let open!: () => void;
     sink.gate = new Promise((resolve) => (open = resolve));
     await run(name, topics, sink, {});
-    await waitFor(async () => sink.inFlight === most, `${most} deliver call(s) in flight`);
+    await waitFor(() => sink.inFlight === most, `${most} deliver call(s) in flight`);
     open();
-    await waitFor(async () => topics.every((t) => delivered(sink, t) === 30), 'every message delivered');
+    await waitFor(() => topics.every((t) => delivered(sink, t) === 30), 'every message delivered');
     expect(sink.maxInFlight).toBe(most);
   });
 });

@@ -11,3 +11,11 @@ export {
 } from './target-dialect';
 export type { TargetTable } from './target-table';
 export { mysqlColumnType } from './mysql/mysql.types';
+// The pure pieces (statement building, change plans, names, exact JSON), exported for their unit tests.
+export { parseExact, stringifyExact } from './exact-json';
+export { mysqlNameProblem } from './mysql/mysql.names';
+export { postgresNameProblem } from './postgres/postgres.names';
+export { rowChunks } from './mysql/mysql.batch';
+export { deleteStatement, upsertStatement } from './postgres/postgres.batch';
+export { planChanges } from './change-plan';
+export type { RowChange } from './change';

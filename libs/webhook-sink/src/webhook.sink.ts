@@ -2,7 +2,7 @@ import type { ConsumedMessage } from '@tributary/consumer-groups';
 import type { DeliveryContext, Sink } from '@tributary/worker';
 import type { Pool } from 'pg';
 import type { AttemptKind } from './attempt.log';
-import { DeliveryAbortedError, sleeperFor } from './abortable.sleep';
+import { DeliveryAbortedError, sleeperFor } from './delivery-wait';
 import { MessageFilter } from './message.filter';
 import { parseRetryAfter } from './retry-after';
 import { acquireState, DISABLED_POLL_MS, releaseState, SubscriptionState } from './subscription.state';

@@ -1,6 +1,6 @@
 export { WorkerModule } from './worker.module';
 export { WorkerService } from './worker.service';
 export { GroupRunner, type RunnerStats } from './group-runner';
-export { backoffDelay } from './backoff';
 export { LogSink } from './sinks/log.sink';
 export type { DeliveryContext, Sink, SinkFailure } from './sinks/sink';
+export { TargetRecovery } from './target-recovery';

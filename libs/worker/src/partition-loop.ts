@@ -1,9 +1,8 @@
 import { StaleMemberError, type ConsumedMessage, type OwnedPartition } from '@tributary/consumer-groups';
-import { backoffDelay } from './backoff';
+import { backoffDelay, sleepUnlessAborted } from '@tributary/timing';
 import { OffsetCommitter } from './offset-committer';
 import { PartitionDelivery } from './partition-delivery';
 import type { RunnerScope } from './runner-scope';
-import { sleepUnlessAborted } from './signal-sleep';
 
 /**
  * An idle partition looks for new messages this often without a notification: rarely while LISTEN is on

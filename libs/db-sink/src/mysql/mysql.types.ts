@@ -39,14 +39,14 @@ export function toMysql(value: unknown, column: ColumnSchema): unknown {
     case 'array':
       return stringifyExact(value);
     case 'bytea':
-      return Buffer.from(String(value), 'base64');
+      return Buffer.from(scalarText(value), 'base64');
     case 'bool':
       return value === true ? 1 : 0;
     case 'timestamptz':
       // Stored in UTC: "2024-02-29T11:14:15.123456Z" -> "2024-02-29 11:14:15.123456"
-      return String(value).replace('T', ' ').replace(/Z$/, '');
+      return scalarText(value).replace('T', ' ').replace(/Z$/, '');
     case 'timestamp':
-      return String(value).replace('T', ' ');
+      return scalarText(value).replace('T', ' ');
     default:
       return scalarText(value);
   }
