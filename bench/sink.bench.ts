@@ -408,9 +408,8 @@ ${targets.markdown()}
   into a copy of the table the sink created: one multi-row \`INSERT … ON CONFLICT (id) DO UPDATE\` (Postgres) or
   \`INSERT … ON DUPLICATE KEY UPDATE\` (MariaDB) per transaction, batches of the same size, one connection.
 - How the sink writes: Postgres rows as one prepared \`INSERT … SELECT … FROM unnest($1::bigint[], …) ON CONFLICT\` per table
-  and column set (one array parameter per column), MariaDB as prepared multi-row \`INSERT … ON DUPLICATE KEY UPDATE\`s of
-  512, 256, … rows (binary protocol); the offset
-  lock rides with \`BEGIN\` and the offset save with \`COMMIT\` (three round trips per batch of one table).
+  and column set (one array parameter per column), MariaDB as one multi-row \`INSERT … ON DUPLICATE KEY UPDATE\`
+  (text, values escaped by mysql2); the offset lock rides with \`BEGIN\` and the offset save with \`COMMIT\` (three round trips per batch of one table).
 - The sink's extra work over the baseline: fetching the messages from the platform database, parsing each envelope (JSON.parse,
   or a lossless parser when a number would lose digits), planning the batch (per-key order), the offset row read and
   written in every target transaction, and the group's offset commit in the platform database after every batch.`,

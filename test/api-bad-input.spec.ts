@@ -22,6 +22,8 @@ const G = '/api/v1/groups';
 const S = '/api/v1/sources';
 const APPLY = '/api/v1/config/apply';
 const unreachable = 'postgres://postgres:pw@127.0.0.1:1/x';
+/** How the API shows the MySQL sink of the group `mysqlsink`, created with the password Sup3rSecret. */
+const MYSQL_MASKED = 'mysql://u:***@127.0.0.1:3306/test';
 
 /**
  * Every route that takes query parameters, with bad ones: always a 400 naming the parameter, whatever the
@@ -414,6 +416,50 @@ const CASES: Case[] = [
     field: 'batchSize',
   },
   { name: 'rename a group', method: 'PATCH', path: `${G}/existing`, body: { name: 'other' }, status: 422, field: 'name' },
+  // a masked credential stays where it was: the stored password never follows a new host, port, user,
+  // database or query parameter (drivers honour host= in the query), nor a masked header a new URL
+  ...(
+    [
+      ['a new host= query parameter', `${MYSQL_MASKED}?host=198.51.100.7`],
+      ['a new host', MYSQL_MASKED.replace('127.0.0.1', '198.51.100.7')],
+      ['a new port', MYSQL_MASKED.replace(':3306', ':3307')],
+      ['a new user', MYSQL_MASKED.replace('//u:', '//root:')],
+      ['a new database', MYSQL_MASKED.replace('/test', '/mysql')],
+    ] as const
+  ).map(([what, url]): Case => ({
+    name: `a masked MySQL password with ${what}`,
+    method: 'PATCH',
+    path: `${G}/mysqlsink`,
+    body: { sink: { type: 'mysql', url } },
+    status: 422,
+    field: 'sink.url',
+  })),
+  {
+    name: 'a masked MySQL password with a changed query parameter',
+    method: 'PATCH',
+    path: `${G}/mysqlq`,
+    body: { sink: { type: 'mysql', url: 'mysql://u:***@127.0.0.1:3306/test?ssl=false&charset=latin1' } },
+    status: 422,
+    field: 'sink.url',
+  },
+  {
+    name: 'a masked webhook header with a new URL',
+    method: 'PATCH',
+    path: `${G}/hookauth`,
+    body: { sink: { type: 'webhook', url: 'https://attacker.example/h', headers: { authorization: '***' } } },
+    status: 422,
+    field: 'sink.headers.authorization',
+  },
+  {
+    name: 'a masked webhook header with a new query parameter',
+    method: 'PATCH',
+    path: `${G}/hookauth`,
+    body: {
+      sink: { type: 'webhook', url: 'https://hooks.example.com/t?host=attacker.example', headers: { authorization: '***' } },
+    },
+    status: 422,
+    field: 'sink.headers.authorization',
+  },
   {
     name: 'change a group with a stale If-Match',
     method: 'PATCH',
@@ -620,6 +666,12 @@ describe('bad input: a 4xx naming the field, never a 500, and nothing changed', 
     expect((await callApi(base, 'POST', G, { name: 'existing', topics: ['t'] })).status).toBe(201);
     const hook = { name: 'hook', topics: ['t'], sink: { type: 'webhook', url: 'https://hooks.example.com/t' } };
     expect((await callApi(base, 'POST', G, hook)).status).toBe(201);
+    const mysql = (name: string, url: string) => ({ name, topics: ['t'], sink: { type: 'mysql', url } });
+    expect((await callApi(base, 'POST', G, mysql('mysqlsink', 'mysql://u:Sup3rSecret@127.0.0.1:3306/test'))).status).toBe(201);
+    const withQuery = mysql('mysqlq', 'mysql://u:Sup3rSecret@127.0.0.1:3306/test?ssl=false&charset=utf8mb4');
+    expect((await callApi(base, 'POST', G, withQuery)).status).toBe(201);
+    const auth = { ...hook, name: 'hookauth', sink: { ...hook.sink, headers: { authorization: 'Bearer s3cr3t' } } };
+    expect((await callApi(base, 'POST', G, auth)).status).toBe(201);
   });
 
   afterAll(async () => {

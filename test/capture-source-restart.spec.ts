@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { SourceCapture } from '@tributary/capture';
 import { CaptureHarness, platformConfig, sourceConfig } from './support/capture-harness';
 import { TestCluster, waitFor } from './support/pg-cluster';
 
@@ -7,11 +8,12 @@ describe('capture across a source restart', () => {
   let source: TestCluster;
   let platform: TestCluster;
   let harness: CaptureHarness;
+  let platformUrl: string;
 
   beforeAll(async () => {
     [source, platform] = await Promise.all([TestCluster.start(15), TestCluster.start(18)]);
     await source.query('postgres', 'CREATE TABLE kt (id int PRIMARY KEY, v int NOT NULL)');
-    const platformUrl = await platform.createDatabase('platform');
+    platformUrl = await platform.createDatabase('platform');
     harness = await CaptureHarness.start(
       platformConfig(platformUrl, [sourceConfig('src', source.url(), ['public.kt'], { heartbeatIntervalMs: 200 })]),
     );
@@ -65,5 +67,39 @@ describe('capture across a source restart', () => {
     expect(seen.length).toBe(expected);
     expect(new Set(seen).size).toBe(expected);
     expect(harness.captures[0].status().restarts).toBeGreaterThanOrEqual(2);
+  });
+
+  it('stops while it prepares a source: no session starts after the stop', async () => {
+    await source.createDatabase('prep');
+    await source.query('prep', 'CREATE TABLE locked (id int PRIMARY KEY)');
+    // CREATE PUBLICATION waits for this lock: the capture is preparing when it is told to stop.
+    const holder = new Client({ connectionString: source.url('prep') });
+    await holder.connect();
+    await holder.query('BEGIN; LOCK TABLE locked IN ACCESS EXCLUSIVE MODE');
+    const config = platformConfig(platformUrl, [sourceConfig('prep', source.url('prep'), ['public.locked'])]);
+    const capture = new SourceCapture(config.sources[0], config, harness.db);
+    let stopped: Promise<true>;
+    try {
+      capture.start();
+      await waitFor(async () => {
+        const waiting = await source.query(
+          'prep',
+          `SELECT 1 FROM pg_stat_activity WHERE application_name = 'tributary-setup:prep' AND wait_event_type = 'Lock'`,
+        );
+        return waiting.length > 0 && capture.status().state === 'preparing';
+      }, 'the preparation to wait for the lock');
+      stopped = capture.stop().then(() => true as const);
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
+    // The preparation ends once the lock is gone; then the capture stops instead of streaming.
+    await waitFor(() => stopped, 'the capture to stop after its preparation', 30_000);
+    expect(capture.status().state).toBe('stopped');
+    const slots = await source.query<{ active: boolean }>(
+      'prep',
+      `SELECT active FROM pg_replication_slots WHERE slot_name = 'tributary_prep'`,
+    );
+    expect(slots.map((s) => s.active)).not.toContain(true);
   });
 });

@@ -216,6 +216,10 @@ describe('sources, groups and sinks through the API', () => {
     const other = await call('PATCH', '/sources/shop', { url: targetUrl });
     expect(other).toMatchObject({ status: 422, body: { field: 'url' } });
     expect((await call('PATCH', '/sources/shop', { slot: 'another_slot' })).body).toMatchObject({ status: 422, field: 'slot' });
+    // The masked password with a host= query parameter (which libpq-style drivers honour) stays put.
+    expect(shop.url).toContain(':***@');
+    const redirected = await call('PATCH', '/sources/shop', { url: `${shop.url}?host=198.51.100.7` });
+    expect(redirected).toMatchObject({ status: 422, body: { field: 'url' } });
     const rotated = await call('PATCH', '/sources/shop', { url: withPassword(sourceUrl, 'n3w-pass') });
     expect(rotated.status).toBe(200);
     const twin = await call('POST', '/sources', { name: 'twin', url: sourceUrl, tables: ['public.orders'], slot: shop.slot });

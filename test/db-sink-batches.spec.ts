@@ -1,5 +1,5 @@
 import type { ColumnSchema } from '@tributary/schema-registry';
-import { rowChunks, deleteStatement, upsertStatement } from '@tributary/db-sink';
+import { deleteStatement, IncompatibleTargetError, upsertStatement, valuesStatements } from '@tributary/db-sink';
 
 const ID: ColumnSchema = { name: 'id', type: 'bigint', kind: 'exact' };
 const TAGS: ColumnSchema = { name: 'tags', type: 'text[]', kind: 'array' };
@@ -9,23 +9,38 @@ const types = new Map([
   ['tags', 'text[]'],
   ['note', 'bpchar'],
 ]);
+const LIMITS = { targetBytes: 1_000_000, maxBytes: 2_000_000 };
 
 /** The statements of a batch: their shapes repeat from batch to batch, and every row is in exactly one. */
 describe('database sink batch statements', () => {
-  it.each([1, 15, 16, 17, 500, 2000, 2047])('cuts %i MariaDB rows into few prepared shapes, each row once', (rows) => {
-    const chunks = rowChunks(rows, 8, 60_000);
-    expect(chunks.reduce((n, c) => n + c.count, 0)).toBe(rows);
-    chunks.forEach((c, i) => expect(c.start).toBe(i === 0 ? 0 : chunks[i - 1].start + chunks[i - 1].count));
-    for (const c of chunks.filter((x) => x.prepared)) expect([16, 32, 64, 128, 256, 512]).toContain(c.count);
-    expect(chunks.filter((c) => !c.prepared).every((c) => c.count < 16)).toBe(true);
+  it('writes MariaDB rows as one statement per batch, each value escaped by mysql2', () => {
+    const rows = [
+      { id: '1', tags: ['a', "it's"], note: 'x\\y' },
+      { id: '2', tags: null, note: null },
+    ];
+    expect([
+      ...valuesStatements('INSERT INTO t (id, tags, note) VALUES ', ' ON DUPLICATE KEY UPDATE x', [ID, TAGS, NOTE], rows, LIMITS),
+    ]).toEqual([
+      String.raw`INSERT INTO t (id, tags, note) VALUES ('1', '[\"a\",\"it\'s\"]', 'x\\y'), ('2', NULL, NULL) ON DUPLICATE KEY UPDATE x`,
+    ]);
   });
 
-  it('keeps every MariaDB statement under the parameter limit for wide tables', () => {
-    for (const columns of [300, 4000]) {
-      const chunks = rowChunks(1000, columns, 60_000);
-      expect(chunks.reduce((n, c) => n + c.count, 0)).toBe(1000);
-      expect(Math.max(...chunks.map((c) => c.count * columns))).toBeLessThanOrEqual(60_000);
-    }
+  it.each([1, 2, 17, 2000])('cuts %i MariaDB rows into statements within the byte limit, each row once, in order', (count) => {
+    const rows = Array.from({ length: count }, (_, i) => ({ id: String(i), tags: null, note: 'é'.repeat(i % 40) }));
+    const limits = { targetBytes: 1_000, maxBytes: 2_000 };
+    const statements = [...valuesStatements('H ', ' T', [ID, TAGS, NOTE], rows, limits)];
+    expect(statements.every((s) => Buffer.byteLength(s) <= limits.targetBytes)).toBe(true);
+    const ids = statements.flatMap((s) => [...s.matchAll(/\('(\d+)'/g)].map((m) => Number(m[1])));
+    expect(ids).toEqual(rows.map((_, i) => i));
+  });
+
+  it('sends a MariaDB row longer than the target alone, and refuses one longer than max_allowed_packet', () => {
+    const long = { id: '1', tags: null, note: 'x'.repeat(1_500) };
+    const limits = { targetBytes: 1_000, maxBytes: 2_000 };
+    expect([...valuesStatements('H ', ' T', [ID, TAGS, NOTE], [{ id: '0' }, long, { id: '2' }], limits)]).toHaveLength(3);
+    expect(() => [...valuesStatements('H ', ' T', [ID, TAGS, NOTE], [{ note: 'x'.repeat(2_000) }], limits)]).toThrow(
+      IncompatibleTargetError,
+    );
   });
 
   it('writes Postgres rows as arrays, array columns as text cast back, with the same text for every batch', () => {

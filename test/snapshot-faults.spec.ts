@@ -74,6 +74,14 @@ describe('snapshots: kill -9 mid-snapshot', () => {
   }
 
   const backfill = async () => (await backfillRows(platform)).find((b) => b.table_name === 'big');
+  /** Sessions on the platform database but this test's own (the capture process is the only other client). */
+  const platformSessions = async () =>
+    (
+      await platform.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+      )
+    ).rows[0].n;
 
   it('resumes from the last finished chunk and ends exact', async () => {
     platform = new Client({ connectionString: platformUrl });
@@ -93,6 +101,9 @@ describe('snapshots: kill -9 mid-snapshot', () => {
     for (const killAt of [8, 22, 38]) {
       await waitFor(async () => ((await backfill())?.chunks_done ?? 0) >= killAt, `chunk ${killAt}`, 300_000);
       await capture.kill('SIGKILL');
+      // A chunk's commit sent just before the kill still lands once its backend reads it: read the
+      // progress the next run resumes from only when no session of the killed process is left.
+      await waitFor(async () => (await platformSessions()) === 0, "the killed capture's platform sessions to end");
       const at = (await backfill()) as { chunks_done: number; status: string };
       expect(at.status).toBe('running');
       resumedFrom.push(at.chunks_done);

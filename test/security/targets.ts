@@ -212,6 +212,46 @@ describe('targets: a hung target never holds up anything else', () => {
     }, 180_000);
   }
 
+  it('postgres: a statement that runs past statementMs is ended by the target, blocks only its group, then catches up', async () => {
+    const table = 'slow_postgres';
+    const group = `${table}-group`;
+    await cluster.query('target', `CREATE TABLE ${table} (id int PRIMARY KEY, v text)`);
+    // Not a lock: the statement itself takes ten minutes, for rows after the first.
+    await cluster.query(
+      'target',
+      `CREATE FUNCTION slow_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(600); RETURN NEW; END $$`,
+    );
+    await cluster.query(
+      'target',
+      `CREATE TRIGGER slow BEFORE INSERT ON ${table} FOR EACH ROW WHEN (NEW.id > 1) EXECUTE FUNCTION slow_insert()`,
+    );
+    const topic = await topicFor(table);
+    const sink = pgSink(group, 'target');
+    const runner = await run(group, topic, sink);
+    const rows = async () =>
+      (await cluster.query<{ id: number }>('target', `SELECT id FROM ${table} ORDER BY id`)).map((r) => r.id);
+    await append(table, [1]);
+    await waitFor(async () => (await rows()).length === 1, 'the first row');
+    await append(table, ids(2, 5));
+    const blocked = await waitFor(async () => {
+      const lag = await lagOf(group);
+      return lag?.status === 'blocked' && lag;
+    }, 'the group to block on the statement timeout');
+    expect(blocked.statusDetail).toMatch(/statement timeout/);
+    await stopped(runner, sink);
+    // The target ended the statement: no backend of it still sleeps in the trigger.
+    const sleeping = await cluster.query(
+      'target',
+      `SELECT pid FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'INSERT%${table}%'`,
+    );
+    expect(sleeping).toEqual([]);
+
+    await cluster.query('target', `DROP TRIGGER slow ON ${table}`);
+    await run(group, topic, pgSink(group, 'target'));
+    await waitFor(async () => (await lagOf(group))?.lag === '0', 'the group to catch up without the trigger');
+    expect(await rows()).toEqual(ids(1, 5));
+  }, 120_000);
+
   describe('a server that accepts connections and never answers', () => {
     let server: Server;
     let port: number;

@@ -109,6 +109,8 @@ export class SourceCapture {
         }).prepare();
         await skipEmptyInitialSnapshots(this.db.pool, this.source, queued);
         const startLsn = await CheckpointRepository.get(platform, this.source.name);
+        // A stop() while preparing found no session to stop: starting one now would stream until killed.
+        if (this.stopping) break;
         const chunks = new ChunkExchange();
         this.session = new CaptureSession({
           source: this.source,

@@ -15,7 +15,7 @@ export { mysqlColumnType } from './mysql/mysql.types';
 export { parseExact, stringifyExact } from './exact-json';
 export { mysqlNameProblem } from './mysql/mysql.names';
 export { postgresNameProblem } from './postgres/postgres.names';
-export { rowChunks } from './mysql/mysql.batch';
+export { valuesStatements } from './mysql/mysql.batch';
 export { deleteStatement, upsertStatement } from './postgres/postgres.batch';
 export { planChanges } from './change-plan';
 export type { RowChange } from './change';

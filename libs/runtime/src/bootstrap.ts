@@ -8,6 +8,7 @@ import { ConfigError, ConfigModule, loadConfig, type TributaryConfig } from '@tr
 import { MetricsModule } from '@tributary/metrics';
 import { StoreModule } from '@tributary/store';
 import { WorkerModule } from '@tributary/worker';
+import { limitHeapGrowth } from './heap-growth';
 import { AppLogging } from './logging/app-logging';
 import { platformReadingsProvider } from './platform-readings.provider';
 import { StandaloneMetrics } from './standalone-metrics';
@@ -96,6 +97,7 @@ export async function bootstrap(roles: Role[]): Promise<void> {
 }
 
 export function runMain(roles: Role[]): void {
+  limitHeapGrowth();
   bootstrap(roles).catch((error: Error) => {
     process.stderr.write(`Tributary failed to start: ${error.message}\n`);
     process.exit(1);

@@ -2,10 +2,12 @@ import { Logger } from '@nestjs/common';
 import { join } from 'node:path';
 import { Client, Pool } from 'pg';
 import { DataSource } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { redactUrl, type TributaryConfig } from '@tributary/config';
 import { LocalPostgres } from '@tributary/local-postgres';
 import { MIGRATIONS } from '../../../migrations';
 import { ENTITIES } from './entities';
+import { PoolConnections } from './pool-connections';
 
 export const PLATFORM_SCHEMA = 'tributary';
 const EMBEDDED_DATABASE = 'tributary';
@@ -15,12 +17,19 @@ const EMBEDDED_DATABASE = 'tributary';
  * DataSource for entities and migrations. When no URL is configured it is the embedded Postgres.
  */
 export class PlatformDatabase {
+  /** Both pools' connections: the embedded Postgres stops only once the last one is closed. */
+  private readonly connections: { pool: PoolConnections; dataSource: PoolConnections };
+  private closing?: Promise<void>;
+
   private constructor(
     readonly url: string,
     readonly pool: Pool,
     readonly dataSource: DataSource,
+    dataSourcePool: PoolConnections,
     private readonly embedded?: LocalPostgres,
-  ) {}
+  ) {
+    this.connections = { pool: new PoolConnections(pool), dataSource: dataSourcePool };
+  }
 
   static async open(config: TributaryConfig, options: { migrate?: boolean } = {}): Promise<PlatformDatabase> {
     const logger = new Logger('PlatformDatabase');
@@ -44,11 +53,13 @@ export class PlatformDatabase {
     } catch (error) {
       throw new Error(`cannot connect to the platform database ${redactUrl(url)}: ${(error as Error).message}`);
     }
+    // Watched from here, before the migrations connect more: TypeORM's pool holds the one connection it tried.
+    const dataSourcePool = new PoolConnections((dataSource.driver as PostgresDriver).master as Pool);
     if (options.migrate ?? true) await runMigrations(dataSource, logger);
     const pool = new Pool({ connectionString: url, max: 10 });
     // An idle client that loses its connection (database restart) must not crash the process.
     pool.on('error', (error) => logger.warn(`idle platform connection lost: ${error.message}`));
-    return new PlatformDatabase(url, pool, dataSource, embedded);
+    return new PlatformDatabase(url, pool, dataSource, dataSourcePool, embedded);
   }
 
   /** A dedicated connection, outside the pool (for session state such as advisory locks). */
@@ -60,9 +71,24 @@ export class PlatformDatabase {
     return client;
   }
 
-  async close(): Promise<void> {
-    await this.pool.end().catch(() => undefined);
-    if (this.dataSource.isInitialized) await this.dataSource.destroy().catch(() => undefined);
+  /** Ends both pools; with the embedded Postgres, waits for their last connection to close, then stops it. */
+  close(): Promise<void> {
+    this.closing ??= this.closeOnce();
+    return this.closing;
+  }
+
+  private async closeOnce(): Promise<void> {
+    // Only a server stopped next needs the backends gone first; an external one is left running, and a
+    // platform database that stopped answering must not hold up the exit.
+    const end = (connections: PoolConnections, close: () => Promise<void>) => (this.embedded ? connections.end(close) : close());
+    await end(this.connections.pool, () => this.pool.end()).catch((error: Error) =>
+      Logger.warn(`closing the platform pool: ${error.message}`),
+    );
+    if (this.dataSource.isInitialized) {
+      await end(this.connections.dataSource, () => this.dataSource.destroy()).catch((error: Error) =>
+        Logger.warn(`closing the TypeORM data source: ${error.message}`),
+      );
+    }
     await this.embedded?.stop();
   }
 }

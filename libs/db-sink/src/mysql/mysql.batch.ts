@@ -1,35 +1,59 @@
-/** Rows per prepared upsert at most: a power of two, so every batch is cut into few statement shapes. */
-const LARGEST_CHUNK = 512;
-/** Fewer rows than this go as one plain statement: a prepared one would be used too rarely to pay off. */
-const SMALLEST_PREPARED = 16;
+import { escape } from 'mysql2/promise';
+import type { ColumnSchema } from '@tributary/schema-registry';
+import { IncompatibleTargetError } from '../target-dialect';
+import { toMysql } from './mysql.types';
 
-/** One statement's rows of a batch, and whether it runs as a prepared statement. */
-export interface RowChunk {
-  start: number;
-  count: number;
-  prepared: boolean;
+/** How long a statement may be, in UTF-8 bytes. */
+export interface StatementLimits {
+  /** Rows are added to a statement while it stays this short (a row longer than this goes alone). */
+  targetBytes: number;
+  /** The server's max_allowed_packet, less room for the packet's framing: no statement may be longer. */
+  maxBytes: number;
 }
 
 /**
- * Cuts `rows` rows of `columns` columns into statements: prepared ones of a power-of-two row count (at
- * most LARGEST_CHUNK, and at most `maxParams` parameters), so a session prepares a handful of shapes per
- * table and column set and reuses them for every batch; the tail under SMALLEST_PREPARED rows as one plain
- * statement. Prepared, the rows travel in the binary protocol: no escaping on the client, no parsing of
- * the values on the server.
+ * Rows as multi-row statements `head (v, …), (v, …) tail`, each value escaped by mysql2 (the session's
+ * sql_mode has neither NO_BACKSLASH_ESCAPES nor ANSI_QUOTES, which is what mysql2's escaping assumes).
+ * One statement per batch in the common case: one round trip, one statement for the server to parse
+ * and run. Made one at a time, as they are sent. A row that cannot fit alone is refused, since no
+ * retry could send it.
  */
-export function rowChunks(rows: number, columns: number, maxParams: number): RowChunk[] {
-  let size = LARGEST_CHUNK;
-  while (size > 1 && size * columns > maxParams) size /= 2;
-  const chunks: RowChunk[] = [];
-  let start = 0;
-  for (; size >= SMALLEST_PREPARED; size /= 2) {
-    while (rows - start >= size) {
-      chunks.push({ start, count: size, prepared: true });
-      start += size;
+export function* valuesStatements(
+  head: string,
+  tail: string,
+  columns: ColumnSchema[],
+  rows: Record<string, unknown>[],
+  limits: StatementLimits,
+): Generator<string> {
+  const fixed = Buffer.byteLength(head) + Buffer.byteLength(tail);
+  let text = '';
+  let bytes = fixed;
+  for (const row of rows) {
+    const tuple = valuesTuple(columns, row);
+    const size = Buffer.byteLength(tuple) + 2; // and ", "
+    if (fixed + size > limits.maxBytes) {
+      throw new IncompatibleTargetError(
+        `a row is ${fixed + size} bytes as a statement, more than the server's max_allowed_packet allows ` +
+          `(${limits.maxBytes} bytes after the packet's framing): raise max_allowed_packet`,
+      );
     }
+    if (text && bytes + size > limits.targetBytes) {
+      yield head + text + tail;
+      text = '';
+      bytes = fixed;
+    }
+    text = text ? `${text}, ${tuple}` : tuple;
+    bytes += size;
   }
-  // The tail; for tables too wide for a prepared chunk, every row, in statements within maxParams.
-  const plain = Math.max(1, Math.floor(maxParams / columns));
-  for (; start < rows; start += plain) chunks.push({ start, count: Math.min(plain, rows - start), prepared: false });
-  return chunks;
+  if (text) yield head + text + tail;
+}
+
+/** `(v1, v2, …)`: one row's values for `columns`, escaped. */
+function valuesTuple(columns: ColumnSchema[], row: Record<string, unknown>): string {
+  let tuple = '(';
+  for (let i = 0; i < columns.length; i++) {
+    if (i) tuple += ', ';
+    tuple += escape(toMysql(row[columns[i].name], columns[i]));
+  }
+  return `${tuple})`;
 }

@@ -1,4 +1,4 @@
-import { createConnection, type Connection, type ExecuteValues, type QueryOptions } from 'mysql2/promise';
+import { createConnection, type Connection, type QueryOptions } from 'mysql2/promise';
 import type { ColumnSchema } from '@tributary/schema-registry';
 import type { StoredOffset, TargetColumn, TargetDialect, TargetTimeouts } from '../target-dialect';
 import {
@@ -9,12 +9,15 @@ import {
   unlessAborted,
 } from '../target-dialect';
 import type { TargetTable } from '../target-table';
-import { deleteOneStatement, insertStatements, updateOneStatement, type Statement } from './mysql.keyless';
+import { deleteOneStatement, updateOneStatement, type Statement } from './mysql.keyless';
 import { mysqlNameProblem } from './mysql.names';
-import { rowChunks } from './mysql.batch';
-import { mysqlColumnType, toMysql } from './mysql.types';
+import { type StatementLimits, valuesStatements } from './mysql.batch';
+import { mysqlColumnType } from './mysql.types';
 
-const MAX_PARAMS = 60_000;
+/** Longer statements save nothing more (a round trip per 16 MiB) and only hold more memory. */
+const TARGET_STATEMENT_BYTES = 16 * 1024 * 1024;
+/** Room in a packet for what is not the statement (the command byte, the header): generous. */
+const PACKET_FRAMING_BYTES = 1024;
 /** MySQL error numbers of data and schema problems that no retry can fix. */
 const INCOMPATIBLE = new Set([
   1060, 1103, 1166, 1054, 1146, 1264, 1265, 1292, 1366, 1406, 1416, 1048, 1062, 1452, 3140, 4025, 1690,
@@ -34,6 +37,8 @@ export class MysqlDialect implements TargetDialect {
   readonly kind = 'mysql';
   /** `lower_case_table_names` is 1 or 2: `Users` and `users` name one table (read when the session starts). */
   private foldsTableCase = false;
+  /** How long a statement may be: from the server's max_allowed_packet, read when the session starts. */
+  private limits: StatementLimits = { targetBytes: 0, maxBytes: 0 };
 
   private constructor(
     private readonly conn: Connection,
@@ -57,10 +62,8 @@ export class MysqlDialect implements TargetDialect {
       dateStrings: true,
       connectTimeout: timeouts.connectMs,
       // The offset lock rides with START TRANSACTION and the offset save with COMMIT. Every value still
-      // goes through the driver's escaping (placeholders), never into the text as it is.
+      // goes through the driver's escaping, never into the text as it is.
       multipleStatements: true,
-      // Prepared upserts: a few row counts per table and column set (rowChunks); the server's limit is global.
-      maxPreparedStatements: 64,
     });
     conn.on('error', () => undefined); // surfaced by the next query
     const dialect = new MysqlDialect(conn, timeouts.statementMs + CLIENT_GUARD_MS);
@@ -95,8 +98,11 @@ export class MysqlDialect implements TargetDialect {
     } catch (error) {
       if ((error as { errno?: number }).errno !== 1193) throw error; // MySQL: only the client-side limit
     }
-    const [rows] = await this.query('SELECT @@lower_case_table_names AS folds');
-    this.foldsTableCase = Number((rows as { folds: number | string }[])[0].folds) !== 0;
+    const [rows] = await this.query('SELECT @@lower_case_table_names AS folds, @@max_allowed_packet AS packet');
+    const session = (rows as { folds: number | string; packet: number | string }[])[0];
+    this.foldsTableCase = Number(session.folds) !== 0;
+    const maxBytes = Number(session.packet) - PACKET_FRAMING_BYTES;
+    this.limits = { targetBytes: Math.min(TARGET_STATEMENT_BYTES, maxBytes), maxBytes };
   }
 
   begin = async (): Promise<void> => void (await this.query('START TRANSACTION'));
@@ -190,7 +196,6 @@ export class MysqlDialect implements TargetDialect {
     );
     await this.run(
       `CREATE TABLE IF NOT EXISTS ${this.table(table)} (${defs.join(', ')}, PRIMARY KEY (${primaryKey.map((k) => this.q(k)).join(', ')})) ENGINE=InnoDB`,
-      [],
     );
   }
 
@@ -198,7 +203,6 @@ export class MysqlDialect implements TargetDialect {
     await this.run(
       // No IF NOT EXISTS: MySQL 8 lacks it; the sink only adds columns describe() did not list.
       `ALTER TABLE ${this.table(table)} ADD COLUMN ${this.q(column.name)} ${mysqlColumnType(column, false)}`,
-      [],
     );
   }
 
@@ -214,33 +218,21 @@ export class MysqlDialect implements TargetDialect {
       .map((c) => `${this.q(c.name)} = VALUES(${this.q(c.name)})`);
     // With nothing but the key to update, "update the key to itself" keeps the statement an idempotent upsert.
     const onDuplicate = updates.length ? updates.join(', ') : `${this.q(primaryKey[0])} = ${this.q(primaryKey[0])}`;
-    const placeholders = `(${columns.map(() => '?').join(', ')})`;
-    for (const { start, count, prepared } of rowChunks(rows.length, columns.length, MAX_PARAMS)) {
-      const params: unknown[] = [];
-      for (let i = start; i < start + count; i++) for (const c of columns) params.push(toMysql(rows[i][c.name], c));
-      await this.run(
-        `INSERT INTO ${this.table(table)} (${names}) VALUES ${new Array(count).fill(placeholders).join(', ')} ON DUPLICATE KEY UPDATE ${onDuplicate}`,
-        params,
-        prepared,
-      );
+    const head = `INSERT INTO ${this.table(table)} (${names}) VALUES `;
+    for (const sql of valuesStatements(head, ` ON DUPLICATE KEY UPDATE ${onDuplicate}`, columns, rows, this.limits)) {
+      await this.run(sql);
     }
   }
 
   async delete(table: TargetTable, key: ColumnSchema[], keys: Record<string, unknown>[]): Promise<void> {
-    const perStatement = Math.max(1, Math.floor(MAX_PARAMS / key.length));
-    const tuple = `(${key.map(() => '?').join(', ')})`;
     const cols = key.map((c) => this.q(c.name)).join(', ');
-    for (let start = 0; start < keys.length; start += perStatement) {
-      const chunk = keys.slice(start, start + perStatement);
-      await this.run(
-        `DELETE FROM ${this.table(table)} WHERE (${cols}) IN (${chunk.map(() => tuple).join(', ')})`,
-        chunk.flatMap((k) => key.map((c) => toMysql(k[c.name], c))),
-      );
+    for (const sql of valuesStatements(`DELETE FROM ${this.table(table)} WHERE (${cols}) IN (`, ')', key, keys, this.limits)) {
+      await this.run(sql);
     }
   }
 
   async truncate(table: TargetTable): Promise<void> {
-    await this.run(`DELETE FROM ${this.table(table)}`, []);
+    await this.run(`DELETE FROM ${this.table(table)}`);
   }
 
   async keyTexts(table: TargetTable, key: ColumnSchema[]): Promise<(string | null)[][]> {
@@ -270,11 +262,9 @@ export class MysqlDialect implements TargetDialect {
     return this.conn.query({ ...options, timeout: this.queryTimeoutMs }, params);
   }
 
-  /** `prepared`: as a statement prepared once per session (mysql2 keeps it by its text) and executed. */
-  private async run(sql: string, params: unknown[], prepared = false): Promise<void> {
+  private async run(sql: string): Promise<void> {
     try {
-      if (prepared) await this.conn.execute({ sql, timeout: this.queryTimeoutMs }, params as ExecuteValues[]);
-      else await this.query(sql, params);
+      await this.query(sql);
     } catch (error) {
       const errno = (error as { errno?: number }).errno ?? 0;
       if (INCOMPATIBLE.has(errno)) throw new IncompatibleTargetError(`${(error as Error).message} (MySQL error ${errno})`);
@@ -298,11 +288,12 @@ export class MysqlDialect implements TargetDialect {
 
   async createKeylessTable(table: TargetTable, columns: ColumnSchema[]): Promise<void> {
     const defs = columns.map((c) => `${this.q(c.name)} ${mysqlColumnType(c, false)}`);
-    await this.run(`CREATE TABLE IF NOT EXISTS ${this.table(table)} (${defs.join(', ')}) ENGINE=InnoDB`, []);
+    await this.run(`CREATE TABLE IF NOT EXISTS ${this.table(table)} (${defs.join(', ')}) ENGINE=InnoDB`);
   }
 
   async insert(table: TargetTable, columns: ColumnSchema[], rows: Record<string, unknown>[]): Promise<void> {
-    for (const s of insertStatements(this.table(table), columns, rows, (n) => this.q(n), MAX_PARAMS)) await this.affected(s);
+    const head = `INSERT INTO ${this.table(table)} (${columns.map((c) => this.q(c.name)).join(', ')}) VALUES `;
+    for (const sql of valuesStatements(head, '', columns, rows, this.limits)) await this.affected({ sql, params: [] });
   }
 
   async updateOne(

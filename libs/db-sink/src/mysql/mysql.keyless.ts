@@ -60,25 +60,3 @@ export function deleteOneStatement(
   const where = rowMatch(match, before, q, mariadb);
   return { sql: `DELETE FROM ${table} WHERE ${where.sql} LIMIT 1`, params: where.params };
 }
-
-/** Multi-row INSERTs of at most `maxParams` parameters each, without ON DUPLICATE KEY: every row is kept. */
-export function insertStatements(
-  table: string,
-  columns: ColumnSchema[],
-  rows: Record<string, unknown>[],
-  q: (name: string) => string,
-  maxParams: number,
-): Statement[] {
-  const names = columns.map((c) => q(c.name)).join(', ');
-  const perStatement = columns.length ? Math.max(1, Math.floor(maxParams / columns.length)) : 1;
-  const placeholders = `(${columns.map(() => '?').join(', ')})`;
-  const statements: Statement[] = [];
-  for (let start = 0; start < rows.length; start += perStatement) {
-    const chunk = rows.slice(start, start + perStatement);
-    statements.push({
-      sql: `INSERT INTO ${table} (${names}) VALUES ${chunk.map(() => placeholders).join(', ')}`,
-      params: chunk.flatMap((row) => columns.map((c) => toMysql(row[c.name], c))),
-    });
-  }
-  return statements;
-}

@@ -31,8 +31,8 @@ export function mysqlColumnType(column: ColumnSchema, isKey: boolean): string {
   return isKey ? 'VARCHAR(255)' : 'LONGTEXT';
 }
 
-/** An envelope value as a mysql2 parameter for a column created by mysqlColumnType. */
-export function toMysql(value: unknown, column: ColumnSchema): unknown {
+/** An envelope value as a mysql2 value (to escape) for a column created by mysqlColumnType. */
+export function toMysql(value: unknown, column: ColumnSchema): string | number | Buffer | null {
   if (value === null || value === undefined) return null;
   switch (column.kind) {
     case 'json':
@@ -42,9 +42,11 @@ export function toMysql(value: unknown, column: ColumnSchema): unknown {
       return Buffer.from(scalarText(value), 'base64');
     case 'bool':
       return value === true ? 1 : 0;
-    case 'timestamptz':
+    case 'timestamptz': {
       // Stored in UTC: "2024-02-29T11:14:15.123456Z" -> "2024-02-29 11:14:15.123456"
-      return scalarText(value).replace('T', ' ').replace(/Z$/, '');
+      const text = scalarText(value).replace('T', ' ');
+      return text.endsWith('Z') ? text.slice(0, -1) : text;
+    }
     case 'timestamp':
       return scalarText(value).replace('T', ' ');
     default:
