@@ -13,7 +13,8 @@
  *
  * Environment: BENCH_INSERTS (200000), BENCH_UPDATES (50000), BENCH_DELETES (4000), BENCH_TXN_ROWS (1000),
  * BENCH_PGBENCH_SCALE (5), BENCH_PGBENCH_CLIENTS (4), BENCH_PGBENCH_SECONDS (30),
- * BENCH_CONVERGE_SECONDS (120), BENCH_APPLY_TIMEOUT_SECONDS (600), BENCH_MYSQL_URL.
+ * BENCH_CONVERGE_SECONDS (120), BENCH_APPLY_TIMEOUT_SECONDS (600), BENCH_MYSQL_URL; BENCH_SYNC_ONLY=load runs only
+ * the initial load (no changes, no lag phase) and prints its table without recording it.
  */
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -61,6 +62,8 @@ const KNOBS = [
 const CHANGES = INSERTS + UPDATES + DELETES;
 const ACCOUNTS = SCALE * 100_000;
 const TARGETS = { ratio: 0.5, mariadb: 20_000, load: 0.5 };
+const ONLY_LOAD = process.env.BENCH_SYNC_ONLY === 'load';
+if (process.env.BENCH_SYNC_ONLY && !ONLY_LOAD) throw new Error('BENCH_SYNC_ONLY: the only phase that runs alone is "load"');
 if (UPDATES + DELETES > INSERTS) throw new Error('BENCH_UPDATES + BENCH_DELETES must not exceed BENCH_INSERTS (distinct rows)');
 
 /** Server-generated rows $1..$2 (the bench measures replication, not the client). */
@@ -113,6 +116,7 @@ runBench('bench:sync', async () => {
   const cluster = await BenchCluster.start();
   console.log(`Postgres: ${cluster.versionText} (${cluster.system ? 'system' : 'bundled'} binaries)`);
   const dir = tempDir('tributary-bench-sync-');
+  if (ONLY_LOAD) return loadOnly(cluster, dir);
   const srcUrl = await cluster.createDatabase('src');
   await cluster.query('src', BENCH_TABLE_DDL);
   const mariadb = await openMariaDb('tributary_bench_sync');
@@ -353,7 +357,8 @@ function pgbench(
 interface Load {
   native: number;
   tributary: number;
-  lag: LagRun;
+  /** Left out when BENCH_SYNC_ONLY=load. */
+  lag?: LagRun;
 }
 
 /**
@@ -440,10 +445,35 @@ async function initialLoad(cluster: BenchCluster, dir: string): Promise<Load> {
     `${fmt(ACCOUNTS)} accounts in the target ${fmt(tributary, 1)} s after the app's start = ${fmtRate(ACCOUNTS / tributary)} rows/s`,
   );
 
+  if (ONLY_LOAD) {
+    await app.stop();
+    return { native, tributary };
+  }
   phase(`lag while pgbench -c ${PGBENCH_CLIENTS} -T ${PGBENCH_SECONDS} runs, every table captured  (${uptime()})`);
   const lag = await lagUnderLoad(cluster, oltpUrl, oltp, platform, target, app);
   await app.stop();
   return { native, tributary, lag };
+}
+
+/** BENCH_SYNC_ONLY=load: the initial load alone, its table printed, nothing recorded. */
+async function loadOnly(cluster: BenchCluster, dir: string): Promise<void> {
+  phase(`initial load: pgbench -i -s ${SCALE}  (${uptime()})`);
+  const load = await initialLoad(cluster, dir);
+  const table = loadTable(load);
+  console.log(`\n== initial load only (${uptime()})\n`);
+  table.print();
+}
+
+function loadTable(load: Load): Table {
+  const table = new Table(['Initial load', 'Seconds', 'Rows/s', '÷ native']);
+  table.add('CREATE SUBSCRIPTION (copy_data = true)', fmt(load.native, 2), fmtRate(ACCOUNTS / load.native), '100 %');
+  table.add(
+    'Tributary (initial snapshot, postgres sink)',
+    fmt(load.tributary, 2),
+    fmtRate(ACCOUNTS / load.tributary),
+    `${fmt((load.native / load.tributary) * 100)} %`,
+  );
+  return table;
 }
 
 async function lagUnderLoad(
@@ -552,16 +582,8 @@ function report(r: {
     );
   else changes.add('Tributary → MariaDB', 'not run', `no server at ${MARIADB_URL}`, 'n/a');
 
-  const load = new Table(['Initial load', 'Seconds', 'Rows/s', '÷ native']);
-  load.add('CREATE SUBSCRIPTION (copy_data = true)', fmt(r.load.native, 2), fmtRate(ACCOUNTS / r.load.native), '100 %');
-  load.add(
-    'Tributary (initial snapshot, postgres sink)',
-    fmt(r.load.tributary, 2),
-    fmtRate(ACCOUNTS / r.load.tributary),
-    `${fmt((r.load.native / r.load.tributary) * 100)} %`,
-  );
-
-  const lag = r.load.lag;
+  const load = loadTable(r.load);
+  const lag = r.load.lag as LagRun;
   const lagTable = new Table(['pgbench run', 'Value']);
   lagTable.add('pgbench tps', fmt(lag.tps));
   lagTable.add('max group lag (messages)', fmt(lag.maxLag));
@@ -636,7 +658,7 @@ ${factsMarkdown(
     Tributary:
       'the all-in-one app (`dist/apps/tributary/src/main.js`), one group with a database sink, every setting at its default',
   },
-  'npm run bench:sync   # sizes: BENCH_INSERTS, BENCH_UPDATES, BENCH_DELETES, BENCH_TXN_ROWS, BENCH_PGBENCH_SCALE, BENCH_PGBENCH_CLIENTS, BENCH_PGBENCH_SECONDS, BENCH_CONVERGE_SECONDS (recorded here only with BENCH_WRITE=1); BENCH_MYSQL_URL',
+  'npm run bench:sync   # sizes: BENCH_INSERTS, BENCH_UPDATES, BENCH_DELETES, BENCH_TXN_ROWS, BENCH_PGBENCH_SCALE, BENCH_PGBENCH_CLIENTS, BENCH_PGBENCH_SECONDS, BENCH_CONVERGE_SECONDS (recorded here only with BENCH_WRITE=1); BENCH_MYSQL_URL; BENCH_SYNC_ONLY=load for the initial load alone (printed, not recorded)',
 )}
 
 ### Changes written while nothing consumed, then applied

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { isLosslessNumber, parse, stringify } from 'lossless-json';
 import { parseExact, stringifyExact } from '@tributary/db-sink';
 
@@ -8,6 +9,9 @@ describe('exact JSON', () => {
     '{"amount":12.50,"big":12345678901234567890,"e":1e3,"z":-0,"neg":-7,"f":1.5e-7}',
     '{"nested":{"list":[1,2.50,{"x":0.1}]},"q":"\\"12.50\\""}',
     '["\\\\\\"",3.14159265358979323846,42]',
+    // Strings holding the mark parseExact writes inexact numbers with, as itself and escaped.
+    '{"s":"\ue0001.50","n":1.50}',
+    '{"s":"\\ue0001.50","t":"\\uE000","n":[1.50,{"m":2.0}]}',
   ];
 
   it.each(texts)('round-trips %s digit for digit', (text) => {
@@ -27,5 +31,40 @@ describe('exact JSON', () => {
     const value = parseExact('{"s":"a\\\\","n":0.10}') as Record<string, unknown>;
     expect(value.s).toBe('a\\');
     expect(String(value.n)).toBe('0.10');
+  });
+
+  it('never takes a string for a number, even one that holds the mark', () => {
+    const value = parseExact('{"a":"\ue00012.5","b":"\\ue000","c":1.50}') as Record<string, unknown>;
+    expect(value.a).toBe('\ue00012.5');
+    expect(value.b).toBe('\ue000');
+    expect(String(value.c)).toBe('1.50');
+  });
+
+  it.each(['{"a":01.50}', '{"a":1.50,"b":-}', '{"a":1.50,"b":"x}', '{"a":1.50,"b":1.}'])(
+    'rejects %s as JSON.parse does',
+    (text) => {
+      expect(() => parseExact(text)).toThrow();
+    },
+  );
+
+  it('reads what lossless-json reads, digit for digit', () => {
+    const decimal = fc
+      .tuple(fc.integer({ min: -99999, max: 99999 }), fc.nat({ max: 999 }), fc.constantFrom('', '0', '00', 'e3', 'E-2'))
+      .map(([whole, fraction, tail]) => `${whole}.${fraction}${tail}`);
+    const text = fc
+      .array(
+        fc.oneof(
+          decimal,
+          fc.json(),
+          fc.string().map((s) => JSON.stringify(s)),
+        ),
+        { maxLength: 8 },
+      )
+      .map((items) => `{${items.map((item, i) => `"k${i}":${item}`).join(',')}}`);
+    fc.assert(
+      fc.property(text, (t) => {
+        expect(stringifyExact(parseExact(t))).toBe(stringify(parse(t)));
+      }),
+    );
   });
 });

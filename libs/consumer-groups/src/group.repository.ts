@@ -402,14 +402,10 @@ export function globToLike(pattern: string): string {
 function consumed(rows: Record<string, unknown>[], keep: (offset: bigint) => boolean): ConsumedMessage[] {
   const partitions = rows.length ? (rows[0].partitions as number) : 0;
   const topicIncarnation = rows.length ? ((rows[0].topic_incarnation as string | null) ?? undefined) : undefined;
-  return unpackBatches(rows, keep).map((m) => ({
-    topic: m.topic,
-    partition: m.partition,
-    offset: m.offset,
-    key: m.key,
-    envelope: m.envelope,
-    appendedAt: m.appendedAt,
-    partitions,
-    topicIncarnation,
-  }));
+  return unpackBatches(rows, keep).map((m) => {
+    // A snapshot row's message is kept as it is (its envelope is rendered only when read): one object per row.
+    if (m.snapshotRow) return Object.assign(m, { partitions, topicIncarnation });
+    const { topic, partition, offset, key, envelope, appendedAt } = m;
+    return { topic, partition, offset, key, envelope, appendedAt, partitions, topicIncarnation };
+  });
 }

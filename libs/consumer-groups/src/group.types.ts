@@ -1,3 +1,5 @@
+import type { SnapshotRow } from '@tributary/topic-log';
+
 /** `earliest`, `latest`, or an ISO 8601 time: the first message appended at or after it. */
 export type StartFrom = string;
 export type ResetPolicy = 'earliest' | 'latest' | 'fail';
@@ -40,6 +42,8 @@ export interface ConsumedMessage {
   partitions?: number;
   /** The incarnation of the topic the message belongs to (see Lease.topicIncarnation). */
   topicIncarnation?: string;
+  /** An `r` message of a snapshot: its row's stored fields, for sinks that write them without the envelope. */
+  snapshotRow?: SnapshotRow;
 }
 
 export class StaleMemberError extends Error {

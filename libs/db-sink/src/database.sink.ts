@@ -2,8 +2,8 @@ import { Logger } from '@nestjs/common';
 import type { ConsumedMessage } from '@tributary/consumer-groups';
 import type { ColumnSchema, TableSchema, TableSchemaRepository } from '@tributary/schema-registry';
 import type { RowChange } from './change';
-import { parseChange } from './change';
 import { planChanges } from './change-plan';
+import { changeOf } from './snapshot-change';
 import { keylessEvents, type SinkEvent, type SkippedChange } from './keyless-events';
 import { applyStep, type StepTable } from './step-apply';
 import type { StoredOffset, TargetDialect } from './target-dialect';
@@ -91,7 +91,7 @@ export class DatabaseSink {
   private async applyBatch(db: TargetDialect, batch: ConsumedMessage[]): Promise<void> {
     const { topic, partition, topicIncarnation } = batch[0];
     try {
-      const changes = batch.map((m) => parseChange(m.envelope));
+      const changes = batch.map(changeOf);
       // Target DDL (create table, add column) before the batch's transaction: MySQL commits implicitly
       // on DDL, which would end the transaction that must hold the rows and the offset together.
       await this.resolveTables(db, changes);
@@ -173,7 +173,10 @@ export class DatabaseSink {
       table,
       (c) => {
         const t = table(c);
-        return t?.keyless ? undefined : JSON.stringify(t?.primaryKey.map((k) => String(c.after?.[k] ?? c.key?.[k])) ?? null);
+        if (!t || t.keyless) return t ? undefined : 'null';
+        const keyOf = (k: string) => String(c.after?.[k] ?? c.key?.[k]);
+        // One column's text is its key as it is; several are told apart as a JSON list.
+        return t.primaryKey.length === 1 ? keyOf(t.primaryKey[0]) : JSON.stringify(t.primaryKey.map(keyOf));
       },
     );
     const skipped: SkippedChange[] = [];
@@ -199,12 +202,14 @@ export class DatabaseSink {
   private project(change: RowChange, table: ResolvedTable | undefined): RowChange {
     if (!table) return change;
     const keep = (row: Record<string, unknown> | null) => {
-      if (!row) return row;
+      if (!row || Object.keys(row).every((name) => table.columns.has(name))) return row; // the usual case: no copy
       const kept: Record<string, unknown> = {};
       for (const [name, value] of Object.entries(row)) if (table.columns.has(name)) kept[name] = value;
       return kept;
     };
-    return { ...change, after: keep(change.after), before: table.keyless ? keep(change.before) : change.before };
+    const after = keep(change.after);
+    const before = table.keyless ? keep(change.before) : change.before;
+    return after === change.after && before === change.before ? change : { ...change, after, before };
   }
 
   /** Finds the mapping and the source shape of a table, creating or widening the target as configured. */

@@ -18,4 +18,6 @@ export { postgresNameProblem } from './postgres/postgres.names';
 export { valuesStatements } from './mysql/mysql.batch';
 export { deleteStatement, upsertStatement } from './postgres/postgres.batch';
 export { planChanges } from './change-plan';
-export type { RowChange } from './change';
+export { parseChange, type RowChange } from './change';
+export { snapshotChange } from './snapshot-change';
+export { CopyInserts, MIN_COPY_ROWS } from './postgres/postgres.copy';

@@ -8,8 +8,15 @@ export {
   TopicLog,
   topicIncarnation,
 } from './topic-log';
-export { copyField, KeyRenderer, RowBatchRenderer, type RowBatchFormat } from './row-batch';
-export { BATCH_COLUMNS, BATCH_COLUMNS_WITH_SOURCE, splitJsonArray, unpackBatches, type BatchMessage } from './record-batch';
+export { copyField, KeyRenderer, RowBatchRenderer, type RowBatchFormat, type SnapshotRow } from './row-batch';
+export {
+  BATCH_COLUMNS,
+  BATCH_COLUMNS_WITH_SOURCE,
+  lazyEnvelope,
+  splitJsonArray,
+  unpackBatches,
+  type BatchMessage,
+} from './record-batch';
 export { etagOf, TopicRepository, type TopicInfo } from './topic.repository';
 export { TopicLogModule } from './topic-log.module';
 export { keyHash, murmur2, partitionForKey } from './partitioner';

@@ -4,7 +4,7 @@
  * characters, several times cheaper than json_array_elements parsing every element into a row.
  */
 import { parseLsn } from '@tributary/pg-source';
-import { type RowBatchFormat, RowBatchRenderer } from './row-batch';
+import { KeyRenderer, type RowBatchFormat, RowBatchRenderer, type SnapshotRow } from './row-batch';
 
 /** The columns `unpackBatches` needs, for a query over `tributary.message_batches b`. */
 export const BATCH_COLUMNS = `b.topic, b.partition, b.base_offset, b.envelopes, b.keys,
@@ -28,6 +28,8 @@ export interface BatchMessage {
   txId: string | null;
   commitTimeMs: number | null;
   appendedAt: Date;
+  /** A snapshot row's fields as stored: its envelope is rendered only when read (see lazyEnvelope). */
+  snapshotRow?: SnapshotRow;
 }
 
 interface BatchRow {
@@ -81,10 +83,14 @@ export function unpackBatches(rows: Record<string, unknown>[], keep: (offset: bi
   return out;
 }
 
-/** A batch of snapshot rows: only the kept ones are rendered (see row-batch.ts). */
+/**
+ * A batch of snapshot rows: each kept row's key is rendered at once, its envelope only when read, so a
+ * reader that takes the row's fields as they are (a database sink) spends nothing on JSON.
+ */
 function unpackRowBatch(row: BatchRow, keep: (offset: bigint) => boolean, out: BatchMessage[]): void {
   const format = JSON.parse(row.row_format as string) as RowBatchFormat;
-  const renderer = new RowBatchRenderer(format);
+  const keys = new KeyRenderer(format);
+  let renderer: RowBatchRenderer | undefined;
   const lines = (row.rows as string).split('\n');
   const sourceLsn = String(parseLsn(format.lsn));
   const txId = String(format.txId);
@@ -92,19 +98,37 @@ function unpackRowBatch(row: BatchRow, keep: (offset: bigint) => boolean, out: B
   for (let i = 0; i < lines.length; i++) {
     const offset = base + BigInt(i);
     if (!keep(offset)) continue;
-    const { key, envelope } = renderer.render(lines[i]);
-    out.push({
+    const line = lines[i];
+    const fields = line.slice(line.indexOf('\t') + 1).split('\t');
+    if (fields.length !== format.columns.length) {
+      throw new Error(
+        `snapshot row of ${format.schema}.${format.table}: ${fields.length} values, ${format.columns.length} columns`,
+      );
+    }
+    const message = {
       topic: row.topic,
       partition: row.partition,
       offset,
-      key,
-      envelope,
+      key: keys.render(fields),
       sourceLsn,
       txId,
       commitTimeMs: format.commitTimeMs,
       appendedAt: row.appended_at,
-    });
+      snapshotRow: { format, fields },
+    };
+    out.push(lazyEnvelope(message, () => (renderer ??= new RowBatchRenderer(format)).render(line).envelope));
   }
+}
+
+/**
+ * `message` with an `envelope` rendered the first time it is read, then kept. An own enumerable
+ * property: spreading the message or reading it twice gives the same text, rendered once.
+ */
+export function lazyEnvelope<T extends object>(message: T, render: () => string): T & { envelope: string } {
+  let text: string | undefined;
+  return Object.defineProperty(message, 'envelope', { enumerable: true, get: () => (text ??= render()) }) as T & {
+    envelope: string;
+  };
 }
 
 /**

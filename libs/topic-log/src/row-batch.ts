@@ -33,6 +33,12 @@ export interface RowBatchFormat {
   unchanged?: string[];
 }
 
+/** One stored snapshot row: its batch's format and its COPY fields (after the `seq`), still escaped. */
+export interface SnapshotRow {
+  format: RowBatchFormat;
+  fields: string[];
+}
+
 /** The text of one COPY field: `\N` is NULL; backslash escapes are undone. */
 export function copyField(text: string): string | null {
   if (text === '\\N') return null;

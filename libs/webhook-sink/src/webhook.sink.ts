@@ -32,6 +32,14 @@ export interface WebhookSinkOptions {
 export const WEBHOOK_CONCURRENCY = 16;
 
 /**
+ * Requests in flight per partition when each carries one message, each for another key (a key's
+ * messages still go one after the other, in offset order): a partition behind on a healthy endpoint
+ * catches up at several times one round trip per message. 8 per partition stay well
+ * within WEBHOOK_CONCURRENCY and the connections the client keeps, with the default 4 members owning a partition each.
+ */
+export const WEBHOOK_KEY_LANES = 8;
+
+/**
  * Delivers a consumer group's messages to an HTTP endpoint as Standard Webhooks requests: one message
  * per request (its envelope as the body) or a JSON array of up to `batchSize`. Each `deliver` call is
  * one attempt; the runtime schedules retries (backoff, `Retry-After`), dead-letters or blocks.
@@ -42,6 +50,7 @@ export class WebhookSink implements Sink {
   /** A batch request is the unit: if it keeps failing, its messages meet the failure policy together. */
   readonly isolateFailures = false;
   readonly concurrency = WEBHOOK_CONCURRENCY;
+  readonly keyLanes: number;
   private readonly batched: boolean;
   private readonly keys: Buffer[];
   private readonly filter: MessageFilter;
@@ -53,6 +62,7 @@ export class WebhookSink implements Sink {
     const { config } = options;
     this.batched = config.batchSize > 1;
     this.maxBatchSize = config.batchSize;
+    this.keyLanes = this.batched ? 1 : WEBHOOK_KEY_LANES;
     this.keys = config.secrets.map(secretKey);
     this.filter = new MessageFilter(config);
     this.attemptKind = options.kind ?? 'delivery';

@@ -4,3 +4,4 @@ export { GroupRunner, type RunnerStats } from './group-runner';
 export { LogSink } from './sinks/log.sink';
 export type { DeliveryContext, Sink, SinkFailure } from './sinks/sink';
 export { TargetRecovery } from './target-recovery';
+export { deliverInKeyLanes } from './key-lanes';

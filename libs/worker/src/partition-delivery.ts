@@ -30,10 +30,12 @@ export class PartitionDelivery {
    * only the failing message meets the failure policy. Returns the leading messages that are done
    * (delivered or dead-lettered); fewer than the batch when blocked or stopping, to keep order.
    */
-  async deliver(batch: ConsumedMessage[], controller: AbortController): Promise<ConsumedMessage[]> {
+  async deliver(batch: ConsumedMessage[], controller: AbortController, failedOnce?: Error): Promise<ConsumedMessage[]> {
     const { config, sink } = this.scope;
     const { maxAttempts } = config.retry;
-    const error = await this.tryDeliver(batch, maxAttempts, controller);
+    const error = failedOnce
+      ? await this.retryAfter(batch, failedOnce, controller)
+      : await this.tryDeliver(batch, maxAttempts, controller);
     if (!error) return batch;
     if (!this.controls.live() || controller.signal.aborted) return []; // the next owner carries on
     if (sink.blockOnFailure || (error as SinkFailure).blockPartition) {
@@ -59,6 +61,23 @@ export class PartitionDelivery {
       return batch;
     }
     return this.blockUntilDelivered(batch, error, controller);
+  }
+
+  /**
+   * One attempt at one message, without the failure policy: undefined when delivered (the caller
+   * acknowledges it), else the error, to hand to `deliver` (`failedOnce`) when the message's turn comes.
+   */
+  deliverOnce(message: ConsumedMessage, controller: AbortController): Promise<Error | undefined> {
+    return this.tryDeliver([message], 1, controller);
+  }
+
+  /** The attempts left after a first one that failed (in a key lane), the first backoff included; the error that stands. */
+  private async retryAfter(batch: ConsumedMessage[], first: Error, controller: AbortController): Promise<Error | undefined> {
+    const { maxAttempts } = this.scope.config.retry;
+    if (maxAttempts <= 1 || (first as SinkFailure).blockPartition) return first;
+    this.scope.stats.retries++;
+    await this.controls.sleep(this.retryDelay(first, 1));
+    return this.tryDeliver(batch, maxAttempts - 1, controller, 2);
   }
 
   /** The partition waits on this batch, retrying at the longest backoff, with status `blocked` meanwhile. */

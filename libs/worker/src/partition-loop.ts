@@ -1,5 +1,6 @@
 import { StaleMemberError, type ConsumedMessage, type OwnedPartition } from '@tributary/consumer-groups';
 import { backoffDelay, sleepUnlessAborted } from '@tributary/timing';
+import { deliverInKeyLanes } from './key-lanes';
 import { OffsetCommitter } from './offset-committer';
 import { PartitionDelivery } from './partition-delivery';
 import type { RunnerScope } from './runner-scope';
@@ -161,20 +162,58 @@ export class PartitionLoop {
 
   private async processPieces(batch: ConsumedMessage[]): Promise<void> {
     const size = Math.max(1, this.scope.sink.maxBatchSize ?? batch.length);
+    const lanes = this.scope.sink.keyLanes ?? 1;
+    if (size === 1 && lanes > 1 && batch.length > 1) return this.processInKeyLanes(batch, lanes);
     for (let i = 0; i < batch.length && this.live(); i += size) {
       const chunk = size >= batch.length ? batch : batch.slice(i, i + size);
-      const controller = new AbortController();
-      this.inFlight = controller;
-      let done: ConsumedMessage[];
-      try {
-        done = await this.delivery.deliver(chunk, controller);
-      } finally {
-        this.inFlight = undefined;
-      }
-      for (const m of done) this.scope.member.ack(this.p, m.offset);
-      this.committer.request();
+      const done = await this.inFlightAs(new AbortController(), (controller) => this.delivery.deliver(chunk, controller));
+      this.acknowledge(done);
       if (done.length < chunk.length) break;
     }
+  }
+
+  /**
+   * Single messages, up to `lanes` of different keys in flight (deliverInKeyLanes), one attempt each;
+   * the first message not done then meets the retries and the failure policy alone, as in order, and
+   * the lanes carry on after it.
+   */
+  private async processInKeyLanes(batch: ConsumedMessage[], lanes: number): Promise<void> {
+    let pending = batch;
+    const failed = new Map<ConsumedMessage, Error>();
+    while (pending.length && this.live()) {
+      pending = await this.inFlightAs(new AbortController(), (controller) =>
+        deliverInKeyLanes(pending, lanes, async (m) => {
+          if (failed.has(m)) return false; // its further attempts are the failure policy's, when its turn comes
+          const error = await this.delivery.deliverOnce(m, controller);
+          if (error) failed.set(m, error);
+          else this.acknowledge([m]);
+          return !error;
+        }),
+      );
+      if (!pending.length || !this.live()) return;
+      const first = pending[0];
+      const done = await this.inFlightAs(new AbortController(), (controller) =>
+        this.delivery.deliver([first], controller, failed.get(first)),
+      );
+      if (!done.length) return; // blocked until the partition moved on, or stopping: the next owner carries on
+      this.acknowledge(done);
+      pending = pending.slice(1);
+    }
+  }
+
+  /** Runs a delivery that abort() calls off through `controller`. */
+  private async inFlightAs<T>(controller: AbortController, work: (controller: AbortController) => Promise<T>): Promise<T> {
+    this.inFlight = controller;
+    try {
+      return await work(controller);
+    } finally {
+      this.inFlight = undefined;
+    }
+  }
+
+  private acknowledge(done: ConsumedMessage[]): void {
+    for (const m of done) this.scope.member.ack(this.p, m.offset);
+    this.committer.request();
   }
 
   /** A backoff pause: new messages do not cut it short; stop(), a pause, a revoke or a loss do. */

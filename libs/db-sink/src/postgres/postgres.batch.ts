@@ -84,7 +84,7 @@ function columnArrays(columns: ColumnSchema[], types: ColumnTypes, rows: Record<
 }
 
 /** A Postgres array literal of driver values (text, booleans, buffers, nested arrays), as the driver writes it. */
-function arrayLiteral(items: unknown[]): string {
+export function arrayLiteral(items: unknown[]): string {
   return `{${items.map((v) => (v === null || v === undefined ? 'NULL' : Array.isArray(v) ? arrayLiteral(v) : element(v))).join(',')}}`;
 }
 

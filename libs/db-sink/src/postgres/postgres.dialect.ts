@@ -14,6 +14,7 @@ import { postgresNameProblem } from './postgres.names';
 import { postgresColumnType } from './postgres.types';
 import type { BatchStatement, ColumnTypes } from './postgres.batch';
 import { deleteStatement, upsertStatement } from './postgres.batch';
+import { CopyInserts } from './postgres.copy';
 
 /** Named statements kept per session; beyond it, batch statements are parsed each time. */
 const MAX_NAMED_STATEMENTS = 200;
@@ -34,6 +35,8 @@ export class PostgresDialect implements TargetDialect {
   private readonly types = new Map<string, ColumnTypes>();
   /** Statement text -> name of the statement prepared for it in this session. */
   private readonly statements = new Map<string, string>();
+  /** The COPY fast path of upserts of rows new to the target (postgres.copy.ts). */
+  private readonly copies = new CopyInserts();
 
   /** Connects with every wait bounded (`timeouts`); an abort of `signal` ends the attempt at once. */
   static async connect(
@@ -185,6 +188,8 @@ export class PostgresDialect implements TargetDialect {
     rows: Record<string, unknown>[],
   ): Promise<void> {
     const types = await this.columnTypes(table, columns);
+    const target = { id: targetTableKey(table), sql: this.name(table) };
+    if (await this.copies.tryCopy(this.client, target, columns, types, rows)) return;
     await this.runBatch(upsertStatement(this.name(table), columns, primaryKey, types, rows));
   }
 

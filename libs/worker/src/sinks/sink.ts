@@ -55,7 +55,12 @@ export interface Sink {
    * only a poison message meets the failure policy. False: the failure policy applies to the batch whole.
    */
   readonly isolateFailures?: boolean;
-  /** How many deliver calls, each for a different partition, may run at once (default 1). A partition never has two. */
+  /**
+   * With `maxBatchSize` 1: how many messages of different keys one partition may have in flight at once,
+   * each key's still one after the other in offset order (default 1: one at a time).
+   */
+  readonly keyLanes?: number;
+  /** How many deliver calls may run at once across the member's partitions (default 1); a partition's own are bounded by `keyLanes`. */
   readonly concurrency?: number;
   close?(): Promise<void>;
 }
