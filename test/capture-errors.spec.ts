@@ -41,10 +41,19 @@ describe('source preparation errors', () => {
     expect(await leftovers(logical, 'src')).toEqual({ slots: 0, publications: 0 });
   });
 
-  it('names a configured table that does not exist, and creates nothing', async () => {
+  it('names a configured table that does not exist; preparing captures the others, and creates nothing when none exists', async () => {
     const prep = new SourcePreparer(sourceConfig('s3', logical.url('src'), ['public.t', 'public.missing']));
-    await expect(prep.prepare()).rejects.toThrow(/table public\.missing does not exist/);
+    // The API's check before a source is stored refuses it.
+    await expect(prep.verify()).rejects.toThrow(/table public\.missing does not exist/);
+    const none = new SourcePreparer(sourceConfig('s3', logical.url('src'), ['public.missing', 'gone.*']));
+    await expect(none.prepare()).rejects.toThrow(/none of its tables exists \(public\.missing, gone\.\*\)/);
     expect(await leftovers(logical, 'src')).toEqual({ slots: 0, publications: 0 });
+    // A table dropped (or renamed) after the source was stored must not stop the others.
+    expect(await prep.prepare()).toEqual({ missingTables: ['public.missing'] });
+    const published = await logical.query('src', `SELECT tablename FROM pg_publication_tables WHERE pubname = 'tributary_s3'`);
+    expect(published).toEqual([{ tablename: 't' }]);
+    await logical.query('src', `SELECT pg_drop_replication_slot('tributary_s3')`);
+    await logical.query('src', 'DROP PUBLICATION tributary_s3');
   });
 
   it('says the database is unreachable, without the password', async () => {

@@ -46,6 +46,7 @@ const lookup = {
     if (!table) throw new Error(`pgoutput: change for relation ${oid} before its relation message`);
     return table;
   },
+  captures: (): boolean => true,
 };
 
 interface Observed {

@@ -17,6 +17,7 @@ import { PullController } from './pull.controller';
 import { PullMembersRegistry } from './pull-members.registry';
 import { SinksController } from './sinks.controller';
 import { SourcesController } from './sources.controller';
+import { SourceResyncController } from './source-resync.controller';
 import { TopicsController } from './topics.controller';
 import { WebhooksController } from './webhooks.controller';
 
@@ -27,6 +28,7 @@ import { WebhooksController } from './webhooks.controller';
     MetricsController,
     TopicsController,
     SourcesController,
+    SourceResyncController,
     BackfillsController,
     GroupsController,
     GroupOffsetsController,

@@ -32,9 +32,15 @@ export class HealthController {
     } catch (error) {
       checks.database = `unreachable: ${(error as Error).message}`;
     }
-    for (const s of this.capture?.statuses() ?? []) checks[`capture:${s.source}`] = s.state;
+    // A missing table is shown, but keeps no one from being ready: the source's other tables are captured.
+    const missingTables: Record<string, string[]> = {};
+    for (const s of this.capture?.statuses() ?? []) {
+      checks[`capture:${s.source}`] = s.state;
+      if (s.missingTables.length) missingTables[s.source] = s.missingTables;
+    }
     const ok = Object.values(checks).every((v) => v === 'ok' || v === 'streaming' || v === 'standby');
-    if (!ok) throw new ServiceUnavailableException({ detail: 'not ready', checks });
-    return { status: 'ready', checks };
+    const shown = Object.keys(missingTables).length ? { missingTables } : {};
+    if (!ok) throw new ServiceUnavailableException({ detail: 'not ready', checks, ...shown });
+    return { status: 'ready', checks, ...shown };
   }
 }

@@ -80,7 +80,7 @@ export class SourcesController {
     const checkpoint = (await this.catalog.checkpoints()).get(name);
     const live = this.capture?.statuses().find((s) => s.source === name);
     const source = this.resolve(entry.spec);
-    const state = await probeSlot(source.url, source.slot);
+    const state = await probeSlot(source.url, source.slot, undefined, source.tables);
     setCatalogEtag(res, entry.version);
     return {
       ...this.summary(entry, checkpoint, live),
@@ -90,6 +90,11 @@ export class SourcesController {
       slotActive: state.slot?.active ?? false,
       confirmedLsn: state.slot?.confirmedFlushLsn ?? null,
       lagBytes: state.slot?.lagBytes ?? null,
+      walStatus: state.slot?.walStatus ?? null,
+      safeWalBytes: state.slot?.safeWalBytes ?? null,
+      slotAtRisk: state.slot?.atRisk ?? false,
+      // Read from the source by this request: shown whichever process captures it.
+      missingTables: state.missingTables,
     };
   }
 

@@ -25,6 +25,8 @@ export interface SessionDeps {
   topicSettings: (topic: string) => TopicSettings;
   /** Route override for a table, if configured. */
   topicFor: (schema: string, table: string) => string;
+  /** Is a table of this name among the source's tables? Changes to other published tables are left out. */
+  isCaptured: (schema: string, table: string) => boolean;
   startLsn: bigint;
   /** Snapshot watermarks (libs/snapshot): sees every change, emits chunks at their high watermarks. */
   watermarks?: WatermarkHandler;
@@ -86,6 +88,7 @@ export class CaptureSession {
       platform: deps.platform,
       topicSettings: deps.topicSettings,
       topicFor: deps.topicFor,
+      isCaptured: deps.isCaptured,
       inPlatformTransaction: () => this.writer.inPlatformTransaction,
       logger: this.logger,
     });
@@ -108,6 +111,13 @@ export class CaptureSession {
     client.on('error', (e) => this.fail(e));
     const database = (await client.query<{ db: string }>('SELECT current_database() AS db')).rows[0].db;
     this.sourceMeta = { client, database };
+    // Stopped or failed while connecting: stop() and fail() found nothing to settle, so nothing would
+    // ever settle the promise below.
+    if (this.stopping || this.failure) {
+      await client.end().catch(() => undefined);
+      if (this.failure) throw this.failure;
+      return;
+    }
 
     const done = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
     this.service.on('data', (lsn: string, message: PgoutputMessage) => {

@@ -5,3 +5,15 @@ export class SourceConfigurationError extends Error {
     this.name = 'SourceConfigurationError';
   }
 }
+
+/**
+ * The source's slot can no longer give the changes capture still needs: invalidated by the server
+ * (`wal_status = lost`), or gone while a checkpoint says capture had read from it. Capture does not
+ * recreate it by itself, which would skip those changes silently: a resync does (POST .../resync).
+ */
+export class SlotLostError extends SourceConfigurationError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SlotLostError';
+  }
+}

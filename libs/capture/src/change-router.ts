@@ -35,6 +35,11 @@ export function openTransaction(begin: BeginMessage, checkpoint: bigint): OpenTr
 /** The published tables known so far, by relation oid. */
 export interface TableLookup {
   table(oid: number): TableInfo;
+  /**
+   * False for a published table whose name is not among the source's tables (a captured table renamed
+   * while capture lags): its changes are left out.
+   */
+  captures(oid: number): boolean;
 }
 
 /** Sees every routed change with its key: the snapshot seam (WatermarkHandler). */
@@ -67,12 +72,14 @@ export class ChangeRouter {
     });
     if (message.tag === 'truncate') {
       for (const oid of message.relationOids) {
+        if (!this.tables.captures(oid)) continue;
         const table = this.tables.table(oid);
         const change = renderTruncate(table, ctx());
         for (let p = 0; p < table.partitions; p++) this.push(out, tx, table, change, walStart, p);
       }
       return;
     }
+    if (!this.tables.captures(message.relationOid)) return;
     const table = this.tables.table(message.relationOid);
     if (message.tag === 'insert') {
       this.push(out, tx, table, renderEnvelope(table, 'c', null, false, message.newTuple, ctx()), walStart);

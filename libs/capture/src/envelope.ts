@@ -96,6 +96,22 @@ export function renderTruncate(table: TableInfo, ctx: ChangeContext): RenderedCh
   return { ...change, key: null };
 }
 
+/**
+ * A truncate of `schema.table` that no source TRUNCATE made: a resync's, written before the table's
+ * re-snapshot so that sinks reload it (docs/operations.md). It needs no relation message.
+ */
+export function renderTableReset(source: string, database: string, schema: string, table: string, ctx: ChangeContext): string {
+  const info: TableInfo = {
+    relation: { oid: 0, schema, name: table, replicaIdentity: 'default', columns: [] },
+    topic: '',
+    partitions: 0,
+    keyIndexes: [],
+    kinds: [],
+    parts: envelopeParts(source, database, schema, table, []),
+  };
+  return renderTruncate(info, ctx).envelope;
+}
+
 /** The key as JSON (`{"id":1}`): also the partitioning key, so its text form must be stable. */
 export function renderKey(table: TableInfo, row: RawValue[] | null): string | null {
   if (!row || table.keyIndexes.length === 0) return null;

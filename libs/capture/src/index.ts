@@ -1,7 +1,8 @@
 export { CaptureModule } from './capture.module';
 export { CaptureService } from './capture.service';
 export { SourceCapture, whileNoCaptureLeads, type CaptureState, type CaptureStatus } from './source-capture';
-export { SourceConfigurationError } from './capture.errors';
+export { SlotLostError, SourceConfigurationError } from './capture.errors';
+export { ResyncRefusedError, resyncSource, type ResyncResult } from './source-resync';
 export { SourcePreparer } from './source-preparer';
 export { SourceReadings, type SourceReading } from './source-readings';
 // The pure pieces (change routing, envelopes, pgoutput values), exported for their unit tests and the benches.

@@ -14,6 +14,8 @@ export interface RelationRegistryDeps {
   platform: Client;
   topicSettings: (topic: string) => TopicSettings;
   topicFor: (schema: string, table: string) => string;
+  /** Is a table of this name among the source's tables (explicitly or by its schema)? */
+  isCaptured: (schema: string, table: string) => boolean;
   /** A platform transaction is open: a topic created in it only exists once it commits. */
   inPlatformTransaction: () => boolean;
   logger: Logger;
@@ -36,6 +38,8 @@ export class RelationRegistry implements TableLookup {
   private readonly tables = new Map<number, TableInfo>();
   private readonly topicPartitions = new Map<string, number>();
   private readonly warned = new Set<string>();
+  /** Published tables whose current name is not among the source's tables. */
+  private readonly leftOut = new Set<number>();
 
   constructor(private readonly deps: RelationRegistryDeps) {}
 
@@ -45,7 +49,25 @@ export class RelationRegistry implements TableLookup {
     return table;
   }
 
+  captures(oid: number): boolean {
+    return !this.leftOut.has(oid);
+  }
+
   async register(relation: Relation, source: SourceMetadata): Promise<void> {
+    const qualified = `${relation.schema}.${relation.name}`;
+    if (!this.deps.isCaptured(relation.schema, relation.name)) {
+      // No topic, no shape: nothing of it is appended.
+      this.tables.delete(relation.oid);
+      this.leftOut.add(relation.oid);
+      if (!this.warned.has(`renamed:${qualified}`)) {
+        this.warned.add(`renamed:${qualified}`);
+        this.deps.logger.warn(
+          `changes to ${qualified} are left out: it is published but not among the source's tables (a captured table renamed?)`,
+        );
+      }
+      return;
+    }
+    this.leftOut.delete(relation.oid);
     await this.types.resolve(
       source.client,
       relation.columns.map((c) => c.typeOid),
@@ -89,9 +111,18 @@ export class RelationRegistry implements TableLookup {
         ORDER BY array_position(i.indkey::int2[], a.attnum)`,
       [relation.oid],
     );
-    let keyIndexes = rows.map((r) => relation.columns.findIndex((c) => c.name === r.name)).filter((i) => i >= 0);
-    if (keyIndexes.length === 0 && relation.replicaIdentity === 'index') {
-      keyIndexes = relation.columns.flatMap((c, i) => (c.isKey ? [i] : []));
+    const current = rows.map((r) => relation.columns.findIndex((c) => c.name === r.name)).filter((i) => i >= 0);
+    const flagged = relation.columns.flatMap((c, i) => (c.isKey ? [i] : []));
+    let keyIndexes = current;
+    if (relation.replicaIdentity === 'default') {
+      // The relation message flags the primary key the change was written under (decoding reads the
+      // catalog as it was then), not the table's key now: a key changed while capture lagged, or a table
+      // dropped since, keeps partitioning and per-key order by the key of its changes. In the catalog's
+      // key order when it is the same key; in column order otherwise.
+      const same = flagged.length === current.length && flagged.every((i) => current.includes(i));
+      keyIndexes = same ? current : flagged;
+    } else if (keyIndexes.length === 0 && relation.replicaIdentity === 'index') {
+      keyIndexes = flagged;
     }
     const qualified = `${relation.schema}.${relation.name}`;
     if (keyIndexes.length === 0 && !this.warned.has(qualified)) {

@@ -15,9 +15,12 @@ import type { TopicSettings } from '@tributary/topic-log';
 import { CaptureSession } from './capture-session';
 import { CheckpointRepository } from './checkpoint.repository';
 import { formatLsn } from '@tributary/pg-source';
+import { SlotLostError } from './capture.errors';
 import { SourcePreparer } from './source-preparer';
+import { settingsOf, topicOf } from './source-topics';
+import { TableWatcher } from './table-watcher';
 
-export type CaptureState = 'starting' | 'standby' | 'preparing' | 'streaming' | 'backoff' | 'stopped';
+export type CaptureState = 'starting' | 'standby' | 'preparing' | 'streaming' | 'backoff' | 'slot_lost' | 'stopped';
 
 export interface CaptureStatus {
   source: string;
@@ -27,12 +30,16 @@ export interface CaptureStatus {
   lastMessageAt: string | null;
   lastError: string | null;
   restarts: number;
+  /** Configured tables that do not exist on the source (dropped, renamed): the others are captured. */
+  missingTables: string[];
 }
 
 const LOCK_NAMESPACE = 'tributary.capture';
 const STANDBY_POLL_MS = 1_000;
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
+/** How often a source whose slot is lost checks whether it was resynced. */
+const SLOT_LOST_POLL_MS = 2_000;
 
 /**
  * Keeps one source captured: becomes its leader (a session advisory lock on the platform database,
@@ -44,6 +51,12 @@ export class SourceCapture {
   private stopping = false;
   private session?: CaptureSession;
   private snapshotter?: Snapshotter;
+  private watcher?: TableWatcher;
+  private missing: string[] = [];
+  /** The set of missing tables changed while streaming: prepare again at once, no backoff. */
+  private prepareAgain = false;
+  /** The slot is lost (SlotLostError): the source waits for a resync. */
+  private slotLost = false;
   private loop?: Promise<void>;
   private wake?: () => void;
   private state: CaptureState = 'starting';
@@ -86,6 +99,7 @@ export class SourceCapture {
       lastMessageAt: s?.lastMessageAtMs === undefined ? null : new Date(s.lastMessageAtMs).toISOString(),
       lastError: this.lastError,
       restarts: this.restarts,
+      missingTables: this.missing,
     };
   }
 
@@ -102,11 +116,14 @@ export class SourceCapture {
           this.logger.log('the source changed or was removed meanwhile: this capture stands down');
           break;
         }
-        this.state = 'preparing';
+        if (!this.slotLost) this.state = 'preparing';
         const queued: QueuedSnapshot[] = [];
-        await new SourcePreparer(this.source, async (tables) => {
+        const hasCheckpoint = (await CheckpointRepository.get(platform, this.source.name)) > 0n;
+        const prepared = await new SourcePreparer(this.source, async (tables) => {
           queued.push(...(await queueInitialSnapshots(this.db.pool, this.source, tables)));
-        }).prepare();
+        }).prepare(hasCheckpoint);
+        this.missing = prepared.missingTables;
+        this.slotLost = false;
         await skipEmptyInitialSnapshots(this.db.pool, this.source, queued);
         const startLsn = await CheckpointRepository.get(platform, this.source.name);
         // A stop() while preparing found no session to stop: starting one now would stream until killed.
@@ -117,6 +134,8 @@ export class SourceCapture {
           platform,
           startLsn,
           topicFor: (schema, table) => this.topicFor(schema, table),
+          isCaptured: (schema, table) =>
+            this.source.tables.some((t) => t.schema === schema && (t.table === table || t.table === '*')),
           topicSettings: (topic) => this.topicSettings(topic),
           watermarks: new WatermarkHandler(this.source.name, chunks),
         });
@@ -130,14 +149,25 @@ export class SourceCapture {
           topicFor: (schema, table) => this.topicFor(schema, table),
         });
         this.snapshotter.start((e) => session.fail(e));
+        this.watcher = new TableWatcher(
+          this.source,
+          this.missing,
+          (missing) => this.tablesChanged(session, missing),
+          (e) => session.fail(e),
+        );
+        this.watcher.start();
         this.state = 'streaming';
         streamingSince = Date.now();
         await running;
       } catch (error) {
         if (this.stopping) break;
         this.lastError = (error as Error).message;
-        this.logger.error(`capture stopped: ${this.lastError}`);
+        // Said once; then checked every few seconds, without the leadership lock, until a resync.
+        if (!(error instanceof SlotLostError && this.slotLost)) this.logger.error(`capture stopped: ${this.lastError}`);
+        this.slotLost = error instanceof SlotLostError;
       } finally {
+        await this.watcher?.stop();
+        this.watcher = undefined;
         await this.snapshotter?.stop();
         this.snapshotter = undefined;
         if (this.session) {
@@ -148,6 +178,15 @@ export class SourceCapture {
         await platform?.end().catch(() => undefined);
       }
       if (this.stopping) break;
+      if (this.prepareAgain) {
+        this.prepareAgain = false;
+        continue;
+      }
+      if (this.slotLost) {
+        this.state = 'slot_lost';
+        await this.sleep(SLOT_LOST_POLL_MS);
+        continue;
+      }
       if (streamingSince && Date.now() - streamingSince > 60_000) attempt = 0;
       this.restarts++;
       this.state = 'backoff';
@@ -155,6 +194,23 @@ export class SourceCapture {
       this.logger.log(`reconnecting in ${delay} ms`);
       await this.sleep(delay);
     }
+  }
+
+  /** A table went missing or came back: the session ends cleanly and the source is prepared again. */
+  private tablesChanged(session: CaptureSession, missing: string[]): void {
+    const back = this.missing.filter((t) => !missing.includes(t));
+    const gone = missing.filter((t) => !this.missing.includes(t));
+    this.logger.warn(
+      [
+        gone.length ? `table(s) ${gone.join(', ')} no longer exist` : '',
+        back.length ? `table(s) ${back.join(', ')} are back` : '',
+      ]
+        .filter(Boolean)
+        .join('; ') + ': preparing the source again',
+    );
+    this.missing = missing;
+    this.prepareAgain = true;
+    void session.stop();
   }
 
   /** Waits until this process holds the source's leadership lock; false if stopped first. */
@@ -180,16 +236,11 @@ export class SourceCapture {
   }
 
   private topicFor(schema: string, table: string): string {
-    const exact = this.source.tables.find((t) => t.schema === schema && t.table === table && t.topic);
-    const wildcard = this.source.tables.find((t) => t.schema === schema && t.table === '*' && t.topic);
-    return exact?.topic ?? wildcard?.topic ?? `${this.source.name}.${schema}.${table}`;
+    return topicOf(this.source, schema, table);
   }
 
   private topicSettings(topic: string): TopicSettings {
-    const configured = this.config.topics.find((t) => t.name === topic);
-    if (configured) return configured;
-    const d = this.config.topicDefaults;
-    return { partitions: d.partitions, retentionMs: d.retentionMs, retentionBytes: d.retentionBytes };
+    return settingsOf(this.config, topic);
   }
 
   private sleep(ms: number): Promise<void> {

@@ -1,9 +1,9 @@
 import { Logger } from '@nestjs/common';
 import type { Client } from 'pg';
 import type { CapturedTable, SourceConfig } from '@tributary/config';
-import { connectSource, quoteIdent } from '@tributary/pg-source';
+import { connectSource, missingTables, quoteIdent } from '@tributary/pg-source';
 import { sleep } from '@tributary/timing';
-import { SourceConfigurationError } from './capture.errors';
+import { SlotLostError, SourceConfigurationError } from './capture.errors';
 
 /**
  * Checks that a source can be captured and creates (or brings up to date) its publication and slot.
@@ -24,13 +24,32 @@ export class SourcePreparer {
     this.logger = new Logger(`Source ${source.name}`);
   }
 
-  async prepare(): Promise<void> {
+  /**
+   * Returns the configured tables that do not exist (dropped, renamed, not created yet): the publication
+   * is set to the others, so one missing table does not stop the rest. When one comes back, the next
+   * `prepare` publishes it again and `onNewTables` queues its snapshot.
+   */
+  async prepare(hasCheckpoint = false): Promise<{ missingTables: string[] }> {
     const client = await connectSource(this.source, `tributary-setup:${this.source.name}`);
     try {
       await this.checkServer(client);
-      await this.checkTables(client);
+      const missing = await missingTables(client, this.source.tables);
+      const present = this.source.tables.filter((t) => !missing.includes(`${t.schema}.${t.table}`));
+      if (present.length === 0) {
+        throw new SourceConfigurationError(
+          `source "${this.source.name}": none of its tables exists (${missing.join(', ')}). Create them, or change the source's tables.`,
+        );
+      }
+      if (missing.length) {
+        this.logger.warn(
+          `table(s) ${missing.join(', ')} do not exist (dropped or renamed?): capturing the others; ` +
+            'a table that comes back is captured again (with a snapshot unless snapshot is never)',
+        );
+      }
+      await this.warnAboutIdentity(client);
       const slotExists = await this.checkSlot(client);
-      const createdPublication = await this.ensurePublication(client, !slotExists);
+      if (!slotExists && hasCheckpoint) throw this.slotLost('was dropped (it does not exist any more)');
+      const createdPublication = await this.ensurePublication(client, present, !slotExists);
       if (!slotExists) {
         try {
           await client.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [this.source.slot]);
@@ -40,6 +59,7 @@ export class SourcePreparer {
           throw error;
         }
       }
+      return { missingTables: missing };
     } finally {
       await client.end().catch(() => undefined);
     }
@@ -161,12 +181,29 @@ export class SourcePreparer {
 
   /** True if the slot exists; throws if it exists but cannot be used. */
   private async checkSlot(client: Client): Promise<boolean> {
-    const { rows } = await client.query<{ plugin: string; database: string; active_pid: number | null; current_db: string }>(
-      `SELECT plugin, database, active_pid, current_database() AS current_db FROM pg_replication_slots WHERE slot_name = $1`,
+    const { rows } = await client.query<{
+      plugin: string;
+      database: string;
+      active_pid: number | null;
+      current_db: string;
+      wal_status: string | null;
+      reason: string | null;
+    }>(
+      `SELECT plugin, database, active_pid, current_database() AS current_db, wal_status,
+              CASE WHEN current_setting('server_version_num')::int >= 170000
+                   THEN (to_jsonb(s) ->> 'invalidation_reason') END AS reason
+         FROM pg_replication_slots s WHERE slot_name = $1`,
       [this.source.slot],
     );
     if (rows.length === 0) return false;
     const slot = rows[0];
+    if (slot.wal_status === 'lost') {
+      const keep = (await client.query<{ v: string }>(`SELECT current_setting('max_slot_wal_keep_size') AS v`)).rows[0].v;
+      throw this.slotLost(
+        `was invalidated by the server (wal_status lost${slot.reason ? `, invalidation_reason ${slot.reason}` : ''}): it fell ` +
+          `behind by more than max_slot_wal_keep_size (${keep}) while capture was down or slow, and the WAL it still needed was removed`,
+      );
+    }
     if (slot.plugin !== 'pgoutput' || slot.database !== slot.current_db) {
       throw new SourceConfigurationError(
         `source "${this.source.name}": replication slot "${this.source.slot}" exists for plugin ${slot.plugin} on database ` +
@@ -183,9 +220,20 @@ export class SourcePreparer {
     return true;
   }
 
-  /** Creates the publication, or sets it to exactly the configured tables. True if it was created. */
-  private async ensurePublication(client: Client, slotIsNew: boolean): Promise<boolean> {
-    const spec = publicationSpec(this.source.tables);
+  private slotLost(what: string): SlotLostError {
+    const name = this.source.name;
+    return new SlotLostError(
+      `source "${name}": replication slot "${this.source.slot}" ${what}. The changes since the last checkpoint can no ` +
+        `longer be read, so capture stops rather than skip them. Fix: resync the source (POST /api/v1/sources/${name}/resync, ` +
+        `or tributary sources resync ${name}): it creates the slot again and re-snapshots every table, so the sinks end equal ` +
+        'to the source (docs/operations.md). To keep it from happening again, raise max_slot_wal_keep_size and watch ' +
+        'tributary_source_slot_at_risk.',
+    );
+  }
+
+  /** Creates the publication, or sets it to exactly `tables` (the configured ones that exist). True if it was created. */
+  private async ensurePublication(client: Client, tables: CapturedTable[], slotIsNew: boolean): Promise<boolean> {
+    const spec = publicationSpec(tables);
     const name = quoteIdent(this.source.publication);
     const { rowCount } = await client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [this.source.publication]);
     const before = rowCount && !slotIsNew ? await this.publishedTables(client) : [];

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { CatalogRepository } from '@tributary/catalog';
-import { resolveSource, type TributaryConfig } from '@tributary/config';
+import { resolveSource, type SourceConfig, type TributaryConfig } from '@tributary/config';
 import { probeSlot, type SlotState } from '@tributary/pg-source';
 
 const SOURCE_TIMEOUT_MS = 3_000;
@@ -10,6 +10,11 @@ export interface SourceReading {
   source: string;
   reachable: boolean;
   lagBytes?: number;
+  /** Configured tables that did not exist at the reading. */
+  missingTables: string[];
+  /** The slot: lost, about to be, or close to max_slot_wal_keep_size (pg-source's slot probe). */
+  slotAtRisk?: boolean;
+  safeWalBytes?: number;
 }
 
 /**
@@ -30,7 +35,12 @@ export class SourceReadings {
   constructor(
     private readonly catalog: CatalogRepository,
     private readonly config: TributaryConfig,
-    private readonly probe: (url: string, slot: string, timeoutMs: number) => Promise<SlotState> = probeSlot,
+    private readonly probe: (
+      url: string,
+      slot: string,
+      timeoutMs: number,
+      tables: SourceConfig['tables'],
+    ) => Promise<SlotState> = probeSlot,
   ) {}
 
   async current(): Promise<SourceReading[]> {
@@ -56,9 +66,16 @@ export class SourceReadings {
     const sources = (await this.catalog.listSources()).map((s) => resolveSource(s.spec, this.config.defaultSourceUrl));
     const readings: SourceReading[] = [];
     for (const s of sources) {
-      const state = await this.probe(s.url, s.slot, SOURCE_TIMEOUT_MS);
+      const state = await this.probe(s.url, s.slot, SOURCE_TIMEOUT_MS, s.tables);
       const lagBytes = state.slot?.lagBytes;
-      readings.push({ source: s.name, reachable: state.reachable, ...(lagBytes == null ? {} : { lagBytes }) });
+      readings.push({
+        source: s.name,
+        reachable: state.reachable,
+        missingTables: state.missingTables,
+        ...(lagBytes == null ? {} : { lagBytes }),
+        ...(state.slot ? { slotAtRisk: state.slot.atRisk } : {}),
+        ...(state.slot?.safeWalBytes == null ? {} : { safeWalBytes: state.slot.safeWalBytes }),
+      });
     }
     this.last = readings;
   }

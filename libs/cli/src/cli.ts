@@ -4,7 +4,7 @@ import { backfill } from './backfill.command';
 import { generateWebhookSecret } from '@tributary/config';
 import { apply, exportConfig } from './config-as-code';
 import { dlq } from './dlq.command';
-import { pause, resetOffsets, status, tail, type Output } from './commands';
+import { pause, resetOffsets, resync, status, tail, type Output } from './commands';
 
 export const USAGE = `usage: tributary <command>
 
@@ -14,6 +14,7 @@ export const USAGE = `usage: tributary <command>
   offsets reset <group> --to <earliest|latest|ISO time|offset> [--topic t] [--partition n]
                                        move a paused group's committed offsets
   groups pause <group> | groups resume <group>
+  sources resync <source>              after a lost slot: create it again and re-snapshot every table
   apply -f <tributary.yaml> [--dry-run] [--prune]
                                        bring sources, topics and groups (with sinks) to what the file declares,
                                        all or nothing (shows the plan first); --prune deletes what it no longer declares
@@ -67,6 +68,7 @@ export async function runCli(
   else if (command === 'tail' && sub) await tail(api, out, sub, { fromStart: values['from-start'] ?? false, signal });
   else if (command === 'offsets' && sub === 'reset' && arg) await resetOffsets(api, out, arg, values);
   else if (command === 'groups' && (sub === 'pause' || sub === 'resume') && arg) await pause(api, out, arg, sub === 'pause');
+  else if (command === 'sources' && sub === 'resync' && arg) await resync(api, out, arg);
   else if (command === 'dlq' && sub) await dlq(api, out, positionals.slice(1), { group: values.group, topic: values.topic });
   else if (command === 'backfill' && sub) {
     await backfill(api, out, positionals.slice(1), {

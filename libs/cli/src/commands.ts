@@ -90,3 +90,14 @@ export async function pause(api: ApiClient, out: Output, group: string, paused: 
   await api.call('POST', `/api/v1/groups/${encodeURIComponent(group)}/${paused ? 'pause' : 'resume'}`);
   out(`group ${group} ${paused ? 'paused' : 'resumed'}`);
 }
+
+/** `tributary sources resync <source>`: the fix for a lost slot (docs/operations.md). */
+export async function resync(api: ApiClient, out: Output, source: string): Promise<void> {
+  const r = await api.call<{ slot: string; consistentLsn: string; tables: string[] }>(
+    'POST',
+    `/api/v1/sources/${encodeURIComponent(source)}/resync`,
+    {},
+  );
+  out(`source ${source}: slot ${r.slot} created again at ${r.consistentLsn}`);
+  out(`${r.tables.length} table(s) reset in their topics and snapshotted again: ${r.tables.join(', ')}`);
+}

@@ -14,6 +14,9 @@ export class PlatformGauges {
   private readonly endOffset: Gauge;
   private readonly captureLag: Gauge;
   private readonly sourceUp: Gauge;
+  private readonly tableMissing: Gauge;
+  private readonly slotAtRisk: Gauge;
+  private readonly safeWal: Gauge;
 
   constructor(
     registry: Registry,
@@ -43,6 +46,21 @@ export class PlatformGauges {
     ]);
     this.captureLag = gauge('tributary_capture_lag_bytes', "WAL between the source's current position and the slot", ['source']);
     this.sourceUp = gauge('tributary_source_up', '1 when the source answered its last reading', ['source']);
+    this.tableMissing = gauge(
+      'tributary_source_table_missing',
+      "1 for each of a source's tables that does not exist on the source (dropped or renamed; the others are captured)",
+      ['source', 'table'],
+    );
+    this.slotAtRisk = gauge(
+      'tributary_source_slot_at_risk',
+      '1 when the slot is lost, about to be, or has less than a fifth of max_slot_wal_keep_size left',
+      ['source'],
+    );
+    this.safeWal = gauge(
+      'tributary_source_slot_safe_wal_bytes',
+      'WAL that can still be written before the slot is lost (only with max_slot_wal_keep_size)',
+      ['source'],
+    );
   }
 
   async collect(): Promise<void> {
@@ -64,8 +82,14 @@ export class PlatformGauges {
     for (const e of ends) this.endOffset.set({ topic: e.topic, partition: String(e.partition) }, Number(e.endOffset));
     this.captureLag.reset();
     this.sourceUp.reset();
+    this.tableMissing.reset();
+    this.slotAtRisk.reset();
+    this.safeWal.reset();
     for (const s of sources) {
       this.sourceUp.set({ source: s.source }, s.reachable ? 1 : 0);
+      for (const table of s.missingTables) this.tableMissing.set({ source: s.source, table }, 1);
+      if (s.slotAtRisk !== undefined) this.slotAtRisk.set({ source: s.source }, s.slotAtRisk ? 1 : 0);
+      if (s.safeWalBytes !== undefined) this.safeWal.set({ source: s.source }, s.safeWalBytes);
       if (s.lagBytes !== undefined) this.captureLag.set({ source: s.source }, s.lagBytes);
     }
   }

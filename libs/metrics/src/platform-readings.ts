@@ -31,6 +31,12 @@ export interface SourceReading {
   source: string;
   reachable: boolean;
   lagBytes?: number;
+  /** Configured tables that did not exist at the reading (dropped, renamed): `schema.table`. */
+  missingTables: string[];
+  /** The slot is lost, about to be (`unreserved`), or has less than a fifth of max_slot_wal_keep_size left. */
+  slotAtRisk?: boolean;
+  /** WAL that can still be written before the slot is lost (when max_slot_wal_keep_size is set). */
+  safeWalBytes?: number;
 }
 
 /**

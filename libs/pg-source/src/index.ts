@@ -3,3 +3,4 @@ export { formatLsn, parseLsn } from './lsn';
 export { probeSlot, type SlotState } from './slot-probe';
 export { TypeRegistry } from './type-registry';
 export { renderValue, type ValueKind } from './value-renderer';
+export { missingTables, type NamedTable } from './table-presence';

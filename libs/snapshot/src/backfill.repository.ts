@@ -96,6 +96,16 @@ export class BackfillRepository {
     return rows;
   }
 
+  /** Cancels every pending or running backfill of a source (a resync snapshots every table again). */
+  static async cancelActive(client: ClientBase, source: string): Promise<number> {
+    const { rowCount } = await client.query(
+      `UPDATE tributary.backfills SET status = 'cancelled', finished_at = now(), updated_at = now()
+        WHERE source = $1 AND status IN ('pending', 'running')`,
+      [source],
+    );
+    return rowCount ?? 0;
+  }
+
   /** A pending backfill with nothing to read: done at once, with no chunk. */
   async finishEmpty(id: number): Promise<void> {
     await this.pool.query(

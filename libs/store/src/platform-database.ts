@@ -107,11 +107,29 @@ export function createDataSource(url: string): DataSource {
   });
 }
 
+/**
+ * Applies pending migrations while holding a session advisory lock, so processes started together on a
+ * new platform database (a rollout, several units) apply them once, one after the other: without it two
+ * would both run `InitialSchema` and one would fail on the catalog's unique indexes. Whoever waits finds
+ * them applied and has nothing left to do.
+ */
 export async function runMigrations(dataSource: DataSource, logger = new Logger('Migrations')): Promise<number> {
-  await dataSource.query(`CREATE SCHEMA IF NOT EXISTS ${PLATFORM_SCHEMA}`);
-  const applied = await dataSource.runMigrations({ transaction: 'all' });
-  for (const m of applied) logger.log(`applied migration ${m.name}`);
-  return applied.length;
+  const lock = dataSource.createQueryRunner();
+  await lock.connect();
+  try {
+    await lock.query(`SELECT pg_advisory_lock(hashtext('tributary.migrations'))`);
+    await dataSource.query(`CREATE SCHEMA IF NOT EXISTS ${PLATFORM_SCHEMA}`);
+    const applied = await dataSource.runMigrations({ transaction: 'all' });
+    for (const m of applied) logger.log(`applied migration ${m.name}`);
+    return applied.length;
+  } finally {
+    // The connection goes back to TypeORM's pool: unlocked first. An unlock that fails means the session
+    // is gone, and the lock with it.
+    await lock
+      .query(`SELECT pg_advisory_unlock(hashtext('tributary.migrations'))`)
+      .catch((error: Error) => logger.warn(`releasing the migrations lock: ${error.message}`));
+    await lock.release();
+  }
 }
 
 async function ensureDatabase(adminUrl: string, database: string): Promise<void> {

@@ -157,6 +157,13 @@ export const backfill = z.looseObject({
 
 export const health = z.object({ status: z.string() });
 export const readiness = z.looseObject({ status: z.string() });
+export const resync = z.object({
+  source: z.string(),
+  slot: z.string(),
+  consistentLsn: z.string(),
+  tables: z.array(z.string()),
+  cancelledBackfills: z.number().int(),
+});
 export const text = z.string();
 export const topicList = z.array(topicInfo);
 export const deadLetterList = z.array(deadLetter);
