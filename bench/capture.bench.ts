@@ -9,7 +9,8 @@ import { statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
-import { AppendRecord, TopicLog, TopicRepository } from '@tributary/topic-log';
+import type { AppendRecord } from '@tributary/topic-log';
+import { TopicLog, TopicRepository } from '@tributary/topic-log';
 import { AppProcess } from './support/app';
 import { onCleanup, runBench } from './support/cleanup';
 import { BenchCluster, tempDir, waitUntil } from './support/cluster';
@@ -306,7 +307,7 @@ function report(r: {
   const hasBaseline = baselines.every((b) => b !== undefined);
   const bestIndex = captures.reduce((best, c, i) => (c.rowsPerS > captures[best].rowsPerS ? i : best), 0);
   const best = captures[bestIndex];
-  const bestBaseline = hasBaseline ? Math.max(...baselines.map((b) => (b as BaselineRun).rowsPerS)) : NaN;
+  const bestBaseline = hasBaseline ? Math.max(...baselines.map((b) => b.rowsPerS)) : NaN;
   const ratio = best.rowsPerS / bestBaseline;
 
   const rounds = new Table([
@@ -377,7 +378,7 @@ function report(r: {
   console.log(`\n${rssChart}\n`);
   targets.print();
 
-  const baselineRates = hasBaseline ? baselines.map((b) => (b as BaselineRun).rowsPerS) : [];
+  const baselineRates = hasBaseline ? baselines.map((b) => b.rowsPerS) : [];
   const spread =
     baselineRates.length > 1
       ? ` On this machine rates vary from run to run: pg_recvlogical alone measured ${fmtRate(Math.min(...baselineRates))}–${fmtRate(

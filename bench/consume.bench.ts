@@ -8,21 +8,23 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'pg';
-import type { GroupConfig } from '@tributary/config';
-import { GroupDefinition, GroupMember, GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
+import { type GroupConfig, groupSchema } from '@tributary/config';
+import type { GroupDefinition } from '@tributary/consumer-groups';
+import { GroupMember, GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
 import type { ConsumedMessage, Sink } from '@tributary/sink-contract';
 import { BATCH_COLUMNS, batchesInRange, TopicLog, unpackBatches } from '@tributary/topic-log';
 import { GroupRunner } from '@tributary/worker';
-import { groupSchema } from '../libs/config/src/config.schema';
 import { AppProcess } from './support/app';
 import { onCleanup, runBench } from './support/cleanup';
-import { BenchCluster, sleep, tempDir, waitUntil } from './support/cluster';
+import { sleep } from '@tributary/timing';
+import { BenchCluster, tempDir, waitUntil } from './support/cluster';
 import { benchRecords } from './support/envelopes';
 import { createTopic, openPlatform, quietLibraries } from './support/platform';
 import { fmtRate, phase, Progress } from './support/progress';
 import { captureDefaults, captureOverrides, sourceYaml } from './support/source-config';
 import { CAPTURE_KNOBS, chartBlock, factsMarkdown, machineFacts, recordSection, uptime } from './support/report';
-import { barChart, histogram, summarize, Summary } from './support/stats';
+import type { Summary } from './support/stats';
+import { barChart, histogram, summarize } from './support/stats';
 import { fmt, Table } from './support/table';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 200_000);
@@ -48,7 +50,7 @@ function effectiveDelay(): number {
 
 /** A group's settings as a user gets them with only a name and topics in tributary.yaml. */
 function defaultGroup(name: string, topics: string[]): GroupConfig {
-  return groupSchema.parse({ name, topics }) as GroupConfig;
+  return groupSchema.parse({ name, topics });
 }
 
 function definition(config: GroupConfig): GroupDefinition {
@@ -59,8 +61,9 @@ function definition(config: GroupConfig): GroupDefinition {
 class CountingSink implements Sink {
   readonly kind = 'counting';
   delivered = 0;
-  async deliver(batch: ConsumedMessage[]): Promise<void> {
+  deliver(batch: ConsumedMessage[]): Promise<void> {
     this.delivered += batch.length;
+    return Promise.resolve();
   }
 }
 
@@ -73,7 +76,7 @@ class LatencySink implements Sink {
   /** From the start of the platform transaction that appended the message (its `appended_at`). */
   readonly fromAppend: number[] = [];
   delivered = 0;
-  async deliver(batch: ConsumedMessage[]): Promise<void> {
+  deliver(batch: ConsumedMessage[]): Promise<void> {
     const now = Date.now();
     for (const m of batch) {
       const e = JSON.parse(m.envelope) as { after: { phase: string; written_at: string }; source: { ts_ms: number } };
@@ -83,6 +86,7 @@ class LatencySink implements Sink {
       this.fromCommit.push(now - e.source.ts_ms);
       this.fromAppend.push(now - m.appendedAt.getTime());
     }
+    return Promise.resolve();
   }
 }
 
@@ -309,7 +313,7 @@ async function latency(
   // capture create the topic the first time.
   await src.query(`INSERT INTO lat_rows (phase) VALUES ('setup')`);
   runner.start();
-  await waitUntil(async () => member.active().length > 0, 'the member to own the latency topic', 30_000);
+  await waitUntil(() => member.active().length > 0, 'the member to own the latency topic', 30_000);
 
   const progress = new Progress(`${RATE} rows/s`);
   const inserts = new Set<Promise<unknown>>();
@@ -347,7 +351,7 @@ async function latency(
   await Promise.all(inserts);
   const measuredSeconds = (Date.now() - measuredFrom) / 1000;
   if (failed) throw failed;
-  await waitUntil(async () => sink.fromWrite.length >= written, 'every measured row to reach the sink', 60_000);
+  await waitUntil(() => sink.fromWrite.length >= written, 'every measured row to reach the sink', 60_000);
   await runner.stop();
   stopRunner();
   const fromWrite = summarize(sink.fromWrite);

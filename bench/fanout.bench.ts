@@ -19,7 +19,8 @@ import { freePort } from '@tributary/local-postgres';
 import { generateWebhookSecret } from '@tributary/webhook-sink';
 import { AppProcess } from './support/app';
 import { onCleanup, runBench } from './support/cleanup';
-import { BenchCluster, sleep, tempDir, waitUntil } from './support/cluster';
+import { sleep } from '@tributary/timing';
+import { BenchCluster, tempDir, waitUntil } from './support/cluster';
 import { positiveEnv } from './support/env';
 import { HookReceiver } from './support/hook-receiver';
 import { slotRetainedBytes } from './support/pipeline';
@@ -188,7 +189,7 @@ runBench('bench:fanout', async () => {
   phase('warm-up: until every consumer receives and every group has its 4 members on the 4 partitions');
   await app.waitForOutput(new RegExp(`streaming slot ${SLOT} `), 120_000); // the slot exists: no write before it is lost
   writer.start();
-  await waitUntil(async () => receivers.every((r) => r.seqs.size > 0), 'every consumer to receive a message', 120_000, 100);
+  await waitUntil(() => receivers.every((r) => r.seqs.size > 0), 'every consumer to receive a message', 120_000, 100);
   await waitUntil(
     async () => {
       const { rows } = await platform.query(
@@ -251,7 +252,7 @@ runBench('bench:fanout', async () => {
   let firstDeliveryAt: number | undefined;
   const received = downReceiver.seqs.size;
   const caughtUpAt = await waitUntil(
-    async () => {
+    () => {
       if (firstDeliveryAt === undefined && downReceiver.seqs.size > received) firstDeliveryAt = Date.now();
       const got = downReceiver.receivedUpTo(healSeq);
       progress.count(got - (healSeq - behind), behind, 'messages');
@@ -269,7 +270,7 @@ runBench('bench:fanout', async () => {
   );
   const lastSeq = await writer.stop();
   const complete = await waitUntil(
-    async () => receivers.every((r) => r.receivedUpTo(lastSeq) === lastSeq),
+    () => receivers.every((r) => r.receivedUpTo(lastSeq) === lastSeq),
     'every consumer to receive every message',
     caughtUpAt ? 60_000 : 10_000,
     100,

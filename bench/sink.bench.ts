@@ -7,15 +7,15 @@
  */
 import { performance } from 'node:perf_hooks';
 import { createConnection, type Connection } from 'mysql2/promise';
-import { Client, Pool } from 'pg';
-import { DATABASE_SINK_DEFAULT_BATCH_SIZE, type GroupConfig } from '@tributary/config';
+import type { Pool } from 'pg';
+import { Client } from 'pg';
+import { DATABASE_SINK_DEFAULT_BATCH_SIZE, groupSchema } from '@tributary/config';
 import { GroupMember, GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
 import { DatabaseSink, MysqlDialect, PostgresDialect } from '@tributary/db-sink';
 import { TableSchemaRepository } from '@tributary/schema-registry';
 import type { ConsumedMessage } from '@tributary/sink-contract';
 import { TopicLog } from '@tributary/topic-log';
 import { GroupRunner } from '@tributary/worker';
-import { groupSchema } from '../libs/config/src/config.schema';
 import { onCleanup, runBench } from './support/cleanup';
 import { BenchCluster, waitUntil } from './support/cluster';
 import { benchRecords, benchTableColumns } from './support/envelopes';
@@ -165,7 +165,7 @@ function pgTarget(client: Client, url: string): Target {
   const value = (row: Row, c: (typeof COLUMNS)[number]): unknown => {
     const v = row[c.name];
     if (v === null || v === undefined) return null;
-    return c.kind === 'json' ? JSON.stringify(v) : c.kind === 'bool' ? v === true : String(v);
+    return c.kind === 'json' ? JSON.stringify(v) : c.kind === 'bool' ? v === true : cellValue(v);
   };
   return {
     drop: async (table) => void (await client.query(`DROP TABLE IF EXISTS ${table}`)),
@@ -236,8 +236,8 @@ function mysqlTarget(m: MysqlTarget): Target {
     if (v === null || v === undefined) return null;
     if (c.kind === 'json') return JSON.stringify(v);
     if (c.kind === 'bool') return v === true ? 1 : 0;
-    if (c.kind === 'timestamptz') return String(v).replace('T', ' ').replace(/Z$/, '');
-    return String(v);
+    if (c.kind === 'timestamptz') return cellValue(v).replace('T', ' ').replace(/Z$/, '');
+    return cellValue(v);
   };
   return {
     drop: async (table) => void (await m.conn.query(`DROP TABLE IF EXISTS \`${table}\``)),
@@ -269,7 +269,7 @@ async function runSink(
   schemas: TableSchemaRepository,
   notifier: MessageNotifier,
 ): Promise<number> {
-  const config = groupSchema.parse({ name: `sink-${kind}-b${batchSize}-r${repeat}`, topics: [TOPIC], batchSize }) as GroupConfig;
+  const config = groupSchema.parse({ name: `sink-${kind}-b${batchSize}-r${repeat}`, topics: [TOPIC], batchSize });
   await repo.upsertGroup(config);
   const member = new GroupMember(repo, config, 'bench');
   await member.heartbeat(true);
@@ -416,4 +416,9 @@ ${targets.markdown()}
   written in every target transaction, and the group's offset commit in the platform database after every batch.`,
     ['BENCH_ROWS', 'BENCH_BATCH_SIZES', 'BENCH_REPEATS'],
   );
+}
+
+/** A generated row's scalar (text, number) as the text a driver parameter takes. */
+function cellValue(v: unknown): string {
+  return typeof v === 'string' ? v : JSON.stringify(v);
 }

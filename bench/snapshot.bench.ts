@@ -8,11 +8,10 @@
 import { performance } from 'node:perf_hooks';
 import { Client, type Pool } from 'pg';
 import { SourceCapture } from '@tributary/capture';
-import type { SourceConfig, TributaryConfig } from '@tributary/config';
+import { type SourceConfig, type TributaryConfig, sourceSchema } from '@tributary/config';
 import { BackfillRepository, copyOut, planBackfill, type Backfill } from '@tributary/snapshot';
 import { PlatformDatabase } from '@tributary/store';
 import { type RowBatch, type RowBatchFormat, TopicLog } from '@tributary/topic-log';
-import { sourceSchema } from '../libs/config/src/config.schema';
 import { onCleanup, runBench } from './support/cleanup';
 import { BenchCluster, waitUntil } from './support/cluster';
 import { BENCH_TABLE_DDL } from './support/envelopes';
@@ -106,7 +105,7 @@ runBench('bench:snapshot', async () => {
     localDefaults: false,
     declared: { sources: [], groups: [] },
     retentionCheckIntervalMs: 3_600_000,
-  } as TributaryConfig;
+  };
   const db = await PlatformDatabase.open(config);
   onCleanup('platform database', () => db.close());
   const repo = new BackfillRepository(db.pool);

@@ -24,7 +24,8 @@ import { Client } from 'pg';
 import { freePort } from '@tributary/local-postgres';
 import { AppProcess } from './support/app';
 import { onCleanup, runBench } from './support/cleanup';
-import { BenchCluster, sleep, tempDir } from './support/cluster';
+import { sleep } from '@tributary/timing';
+import { BenchCluster, tempDir } from './support/cluster';
 import { positiveEnv } from './support/env';
 import { BENCH_TABLE_DDL } from './support/envelopes';
 import { type MariaDb, MARIADB_URL, openMariaDb } from './support/mariadb';
@@ -148,7 +149,7 @@ runBench('bench:sync', async () => {
   const targetUrl = await cluster.createDatabase('target_tributary');
   const tributary = await pgPipeline.apply(
     ['    sink:', '      type: postgres', `      url: ${targetUrl}`],
-    () => connect(targetUrl, 'Tributary target').then(async (c) => ({ print: () => fingerprint(c), end: () => c.end() })),
+    () => connect(targetUrl, 'Tributary target').then((c) => ({ print: () => fingerprint(c), end: () => c.end() })),
     sourcePrint,
   );
   const tributaryDigest = (await cluster.query('target_tributary', ROWS_DIGEST))[0].d;
@@ -159,7 +160,7 @@ runBench('bench:sync', async () => {
     phase(`Tributary, mysql sink into MariaDB  (${uptime()})`);
     maria = await myPipeline.apply(
       ['    sink:', '      type: mysql', `      url: ${mariadb.url}`],
-      async () => ({ print: () => mariaFingerprint(mariadb), end: async () => undefined }),
+      () => Promise.resolve({ print: () => mariaFingerprint(mariadb), end: () => Promise.resolve() }),
       sourcePrint,
     );
   }

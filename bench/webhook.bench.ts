@@ -10,9 +10,11 @@
  *
  * Prints a table and replaces the "webhook" section of docs/benchmarks.md.
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -20,10 +22,12 @@ import { performance } from 'node:perf_hooks';
 import { Client, Pool } from 'pg';
 import { freePort, LocalPostgres } from '@tributary/local-postgres';
 import { createDataSource, runMigrations } from '@tributary/store';
-import { AppendRecord, partitionForKey, TopicLog, TopicRepository } from '@tributary/topic-log';
+import type { AppendRecord } from '@tributary/topic-log';
+import { partitionForKey, TopicLog, TopicRepository } from '@tributary/topic-log';
 import { generateWebhookSecret } from '@tributary/webhook-sink';
 import { topicMessages } from './support/platform';
 import { recordSection } from './support/report';
+import { sleep } from '@tributary/timing';
 
 const ROOT = join(__dirname, '..', '..');
 const SINGLE = Number(process.env.BENCH_SINGLE ?? 30_000);
@@ -186,7 +190,7 @@ async function waitUntil(check: () => boolean | Promise<boolean>, what: string, 
       if (app) process.stderr.write(app.output);
       throw new Error(`timed out waiting for ${what}`);
     }
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
   }
 }
 
@@ -344,7 +348,7 @@ async function latency(pg: LocalPostgres, pool: Pool, dir: string, receiver: Rec
     await waitUntil(
       async () => {
         await source.query(`INSERT INTO public.orders (amount, note) VALUES (1, 'warm-up')`);
-        await new Promise((r) => setTimeout(r, 200));
+        await sleep(200);
         return receiver.messages.size > 0;
       },
       'the pipeline to deliver',
@@ -369,7 +373,7 @@ async function latency(pg: LocalPostgres, pool: Pool, dir: string, receiver: Rec
       let written = 0;
       for (let tick = 0; written < RATE * seconds; tick++) {
         const wait = start + tick * 10 - performance.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        if (wait > 0) await sleep(wait);
         await source.query(`INSERT INTO public.orders (amount, note) SELECT g * 1.5, 'row ' || g FROM generate_series(1, $1) g`, [
           perTick,
         ]);

@@ -1,4 +1,4 @@
-import { SourcePreparer } from '../libs/capture/src/source-preparer';
+import { SourcePreparer } from '@tributary/capture';
 import { sourceConfig } from './support/capture-harness';
 import { freePort } from '@tributary/local-postgres';
 import { TestCluster, waitFor } from './support/pg-cluster';

@@ -2,9 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { PgVersion, TestCluster, testedVersions, waitFor } from './support/pg-cluster';
+import type { PgVersion } from './support/pg-cluster';
+import { TestCluster, testedVersions, waitFor } from './support/pg-cluster';
 import { AppProcess, copyBuiltCaptureApp } from './support/processes';
 import { loggedMessages } from './support/logged-messages';
+import { sleep } from '@tributary/timing';
 
 /**
  * Capture under faults, with the built `capture` app as a real process against real clusters:
@@ -28,7 +30,6 @@ const DDL = [
   'CREATE TABLE t_noise (id bigserial PRIMARY KEY, note text)',
 ];
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const between = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
 
 interface KeyState {
@@ -256,7 +257,8 @@ describe('capture under faults (kill -9, platform restarts, hot standby, heartbe
 
   /** A source database with the tables, a platform database, and the YAML naming them. */
   async function setup(version: PgVersion, name: string, heartbeatIntervalMs = 500): Promise<CaptureSetup> {
-    const source = sources.get(version) ?? (sources.get(18) as TestCluster);
+    const source = sources.get(version) ?? sources.get(18);
+    if (!source) throw new Error('no Postgres 18 source cluster');
     await source.createDatabase(name);
     for (const ddl of DDL) await source.query(name, ddl);
     const platformUrl = await platform.createDatabase(`platform_${name}`);
@@ -344,7 +346,7 @@ describe('capture under faults (kill -9, platform restarts, hot standby, heartbe
   /** Exactly once, per-key order and gap-free offsets, from the topic log against the model. */
   async function verify(s: CaptureSetup, workload: Workload): Promise<string> {
     const rows = (await platformLog(s)).map((m) => {
-      const e = JSON.parse(m.envelope) as { op: string; before: { ver?: unknown } | null; after: { ver?: unknown } | null };
+      const e = JSON.parse(m.envelope) as { op: string; before: { ver?: number } | null; after: { ver?: number } | null };
       const ver = (e.op === 'd' ? e.before : e.after)?.ver;
       return {
         topic: m.topic,
@@ -482,11 +484,7 @@ describe('capture under faults (kill -9, platform restarts, hot standby, heartbe
         running.then(finished, finished);
 
         for (const [i, trigger] of triggers.entries()) {
-          await waitFor(
-            async () => workload.committedOps >= trigger || workloadDone,
-            `the workload to pass ${trigger} ops`,
-            300_000,
-          );
+          await waitFor(() => workload.committedOps >= trigger || workloadDone, `the workload to pass ${trigger} ops`, 300_000);
           // Mostly kill a streaming capture (mid-append, mid-acknowledgement); every third one maybe still starting.
           if (i % 3 !== 2) {
             await waitStreaming(s, capture, 1, 120_000);
@@ -538,7 +536,7 @@ describe('capture under faults (kill -9, platform restarts, hot standby, heartbe
         );
         const running = sc.run(workload);
         for (const [i, mode] of (['immediate', 'fast'] as const).entries()) {
-          await waitFor(async () => workload.committedOps >= triggers[i], `the workload to pass ${triggers[i]} ops`, 300_000);
+          await waitFor(() => workload.committedOps >= triggers[i], `the workload to pass ${triggers[i]} ops`, 300_000);
           await waitStreaming(s, capture, i + 1);
           const before = streamingSessions(capture);
           restarts++;
@@ -585,7 +583,7 @@ describe('capture under faults (kill -9, platform restarts, hot standby, heartbe
           const first = sc.start(s);
           await waitStreaming(s, first);
           const standby = sc.start(s);
-          await waitFor(async () => standby.output.includes('waiting as hot standby'), 'the second capture to wait as standby');
+          await waitFor(() => standby.output.includes('waiting as hot standby'), 'the second capture to wait as standby');
           // Exactly one walsender streams the slot, and it is the slot's active one.
           const pids = await waitFor(async () => {
             const p = await streaming();
@@ -603,20 +601,16 @@ describe('capture under faults (kill -9, platform restarts, hot standby, heartbe
             faultGate([ops * 0.4], () => killed, ops * 0.05),
           );
           const running = sc.run(workload);
-          await waitFor(async () => workload.committedOps >= ops * 0.4, 'the workload to pass 40%', 300_000);
+          await waitFor(() => workload.committedOps >= ops * 0.4, 'the workload to pass 40%', 300_000);
           killed++;
           await first.kill('SIGKILL');
-          await waitFor(
-            async () => standby.output.includes('took over as the active capture'),
-            'the standby to take over',
-            120_000,
-          );
+          await waitFor(() => standby.output.includes('took over as the active capture'), 'the standby to take over', 120_000);
           await waitStreaming(s, standby, 1, 180_000);
           await running;
 
           // The killed instance comes back, and now it is the standby.
           const back = sc.start(s);
-          await waitFor(async () => back.output.includes('waiting as hot standby'), 'the restarted capture to wait as standby');
+          await waitFor(() => back.output.includes('waiting as hot standby'), 'the restarted capture to wait as standby');
 
           await waitCaughtUp(s);
           await workload.checkSource(s.source, s.database);

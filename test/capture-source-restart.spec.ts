@@ -40,7 +40,7 @@ describe('capture across a source restart', () => {
   it('loses nothing and duplicates nothing', async () => {
     const capture = harness.captures[0];
     const reconnected = (n: number) =>
-      waitFor(async () => capture.status().restarts >= n && capture.status().state === 'streaming', `reconnect ${n}`, 60_000);
+      waitFor(() => capture.status().restarts >= n && capture.status().state === 'streaming', `reconnect ${n}`, 60_000);
     await write(0, 1000);
     await source.pg.restart('immediate');
     await reconnected(1);
@@ -63,7 +63,7 @@ describe('capture across a source restart', () => {
     }, 'the slot to confirm past the last write');
 
     const messages = await harness.messages('src.public.kt');
-    const seen = messages.map((m) => `${m.envelope.op}:${m.envelope.key?.id}:${m.envelope.after?.v}`);
+    const seen = messages.map((m) => `${m.envelope.op}:${String(m.envelope.key?.id)}:${String(m.envelope.after?.v)}`);
     expect(seen.length).toBe(expected);
     expect(new Set(seen).size).toBe(expected);
     expect(harness.captures[0].status().restarts).toBeGreaterThanOrEqual(2);

@@ -1,5 +1,7 @@
-import { CaptureHarness, Envelope, platformConfig, sourceConfig } from './support/capture-harness';
-import { PgVersion, TestCluster, testedVersions, waitFor } from './support/pg-cluster';
+import type { Envelope } from './support/capture-harness';
+import { CaptureHarness, platformConfig, sourceConfig } from './support/capture-harness';
+import type { PgVersion } from './support/pg-cluster';
+import { TestCluster, testedVersions, waitFor } from './support/pg-cluster';
 
 const TABLES = ['public.types_t', 'public.toast_t', 'public.full_t', 'public.nopk_t', 'public.acct', 'public.ledger'];
 

@@ -5,6 +5,7 @@ import { platformConfig } from './support/capture-harness';
 import { TestCluster, waitFor } from './support/pg-cluster';
 import { TestPlatform } from './support/platform';
 import { WebhookReceiver } from './support/webhook-receiver';
+import { sleep } from '@tributary/timing';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of many shapes, checked by each test
 type Answer = { status: number; body: any; etag: string | null };
@@ -146,7 +147,7 @@ describe('sources, groups and sinks through the API', () => {
     expect(created.body.sink).toMatchObject({ secretCount: 1 });
     expect(JSON.stringify((await call('GET', '/groups/hooks')).body)).not.toContain(secret);
     await cluster.query('shop', 'INSERT INTO orders VALUES (100, 1)');
-    await waitFor(async () => receiver.received.some((r) => r.body.includes('"id":100')), 'the delivery of order 100');
+    await waitFor(() => receiver.received.some((r) => r.body.includes('"id":100')), 'the delivery of order 100');
     const signatures = (r: { headers: Record<string, unknown> }) => String(r.headers['webhook-signature']).split(' ').length;
     expect(signatures(receiver.received.find((r) => r.body.includes('"id":100'))!)).toBe(1);
 
@@ -185,10 +186,7 @@ describe('sources, groups and sinks through the API', () => {
       url: expect.stringContaining('tok3n'),
     });
     await cluster.query('shop', 'INSERT INTO orders VALUES (500, 5)');
-    await waitFor(
-      async () => receiver.received.find((r) => r.body.includes('"id":500') && r.path.includes('tok3n')),
-      'order 500',
-    );
+    await waitFor(() => receiver.received.find((r) => r.body.includes('"id":500') && r.path.includes('tok3n')), 'order 500');
     expect(receiver.received.find((r) => r.body.includes('"id":500') && r.path.includes('tok3n'))?.headers.authorization).toBe(
       'Bearer b3arer',
     );
@@ -243,7 +241,7 @@ describe('sources, groups and sinks through the API', () => {
       });
       await call('POST', '/groups', { name: 'flip', topics: ['shop.public.orders'], sink: sink(first.url) });
       await cluster.query('shop', 'INSERT INTO orders VALUES (600, 6)');
-      await waitFor(async () => first.received.some((r) => r.body.includes('"id":600')), 'order 600 at the first endpoint');
+      await waitFor(() => first.received.some((r) => r.body.includes('"id":600')), 'order 600 at the first endpoint');
       expect((await call('DELETE', '/groups/flip')).status).toBe(204);
       await call('POST', '/groups', {
         name: 'flip',
@@ -251,19 +249,18 @@ describe('sources, groups and sinks through the API', () => {
         sink: sink(second.url),
       });
       await cluster.query('shop', 'INSERT INTO orders VALUES (601, 6)');
-      await waitFor(
-        async () => second.received.some((r) => r.body.includes('"id":601')),
-        'order 601 at the second endpoint',
-      ).catch(async (e: Error) => {
-        const g = (await call('GET', '/groups/flip')).body;
-        throw new Error(
-          `${e.message}: second got ${second.received.length}, first ${first.received.length}; ${JSON.stringify(g.partitions)}`,
-        );
-      });
+      await waitFor(() => second.received.some((r) => r.body.includes('"id":601')), 'order 601 at the second endpoint').catch(
+        async (e: Error) => {
+          const g = (await call('GET', '/groups/flip')).body;
+          throw new Error(
+            `${e.message}: second got ${second.received.length}, first ${first.received.length}; ${JSON.stringify(g.partitions)}`,
+          );
+        },
+      );
       // The old members may have sent 601 before they noticed (at least once); their commit was refused, so
       // the new members deliver it too.
       expect((await call('DELETE', '/groups/flip')).status).toBe(204);
-      await new Promise((r) => setTimeout(r, 2_500)); // members still running would recreate state now
+      await sleep(2_500); // members still running would recreate state now
       for (const table of ['group_members', 'partition_leases', 'group_offsets']) {
         const { rowCount } = await platform.pool.query(`SELECT 1 FROM tributary.${table} WHERE group_name = 'flip'`);
         expect({ table, rowCount }).toEqual({ table, rowCount: 0 });
@@ -280,13 +277,13 @@ describe('sources, groups and sinks through the API', () => {
     const mine = (id: number) => receiver.received.some((r) => r.path.includes('g=same') && r.body.includes(`"id":${id}`));
     expect((await call('POST', '/groups', { name: 'same', topics: ['shop.public.orders'], sink })).status).toBe(201);
     await cluster.query('shop', 'INSERT INTO orders VALUES (700, 7)');
-    await waitFor(async () => mine(700), 'order 700');
+    await waitFor(() => mine(700), 'order 700');
     // With the embedded-style defaults this changes the stored spec (a new version, which fences the
     // running members) but not what the members run.
     const patched = await call('PATCH', '/groups/same', { sink: { ...sink, allowPrivateNetworks: true } });
     expect(patched.status).toBe(200);
     await cluster.query('shop', 'INSERT INTO orders VALUES (701, 7)');
-    await waitFor(async () => mine(701), 'order 701 after the change');
+    await waitFor(() => mine(701), 'order 701 after the change');
     expect((await call('DELETE', '/groups/same')).status).toBe(204);
   });
 

@@ -8,6 +8,7 @@ import { TestCluster, waitFor } from './support/pg-cluster';
 import { TestPlatform } from './support/platform';
 import { sinksCaughtUp } from './support/sink-groups';
 import { loggedMessages } from './support/logged-messages';
+import { sleep } from '@tributary/timing';
 
 const OPS = 6_000;
 const IDS = 300;
@@ -113,7 +114,7 @@ describe('reconfiguring sources and groups while changes flow', () => {
       () => mustCall('PATCH', '/sources/src', { heartbeatIntervalMs: 1_000 + Math.floor(Math.random() * 4_000) }),
       async () => {
         await mustCall('POST', '/groups/to-pg/pause');
-        await new Promise((r) => setTimeout(r, 300));
+        await sleep(300);
         await mustCall('POST', '/groups/to-pg/resume');
       },
       async () => {
@@ -123,7 +124,7 @@ describe('reconfiguring sources and groups while changes flow', () => {
     ];
     let made = 0;
     while (!finished || made < changes.length * 2) {
-      await new Promise((r) => setTimeout(r, 200 + Math.random() * 400));
+      await sleep(200 + Math.random() * 400);
       await changes[made % changes.length]();
       made++;
     }

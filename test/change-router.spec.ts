@@ -1,9 +1,15 @@
 import fc from 'fast-check';
 import { partitionForKey, type AppendRecord } from '@tributary/topic-log';
-import { ChangeRouter, openTransaction, type OpenTransaction, type RowChange } from '../libs/capture/src/change-router';
-import { envelopeParts } from '../libs/capture/src/envelope';
-import { UNCHANGED_TOAST, type Relation } from '../libs/capture/src/pgoutput/pgoutput-types';
-import type { TableInfo } from '../libs/capture/src/table-info';
+import {
+  ChangeRouter,
+  openTransaction,
+  type OpenTransaction,
+  type RowChange,
+  envelopeParts,
+  UNCHANGED_TOAST,
+  type Relation,
+  type TableInfo,
+} from '@tributary/capture';
 
 /**
  * Change routing without a database: which messages one source change becomes, on which topic and

@@ -33,7 +33,7 @@ describe('tributary CLI', () => {
     api = new ApiClient((await app.getUrl()).replace('[::1]', '127.0.0.1'));
     await api.call('POST', '/api/v1/groups', { name: 'cli-g', topics: ['cli.*'] });
     // A first member gives the group its committed offsets; it leaves at once.
-    const { memberId } = await api.call('POST', '/api/v1/groups/cli-g/members', {});
+    const { memberId } = await api.call<{ memberId: string }>('POST', '/api/v1/groups/cli-g/members', {});
     await api.call('DELETE', `/api/v1/groups/cli-g/members/${memberId}`);
   });
 
@@ -69,9 +69,9 @@ describe('tributary CLI', () => {
     const lines: string[] = [];
     const stop = new AbortController();
     const running = runCli(['tail', 'cli.t', '--from-start'], (t) => lines.push(t), api, stop.signal);
-    await waitFor(async () => lines.length === 30, 'the 30 existing messages');
+    await waitFor(() => lines.length === 30, 'the 30 existing messages');
     await platform.produce('cli.t', 2, 5, 5, 30);
-    await waitFor(async () => lines.length === 35, 'the 5 new ones');
+    await waitFor(() => lines.length === 35, 'the 5 new ones');
     stop.abort();
     await running;
     const seqs = lines.map((l) => JSON.parse(l).envelope.after.seq as number).sort((a, b) => a - b);
@@ -132,16 +132,16 @@ describe('tributary CLI', () => {
       expect(await api.call('GET', '/api/v1/sources')).toEqual([
         expect.objectContaining({ name: 'default', managedBy: 'file', tables: ['public.*'] }),
       ]);
-      const mirror = await api.call('GET', '/api/v1/groups/mirror');
+      const mirror = await api.call<{ sink: unknown }>('GET', '/api/v1/groups/mirror');
       expect(mirror.sink).toMatchObject({ type: 'postgres', url: expect.stringContaining('application_name=from-env') });
-      const hooks = await api.call('GET', '/api/v1/groups/hooks');
+      const hooks = await api.call<{ sink: unknown; version: number }>('GET', '/api/v1/groups/hooks');
       expect(hooks.sink).toMatchObject({ type: 'webhook', secretCount: 1 });
       expect(JSON.stringify(hooks)).not.toContain(secret);
 
       const again = await cli('apply', '-f', file);
       expect(again).toMatch(/0 to change, 5 unchanged, 0 conflict\(s\)/);
       expect(again).not.toMatch(/applied|signing secret/);
-      expect((await api.call('GET', '/api/v1/groups/hooks')).version).toBe(hooks.version); // the stored secret stays
+      expect((await api.call<{ version: number }>('GET', '/api/v1/groups/hooks')).version).toBe(hooks.version); // the stored secret stays
 
       // A conflict anywhere applies nothing, not even the valid retention change next to it.
       writeFileSync(
@@ -172,7 +172,7 @@ describe('tributary CLI', () => {
       expect(pruned).toMatch(/^delete\s+group\s+mirror/m);
       expect(pruned).toMatch(/^delete\s+group\s+hooks/m);
       expect(pruned).toMatch(/applied 3 change\(s\)/);
-      expect((await api.call('GET', '/api/v1/groups')).map((g: { name: string }) => g.name).sort()).toEqual([
+      expect((await api.call<{ name: string }[]>('GET', '/api/v1/groups')).map((g) => g.name).sort()).toEqual([
         'auditors',
         'cli-g',
       ]);

@@ -5,6 +5,7 @@ import { freePort } from '@tributary/local-postgres';
 import { TestCluster, waitFor } from './support/pg-cluster';
 import { TestPlatform } from './support/platform';
 import { AppProcess, builtApp } from './support/processes';
+import { sleep } from '@tributary/timing';
 
 const TOPIC = 'orders';
 const PARTITIONS = 6;
@@ -130,13 +131,13 @@ describe('a consumer group survives kill -9 of its members', () => {
         const n = Math.min(300, TOTAL - produced);
         await platform.produce(TOPIC, PARTITIONS, n, KEYS, produced);
         produced += n;
-        await new Promise((r) => setTimeout(r, 15));
+        await sleep(15);
       }
     })();
 
     const kills: { worker: number; partitions: number[]; committed: Map<number, number> }[] = [];
     for (const at of [0.25, 0.6]) {
-      await waitFor(async () => produced >= TOTAL * at, `the producer to pass ${at * 100}%`, 120_000);
+      await waitFor(() => produced >= TOTAL * at, `the producer to pass ${at * 100}%`, 120_000);
       const victim = live.splice(Math.floor(Math.random() * live.length), 1)[0];
       const partitions = await ownedBy(victim);
       await victim.process.kill('SIGKILL');

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { GroupDefinition, GroupMember, GroupRepository, OffsetTracker, OwnedPartition } from '@tributary/consumer-groups';
+import type { GroupDefinition } from '@tributary/consumer-groups';
+import { GroupMember, GroupRepository, OffsetTracker } from '@tributary/consumer-groups';
 import { TestCluster } from './support/pg-cluster';
 import { TestPlatform } from './support/platform';
 
@@ -98,7 +99,7 @@ describe('offset tracking under random acks, nacks and crashes (property)', () =
             } else if (cmd.kind === 'crash') {
               member = new GroupMember(repo, def, 'prop', 'only'); // restarts with nothing in memory
               await member.heartbeat(true);
-              p = member.active()[0] as OwnedPartition;
+              p = member.active()[0];
               inflight = [];
             }
             await check();

@@ -1,4 +1,5 @@
-import { GroupDefinition, GroupDeletedError, GroupMember, GroupRepository, StaleMemberError } from '@tributary/consumer-groups';
+import type { GroupDefinition } from '@tributary/consumer-groups';
+import { GroupDeletedError, GroupMember, GroupRepository, StaleMemberError } from '@tributary/consumer-groups';
 import type { GroupConfig } from '@tributary/config';
 import { RetentionJanitor } from '@tributary/topic-log';
 import type { ConsumedMessage, Sink } from '@tributary/sink-contract';
@@ -31,9 +32,10 @@ class RecordingSink implements Sink {
   readonly kind = 'recording';
   readonly seen: ConsumedMessage[] = [];
   failWhen?: (m: ConsumedMessage) => boolean;
-  async deliver(batch: ConsumedMessage[]): Promise<void> {
-    if (this.failWhen && batch.some(this.failWhen)) throw new Error('sink says no');
+  deliver(batch: ConsumedMessage[]): Promise<void> {
+    if (this.failWhen && batch.some(this.failWhen)) return Promise.reject(new Error('sink says no'));
     this.seen.push(...batch);
+    return Promise.resolve();
   }
 }
 
@@ -125,7 +127,7 @@ describe('consumer groups', () => {
       run(await member(def), groupConfig(def.name, ['fan']), sink);
     }
     await waitFor(
-      async () => sinks.every((s) => new Set(s.seen.map((m) => m.envelope)).size === 900),
+      () => sinks.every((s) => new Set(s.seen.map((m) => m.envelope)).size === 900),
       'all groups to see 900 messages',
     );
     for (const s of sinks) expect(new Set(s.seen.map((m) => `${m.partition}:${m.offset}`)).size).toBe(900);
@@ -150,13 +152,13 @@ describe('consumer groups', () => {
     }, 'two partitions each');
 
     await bed.platform.produce('orders', 6, 3_000, 60);
-    await waitFor(async () => sink.seen.length >= 1_000, 'some progress');
+    await waitFor(() => sink.seen.length >= 1_000, 'some progress');
     await running[1].stop(); // m2 leaves: its partitions move at once
     bed.runners.splice(bed.runners.indexOf(running[1]), 1);
     await bed.platform.produce('orders', 6, 3_000, 60, 3_000);
     const late = await member(def, 'm4');
     run(late, config, sink);
-    await waitFor(async () => new Set(sink.seen.map((m) => m.envelope)).size === 6_000, 'all 6000 messages');
+    await waitFor(() => new Set(sink.seen.map((m) => m.envelope)).size === 6_000, 'all 6000 messages');
 
     // The sink sees a batch just before its commit: wait for the commits too.
     const lag = await waitFor(async () => {

@@ -1,7 +1,5 @@
 import type { ColumnSchema } from '@tributary/schema-registry';
-import { valuesStatements } from '../libs/db-sink/src/mysql/mysql-batch';
-import { IncompatibleTargetError } from '../libs/db-sink/src/target-dialect';
-import { deleteStatement, upsertStatement } from '../libs/db-sink/src/postgres/postgres-batch';
+import { deleteStatement, IncompatibleTargetError, upsertStatement, valuesStatements } from '@tributary/db-sink';
 
 const ID: ColumnSchema = { name: 'id', type: 'bigint', kind: 'exact' };
 const TAGS: ColumnSchema = { name: 'tags', type: 'text[]', kind: 'array' };

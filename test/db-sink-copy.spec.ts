@@ -1,8 +1,7 @@
 import { Client } from 'pg';
 import { GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
-import { DatabaseSink, PostgresDialect } from '@tributary/db-sink';
+import { CopyInserts, DatabaseSink, MIN_COPY_ROWS, PostgresDialect } from '@tributary/db-sink';
 import { TableSchemaRepository, type ColumnSchema } from '@tributary/schema-registry';
-import { CopyInserts, MIN_COPY_ROWS } from '../libs/db-sink/src/postgres/postgres-copy';
 import { CaptureHarness, platformConfig, sourceConfig } from './support/capture-harness';
 import { TestCluster, waitFor } from './support/pg-cluster';
 import { backfillsSettled, captureCaughtUp } from './support/snapshot';

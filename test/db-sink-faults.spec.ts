@@ -8,6 +8,7 @@ import { createMariadbDatabase, mariadbAvailable, mariadbQuery } from './support
 import { TestCluster, waitFor } from './support/pg-cluster';
 import { AppProcess, builtApp } from './support/processes';
 import { sinksCaughtUp } from './support/sink-groups';
+import { sleep } from '@tributary/timing';
 
 const OPS = 12_000;
 const IDS = 400;
@@ -162,7 +163,7 @@ describe('database sinks stay exact when the worker is killed and the target res
     let restartedTarget = false;
     let windowsHit = 0;
     while (!finished || kills < 4) {
-      await new Promise((r) => setTimeout(r, 500 + Math.random() * 1_500));
+      await sleep(500 + Math.random() * 1_500);
       if (kills === 2 && !restartedTarget) {
         await targetCluster.pg.restart('immediate');
         restartedTarget = true;

@@ -1,9 +1,7 @@
 import fc from 'fast-check';
-import { Client } from 'pg';
-import { KEYLESS_CHANGE_SKIPPED } from '@tributary/db-sink';
+import type { Client } from 'pg';
+import { KEYLESS_CHANGE_SKIPPED, planChanges, type RowChange } from '@tributary/db-sink';
 import type { SinkEvent } from '@tributary/sink-contract';
-import { planChanges } from '../libs/db-sink/src/change-plan';
-import type { RowChange } from '../libs/db-sink/src/change';
 import { createMariadbDatabase, mariadbAvailable, mariadbQuery } from './support/mariadb';
 import { waitFor } from './support/pg-cluster';
 import { SinkBed } from './support/sink-bed';
@@ -387,7 +385,10 @@ describe('database sinks mirror tables without a primary key', () => {
         { source: { schema: 'public', table: 'appendonly' }, target: { table: 'direct_appendonly' } },
         { source: { schema: 'public', table: 'uniq' }, target: { table: 'direct_uniq' } },
       ],
-      report: async (e) => void reported.push(e),
+      report: (e) => {
+        reported.push(e);
+        return Promise.resolve();
+      },
     });
     const envelope = (op: string, table: string, key: unknown, before: unknown, after: unknown) =>
       JSON.stringify({ op, key, before, after, source: { name: 'src', schema: 'public', table } });

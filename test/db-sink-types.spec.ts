@@ -128,7 +128,7 @@ describe('database sink type mapping', () => {
               CONCAT('', j) AS j, CONCAT('', jb) AS jb, hex(\`by\`) AS \`by\`, dt, t, ts, tz, iv, vc, ch, tx,
               CONCAT('', ta) AS ta, CONCAT('', ia) AS ia, m FROM typed ORDER BY id`,
     );
-    const json = (v: unknown) => (v === null ? null : JSON.parse(String(v))); // CONCAT: text, not mysql2's parsed JSON
+    const json = (v: unknown) => (v === null ? null : JSON.parse(v as string)); // CONCAT: text, not mysql2's parsed JSON
     const got = rows.map((r) => ({ ...r, j: json(r.j), jb: json(r.jb), ta: json(r.ta), ia: json(r.ia) }));
     expect(got).toEqual([
       {

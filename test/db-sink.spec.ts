@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import { createMariadbDatabase, mariadbAvailable, mariadbQuery } from './support/mariadb';
 import { SinkBed } from './support/sink-bed';
 import { sinkGroup } from './support/sink-groups';

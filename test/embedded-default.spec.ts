@@ -121,7 +121,7 @@ describe('embedded default (all-in-one app)', () => {
     expect(existsSync(pidFile)).toBe(true);
     const pgPid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
     await app?.kill('SIGTERM'); // the app closes (its Postgres last) and exits with 0
-    await waitFor(async () => !isAlive(pgPid), 'embedded Postgres to stop');
+    await waitFor(() => !isAlive(pgPid), 'embedded Postgres to stop');
 
     await start();
     sql(`INSERT INTO orders (item, qty, price) VALUES ('plum', 2, 0.75)`);

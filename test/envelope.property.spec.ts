@@ -1,9 +1,7 @@
 import fc from 'fast-check';
 import type { ValueKind } from '@tributary/pg-source';
 import { PreparedAppend, splitJsonArray, type AppendRecord } from '@tributary/topic-log';
-import { envelopeParts, renderEnvelope } from '../libs/capture/src/envelope';
-import { UNCHANGED_TOAST, type RawValue } from '../libs/capture/src/pgoutput/pgoutput-types';
-import type { TableInfo } from '../libs/capture/src/table-info';
+import { envelopeParts, renderEnvelope, UNCHANGED_TOAST, type RawValue, type TableInfo } from '@tributary/capture';
 
 /**
  * The platform stores envelopes as text without parsing them (migration TextEnvelopes): these

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { isLosslessNumber, parse, stringify } from 'lossless-json';
-import { parseExact, stringifyExact } from '../libs/db-sink/src/exact-json';
+import { parseExact, stringifyExact } from '@tributary/db-sink';
 
 /** parseExact keeps every number's digits whichever parser it takes, and stringifyExact writes them back. */
 describe('exact JSON', () => {

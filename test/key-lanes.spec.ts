@@ -1,13 +1,14 @@
 import fc from 'fast-check';
 import type { ConsumedMessage } from '@tributary/sink-contract';
-import { deliverInKeyLanes } from '../libs/worker/src/key-lanes';
+import { sleep } from '@tributary/timing';
+import { deliverInKeyLanes } from '@tributary/worker';
 
 function message(offset: number, key: string | null): ConsumedMessage {
   return { topic: 't', partition: 0, offset: BigInt(offset), key, envelope: '{}', appendedAt: new Date(0) };
 }
 
 /** A turn of the event loop or a few: attempts finish in another order than they started. */
-const pause = (turns: number) => new Promise<void>((resolve) => setTimeout(resolve, turns));
+const pause = (turns: number) => sleep(turns);
 
 describe('key lanes', () => {
   const keys = fc.constantFrom('{"id":1}', '{"id":2}', '{"id":3}', '{"id":4}', null);
@@ -68,9 +69,9 @@ describe('key lanes', () => {
   it('sends one at a time to an endpoint that fails from the start', async () => {
     const started: number[] = [];
     const messages = [0, 1, 2].map((i) => message(i, `{"id":${i}}`));
-    const rest = await deliverInKeyLanes(messages, 8, async (m) => {
+    const rest = await deliverInKeyLanes(messages, 8, (m) => {
       started.push(Number(m.offset));
-      return false;
+      return Promise.resolve(false);
     });
     expect(started).toEqual([0]);
     expect(rest).toEqual(messages);

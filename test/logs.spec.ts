@@ -172,7 +172,7 @@ describe('logs: a running platform never writes a secret, in either format', () 
       expect((await call('POST', '/api/v1/groups', group)).status).toBe(201);
       await call('GET', `/api/v1/groups?token=${QUERY_TOKEN}`);
       await cluster.query(`logs_shop_${format}`, 'INSERT INTO orders VALUES (1)');
-      await waitFor(async () => receiver.received.some((r) => r.path.includes(`f=${format}`)), 'the delivery', 60_000);
+      await waitFor(() => receiver.received.some((r) => r.path.includes(`f=${format}`)), 'the delivery', 60_000);
       await app.kill('SIGTERM');
       return { stdout, output: app.output };
     } catch (error) {

@@ -1,4 +1,5 @@
-import { GroupMember, GroupRepository } from '@tributary/consumer-groups';
+import type { GroupRepository } from '@tributary/consumer-groups';
+import { GroupMember } from '@tributary/consumer-groups';
 import type { GroupConfig } from '@tributary/config';
 import type { ConsumedMessage, Sink } from '@tributary/sink-contract';
 import { GroupRunner } from '@tributary/worker';
@@ -125,7 +126,7 @@ describe('partition loops of one member (in-process sink)', () => {
     const topics = [`${name}-a`, `${name}-bad`, `${name}-c`];
     const sink = new TroubledSink(`${name}-bad`);
     await run(name, topics, sink, extra);
-    await waitFor(async () => sink.failures >= 3, 'the troubled partition to fail a few times');
+    await waitFor(() => sink.failures >= 3, 'the troubled partition to fail a few times');
     for (let round = 1; round <= 2; round++) {
       for (const t of [topics[0], topics[2]]) await bed.platform.produce(t, 1, 30, 30, 30 * round);
       await waitFor(async () => {
@@ -148,9 +149,9 @@ describe('partition loops of one member (in-process sink)', () => {
     let open!: () => void;
     sink.gate = new Promise((resolve) => (open = resolve));
     await run(name, topics, sink, {});
-    await waitFor(async () => sink.inFlight === most, `${most} deliver call(s) in flight`);
+    await waitFor(() => sink.inFlight === most, `${most} deliver call(s) in flight`);
     open();
-    await waitFor(async () => topics.every((t) => delivered(sink, t) === 30), 'every message delivered');
+    await waitFor(() => topics.every((t) => delivered(sink, t) === 30), 'every message delivered');
     expect(sink.maxInFlight).toBe(most);
   });
 });

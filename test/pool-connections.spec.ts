@@ -1,5 +1,5 @@
 import { Pool } from 'pg';
-import { PoolConnections } from '../libs/store/src/pool-connections';
+import { PoolConnections } from '@tributary/store';
 import { TestCluster } from './support/pg-cluster';
 
 /**

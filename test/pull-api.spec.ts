@@ -4,6 +4,7 @@ import { callApi } from './support/api';
 import { platformConfig } from './support/capture-harness';
 import { TestCluster } from './support/pg-cluster';
 import { TestPlatform } from './support/platform';
+import { sleep } from '@tributary/timing';
 
 /** The HTTP pull API, through a real HTTP server, against a real platform database. */
 describe('HTTP pull API', () => {
@@ -81,7 +82,7 @@ describe('HTTP pull API', () => {
     expect(
       again.body.messages.map((m: { partition: number; offset: string; attempt: number }) => [m.partition, m.offset, m.attempt]),
     ).toEqual([[1, p1[0].offset, 2]]);
-    await new Promise((r) => setTimeout(r, 400));
+    await sleep(400);
     const later = await call('POST', `/api/v1/groups/puller/members/${member}/fetch`, { visibilityTimeoutMs: 60_000 });
     const redelivered = later.body.messages
       .map((m: { partition: number; offset: string }) => `${m.partition}:${m.offset}`)

@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { copyField, keyHash, partitionForKey, RowBatchRenderer, type RowBatchFormat } from '@tributary/topic-log';
-import { CopyRows, linesByPartition } from '../libs/snapshot/src/copy-rows';
-import { RowKeys } from '../libs/snapshot/src/row-keys';
+import { CopyRows, linesByPartition, RowKeys } from '@tributary/snapshot';
 import { renderValue, type ValueKind } from '@tributary/pg-source';
 
 /** A value as COPY's text format writes it. */

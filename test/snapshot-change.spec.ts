@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { RowBatchRenderer, type RowBatchFormat } from '@tributary/topic-log';
-import { parseChange } from '../libs/db-sink/src/change';
-import { snapshotChange } from '../libs/db-sink/src/snapshot-change';
+import { parseChange, snapshotChange } from '@tributary/db-sink';
 
 const FORMAT: RowBatchFormat = {
   source: 'src',

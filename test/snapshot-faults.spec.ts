@@ -8,6 +8,7 @@ import { AppProcess } from './support/processes';
 import { copyBuiltCaptureApp } from './support/processes';
 import { backfillRows, captureCaughtUp, foldTopic, TableChurn } from './support/snapshot';
 import { loggedMessages } from './support/logged-messages';
+import { sleep } from '@tributary/timing';
 
 const ROWS = 60_000;
 const CHUNK = 1_000;
@@ -107,14 +108,14 @@ describe('snapshots: kill -9 mid-snapshot', () => {
       expect(at.status).toBe('running');
       resumedFrom.push(at.chunks_done);
       capture = start();
-      await waitFor(async () => capture.output.includes(`resuming after chunk ${at.chunks_done} `), 'the resume', 120_000).catch(
+      await waitFor(() => capture.output.includes(`resuming after chunk ${at.chunks_done} `), 'the resume', 120_000).catch(
         (e) => {
           throw new Error(`${(e as Error).message}\n${capture.output.slice(-3000)}`);
         },
       );
     }
     await waitFor(async () => (await backfill())?.status === 'done', 'the snapshot to finish', 300_000);
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     await churn.stop();
     await captureCaughtUp(cluster, 'src', 'tributary_src');
 

@@ -1,24 +1,19 @@
 import type { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
-import { ApiClient, runCli } from '@tributary/cli';
+import { ApiClient, backfill, runCli } from '@tributary/cli';
 import type { GroupConfig, SourceConfig } from '@tributary/config';
 import { GroupMember, GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
 import { DatabaseSink, PostgresDialect } from '@tributary/db-sink';
 import { createApp } from '@tributary/runtime';
 import { TableSchemaRepository } from '@tributary/schema-registry';
-import {
-  BackfillRepository,
-  BackfillRequestError,
-  planBackfill,
-  SNAPSHOT_SESSION_OPTIONS,
-  SnapshotTable,
-} from '@tributary/snapshot';
+import type { BackfillRequestError } from '@tributary/snapshot';
+import { BackfillRepository, planBackfill, SNAPSHOT_SESSION_OPTIONS, SnapshotTable } from '@tributary/snapshot';
 import { GroupRunner } from '@tributary/worker';
 import { callApi } from './support/api';
 import { CaptureHarness, platformConfig, sourceConfig } from './support/capture-harness';
-import { backfill } from '../libs/cli/src/backfill.command';
 import { TestCluster, testedVersions, waitFor } from './support/pg-cluster';
 import { backfillsSettled, captureCaughtUp, TableChurn } from './support/snapshot';
+import { sleep } from '@tributary/timing';
 
 /** Every row of every type, and composite keys: a snapshot renders exactly what the stream renders. */
 describe('snapshots: initial snapshot, types, composite keys, the backfill API', () => {
@@ -320,12 +315,12 @@ describe('snapshots: initial snapshot, types, composite keys, the backfill API',
     const cancelled = await call('DELETE', `/api/v1/sources/src/backfills/${id}`);
     expect(cancelled.status).toBe(200);
     expect(cancelled.body.status).toBe('cancelled');
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     const later = (await call('GET', `/api/v1/sources/src/backfills/${id}`)).body;
     expect(later.status).toBe('cancelled');
     expect(later.rowsDone).toBeLessThan(3000);
     const rowsThen = later.rowsDone;
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     expect((await call('GET', `/api/v1/sources/src/backfills/${id}`)).body.rowsDone).toBe(rowsThen);
   });
 });
@@ -403,12 +398,12 @@ describe('snapshots: a 200,000-row backfill under concurrent writes', () => {
     };
     churn = new TableChurn(cluster.url('src'), 'big', ROWS, 2, 0, position, 10_000);
     churn.start();
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     const backfill = await planBackfill(harness.db.pool, source, { table: 'public.big', chunkSize: 5_000 });
     expect(backfill.estimatedTotal).toBeGreaterThan(ROWS * 0.9);
     const [done] = await backfillsSettled(harness.db.pool, [backfill.id], 600_000);
     // Keep writing a little after the last chunk, then stop and let everything drain.
-    await new Promise((r) => setTimeout(r, 1_000));
+    await sleep(1_000);
     await churn.stop();
     expect(done.status).toBe('done');
     expect(churn.transactions).toBeGreaterThan(100);

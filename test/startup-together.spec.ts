@@ -131,7 +131,7 @@ describe('api, two captures and two workers started together on a new platform d
 
     const running = workload();
     // Only the leader streams; the other waits for its lock as a hot standby.
-    const victim = await waitFor(async () => captures.find((c) => c.output.includes('streaming slot')), 'a capture to lead');
+    const victim = await waitFor(() => captures.find((c) => c.output.includes('streaming slot')), 'a capture to lead');
     await victim.kill('SIGKILL');
     await workers[0].kill('SIGKILL');
     await running;

@@ -1,5 +1,4 @@
-import { mysqlNameProblem } from '../libs/db-sink/src/mysql/mysql-names';
-import { postgresNameProblem } from '../libs/db-sink/src/postgres/postgres-names';
+import { mysqlNameProblem, postgresNameProblem } from '@tributary/db-sink';
 
 /** Names beyond what a target holds exactly are refused (a blocked partition), never shortened. */
 describe('target name limits', () => {

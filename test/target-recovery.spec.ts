@@ -1,4 +1,4 @@
-import { TargetRecovery } from '../libs/worker/src/target-recovery';
+import { TargetRecovery } from '@tributary/worker';
 
 describe('TargetRecovery', () => {
   function recovery(): { r: TargetRecovery; woken: string[][] } {

@@ -2,9 +2,11 @@ import { Client, Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { createDataSource, runMigrations } from '@tributary/store';
 import { MIGRATIONS } from '../migrations';
-import { AppendRecord, TopicLog, TopicRepository } from '@tributary/topic-log';
+import type { AppendRecord } from '@tributary/topic-log';
+import { TopicLog, TopicRepository } from '@tributary/topic-log';
 import { loggedMessages } from './support/logged-messages';
 import { TestCluster, testedVersions } from './support/pg-cluster';
+import { sleep } from '@tributary/timing';
 
 const SETTINGS = { partitions: 2, retentionMs: 60_000, retentionBytes: null };
 
@@ -71,7 +73,7 @@ describe('topic log', () => {
           const batch = Array.from({ length: 1 + ((w + t) % 7) }, (_, i) => record('orders', (w + t + i) % 2, `${w}-${t}-${i}`));
           await TopicLog.append(c, batch);
           // Hold the transaction open a moment so commits interleave with other appenders.
-          await new Promise((r) => setTimeout(r, (w * 7 + t) % 5));
+          await sleep((w * 7 + t) % 5);
           if (t % 9 === 4) await c.query('ROLLBACK');
           else await c.query('COMMIT');
         }
@@ -170,9 +172,9 @@ describe.each(testedVersions())('message batch compression on Postgres %i', (ver
     await ds.initialize();
     try {
       await runMigrations(ds);
-      const lz4 = (await ds.query(
+      const lz4 = await ds.query<unknown[]>(
         `SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)`,
-      )) as unknown[];
+      );
       const compression = async (): Promise<{ name: string; compression: string }[]> =>
         ds.query(
           `SELECT attname AS name, attcompression AS compression FROM pg_attribute

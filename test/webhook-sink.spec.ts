@@ -25,7 +25,9 @@ import { platformConfig } from './support/capture-harness';
 import { TestCluster, waitFor } from './support/pg-cluster';
 import { TestPlatform } from './support/platform';
 import { AppProcess, builtApp } from './support/processes';
-import { Received, WebhookReceiver } from './support/webhook-receiver';
+import type { Received } from './support/webhook-receiver';
+import { WebhookReceiver } from './support/webhook-receiver';
+import { sleep } from '@tributary/timing';
 
 const secret = (): string => `whsec_${randomBytes(24).toString('base64')}`;
 
@@ -137,7 +139,7 @@ describe('webhook subscriptions', () => {
     const batched = await receiver();
     await run(webhookGroup('wh-sign', ['wh.sign'], { url: single.url, secrets: [s1, s2], headers: { 'x-tenant': 'acme' } }));
     await run(webhookGroup('wh-sign-batch', ['wh.sign'], { url: batched.url, secrets: [s1], batchSize: 3 }));
-    await waitFor(async () => single.received.length >= 4 && batched.received.length >= 2, 'both endpoints to be called');
+    await waitFor(() => single.received.length >= 4 && batched.received.length >= 2, 'both endpoints to be called');
 
     for (const r of single.received) {
       expect(verifySignature(s1, r.headers, r.body)).toBe(true);
@@ -248,7 +250,7 @@ describe('webhook subscriptions', () => {
     }, 'the partition to block');
     expect(partition.statusDetail).toMatch(/410/);
     expect((await hooks.status('wh-gone'))?.detail).toMatch(/410 Gone/);
-    await new Promise((r) => setTimeout(r, 1_000)); // the partition retries every 100 ms; none may reach the endpoint
+    await sleep(1_000); // the partition retries every 100 ms; none may reach the endpoint
     expect(endpoint.received).toHaveLength(1);
     const { rows } = await platform.pool.query(
       `SELECT count(*)::int AS n FROM tributary.dead_letters WHERE group_name = 'wh-gone'`,
@@ -290,7 +292,7 @@ describe('webhook subscriptions', () => {
       while (watching) {
         const s = await hooks.status('wh-cb');
         if (s) seen.add(s.status);
-        await new Promise((r) => setTimeout(r, 25));
+        await sleep(25);
       }
     })();
     await run(
@@ -315,25 +317,26 @@ describe('webhook subscriptions', () => {
     let now = 0;
     const slept: number[] = [];
     const breaker = new CircuitBreaker({ failureThreshold: 2, cooldownMs: 100, maxCooldownMs: 250 }, undefined, () => now);
-    const sleep = async (ms: number) => {
+    const fakeSleep = (ms: number) => {
       slept.push(ms);
       now += ms;
+      return Promise.resolve();
     };
     breaker.failed('x');
     expect(breaker.state).toBe('closed');
     breaker.failed('x');
     expect(breaker.state).toBe('open');
-    await breaker.admit(sleep);
+    await breaker.admit(fakeSleep);
     expect([breaker.state, slept]).toEqual(['half-open', [100]]);
     breaker.failed('probe');
-    await breaker.admit(sleep);
+    await breaker.admit(fakeSleep);
     expect(slept).toEqual([100, 200]);
     breaker.failed('probe');
-    await breaker.admit(sleep);
+    await breaker.admit(fakeSleep);
     expect(slept).toEqual([100, 200, 250]);
     breaker.succeeded();
     expect(breaker.state).toBe('closed');
-    await breaker.admit(sleep);
+    await breaker.admit(fakeSleep);
     expect(slept).toHaveLength(3);
   });
 
@@ -734,7 +737,7 @@ describe('webhook subscriptions', () => {
         await app.init();
         await platform.produce('wh.iso', 4, 200, 50);
         await waitFor(
-          async () => new Set(healthy.received.map((r) => r.headers['webhook-id'])).size === 200,
+          () => new Set(healthy.received.map((r) => r.headers['webhook-id'])).size === 200,
           'the healthy endpoint to get all 200',
         );
         // Still waiting on its first answers: one request per member (one per partition) at most.
@@ -742,7 +745,7 @@ describe('webhook subscriptions', () => {
         slow.reply = () => ({ status: 204 });
         slow.release();
         await waitFor(
-          async () => new Set(slow.received.map((r) => r.headers['webhook-id'])).size === 200,
+          () => new Set(slow.received.map((r) => r.headers['webhook-id'])).size === 200,
           'the slow endpoint to catch up',
         );
         await app.close();
@@ -767,18 +770,18 @@ describe('webhook subscriptions', () => {
           while (produced < TOTAL) {
             await platform.produce('wh.kill', 4, 200, 60, produced);
             produced += 200;
-            await new Promise((r) => setTimeout(r, 20));
+            await sleep(20);
           }
         })();
         const delivered = () =>
           new Set(endpoint.received.filter((r) => endpoint.answered.get(r.n) === 204).map((r) => r.headers['webhook-id']));
         for (const at of [500, 1_500]) {
-          await waitFor(async () => delivered().size >= at, `${at} deliveries`, 120_000);
+          await waitFor(() => delivered().size >= at, `${at} deliveries`, 120_000);
           await workers[workers.length - 1].kill('SIGKILL');
           workers.push(new AppProcess(builtApp('worker'), env));
         }
         await producing;
-        await waitFor(async () => delivered().size === TOTAL, 'every message to be delivered', 120_000);
+        await waitFor(() => delivered().size === TOTAL, 'every message to be delivered', 120_000);
         await waitFor(caughtUp('wh-kill'), 'the group to commit everything', 60_000);
 
         // Each message always carried the same webhook-id (its envelope id), so duplicates are recognisable.

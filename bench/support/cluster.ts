@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { bundledBinDir, freePort, LocalPostgres, systemBinDir } from '@tributary/local-postgres';
+import { sleep } from '@tributary/timing';
 import { onCleanup } from './cleanup';
 
 /** A private cluster with wal_level=logical in a temporary folder; stopped and removed at cleanup. */
@@ -78,13 +79,9 @@ export function tempDir(prefix: string): string {
   return dir;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
 /** Polls `probe` every `everyMs` until it returns a truthy value. */
 export async function waitUntil<T>(
-  probe: () => Promise<T | undefined | false>,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
   what: string,
   timeoutMs: number,
   everyMs = 50,

@@ -1,8 +1,7 @@
 import type { ColumnSchema } from '@tributary/schema-registry';
-import { AppendRecord, partitionForKey } from '@tributary/topic-log';
+import { type AppendRecord, partitionForKey } from '@tributary/topic-log';
 // Capture's own renderer, so the bench's messages are exactly what capture would append.
-import { envelopeParts, renderEnvelope } from '../../libs/capture/src/envelope';
-import type { TableInfo } from '../../libs/capture/src/table-info';
+import { envelopeParts, renderEnvelope, type TableInfo } from '@tributary/capture';
 import { formatLsn, TypeRegistry } from '@tributary/pg-source';
 
 /** The bench table's columns: name, type OID, and the type as format_type prints it. */

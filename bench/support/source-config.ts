@@ -1,4 +1,4 @@
-import { sourceSchema } from '../../libs/config/src/config.schema';
+import { sourceSchema } from '@tributary/config';
 
 /** Capture's defaults for a source declared with only a name and tables (as a user gets them). */
 export function captureDefaults(): { batchSize: number; maxBatchDelayMs: number } {

@@ -1,3 +1,5 @@
+import { renderColumns } from '@tributary/terminal';
+
 export type Cell = string | number;
 
 /** A table for the console (aligned columns) and the same table as Markdown. */
@@ -11,11 +13,9 @@ export class Table {
     return this;
   }
 
+  /** The first column left-aligned, the numbers after it right-aligned, a rule under the headers. */
   text(): string {
-    const widths = this.headers.map((h, i) => Math.max(h.length, ...this.rows.map((r) => (r[i] ?? '').length)));
-    const line = (cells: string[]) =>
-      cells.map((c, i) => (i === 0 ? (c ?? '').padEnd(widths[i]) : (c ?? '').padStart(widths[i]))).join('  ');
-    return [line(this.headers), widths.map((w) => '─'.repeat(w)).join('  '), ...this.rows.map(line)].join('\n');
+    return renderColumns(this.headers, this.rows, { rightAligned: (i) => i > 0, rule: true });
   }
 
   markdown(): string {

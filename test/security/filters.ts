@@ -252,7 +252,7 @@ describe("filters: a backfill filter is an expression over the table's own colum
       const running = app as AppProcess;
       stop();
       const code = await waitFor(
-        async () => running.child.exitCode !== null || running.child.signalCode !== null,
+        () => running.child.exitCode !== null || running.child.signalCode !== null,
         'the app to exit',
         30_000,
       )

@@ -161,7 +161,7 @@ describe('targets: a hung target never holds up anything else', () => {
       create: async (table) =>
         void (await mariadbQuery(mysqlUrl as string, `CREATE TABLE ${table} (id int PRIMARY KEY, v longtext)`)),
       lock: async (table) => {
-        const hold = await createConnection({ uri: mysqlUrl as string });
+        const hold = await createConnection({ uri: mysqlUrl });
         await hold.query(`LOCK TABLES ${table} WRITE`);
         return async () => {
           await hold.query('UNLOCK TABLES');
@@ -296,7 +296,7 @@ describe('targets: a hung target never holds up anything else', () => {
       );
       const before = sockets.length;
       const runner = await run('silent-group', topic, sink);
-      await waitFor(async () => sockets.length > before, 'the sink to connect to the silent server');
+      await waitFor(() => sockets.length > before, 'the sink to connect to the silent server');
       await stopped(runner, sink);
       expect(await repo.members('silent-group')).toEqual([]);
       expect((await lagOf('silent-group')).committed).toBe('0');

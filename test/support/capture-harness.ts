@@ -62,7 +62,7 @@ export class CaptureHarness {
     const captures = config.sources.map((s) => new SourceCapture(s, config, db));
     for (const c of captures) c.start();
     // Changes made before the slot exists are not captured (snapshots are a separate feature).
-    await waitFor(async () => captures.every((c) => c.status().state === 'streaming'), 'capture to stream');
+    await waitFor(() => captures.every((c) => c.status().state === 'streaming'), 'capture to stream');
     return new CaptureHarness(db, captures);
   }
 

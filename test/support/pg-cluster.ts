@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { freePort, LocalPostgres, systemBinDir } from '@tributary/local-postgres';
+import { sleep } from '@tributary/timing';
 
 export type PgVersion = 15 | 18;
 
@@ -80,7 +81,11 @@ export class TestCluster {
   }
 }
 
-export async function waitFor<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 60_000): Promise<T> {
+export async function waitFor<T>(
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -98,9 +103,9 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | false>, wh
     } finally {
       clearTimeout(timer);
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
 
 const HUNG = Symbol('hung');

@@ -1,7 +1,8 @@
 import { Pool } from 'pg';
 import { createDataSource, runMigrations } from '@tributary/store';
-import { AppendRecord, TopicLog, TopicRepository } from '@tributary/topic-log';
-import { TestCluster } from './pg-cluster';
+import type { AppendRecord } from '@tributary/topic-log';
+import { TopicLog, TopicRepository } from '@tributary/topic-log';
+import type { TestCluster } from './pg-cluster';
 
 /** A migrated platform database on a test cluster, with helpers to fill topics directly. */
 export class TestPlatform {

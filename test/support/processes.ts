@@ -1,6 +1,8 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import { sleep } from '@tributary/timing';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -67,7 +69,7 @@ export async function copyBuiltCaptureApp(into: string): Promise<string> {
       symlinkSync(join(dist, '..', 'node_modules'), join(into, 'node_modules'), 'dir');
       return join(into, 'dist', relative(dist, entry));
     }
-    await new Promise((r) => setTimeout(r, 1_000));
+    await sleep(1_000);
   }
   throw new Error(`${dist} kept changing for two minutes; cannot take a consistent copy of the capture app`);
 }

@@ -43,7 +43,7 @@ export class SinkGroups {
 
   async stop(): Promise<void> {
     await Promise.all(this.runners.map((r) => r.stop()));
-    await Promise.all(this.sinks.map((s) => s.close?.()));
+    await Promise.all(this.sinks.map((s) => s.close?.() ?? Promise.resolve()));
   }
 }
 

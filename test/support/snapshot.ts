@@ -2,6 +2,7 @@ import { Client, type Pool } from 'pg';
 import type { Envelope } from './capture-harness';
 import type { TestCluster } from './pg-cluster';
 import { waitFor } from './pg-cluster';
+import { sleep } from '@tributary/timing';
 
 export interface BackfillRow {
   id: string;
@@ -164,7 +165,7 @@ export class TableChurn {
         }
         await c.query('COMMIT');
         this.transactions++;
-        if (this.pauseMs) await new Promise((r) => setTimeout(r, this.pauseMs));
+        if (this.pauseMs) await sleep(this.pauseMs);
       }
     } finally {
       await c.end().catch(() => undefined);

@@ -1,4 +1,5 @@
-import { RawValue, UNCHANGED_TOAST } from './pgoutput/pgoutput-types';
+import type { RawValue } from './pgoutput/pgoutput-types';
+import { UNCHANGED_TOAST } from './pgoutput/pgoutput-types';
 import type { TableInfo } from './table-info';
 import { renderValue } from '@tributary/pg-source';
 

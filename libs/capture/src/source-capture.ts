@@ -10,6 +10,7 @@ import {
   type QueuedSnapshot,
 } from '@tributary/snapshot';
 import type { PlatformDatabase } from '@tributary/store';
+import { backoffDelay, sleep, sleepUnlessAborted } from '@tributary/timing';
 import type { TopicSettings } from '@tributary/topic-log';
 import { CaptureSession } from './capture-session';
 import { CheckpointRepository } from './checkpoint.repository';
@@ -71,7 +72,7 @@ export class SourceCapture {
      * Asked once leadership is won: is this still the source as the catalog has it? A standby that wins
      * after the source changed or was deleted must not prepare (it would bring back a dropped slot).
      */
-    private readonly isCurrent: () => Promise<boolean> = async () => true,
+    private readonly isCurrent: () => Promise<boolean> = () => Promise.resolve(true),
   ) {
     this.logger = new Logger(`Capture ${source.name}`);
   }
@@ -189,8 +190,8 @@ export class SourceCapture {
       if (streamingSince && Date.now() - streamingSince > 60_000) attempt = 0;
       this.restarts++;
       this.state = 'backoff';
-      const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** attempt++) * (0.5 + Math.random() / 2);
-      this.logger.log(`reconnecting in ${Math.round(delay)} ms`);
+      const delay = backoffDelay(++attempt, BACKOFF_MIN_MS, BACKOFF_MAX_MS);
+      this.logger.log(`reconnecting in ${delay} ms`);
       await this.sleep(delay);
     }
   }
@@ -243,13 +244,9 @@ export class SourceCapture {
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+    const woken = new AbortController();
+    this.wake = () => woken.abort();
+    return sleepUnlessAborted(ms, woken.signal);
   }
 }
 
@@ -273,7 +270,7 @@ export async function whileNoCaptureLeads(
       ]);
       if (rows[0].ok) break;
       if (Date.now() > deadline) return false;
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
     }
     await fn();
     return true;

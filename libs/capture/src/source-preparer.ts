@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import type { CapturedTable, SourceConfig } from '@tributary/config';
 import { connectSource, missingTables, quoteIdent } from '@tributary/pg-source';
+import { sleep } from '@tributary/timing';
 import { SlotLostError, SourceConfigurationError } from './capture-errors';
 
 /**
@@ -100,7 +101,7 @@ export class SourcePreparer {
           break;
         }
         if (Date.now() > deadline) return false;
-        await new Promise((r) => setTimeout(r, 200));
+        await sleep(200);
       }
       await client.query(`DROP PUBLICATION IF EXISTS ${quoteIdent(this.source.publication)}`);
       return true;

@@ -54,7 +54,7 @@ export class CatalogRepository {
   }
 
   async getSource(name: string, db: Db = this.pool, lock = false): Promise<SourceEntry | undefined> {
-    const { rows } = await db.query(
+    const { rows } = await db.query<Record<string, unknown>>(
       `SELECT name, spec, version, managed_by, created_at, updated_at FROM tributary.sources WHERE name = $1${lock ? ' FOR UPDATE' : ''}`,
       [name],
     );
@@ -63,7 +63,7 @@ export class CatalogRepository {
 
   /** Undefined when a source of that name exists. */
   async createSource(spec: SourceFileConfig, managedBy: ManagedBy, db: Db = this.pool): Promise<SourceEntry | undefined> {
-    const { rows } = await db.query(
+    const { rows } = await db.query<Record<string, unknown>>(
       `INSERT INTO tributary.sources (name, spec, managed_by) VALUES ($1, $2, $3)
        ON CONFLICT (name) DO NOTHING
        RETURNING name, spec, version, managed_by, created_at, updated_at`,
@@ -84,7 +84,7 @@ export class CatalogRepository {
       if (options.expectedVersion !== undefined && options.expectedVersion !== current.version) return 'conflict';
       const managedBy = options.managedBy ?? current.managedBy;
       if (isDeepStrictEqual(current.spec, spec) && managedBy === current.managedBy) return { entry: current, changed: false };
-      const { rows } = await c.query(
+      const { rows } = await c.query<Record<string, unknown>>(
         `UPDATE tributary.sources SET spec = $2, managed_by = $3, version = version + 1, updated_at = now()
           WHERE name = $1 RETURNING name, spec, version, managed_by, created_at, updated_at`,
         [spec.name, JSON.stringify(spec), managedBy],
@@ -110,8 +110,10 @@ export class CatalogRepository {
 
   /** Each source's stored checkpoint: the LSN capture resumes from and the last commit it stored. */
   async checkpoints(): Promise<Map<string, { lsn: bigint; commitTime: Date | null }>> {
-    const { rows } = await this.pool.query('SELECT source, lsn, commit_time FROM tributary.source_checkpoints');
-    return new Map(rows.map((r) => [r.source as string, { lsn: BigInt(r.lsn), commitTime: r.commit_time as Date | null }]));
+    const { rows } = await this.pool.query<{ source: string; lsn: string; commit_time: Date | null }>(
+      'SELECT source, lsn, commit_time FROM tributary.source_checkpoints',
+    );
+    return new Map(rows.map((r) => [r.source, { lsn: BigInt(r.lsn), commitTime: r.commit_time }]));
   }
 
   /** A removed source's progress, so that a new source of the same name starts afresh (after its slot was dropped). */
@@ -121,12 +123,14 @@ export class CatalogRepository {
   }
 
   async listGroups(db: Db = this.pool): Promise<GroupEntry[]> {
-    const { rows } = await db.query(`${GROUP_SELECT} ORDER BY name`);
+    const { rows } = await db.query<Record<string, unknown>>(`${GROUP_SELECT} ORDER BY name`);
     return rows.map(toGroup);
   }
 
   async getGroup(name: string, db: Db = this.pool, lock = false): Promise<GroupEntry | undefined> {
-    const { rows } = await db.query(`${GROUP_SELECT} WHERE name = $1${lock ? ' FOR UPDATE' : ''}`, [name]);
+    const { rows } = await db.query<Record<string, unknown>>(`${GROUP_SELECT} WHERE name = $1${lock ? ' FOR UPDATE' : ''}`, [
+      name,
+    ]);
     return rows.length ? toGroup(rows[0]) : undefined;
   }
 
@@ -180,14 +184,14 @@ export class CatalogRepository {
 
   /** Changes whenever a source or group is created, updated or deleted: what processes poll to follow the catalog. */
   async fingerprint(): Promise<string> {
-    const { rows } = await this.pool.query(
+    const { rows } = await this.pool.query<{ f: string }>(
       // created_at too: a delete and a re-create of the same name between two polls is still a change.
       `SELECT coalesce((SELECT string_agg(name || '@' || version || '@' || created_at, ',' ORDER BY name) FROM tributary.sources), '')
               || '|' ||
               coalesce((SELECT string_agg(name || '@' || version || '@' || created_at, ',' ORDER BY name)
                           FROM tributary.consumer_groups), '') AS f`,
     );
-    return rows[0].f as string;
+    return rows[0].f;
   }
 }
 

@@ -11,7 +11,7 @@ import {
   type TopicDefaults,
 } from '@tributary/config';
 import { TopicRepository } from '@tributary/topic-log';
-import { CatalogRepository } from './catalog.repository';
+import type { CatalogRepository } from './catalog.repository';
 import type { GroupEntry, ManagedBy, SourceEntry } from './catalog-types';
 import { clashingSource, sourceIdentityChange } from './source-identity';
 

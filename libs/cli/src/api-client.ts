@@ -10,8 +10,8 @@ export class ApiClient {
     return new ApiClient(base.replace(/\/$/, ''), env.TRIBUTARY_TOKEN);
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the API's JSON, printed or picked apart by commands
-  async call(method: string, path: string, body?: unknown): Promise<any> {
+  /** The answer's JSON as `T`: the shape the command expects of that route (it is the API's own). */
+  async call<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
     let res: Response;
     try {
       res = await fetch(`${this.base}${path}`, {
@@ -23,12 +23,16 @@ export class ApiClient {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (error) {
-      throw new CliError(`cannot reach the Tributary API at ${this.base}: ${(error as Error).cause ?? (error as Error).message}`);
+      const { cause, message } = error as Error;
+      throw new CliError(`cannot reach the Tributary API at ${this.base}: ${cause instanceof Error ? String(cause) : message}`);
     }
     const text = await res.text();
-    const parsed = text ? JSON.parse(text) : undefined;
-    if (!res.ok) throw new CliError(`${method} ${path}: ${res.status} ${parsed?.detail ?? parsed?.title ?? text}`);
-    return parsed;
+    const parsed: unknown = text ? JSON.parse(text) : undefined;
+    if (!res.ok) {
+      const problem = parsed as { detail?: string; title?: string } | undefined;
+      throw new CliError(`${method} ${path}: ${res.status} ${problem?.detail ?? problem?.title ?? text}`);
+    }
+    return parsed as T;
   }
 }
 

@@ -1,5 +1,8 @@
-import { ApiClient, CliError } from './api-client';
+import type { ApiClient } from './api-client';
+import { CliError } from './api-client';
 import type { Output } from './commands';
+import { progressBar, statusLine, type StatusLine } from '@tributary/terminal';
+import { sleepUnlessAborted } from '@tributary/timing';
 import { formatTable } from './table';
 
 interface BackfillView {
@@ -21,7 +24,7 @@ export interface BackfillOptions {
   signal: AbortSignal;
   pollMs?: number;
   /** Where the progress bar goes; default stderr (rewritten in place on a terminal). */
-  progress?: (line: string, final: boolean) => void;
+  progress?: StatusLine;
 }
 
 const ACTIVE = new Set(['pending', 'running']);
@@ -42,13 +45,13 @@ export async function backfill(api: ApiClient, out: Output, args: string[], opts
       if (!/^\d+$/.test(opts.chunkSize)) throw new CliError('--chunk-size must be a positive integer');
       body.chunkSize = Number(opts.chunkSize);
     }
-    const created = (await api.call('POST', base, body)) as BackfillView;
+    const created = await api.call<BackfillView>('POST', base, body);
     out(`backfill ${created.id} of ${created.table} queued (~${created.estimatedTotal ?? '?'} rows)`);
     if (!opts.detach) await watch(api, out, `${base}/${created.id}`, opts);
   } else if (action === 'status') {
-    const list = (
-      arg ? [await api.call('GET', `${base}/${encodeURIComponent(arg)}`)] : await api.call('GET', base)
-    ) as BackfillView[];
+    const list = arg
+      ? [await api.call<BackfillView>('GET', `${base}/${encodeURIComponent(arg)}`)]
+      : await api.call<BackfillView[]>('GET', base);
     out(
       formatTable(
         list.map((b) => ({
@@ -66,7 +69,7 @@ export async function backfill(api: ApiClient, out: Output, args: string[], opts
   } else if (action === 'watch' && arg) {
     await watch(api, out, `${base}/${encodeURIComponent(arg)}`, opts);
   } else if (action === 'cancel' && arg) {
-    const b = (await api.call('DELETE', `${base}/${encodeURIComponent(arg)}`)) as BackfillView;
+    const b = await api.call<BackfillView>('DELETE', `${base}/${encodeURIComponent(arg)}`);
     out(`backfill ${b.id} of ${b.table} cancelled after ${b.rowsDone} rows`);
   } else {
     throw new CliError(`unknown backfill command: ${args.join(' ')}`);
@@ -75,12 +78,12 @@ export async function backfill(api: ApiClient, out: Output, args: string[], opts
 
 /** Polls one backfill and draws its progress until it finishes; fails unless it is done. */
 async function watch(api: ApiClient, out: Output, path: string, opts: BackfillOptions): Promise<void> {
-  const draw = opts.progress ?? stderrProgress();
-  let b = (await api.call('GET', path)) as BackfillView;
+  const draw = opts.progress ?? statusLine();
+  let b = await api.call<BackfillView>('GET', path);
   while (ACTIVE.has(b.status) && !opts.signal.aborted) {
     draw(progressLine(b), false);
-    await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
-    b = (await api.call('GET', path)) as BackfillView;
+    await sleepUnlessAborted(opts.pollMs ?? 500, opts.signal);
+    b = await api.call<BackfillView>('GET', path);
   }
   draw(progressLine(b), true);
   if (opts.signal.aborted && ACTIVE.has(b.status)) {
@@ -94,10 +97,9 @@ async function watch(api: ApiClient, out: Output, path: string, opts: BackfillOp
 /** `[██████░░░░] 60.0%  120,000/~200,000 rows  25,000 rows/s  ETA 3s  running` */
 export function progressLine(b: BackfillView, width = 30): string {
   const fraction = b.status === 'done' ? 1 : (b.percent ?? 0) / 100;
-  const filled = Math.min(width, Math.round(fraction * width));
   const n = (v: number) => v.toLocaleString('en-US');
   return [
-    `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}]`,
+    `[${progressBar(fraction, width)}]`,
     b.percent === null ? '  ?  ' : `${b.percent.toFixed(1)}%`,
     `${n(b.rowsDone)}/${b.estimatedTotal === null ? '?' : `~${n(Math.max(b.estimatedTotal, b.rowsDone))}`} rows`,
     b.rowsPerSecond === null ? '' : `${n(b.rowsPerSecond)} rows/s`,
@@ -106,16 +108,4 @@ export function progressLine(b: BackfillView, width = 30): string {
   ]
     .filter(Boolean)
     .join('  ');
-}
-
-export function stderrProgress(): (line: string, final: boolean) => void {
-  const tty = process.stderr.isTTY === true;
-  let printed = 0;
-  return (line, final) => {
-    if (tty) process.stderr.write(`\r\x1b[2K${line}${final ? '\n' : ''}`);
-    else if (final || Date.now() - printed > 2_000) {
-      process.stderr.write(`${line}\n`);
-      printed = Date.now();
-    }
-  };
 }

@@ -1,11 +1,13 @@
-import { ApiClient, CliError } from './api-client';
+import type { ApiClient } from './api-client';
+import { CliError } from './api-client';
+import { sleepUnlessAborted } from '@tributary/timing';
 import { formatTable } from './table';
 
 export type Output = (text: string) => void;
 
 /** `tributary status`: sources with their capture state, then groups with their lag. */
 export async function status(api: ApiClient, out: Output): Promise<void> {
-  const sources = (await api.call('GET', '/api/v1/sources')) as Record<string, unknown>[];
+  const sources = await api.call<Record<string, unknown>[]>('GET', '/api/v1/sources');
   out(
     formatTable(
       sources.map((s) => {
@@ -21,7 +23,7 @@ export async function status(api: ApiClient, out: Output): Promise<void> {
     ),
   );
   out('');
-  const groups = (await api.call('GET', '/api/v1/groups')) as Record<string, unknown>[];
+  const groups = await api.call<Record<string, unknown>[]>('GET', '/api/v1/groups');
   out(
     formatTable(
       groups.map((g) => ({ ...g, paused: g.paused ? 'yes' : 'no' })),
@@ -37,17 +39,15 @@ export async function tail(
   topic: string,
   opts: { fromStart: boolean; signal: AbortSignal; pollMs?: number },
 ): Promise<void> {
-  const info = await api.call('GET', `/api/v1/topics/${encodeURIComponent(topic)}`);
-  const next = new Map<number, string>(
-    (info.offsets as { partition: number; earliest: string; end: string }[]).map((o) => [
-      o.partition,
-      opts.fromStart ? o.earliest : o.end,
-    ]),
+  const info = await api.call<{ offsets: { partition: number; earliest: string; end: string }[] }>(
+    'GET',
+    `/api/v1/topics/${encodeURIComponent(topic)}`,
   );
+  const next = new Map<number, string>(info.offsets.map((o) => [o.partition, opts.fromStart ? o.earliest : o.end]));
   while (!opts.signal.aborted) {
     let got = 0;
     for (const [partition, offset] of next) {
-      const page = await api.call(
+      const page = await api.call<{ messages: unknown[]; nextOffset: string }>(
         'GET',
         `/api/v1/topics/${encodeURIComponent(topic)}/messages?partition=${partition}&offset=${offset}&limit=500`,
       );
@@ -55,7 +55,7 @@ export async function tail(
       got += page.messages.length;
       next.set(partition, page.nextOffset);
     }
-    if (!got) await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
+    if (!got) await sleepUnlessAborted(opts.pollMs ?? 500, opts.signal);
   }
 }
 
@@ -78,7 +78,11 @@ export async function resetOffsets(
     ...(opts.topic ? { topic: opts.topic } : {}),
     ...(opts.partition !== undefined ? { partition: Number(opts.partition) } : {}),
   };
-  const result = await api.call('POST', `/api/v1/groups/${encodeURIComponent(group)}/offsets/reset`, body);
+  const result = await api.call<{ resets: Record<string, unknown>[] }>(
+    'POST',
+    `/api/v1/groups/${encodeURIComponent(group)}/offsets/reset`,
+    body,
+  );
   out(formatTable(result.resets, ['topic', 'partition', 'from', 'to']));
 }
 
@@ -89,11 +93,11 @@ export async function pause(api: ApiClient, out: Output, group: string, paused: 
 
 /** `tributary sources resync <source>`: the fix for a lost slot (docs/operations.md). */
 export async function resync(api: ApiClient, out: Output, source: string): Promise<void> {
-  const r = (await api.call('POST', `/api/v1/sources/${encodeURIComponent(source)}/resync`, {})) as {
-    slot: string;
-    consistentLsn: string;
-    tables: string[];
-  };
+  const r = await api.call<{ slot: string; consistentLsn: string; tables: string[] }>(
+    'POST',
+    `/api/v1/sources/${encodeURIComponent(source)}/resync`,
+    {},
+  );
   out(`source ${source}: slot ${r.slot} created again at ${r.consistentLsn}`);
   out(`${r.tables.length} table(s) reset in their topics and snapshotted again: ${r.tables.join(', ')}`);
 }

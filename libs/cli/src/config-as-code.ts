@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { ConfigError, parseConfigYaml } from '@tributary/config';
-import { ApiClient, CliError } from './api-client';
+import type { ApiClient } from './api-client';
+import { CliError } from './api-client';
 import type { Output } from './commands';
 import { formatTable } from './table';
 
@@ -26,7 +27,7 @@ export async function apply(
   if (!file) throw new CliError('-f <file> is required');
   const document = readDocument(file);
   const query = (dryRun: boolean) => `/api/v1/config/apply?dryRun=${dryRun}&prune=${options.prune}`;
-  const plan = (await api.call('POST', query(true), document)) as { changes: PlannedChange[] };
+  const plan = await api.call<{ changes: PlannedChange[] }>('POST', query(true), document);
   out(
     formatTable(
       plan.changes.map((c) => ({ ...c })),
@@ -38,10 +39,10 @@ export async function apply(
   out(`\n${pending} to change, ${plan.changes.length - pending - conflicts} unchanged, ${conflicts} conflict(s)`);
   if (conflicts) throw new CliError(`${conflicts} conflict(s): nothing was applied; see the plan above`);
   if (options.dryRun || pending === 0) return;
-  const result = (await api.call('POST', query(false), document)) as {
+  const result = await api.call<{
     changes: PlannedChange[];
     generatedSecrets: { group: string; secret: string }[];
-  };
+  }>('POST', query(false), document);
   out(`applied ${result.changes.filter((c) => ['create', 'update', 'delete'].includes(c.action)).length} change(s)`);
   for (const s of result.generatedSecrets) {
     out(`signing secret of webhook group ${s.group} (shown once, keep it for the receiver): ${s.secret}`);
@@ -50,7 +51,7 @@ export async function apply(
 
 /** `tributary export`: the running sources, topics and groups as YAML that `apply` takes back unchanged. */
 export async function exportConfig(api: ApiClient, out: Output): Promise<void> {
-  const document = await api.call('GET', '/api/v1/config');
+  const document = await api.call<Record<string, unknown>>('GET', '/api/v1/config');
   out(
     [
       '# Exported by `tributary export`. Passwords show as *** and webhook secrets are left out:',

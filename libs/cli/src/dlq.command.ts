@@ -1,6 +1,7 @@
-import { ApiClient, CliError } from './api-client';
-import { stderrProgress } from './backfill.command';
+import type { ApiClient } from './api-client';
+import { CliError } from './api-client';
 import type { Output } from './commands';
+import { progressBar, statusLine, type StatusLine } from '@tributary/terminal';
 import { formatTable } from './table';
 
 interface DeadLetterRow {
@@ -14,11 +15,18 @@ interface DeadLetterRow {
   createdAt: string;
 }
 
+/** What replaying dead letters answers (POST /api/v1/dead-letters/:id/replay). */
+interface ReplayResult {
+  delivered: number;
+  resolvedDeadLetters: string[];
+  failed: { error?: string }[];
+}
+
 export interface DlqOptions {
   group?: string;
   topic?: string;
   /** Where the progress bar of `replay --group` goes; default stderr. */
-  progress?: (line: string, final: boolean) => void;
+  progress?: StatusLine;
 }
 
 /**
@@ -41,7 +49,7 @@ export async function dlq(api: ApiClient, out: Output, args: string[], opts: Dlq
     await api.call('DELETE', path(id));
     out(`dead letter ${id} discarded`);
   } else if (action === 'replay' && id) {
-    const result = await api.call('POST', `${path(id)}/replay`);
+    const result = await api.call<ReplayResult>('POST', `${path(id)}/replay`);
     if (!result.resolvedDeadLetters.includes(id)) {
       throw new CliError(`dead letter ${id} is still there: ${result.failed[0]?.error ?? 'not delivered'}`);
     }
@@ -60,12 +68,14 @@ export async function dlq(api: ApiClient, out: Output, args: string[], opts: Dlq
 
 async function replayGroup(api: ApiClient, out: Output, opts: DlqOptions): Promise<void> {
   const rows = (await listAll(api, opts)).reverse(); // oldest first: the order they were parked in
-  const draw = opts.progress ?? stderrProgress();
+  const draw = opts.progress ?? statusLine();
   let delivered = 0;
   const failed: string[] = [];
   for (const [i, r] of rows.entries()) {
-    const result = await api.call('POST', `/api/v1/dead-letters/${r.id}/replay`).catch(() => ({ resolvedDeadLetters: [] }));
-    if ((result as { resolvedDeadLetters: string[] }).resolvedDeadLetters.includes(r.id)) delivered++;
+    const result = await api
+      .call<ReplayResult>('POST', `/api/v1/dead-letters/${r.id}/replay`)
+      .catch((): Pick<ReplayResult, 'resolvedDeadLetters'> => ({ resolvedDeadLetters: [] }));
+    if (result.resolvedDeadLetters.includes(r.id)) delivered++;
     else failed.push(r.id);
     draw(bar(i + 1, rows.length), i + 1 === rows.length);
   }
@@ -80,13 +90,12 @@ async function listAll(api: ApiClient, opts: DlqOptions): Promise<DeadLetterRow[
     if (opts.group) query.set('group', opts.group);
     if (opts.topic) query.set('topic', opts.topic);
     if (rows.length) query.set('before', rows[rows.length - 1].id);
-    const page = (await api.call('GET', `/api/v1/dead-letters?${query}`)) as DeadLetterRow[];
+    const page = await api.call<DeadLetterRow[]>('GET', `/api/v1/dead-letters?${query.toString()}`);
     rows.push(...page);
     if (page.length < 1000) return rows;
   }
 }
 
-function bar(done: number, total: number, width = 30): string {
-  const filled = total ? Math.round((done / total) * width) : width;
-  return `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}]  ${done}/${total} dead letters`;
+function bar(done: number, total: number): string {
+  return `[${progressBar(total ? done / total : 1, 30)}]  ${done}/${total} dead letters`;
 }

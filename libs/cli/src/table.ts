@@ -1,11 +1,9 @@
-/** Plain aligned columns for terminals (no box drawing, so output stays greppable). */
+import { cellText, renderColumns } from '@tributary/terminal';
+
+/** Plain aligned columns for terminals (no box drawing, so output stays greppable), headers in capitals. */
 export function formatTable(rows: Record<string, unknown>[], columns: string[]): string {
-  const cells = rows.map((r) => columns.map((c) => String(r[c] ?? '')));
-  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i].length)));
-  const line = (values: string[]) =>
-    values
-      .map((v, i) => v.padEnd(widths[i]))
-      .join('  ')
-      .trimEnd();
-  return [line(columns.map((c) => c.toUpperCase())), ...cells.map(line)].join('\n');
+  return renderColumns(
+    columns.map((c) => c.toUpperCase()),
+    rows.map((r) => columns.map((c) => cellText(r[c]))),
+  );
 }

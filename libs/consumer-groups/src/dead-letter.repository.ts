@@ -19,7 +19,7 @@ export class DeadLetterRepository {
   constructor(private readonly pool: Pool) {}
 
   async list(filter: { group?: string; topic?: string; before?: string; limit: number }): Promise<DeadLetter[]> {
-    const { rows } = await this.pool.query(
+    const { rows } = await this.pool.query<DeadLetterRow>(
       `SELECT id, group_name, topic, partition, "offset", key, error, attempts, created_at
          FROM tributary.dead_letters
         WHERE ($1::text IS NULL OR group_name = $1) AND ($2::text IS NULL OR topic = $2) AND ($3::bigint IS NULL OR id < $3)
@@ -30,7 +30,7 @@ export class DeadLetterRepository {
   }
 
   async get(id: string): Promise<DeadLetter | undefined> {
-    const { rows } = await this.pool.query(
+    const { rows } = await this.pool.query<DeadLetterRow & { envelope: string }>(
       `SELECT id, group_name, topic, partition, "offset", key, error, attempts, created_at, envelope::text AS envelope
          FROM tributary.dead_letters WHERE id = $1`,
       [id],
@@ -45,16 +45,29 @@ export class DeadLetterRepository {
   }
 }
 
-function toDeadLetter(r: Record<string, unknown>): DeadLetter {
+/** A row of tributary.dead_letters as pg returns it (bigints as text). */
+interface DeadLetterRow {
+  id: string;
+  group_name: string;
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  error: string;
+  attempts: number;
+  created_at: Date;
+}
+
+function toDeadLetter(r: DeadLetterRow): DeadLetter {
   return {
-    id: String(r.id),
-    group: r.group_name as string,
-    topic: r.topic as string,
-    partition: r.partition as number,
-    offset: String(r.offset),
-    key: r.key as string | null,
-    error: r.error as string,
-    attempts: r.attempts as number,
-    createdAt: (r.created_at as Date).toISOString(),
+    id: r.id,
+    group: r.group_name,
+    topic: r.topic,
+    partition: r.partition,
+    offset: r.offset,
+    key: r.key,
+    error: r.error,
+    attempts: r.attempts,
+    createdAt: r.created_at.toISOString(),
   };
 }

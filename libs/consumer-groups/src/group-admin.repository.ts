@@ -13,6 +13,17 @@ export interface OffsetReset {
 }
 
 /** An operator request that cannot be carried out as asked; nothing was changed. */
+/** A consumer group in the admin list: its sink kind, members, total lag and blocked partitions. */
+export interface GroupSummary {
+  name: string;
+  topics: string[];
+  sink: string;
+  paused: boolean;
+  members: number;
+  lag: string;
+  blocked: number;
+}
+
 export class GroupAdminError extends Error {
   constructor(
     readonly reason: 'not_found' | 'not_paused' | 'out_of_range' | 'no_partitions',
@@ -32,10 +43,8 @@ export class GroupAdminRepository {
   constructor(private readonly pool: Pool) {}
 
   /** Every group with its member count and total lag, for overviews (`GET /groups`, `tributary status`). */
-  async list(): Promise<
-    { name: string; topics: string[]; sink: string; paused: boolean; members: number; lag: string; blocked: number }[]
-  > {
-    const { rows } = await this.pool.query(
+  async list(): Promise<GroupSummary[]> {
+    const { rows } = await this.pool.query<GroupSummary>(
       `SELECT g.name, g.topics, COALESCE(g.runtime->'sink'->>'type', 'pull') AS sink, g.paused,
               (SELECT count(*)::int FROM tributary.group_members m WHERE m.group_name = g.name) AS members,
               COALESCE((SELECT sum(tp.next_offset - o.next_offset) FROM tributary.group_offsets o

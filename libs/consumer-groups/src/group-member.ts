@@ -1,10 +1,12 @@
 import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { PartitionRef, partitionId } from './assignment';
+import type { PartitionRef } from './assignment';
+import { partitionId } from './assignment';
 import type { ConsumedMessage } from '@tributary/sink-contract';
-import { GroupDefinition, Lease, StaleMemberError } from './group-types';
-import { GroupRepository } from './group.repository';
+import type { GroupDefinition, Lease } from './group-types';
+import { StaleMemberError } from './group-types';
+import type { GroupRepository } from './group.repository';
 import { OffsetTracker } from './offset-tracker';
 
 export interface OwnedPartition extends Lease {

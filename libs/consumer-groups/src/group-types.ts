@@ -1,4 +1,5 @@
-export type StartFrom = 'earliest' | 'latest' | string;
+/** `earliest`, `latest`, or an ISO 8601 time: the first message appended at or after it. */
+export type StartFrom = string;
 export type ResetPolicy = 'earliest' | 'latest' | 'fail';
 
 export interface GroupDefinition {

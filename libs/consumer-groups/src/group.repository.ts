@@ -1,7 +1,9 @@
 import type { Pool, PoolClient } from 'pg';
-import { assignPartitions, PartitionRef, partitionId } from './assignment';
+import type { PartitionRef } from './assignment';
+import { assignPartitions, partitionId } from './assignment';
 import type { ConsumedMessage } from '@tributary/sink-contract';
-import { GroupDefinition, GroupDeletedError, Lease, StaleMemberError } from './group-types';
+import type { GroupDefinition, Lease } from './group-types';
+import { GroupDeletedError, StaleMemberError } from './group-types';
 import { withTransaction } from '@tributary/store';
 import {
   BATCH_COLUMNS,
@@ -65,7 +67,15 @@ export class GroupRepository {
   }
 
   async getGroup(name: string): Promise<(GroupDefinition & { paused: boolean }) | undefined> {
-    const { rows } = await this.pool.query(
+    const { rows } = await this.pool.query<{
+      name: string;
+      topics: string[];
+      start_from: string;
+      reset_policy: GroupDefinition['resetPolicy'];
+      session_timeout_ms: number;
+      paused: boolean;
+      incarnation: string;
+    }>(
       `SELECT name, topics, start_from, reset_policy, session_timeout_ms, paused, ${INCARNATION} AS incarnation
          FROM tributary.consumer_groups WHERE name = $1`,
       [name],
@@ -156,7 +166,14 @@ export class GroupRepository {
           WHERE l.group_name = $1 AND l.member_id IS NULL AND l.topic = d.topic AND l.partition = d.partition`,
         [def.name, memberId, desired.map((p) => p.topic), desired.map((p) => p.partition)],
       );
-      const owned = await c.query(
+      const owned = await c.query<{
+        topic: string;
+        partition: number;
+        generation: string;
+        next_offset: string;
+        status: Lease['status'];
+        topic_incarnation: string | null;
+      }>(
         `SELECT l.topic, l.partition, l.generation, o.next_offset, o.status, ${topicIncarnation('l.topic')} AS topic_incarnation
            FROM tributary.partition_leases l
            JOIN tributary.group_offsets o ON o.group_name = l.group_name AND o.topic = l.topic AND o.partition = l.partition
@@ -177,7 +194,8 @@ export class GroupRepository {
         revoke: owned.rows.filter((r) => !wanted.has(partitionId(r))).map((r) => ({ topic: r.topic, partition: r.partition })),
         members: members.length,
         paused:
-          (await c.query('SELECT paused FROM tributary.consumer_groups WHERE name = $1', [def.name])).rows[0]?.paused ?? false,
+          (await c.query<{ paused: boolean }>('SELECT paused FROM tributary.consumer_groups WHERE name = $1', [def.name])).rows[0]
+            ?.paused ?? false,
       };
     });
   }
@@ -257,7 +275,7 @@ export class GroupRepository {
   }
 
   async bounds(topic: string, partition: number): Promise<PartitionBounds> {
-    const { rows } = await this.pool.query(
+    const { rows } = await this.pool.query<{ end: string; earliest: string }>(
       `SELECT tp.next_offset AS "end",
               COALESCE(${EARLIEST_OFFSET}, tp.next_offset) AS earliest
          FROM tributary.topic_partitions tp WHERE tp.topic = $1 AND tp.partition = $2`,
@@ -272,7 +290,7 @@ export class GroupRepository {
    */
   async fetch(topic: string, partition: number, from: bigint, limit: number): Promise<ConsumedMessage[]> {
     const end = from + BigInt(limit);
-    const { rows } = await this.pool.query(batchesInRange(`${BATCH_COLUMNS}, ${TOPIC_COLUMNS}`), [
+    const { rows } = await this.pool.query<Record<string, unknown>>(batchesInRange(`${BATCH_COLUMNS}, ${TOPIC_COLUMNS}`), [
       topic,
       partition,
       String(from),
@@ -283,7 +301,7 @@ export class GroupRepository {
 
   async fetchOffsets(topic: string, partition: number, offsets: bigint[]): Promise<ConsumedMessage[]> {
     const wanted = new Set(offsets);
-    const { rows } = await this.pool.query(
+    const { rows } = await this.pool.query<Record<string, unknown>>(
       `SELECT ${BATCH_COLUMNS}, ${TOPIC_COLUMNS}
          FROM tributary.message_batches b
         WHERE b.topic = $1 AND b.partition = $2
@@ -311,7 +329,17 @@ export class GroupRepository {
   }
 
   async lag(group: string): Promise<PartitionLag[]> {
-    const { rows } = await this.pool.query(
+    const { rows } = await this.pool.query<{
+      topic: string;
+      partition: number;
+      committed: string;
+      end: string;
+      lag: string;
+      owner: string | null;
+      generation: string | null;
+      status: string;
+      status_detail: string | null;
+    }>(
       `SELECT o.topic, o.partition, o.next_offset AS committed, tp.next_offset AS "end",
               tp.next_offset - o.next_offset AS lag, l.member_id AS owner, l.generation, o.status, o.status_detail
          FROM tributary.group_offsets o
@@ -324,9 +352,9 @@ export class GroupRepository {
     return rows.map((r) => ({
       topic: r.topic,
       partition: r.partition,
-      committed: String(r.committed),
-      end: String(r.end),
-      lag: String(r.lag),
+      committed: r.committed,
+      end: r.end,
+      lag: r.lag,
       owner: r.owner,
       generation: String(r.generation ?? 0),
       status: r.status,
@@ -335,7 +363,7 @@ export class GroupRepository {
   }
 
   async events(group: string): Promise<{ topic: string; partition: number; kind: string; detail: string; createdAt: string }[]> {
-    const { rows } = await this.pool.query(
+    const { rows } = await this.pool.query<{ topic: string; partition: number; kind: string; detail: string; created_at: Date }>(
       `SELECT topic, partition, kind, detail, created_at FROM tributary.group_events WHERE group_name = $1 ORDER BY id DESC LIMIT 100`,
       [group],
     );
@@ -344,20 +372,20 @@ export class GroupRepository {
       partition: r.partition,
       kind: r.kind,
       detail: r.detail,
-      createdAt: (r.created_at as Date).toISOString(),
+      createdAt: r.created_at.toISOString(),
     }));
   }
 
   async members(group: string): Promise<{ memberId: string; client: string; joinedAt: string; heartbeatAt: string }[]> {
-    const { rows } = await this.pool.query(
+    const { rows } = await this.pool.query<{ member_id: string; client: string; joined_at: Date; heartbeat_at: Date }>(
       `SELECT member_id, client, joined_at, heartbeat_at FROM tributary.group_members WHERE group_name = $1 ORDER BY member_id`,
       [group],
     );
     return rows.map((r) => ({
       memberId: r.member_id,
       client: r.client,
-      joinedAt: (r.joined_at as Date).toISOString(),
-      heartbeatAt: (r.heartbeat_at as Date).toISOString(),
+      joinedAt: r.joined_at.toISOString(),
+      heartbeatAt: r.heartbeat_at.toISOString(),
     }));
   }
 

@@ -1,5 +1,5 @@
 import type { PartitionRef } from './assignment';
-import { GroupMember } from './group-member';
+import type { GroupMember } from './group-member';
 import type { ConsumedMessage } from '@tributary/sink-contract';
 import { StaleMemberError } from './group-types';
 import type { GroupRepository } from './group.repository';

@@ -1,14 +1,16 @@
 import { Logger } from '@nestjs/common';
 import type { ConsumedMessage, Sink, SinkEvent } from '@tributary/sink-contract';
-import { ColumnSchema, TableSchema, TableSchemaRepository } from '@tributary/schema-registry';
+import type { ColumnSchema, TableSchema, TableSchemaRepository } from '@tributary/schema-registry';
 import type { RowChange } from './change';
 import { planChanges } from './change-plan';
 import { changeOf } from './snapshot-change';
 import { keylessEvents, type SkippedChange } from './keyless-events';
 import { applyStep, type StepTable } from './step-apply';
-import { IncompatibleTargetError, StoredOffset, TargetDialect } from './target-dialect';
+import type { StoredOffset, TargetDialect } from './target-dialect';
+import { IncompatibleTargetError } from './target-dialect';
 import { TargetPool } from './target-pool';
-import { describeTargetTable, TargetTable } from './target-table';
+import type { TargetTable } from './target-table';
+import { describeTargetTable } from './target-table';
 
 export interface TableMapping {
   source: { schema: string; table: string };

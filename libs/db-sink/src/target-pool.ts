@@ -1,4 +1,5 @@
-import { IncompatibleTargetError, TargetDialect, unlessAborted } from './target-dialect';
+import type { TargetDialect } from './target-dialect';
+import { IncompatibleTargetError, unlessAborted } from './target-dialect';
 
 /**
  * A database sink's target sessions: each call gets one of its own (deliver calls on different

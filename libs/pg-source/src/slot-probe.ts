@@ -37,7 +37,15 @@ export async function probeSlot(
     client = new Client({ connectionString: url, connectionTimeoutMillis: timeoutMs, statement_timeout: timeoutMs });
     client.on('error', () => undefined); // a broken connection fails the query below, which is reported
     await client.connect();
-    const { rows } = await client.query(
+    const { rows } = await client.query<{
+      active: boolean;
+      active_pid: number | null;
+      lsn: string;
+      lag: number;
+      wal_status: string | null;
+      safe: number | null;
+      keep: number;
+    }>(
       `SELECT active, active_pid, confirmed_flush_lsn::text AS lsn,
               pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::float8 AS lag,
               wal_status, safe_wal_size::float8 AS safe,

@@ -19,7 +19,14 @@ export class TableSchemaRepository {
   }
 
   async get(source: string, schema: string, table: string): Promise<TableSchema | undefined> {
-    const { rows } = await this.pool.query(
+    const { rows } = await this.pool.query<{
+      source: string;
+      schema_name: string;
+      table_name: string;
+      topic: string;
+      columns: TableSchema['columns'];
+      primary_key: TableSchema['primaryKey'];
+    }>(
       `SELECT source, schema_name, table_name, topic, columns, primary_key
          FROM tributary.source_tables WHERE source = $1 AND schema_name = $2 AND table_name = $3`,
       [source, schema, table],

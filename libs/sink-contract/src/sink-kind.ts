@@ -24,7 +24,7 @@ export interface SinkDeps {
   /** The platform database: the schema registry, a webhook subscription's state and attempt log. */
   pool: Pool;
   /** Records an event in the group's events. */
-  report(event: SinkEvent): Promise<void>;
+  report: (event: SinkEvent) => Promise<void>;
 }
 
 /**

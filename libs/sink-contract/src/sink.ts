@@ -13,7 +13,7 @@ export interface DeliveryContext {
    * Waits `ms` the way the runtime waits out a backoff: membership stays alive (heartbeats), and it
    * returns early when the runner stops or loses the partition (then `signal` is aborted).
    */
-  wait?(ms: number): Promise<void>;
+  wait?: (ms: number) => Promise<void>;
 }
 
 /** Optional fields a sink's error may carry to steer the runtime's retries. */

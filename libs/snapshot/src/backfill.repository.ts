@@ -42,7 +42,7 @@ export class BackfillRepository {
   async create(b: NewBackfill): Promise<Backfill> {
     const where = b.where ?? null;
     try {
-      const { rows } = await this.pool.query(
+      const { rows } = await this.pool.query<Record<string, unknown>>(
         `INSERT INTO tributary.backfills (source, schema_name, table_name, where_clause, chunk_size, reason, estimated_total)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
         [b.source, b.schema, b.table, where, b.chunkSize, b.reason, b.estimatedTotal ?? null],
@@ -117,15 +117,15 @@ export class BackfillRepository {
   }
 
   async get(source: string, id: number): Promise<Backfill | undefined> {
-    const { rows } = await this.pool.query(`SELECT ${COLUMNS} FROM tributary.backfills WHERE source = $1 AND id = $2`, [
-      source,
-      id,
-    ]);
+    const { rows } = await this.pool.query<Record<string, unknown>>(
+      `SELECT ${COLUMNS} FROM tributary.backfills WHERE source = $1 AND id = $2`,
+      [source, id],
+    );
     return rows.length ? toBackfill(rows[0]) : undefined;
   }
 
   async list(source: string, limit = 100): Promise<Backfill[]> {
-    const { rows } = await this.pool.query(
+    const { rows } = await this.pool.query<Record<string, unknown>>(
       `SELECT ${COLUMNS} FROM tributary.backfills WHERE source = $1 ORDER BY id DESC LIMIT $2`,
       [source, limit],
     );
@@ -134,7 +134,7 @@ export class BackfillRepository {
 
   /** Every backfill (any source), for metrics. */
   async active(): Promise<Backfill[]> {
-    const { rows } = await this.pool.query(
+    const { rows } = await this.pool.query<Record<string, unknown>>(
       `SELECT ${COLUMNS} FROM tributary.backfills
         WHERE status IN ('pending', 'running') OR finished_at > now() - interval '1 hour' ORDER BY id`,
     );
@@ -143,7 +143,7 @@ export class BackfillRepository {
 
   /** The next backfill to work on: a running one first (resumed after a restart), then the oldest pending. */
   async next(source: string, skip: number[]): Promise<Backfill | undefined> {
-    const { rows } = await this.pool.query(
+    const { rows } = await this.pool.query<Record<string, unknown>>(
       `SELECT ${COLUMNS} FROM tributary.backfills
         WHERE source = $1 AND status IN ('running', 'pending') AND NOT (id = ANY($2::bigint[]))
         ORDER BY status = 'running' DESC, id
@@ -182,7 +182,7 @@ export class BackfillRepository {
 
   /** Cancels a pending or running backfill; undefined if there is none with that id, else the record after. */
   async cancel(source: string, id: number): Promise<{ cancelled: boolean; backfill?: Backfill }> {
-    const { rows } = await this.pool.query(
+    const { rows } = await this.pool.query<Record<string, unknown>>(
       `UPDATE tributary.backfills SET status = 'cancelled', finished_at = now(), updated_at = now()
         WHERE source = $1 AND id = $2 AND status IN ('pending', 'running') RETURNING ${COLUMNS}`,
       [source, id],

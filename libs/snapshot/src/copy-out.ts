@@ -19,7 +19,7 @@ export function copyOut(client: ClientBase, sql: string, onRow: (row: Buffer) =>
         } catch (error) {
           // The rest of the rows still arrive (a COPY cannot be stopped): ignore them, fail at the end.
           failed = true;
-          reject(error as Error);
+          reject(error instanceof Error ? error : new Error(String(error)));
         }
       },
       handleCommandComplete: () => undefined,

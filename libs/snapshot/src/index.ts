@@ -11,3 +11,7 @@ export { checkFilter, filterReferences, UnsafeWhereError } from './filter-check'
 export { XidSnapshot } from './xid-snapshot';
 export { BackfillRequestError, planBackfill, type BackfillRequest } from './backfill-planner';
 export { queueInitialSnapshots, skipEmptyInitialSnapshots, type QueuedSnapshot } from './initial-snapshots';
+// The pure pieces of chunk encoding and TOAST fills, exported for their unit tests.
+export { CopyRows, linesByPartition } from './copy-rows';
+export { RowKeys } from './row-keys';
+export { ToastFills, toastBatches } from './toast-fill';

@@ -4,6 +4,7 @@ import { Client, type Pool } from 'pg';
 import type { SourceConfig } from '@tributary/config';
 import { TableSchemaRepository } from '@tributary/schema-registry';
 import { quoteLiteral, TypeRegistry } from '@tributary/pg-source';
+import { sleepUnlessAborted } from '@tributary/timing';
 import { BackfillRepository } from './backfill.repository';
 import { ACTIVE_STATUSES, type Backfill } from './backfill-types';
 import type { ChunkExchange } from './chunk-exchange';
@@ -354,12 +355,8 @@ export class Snapshotter {
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+    const woken = new AbortController();
+    this.wake = () => woken.abort();
+    return sleepUnlessAborted(ms, woken.signal);
   }
 }

@@ -180,7 +180,7 @@ export class TopicLog {
   /** Messages of one partition from `fromOffset` on, in offset order. */
   async read(topic: string, partition: number, fromOffset: bigint, limit: number): Promise<StoredMessage[]> {
     const end = fromOffset + BigInt(limit);
-    const { rows } = await this.pool.query(batchesInRange(BATCH_COLUMNS_WITH_SOURCE), [
+    const { rows } = await this.pool.query<Record<string, unknown>>(batchesInRange(BATCH_COLUMNS_WITH_SOURCE), [
       topic,
       partition,
       String(fromOffset),
@@ -201,14 +201,14 @@ export class TopicLog {
 
   /** Per partition: the first retained offset and the log end offset (next offset to be written). */
   async offsets(topic: string): Promise<{ partition: number; earliest: string; end: string }[]> {
-    const { rows } = await this.pool.query(
+    const { rows } = await this.pool.query<{ partition: number; earliest: string; end: string }>(
       `SELECT tp.partition, COALESCE(${EARLIEST_OFFSET}, tp.next_offset) AS earliest, tp.next_offset AS "end"
          FROM tributary.topic_partitions tp
         WHERE tp.topic = $1
         ORDER BY tp.partition`,
       [topic],
     );
-    return rows.map((r) => ({ partition: r.partition, earliest: String(r.earliest), end: String(r.end) }));
+    return rows.map((r) => ({ partition: r.partition, earliest: r.earliest, end: r.end }));
   }
 }
 

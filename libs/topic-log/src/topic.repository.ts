@@ -39,7 +39,7 @@ export class TopicRepository {
     client: ClientBase,
     name: string,
   ): Promise<{ partitions: number; retentionMs: number | null; retentionBytes: number | null } | undefined> {
-    const { rows } = await client.query(
+    const { rows } = await client.query<{ partitions: number; retention_ms: string | null; retention_bytes: string | null }>(
       'SELECT partitions, retention_ms, retention_bytes FROM tributary.topics WHERE name = $1',
       [name],
     );
@@ -95,7 +95,7 @@ export class TopicRepository {
     expected?: string,
   ): Promise<'updated' | 'not_found' | 'conflict'> {
     return withTransaction(this.pool, async (c) => {
-      const { rows } = await c.query(
+      const { rows } = await c.query<TopicRow>(
         'SELECT name, partitions, retention_ms, retention_bytes, created_at FROM tributary.topics WHERE name = $1 FOR UPDATE',
         [name],
       );
@@ -151,13 +151,16 @@ async function insertTopic(db: Pick<ClientBase, 'query'>, name: string, settings
   return rowCount ?? 0;
 }
 
-function toInfo(r: {
+/** A row of tributary.topics as pg returns it (bigints as text). */
+interface TopicRow {
   name: string;
   partitions: number;
   retention_ms: string | null;
   retention_bytes: string | null;
   created_at: Date;
-}): TopicInfo {
+}
+
+function toInfo(r: TopicRow): TopicInfo {
   return {
     name: r.name,
     partitions: r.partitions,

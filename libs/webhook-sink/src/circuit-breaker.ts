@@ -1,4 +1,5 @@
-import type { Sleeper } from './abortable-sleep';
+import { backoffDelay, NO_JITTER } from '@tributary/timing';
+import type { Sleeper } from './delivery-wait';
 
 const PROBE_POLL_MS = 100;
 
@@ -24,16 +25,15 @@ export class CircuitBreaker {
   state: CircuitState = 'closed';
   private failures = 0;
   private openUntil = 0;
-  private cooldownMs: number;
+  /** Times opened since the circuit last closed: each open waits twice as long as the one before. */
+  private opens = 0;
   private probing = false;
 
   constructor(
     private readonly options: CircuitOptions,
     private readonly listener: CircuitListener = () => undefined,
     private readonly now: () => number = Date.now,
-  ) {
-    this.cooldownMs = options.cooldownMs;
-  }
+  ) {}
 
   /** When the next probe may go (while open). */
   get reopensAt(): number {
@@ -65,7 +65,7 @@ export class CircuitBreaker {
     this.failures = 0;
     if (this.state !== 'closed') {
       this.state = 'closed';
-      this.cooldownMs = this.options.cooldownMs;
+      this.opens = 0;
       this.listener('closed', 'the endpoint answered; deliveries resume');
     }
     this.endProbe();
@@ -76,11 +76,10 @@ export class CircuitBreaker {
     const wasProbe = this.state === 'half-open' && this.probing;
     if (wasProbe || (this.state === 'closed' && this.failures >= this.options.failureThreshold)) {
       this.state = 'open';
-      this.openUntil = this.now() + this.cooldownMs;
+      this.openUntil = this.now() + backoffDelay(++this.opens, this.options.cooldownMs, this.options.maxCooldownMs, NO_JITTER);
       const detail =
         `${wasProbe ? 'probe failed' : `${this.failures} consecutive failures`} (last: ${reason}); ` +
         `paused until ${new Date(this.openUntil).toISOString()}`;
-      this.cooldownMs = Math.min(this.options.maxCooldownMs, this.cooldownMs * 2);
       this.listener('open', detail);
     }
     this.endProbe();

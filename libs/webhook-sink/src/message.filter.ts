@@ -23,7 +23,7 @@ export class MessageFilter {
     if (this.everything) return true;
     let envelope: { op?: string; before?: Record<string, unknown> | null; after?: Record<string, unknown> | null };
     try {
-      envelope = JSON.parse(message.envelope);
+      envelope = JSON.parse(message.envelope) as typeof envelope;
     } catch {
       return true; // not ours to judge: deliver it
     }

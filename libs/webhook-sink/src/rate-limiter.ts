@@ -1,4 +1,4 @@
-import type { Sleeper } from './abortable-sleep';
+import type { Sleeper } from './delivery-wait';
 
 /** A token bucket: `perSecond` requests a second on average, bursts up to one second's worth. */
 export class RateLimiter {

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { ConsumedMessage } from '@tributary/sink-contract';
 import type { Pool } from 'pg';
-import { abortableSleep } from './abortable-sleep';
+import { backoffDelay, NO_JITTER, sleepUnlessAborted } from '@tributary/timing';
 import type { WebhookSinkConfig } from '@tributary/config';
 import { WebhookDeliveryError } from './webhook-errors';
 import { WebhookRepository } from './webhook.repository';
@@ -127,8 +127,11 @@ export class WebhookReplayer {
         last = (error as Error).message;
         if (error instanceof WebhookDeliveryError && error.blockPartition) break;
         if (!(error instanceof WebhookDeliveryError) || attempt === attempts) continue;
-        const wait = Math.min(options.maxWaitMs ?? 10_000, error.retryAfterMs ?? 250 * 2 ** (attempt - 1));
-        await abortableSleep(wait, signal).catch(() => undefined);
+        const maxWaitMs = options.maxWaitMs ?? 10_000;
+        await sleepUnlessAborted(
+          Math.min(maxWaitMs, error.retryAfterMs ?? backoffDelay(attempt, 250, maxWaitMs, NO_JITTER)),
+          signal,
+        );
         if (signal.aborted) break;
       }
     }

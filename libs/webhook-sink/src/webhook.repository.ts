@@ -70,10 +70,15 @@ export class WebhookRepository {
   }
 
   async status(group: string): Promise<SubscriptionState | undefined> {
-    const { rows } = await this.pool.query(
-      `SELECT group_name, url, status, status_detail, updated_at FROM tributary.webhook_subscriptions WHERE group_name = $1`,
-      [group],
-    );
+    const { rows } = await this.pool.query<{
+      group_name: string;
+      url: string;
+      status: SubscriptionStatus;
+      status_detail: string | null;
+      updated_at: Date;
+    }>(`SELECT group_name, url, status, status_detail, updated_at FROM tributary.webhook_subscriptions WHERE group_name = $1`, [
+      group,
+    ]);
     if (!rows.length) return undefined;
     const r = rows[0];
     return {
@@ -81,12 +86,12 @@ export class WebhookRepository {
       url: r.url,
       status: r.status,
       detail: r.status_detail,
-      updatedAt: (r.updated_at as Date).toISOString(),
+      updatedAt: r.updated_at.toISOString(),
     };
   }
 
   async attempts(group: string, query: AttemptQuery = {}): Promise<AttemptView[]> {
-    const { rows } = await this.pool.query(
+    const { rows } = await this.pool.query<Record<string, unknown>>(
       `SELECT ${ATTEMPT_COLUMNS} FROM tributary.webhook_attempts a
         WHERE a.group_name = $1
           AND ($2::bigint IS NULL OR a.id < $2)
@@ -110,7 +115,17 @@ export class WebhookRepository {
 
   /** Dead letters of a group, newest first, each with every attempt logged for its message. */
   async deadLetters(group: string, limit = 100, id?: string): Promise<DeadLetterView[]> {
-    const { rows } = await this.pool.query(
+    const { rows } = await this.pool.query<{
+      id: string;
+      topic: string;
+      partition: number;
+      offset: string;
+      key: string | null;
+      error: string;
+      attempts: number;
+      created_at: Date;
+      attempt_log: (AttemptView & { at: string })[];
+    }>(
       `SELECT d.id, d.topic, d.partition, d."offset", d.key, d.error, d.attempts, d.created_at,
               COALESCE((SELECT json_agg(json_build_object(
                           'id', a.id::text, 'webhookId', a.webhook_id, 'kind', a.kind, 'topic', a.topic, 'partition', a.partition,
@@ -126,21 +141,28 @@ export class WebhookRepository {
       [group, Math.min(1_000, limit), id ?? null],
     );
     return rows.map((r) => ({
-      id: String(r.id),
+      id: r.id,
       topic: r.topic,
       partition: r.partition,
-      offset: String(r.offset),
+      offset: r.offset,
       key: r.key,
       error: r.error,
       attempts: r.attempts,
-      createdAt: (r.created_at as Date).toISOString(),
-      attemptLog: (r.attempt_log as (AttemptView & { at: string })[]).map((a) => ({ ...a, at: new Date(a.at).toISOString() })),
+      createdAt: r.created_at.toISOString(),
+      attemptLog: r.attempt_log.map((a) => ({ ...a, at: new Date(a.at).toISOString() })),
     }));
   }
 
   /** The dead-lettered message, as the runtime consumed it. */
   async deadLetterMessage(group: string, id: string): Promise<ConsumedMessage | undefined> {
-    const { rows } = await this.pool.query(
+    const { rows } = await this.pool.query<{
+      topic: string;
+      partition: number;
+      offset: string;
+      key: string | null;
+      envelope: string;
+      created_at: Date;
+    }>(
       `SELECT topic, partition, "offset", key, envelope::text AS envelope, created_at
          FROM tributary.dead_letters WHERE group_name = $1 AND id = $2`,
       [group, id],
@@ -189,14 +211,19 @@ export class WebhookRepository {
   /** Retained messages of one partition in [from, to], in offset order. */
   async range(topic: string, partition: number, from: bigint, to: bigint, limit: number): Promise<ConsumedMessage[]> {
     const last = to < from + BigInt(limit) - 1n ? to : from + BigInt(limit) - 1n;
-    const { rows } = await this.pool.query(batchesInRange(BATCH_COLUMNS), [topic, partition, String(from), String(last + 1n)]);
+    const { rows } = await this.pool.query<Record<string, unknown>>(batchesInRange(BATCH_COLUMNS), [
+      topic,
+      partition,
+      String(from),
+      String(last + 1n),
+    ]);
     return unpackBatches(rows, (offset) => offset >= from && offset <= last).map(consumedMessage);
   }
 
   /** Retained messages of the group's topics appended at or after `since`, by topic, partition and offset. */
   async since(topics: string[], since: Date, limit: number): Promise<ConsumedMessage[]> {
     // Each batch holds at least one message, so `limit` batches hold enough.
-    const { rows } = await this.pool.query(
+    const { rows } = await this.pool.query<Record<string, unknown>>(
       `SELECT ${BATCH_COLUMNS} FROM tributary.message_batches b
         WHERE b.topic LIKE ANY($1::text[]) AND b.appended_at >= $2
         ORDER BY b.topic, b.partition, b.last_offset LIMIT $3`,

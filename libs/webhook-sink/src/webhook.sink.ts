@@ -1,7 +1,7 @@
 import type { ConsumedMessage, DeliveryContext, Sink } from '@tributary/sink-contract';
 import type { Pool } from 'pg';
 import type { AttemptKind } from './attempt-log';
-import { DeliveryAbortedError, sleeperFor } from './abortable-sleep';
+import { DeliveryAbortedError, sleeperFor } from './delivery-wait';
 import { MessageFilter } from './message.filter';
 import { parseRetryAfter } from './retry-after';
 import { acquireState, DISABLED_POLL_MS, releaseState, SubscriptionState } from './subscription-state';

@@ -1,20 +1,13 @@
 import { Logger } from '@nestjs/common';
 import type { GroupConfig } from '@tributary/config';
-import {
-  GroupDeletedError,
-  GroupMember,
-  GroupRepository,
-  MessageNotifier,
-  OwnedPartition,
-  partitionId,
-} from '@tributary/consumer-groups';
-import { backoffDelay } from './backoff';
+import type { GroupMember, GroupRepository, MessageNotifier, OwnedPartition } from '@tributary/consumer-groups';
+import { GroupDeletedError, partitionId } from '@tributary/consumer-groups';
+import { backoffDelay, sleepUnlessAborted } from '@tributary/timing';
 import { ConcurrencySlots } from './concurrency-slots';
 import { PartitionLoop } from './partition-loop';
 import type { RunnerScope, RunnerStats } from './runner-scope';
 import type { ConsumedMessage, Sink } from '@tributary/sink-contract';
 import { TargetRecovery } from './target-recovery';
-import { sleepUnlessAborted } from './signal-sleep';
 
 export type { RunnerStats } from './runner-scope';
 

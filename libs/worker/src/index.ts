@@ -1,4 +1,5 @@
 export { WorkerModule } from './worker.module';
 export { WorkerService } from './worker.service';
 export { GroupRunner, type RunnerStats } from './group-runner';
-export { backoffDelay } from './backoff';
+export { TargetRecovery } from './target-recovery';
+export { deliverInKeyLanes } from './key-lanes';

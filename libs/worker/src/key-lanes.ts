@@ -23,7 +23,7 @@ export async function deliverInKeyLanes(
   const lastOfKey = new Map<string | null, Promise<boolean>>();
   const running = new Set<Promise<void>>();
   let stopped = false;
-  let failure: unknown;
+  let failure: Error | undefined; // what a delivery threw (sinks throw Errors), rethrown as it is
   let open = 1;
   for (const m of messages) {
     while (running.size >= open && !stopped) await Promise.race(running);
@@ -39,7 +39,7 @@ export async function deliverInKeyLanes(
       } else stopped = true;
       return ok;
     })().catch((error: unknown) => {
-      failure ??= error;
+      failure ??= error as Error;
       stopped = true;
       return false;
     });

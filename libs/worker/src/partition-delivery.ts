@@ -1,5 +1,5 @@
 import { partitionId, type OwnedPartition } from '@tributary/consumer-groups';
-import { backoffDelay } from './backoff';
+import { backoffDelay } from '@tributary/timing';
 import type { OffsetCommitter } from './offset-committer';
 import type { RunnerScope } from './runner-scope';
 import type { ConsumedMessage, DeliveryContext, SinkFailure } from '@tributary/sink-contract';

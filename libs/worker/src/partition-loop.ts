@@ -1,11 +1,10 @@
 import { StaleMemberError, type OwnedPartition } from '@tributary/consumer-groups';
 import type { ConsumedMessage } from '@tributary/sink-contract';
-import { backoffDelay } from './backoff';
+import { backoffDelay, sleepUnlessAborted } from '@tributary/timing';
 import { deliverInKeyLanes } from './key-lanes';
 import { OffsetCommitter } from './offset-committer';
 import { PartitionDelivery } from './partition-delivery';
 import type { RunnerScope } from './runner-scope';
-import { sleepUnlessAborted } from './signal-sleep';
 
 /**
  * An idle partition looks for new messages this often without a notification: rarely while LISTEN is on

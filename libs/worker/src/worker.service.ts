@@ -115,7 +115,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
         );
       }
     } catch (error) {
-      await Promise.all(running.sinks.map((sink) => sink.close?.()));
+      await Promise.all(running.sinks.map((sink) => sink.close?.() ?? Promise.resolve()));
       throw error;
     }
     // Registered and started only once every member could be built: never half a group.
@@ -131,7 +131,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     const running = this.groups.get(name);
     if (!running) return;
     await Promise.all(running.runners.map((r) => r.stop()));
-    await Promise.all(running.sinks.map((s) => s.close?.()));
+    await Promise.all(running.sinks.map((s) => s.close?.() ?? Promise.resolve()));
     for (const r of running.runners) this.reported.delete(r);
     this.groups.delete(name);
   }

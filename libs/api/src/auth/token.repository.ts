@@ -23,7 +23,7 @@ export class TokenRepository {
    */
   async create(name: string, role: TokenRole): Promise<{ info: TokenInfo; token: string } | undefined> {
     const token = `trb_${randomBytes(32).toString('base64url')}`;
-    const { rows } = await this.pool.query(
+    const { rows } = await this.pool.query<TokenRow>(
       `WITH created AS (INSERT INTO tributary.api_tokens (name, token_hash, role) VALUES ($1, $2, $3)
                         ON CONFLICT (name) DO NOTHING RETURNING id, name, role, created_at, last_used_at),
             turned_on AS (INSERT INTO tributary.api_authentication (turned_on_by) SELECT 'token' FROM created
@@ -35,7 +35,7 @@ export class TokenRepository {
   }
 
   async list(): Promise<TokenInfo[]> {
-    const { rows } = await this.pool.query(
+    const { rows } = await this.pool.query<TokenRow>(
       'SELECT id, name, role, created_at, last_used_at FROM tributary.api_tokens ORDER BY id',
     );
     return rows.map(toInfo);
@@ -92,7 +92,16 @@ export class TokenRepository {
   }
 }
 
-function toInfo(r: { id: string; name: string; role: TokenRole; created_at: Date; last_used_at: Date | null }): TokenInfo {
+/** A row of tributary.api_tokens without its hash. */
+interface TokenRow {
+  id: string;
+  name: string;
+  role: TokenRole;
+  created_at: Date;
+  last_used_at: Date | null;
+}
+
+function toInfo(r: TokenRow): TokenInfo {
   return {
     id: String(r.id),
     name: r.name,

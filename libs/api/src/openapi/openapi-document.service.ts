@@ -1,4 +1,4 @@
-import { Inject, Injectable, RequestMethod } from '@nestjs/common';
+import { Inject, Injectable, RequestMethod, type Type } from '@nestjs/common';
 import { HTTP_CODE_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { z } from 'zod';
@@ -48,10 +48,11 @@ export class OpenApiDocument {
     if (this.cached) return this.cached;
     const paths: Record<string, Record<string, unknown>> = {};
     for (const wrapper of this.discovery.getControllers()) {
-      const { instance, metatype } = wrapper;
+      const instance = wrapper.instance as object | undefined;
+      const metatype = wrapper.metatype as Type | null;
       if (!instance || !metatype) continue;
       const prefix = String(Reflect.getMetadata(PATH_METADATA, metatype) ?? '');
-      const prototype = Object.getPrototypeOf(instance);
+      const prototype = Object.getPrototypeOf(instance) as Record<string, Type>;
       for (const name of this.scanner.getAllMethodNames(prototype)) {
         const handler = prototype[name];
         const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;

@@ -1,4 +1,5 @@
-import { PgoutputMessage, RawValue, Relation, UNCHANGED_TOAST } from './pgoutput-types';
+import type { PgoutputMessage, RawValue, Relation } from './pgoutput-types';
+import { UNCHANGED_TOAST } from './pgoutput-types';
 
 /** Microseconds from the Unix epoch to Postgres' epoch (2000-01-01). */
 const PG_EPOCH_MS = 946_684_800_000;
@@ -85,7 +86,7 @@ function readRelation(r: Reader): Relation {
 
 function readTuple(r: Reader): RawValue[] {
   const count = r.u16();
-  const values: RawValue[] = new Array(count);
+  const values = new Array<RawValue>(count);
   for (let i = 0; i < count; i++) {
     const kind = r.u8();
     if (kind === 0x74 /* t */) values[i] = r.text(r.u32());

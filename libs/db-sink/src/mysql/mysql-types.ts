@@ -39,16 +39,16 @@ export function toMysql(value: unknown, column: ColumnSchema): string | number |
     case 'array':
       return stringifyExact(value);
     case 'bytea':
-      return Buffer.from(String(value), 'base64');
+      return Buffer.from(scalarText(value), 'base64');
     case 'bool':
       return value === true ? 1 : 0;
     case 'timestamptz': {
       // Stored in UTC: "2024-02-29T11:14:15.123456Z" -> "2024-02-29 11:14:15.123456"
-      const text = String(value).replace('T', ' ');
+      const text = scalarText(value).replace('T', ' ');
       return text.endsWith('Z') ? text.slice(0, -1) : text;
     }
     case 'timestamp':
-      return String(value).replace('T', ' ');
+      return scalarText(value).replace('T', ' ');
     default:
       return scalarText(value);
   }

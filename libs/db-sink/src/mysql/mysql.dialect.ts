@@ -1,14 +1,11 @@
 import { createConnection, type Connection, type QueryOptions } from 'mysql2/promise';
 import type { ColumnSchema } from '@tributary/schema-registry';
+import type { StoredOffset, TargetColumn, TargetDialect, TargetTimeouts } from '../target-dialect';
 import {
   CLIENT_GUARD_MS,
   DEFAULT_TARGET_TIMEOUTS,
   endOrDestroy,
   IncompatibleTargetError,
-  StoredOffset,
-  TargetColumn,
-  TargetDialect,
-  TargetTimeouts,
   unlessAborted,
 } from '../target-dialect';
 import type { TargetTable } from '../target-table';

@@ -74,7 +74,7 @@ function unnestSelect(columns: ColumnSchema[], types: ColumnTypes): string {
 function columnArrays(columns: ColumnSchema[], types: ColumnTypes, rows: Record<string, unknown>[]): string[] {
   return columns.map((c) => {
     const nested = isArrayType(typeOf(c, types));
-    const parts: string[] = new Array(rows.length);
+    const parts = new Array<string>(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const v = toPostgres(rows[i][c.name], c);
       parts[i] = v === null ? 'NULL' : element(nested && Array.isArray(v) ? arrayLiteral(v) : v);

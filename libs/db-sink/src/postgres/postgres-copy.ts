@@ -74,8 +74,8 @@ export class CopyInserts {
  */
 export function copyText(columns: ColumnSchema[], types: ColumnTypes, rows: Record<string, unknown>[]): string {
   const arrays = columns.map((c) => (types.get(c.name) ?? '').endsWith('[]'));
-  const lines: string[] = new Array(rows.length);
-  const fields: string[] = new Array(columns.length);
+  const lines = new Array<string>(rows.length);
+  const fields = new Array<string>(columns.length);
   for (let r = 0; r < rows.length; r++) {
     for (let i = 0; i < columns.length; i++) {
       const v = toPostgres(rows[r][columns[i].name], columns[i]);

@@ -9,7 +9,7 @@ export function toPostgres(value: unknown, column: ColumnSchema): unknown {
     case 'json':
       return stringifyExact(value);
     case 'bytea':
-      return Buffer.from(String(value), 'base64');
+      return Buffer.from(scalarText(value), 'base64');
     case 'bool':
       return value === true;
     case 'array':

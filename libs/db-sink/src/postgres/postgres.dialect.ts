@@ -1,14 +1,11 @@
 import { Client, type QueryResult } from 'pg';
 import type { ColumnSchema } from '@tributary/schema-registry';
+import type { StoredOffset, TargetColumn, TargetDialect, TargetTimeouts } from '../target-dialect';
 import {
   CLIENT_GUARD_MS,
   DEFAULT_TARGET_TIMEOUTS,
   endOrDestroy,
   IncompatibleTargetError,
-  StoredOffset,
-  TargetColumn,
-  TargetDialect,
-  TargetTimeouts,
   unlessAborted,
 } from '../target-dialect';
 import { targetTableKey, type TargetTable } from '../target-table';
@@ -16,7 +13,8 @@ import { KeylessRows, type Statement } from '../keyless-rows';
 import { POSTGRES_KEYLESS } from './postgres-keyless';
 import { postgresNameProblem } from './postgres-names';
 import { postgresColumnType } from './postgres-types';
-import { BatchStatement, ColumnTypes, deleteStatement, upsertStatement } from './postgres-batch';
+import type { BatchStatement, ColumnTypes } from './postgres-batch';
+import { deleteStatement, upsertStatement } from './postgres-batch';
 import { CopyInserts } from './postgres-copy';
 
 /** Named statements kept per session; beyond it, batch statements are parsed each time. */
@@ -101,7 +99,7 @@ export class PostgresDialect implements TargetDialect {
   }
 
   async lockOffset(group: string, topic: string, partition: number): Promise<StoredOffset | undefined> {
-    const { rows } = await this.client.query(this.lockSql('$1', '$2', '$3'), [group, topic, partition]);
+    const { rows } = await this.client.query<OffsetRow>(this.lockSql('$1', '$2', '$3'), [group, topic, partition]);
     return storedOffset(rows);
   }
 
@@ -119,7 +117,7 @@ export class PostgresDialect implements TargetDialect {
   async beginAndLockOffset(group: string, topic: string, partition: number): Promise<StoredOffset | undefined> {
     const [, lock] = (await this.client.query(
       `BEGIN; ${this.lockSql(this.literal(group), this.literal(topic), String(Math.trunc(partition)))}`,
-    )) as unknown as QueryResult[];
+    )) as unknown as QueryResult<OffsetRow>[];
     return storedOffset(lock.rows);
   }
 
@@ -306,6 +304,12 @@ export class PostgresDialect implements TargetDialect {
   }
 }
 
-function storedOffset(rows: { next_offset: string; topic_incarnation: string | null }[]): StoredOffset | undefined {
+/** A row of the target's tributary_offsets as the lock query returns it. */
+interface OffsetRow {
+  next_offset: string;
+  topic_incarnation: string | null;
+}
+
+function storedOffset(rows: OffsetRow[]): StoredOffset | undefined {
   return rows.length ? { nextOffset: BigInt(rows[0].next_offset), topicIncarnation: rows[0].topic_incarnation } : undefined;
 }

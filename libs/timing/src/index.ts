@@ -1,0 +1,2 @@
+export { backoffDelay, NO_JITTER } from './backoff';
+export { sleep, sleepUnlessAborted } from './sleep';
