@@ -102,7 +102,10 @@ export class Snapshotter {
     this.wake?.();
     this.deps.exchange.close(this.run);
     // A statement still running would keep its backend, and its snapshot, after the connection ends.
-    await this.statement?.cancel().catch(() => undefined);
+    await this.statement?.cancel().catch((error: Error) => {
+      this.logger.warn(`cancelling the running chunk read failed (it ends with its statement_timeout): ${error.message}`);
+    });
+    // The session is being dropped either way; an error ending it says nothing the cancel did not.
     await this.client?.end().catch(() => undefined);
     await this.loop;
   }
