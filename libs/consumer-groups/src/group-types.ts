@@ -1,3 +1,5 @@
+import type { PartitionRef } from './assignment';
+
 /** `earliest`, `latest`, or an ISO 8601 time: the first message appended at or after it. */
 export type StartFrom = string;
 export type ResetPolicy = 'earliest' | 'latest' | 'fail';
@@ -46,4 +48,33 @@ export class GroupDeletedError extends Error {
     super(reason === 'deleted' ? `group "${group}" no longer exists` : `group "${group}" changed since this member started`);
     this.name = 'GroupDeletedError';
   }
+}
+
+export interface HeartbeatResult {
+  /** Partitions this member owns now (including ones it should hand over). */
+  owned: Lease[];
+  /** Owned partitions the assignment gives to someone else: finish, commit, then release them. */
+  revoke: PartitionRef[];
+  members: number;
+  /** An operator paused the group: members keep their leases but consume nothing. */
+  paused: boolean;
+}
+
+export interface PartitionBounds {
+  /** First retained offset (equal to `end` when the partition is empty). */
+  earliest: bigint;
+  /** Log end offset: the next offset to be written. */
+  end: bigint;
+}
+
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  committed: string;
+  end: string;
+  lag: string;
+  owner: string | null;
+  generation: string;
+  status: string;
+  statusDetail: string | null;
 }

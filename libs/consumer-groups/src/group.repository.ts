@@ -2,46 +2,12 @@ import type { Pool, PoolClient } from 'pg';
 import type { PartitionRef } from './assignment';
 import { assignPartitions, partitionId } from './assignment';
 import type { ConsumedMessage } from '@tributary/sink-contract';
-import type { GroupDefinition, Lease } from './group-types';
+import type { GroupDefinition, HeartbeatResult, Lease, PartitionBounds, PartitionLag } from './group-types';
+import { consumed } from './consumed-messages';
+import { globToLike } from './topic-patterns';
 import { GroupDeletedError, StaleMemberError } from './group-types';
 import { withTransaction } from '@tributary/store';
-import {
-  BATCH_COLUMNS,
-  batchesInRange,
-  EARLIEST_OFFSET,
-  offsetAppendedSince,
-  topicIncarnation,
-  unpackBatches,
-} from '@tributary/topic-log';
-
-export interface HeartbeatResult {
-  /** Partitions this member owns now (including ones it should hand over). */
-  owned: Lease[];
-  /** Owned partitions the assignment gives to someone else: finish, commit, then release them. */
-  revoke: PartitionRef[];
-  members: number;
-  /** An operator paused the group: members keep their leases but consume nothing. */
-  paused: boolean;
-}
-
-export interface PartitionBounds {
-  /** First retained offset (equal to `end` when the partition is empty). */
-  earliest: bigint;
-  /** Log end offset: the next offset to be written. */
-  end: bigint;
-}
-
-export interface PartitionLag {
-  topic: string;
-  partition: number;
-  committed: string;
-  end: string;
-  lag: string;
-  owner: string | null;
-  generation: string;
-  status: string;
-  statusDetail: string | null;
-}
+import { BATCH_COLUMNS, batchesInRange, EARLIEST_OFFSET, offsetAppendedSince, topicIncarnation } from '@tributary/topic-log';
 
 /** What fetched messages carry of their topic ($1): its partition count and incarnation. */
 const TOPIC_COLUMNS = `(SELECT partitions FROM tributary.topics WHERE name = $1) AS partitions, ${topicIncarnation('$1')} AS topic_incarnation`;
@@ -392,21 +358,4 @@ export class GroupRepository {
   private transaction<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
     return withTransaction(this.pool, fn);
   }
-}
-
-/** `src.public.*` -> `src.public.%`, with LIKE's own wildcards escaped. */
-export function globToLike(pattern: string): string {
-  return pattern.replace(/[\\%_]/g, (c) => `\\${c}`).replace(/\*/g, '%');
-}
-
-/** Messages of batch rows (BATCH_COLUMNS plus the topic's partition count) as consumers get them. */
-function consumed(rows: Record<string, unknown>[], keep: (offset: bigint) => boolean): ConsumedMessage[] {
-  const partitions = rows.length ? (rows[0].partitions as number) : 0;
-  const topicIncarnation = rows.length ? ((rows[0].topic_incarnation as string | null) ?? undefined) : undefined;
-  return unpackBatches(rows, keep).map((m) => {
-    // A snapshot row's message is kept as it is (its envelope is rendered only when read): one object per row.
-    if (m.snapshotRow) return Object.assign(m, { partitions, topicIncarnation });
-    const { topic, partition, offset, key, envelope, appendedAt } = m;
-    return { topic, partition, offset, key, envelope, appendedAt, partitions, topicIncarnation };
-  });
 }

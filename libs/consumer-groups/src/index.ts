@@ -1,6 +1,8 @@
 export { OffsetTracker } from './offset-tracker';
 export { assignPartitions, partitionId, type PartitionRef } from './assignment';
-export { GroupRepository, globToLike, type HeartbeatResult, type PartitionBounds, type PartitionLag } from './group.repository';
+export { GroupRepository } from './group.repository';
+export { globToLike } from './topic-patterns';
+export type { HeartbeatResult, PartitionBounds, PartitionLag } from './group-types';
 export { GroupMember, type OwnedPartition } from './group-member';
 export { GroupAdminError, GroupAdminRepository, type OffsetReset, type ResetTarget } from './group-admin.repository';
 export { GroupGaugesRepository } from './group-gauges.repository';
