@@ -236,7 +236,7 @@ describe('database sinks mirror tables without a primary key', () => {
   const pgTarget = <T extends Record<string, unknown>>(sql: string) => bed.cluster.query<T>('target', sql);
   const myTarget = <T>(sql: string) => mariadbQuery<T>(mysqlUrl as string, sql);
 
-  /** Both targets hold the same multiset of rows as the bed.source, for `columns` of `table`. */
+  /** Both targets hold the same multiset of rows as the source, for `columns` of `table`. */
   async function expectConverged(table: string, columns: string): Promise<void> {
     const expected = multiset((await bed.cluster.query('src', `SELECT ${columns} FROM ${table}`)).map(Object.values));
     expect(multiset((await pgTarget(`SELECT ${columns} FROM ${table}`)).map(Object.values))).toEqual(expected);
@@ -253,7 +253,7 @@ describe('database sinks mirror tables without a primary key', () => {
   }
 
   it('rows that differ in one column only: the one changed is the one the source changed', async () => {
-    // Per column, a look-alike first (which a loose comparison would take), then the row the bed.source changes.
+    // Per column, a look-alike first (which a loose comparison would take), then the row the source changes.
     const pairs: [string, string, string][] = [
       ['t', `'A'`, `'a'`],
       ['t', `'a '`, `'a'`],

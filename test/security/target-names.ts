@@ -132,7 +132,7 @@ describe('target names: a source table name never leaves its one identifier', ()
         `${group} to report its block`,
       );
     expect(await blocked('trail-my')).toMatch(
-      /bed.source table odd\."trail " cannot be written to target table "trail ": the table name "trail " ends with a space/,
+      /source table odd\."trail " cannot be written to target table "trail ": the table name "trail " ends with a space/,
     );
     expect(await blocked('twins-my')).toMatch(/the column names "Name" and "name" differ only in case/);
     const odd = await mariadbQuery(

@@ -82,8 +82,9 @@ export class PostgresDialect implements TargetDialect {
          PRIMARY KEY (group_name, topic, partition))`,
       )
       .catch((error: { code?: string }) => {
-        // Two sinks creating it at once: IF NOT EXISTS does not cover the race, the loser sees a duplicate.
-        if (error.code !== '23505' && error.code !== '42P07') throw error;
+        // Two sessions creating it at once: IF NOT EXISTS does not cover the race, and the loser sees a
+        // duplicate key (23505), relation (42P07) or row type (42710, "type ... already exists").
+        if (error.code !== '23505' && error.code !== '42P07' && error.code !== '42710') throw error;
       });
     // Tables made before incarnations were stored get the column in place (nullable: no rewrite). Only
     // when missing: ADD COLUMN IF NOT EXISTS would still wait for the table's exclusive lock.
