@@ -15,4 +15,10 @@ export interface ConsumedMessage {
   topicIncarnation?: string;
   /** An `r` message of a snapshot: its row's stored fields, for sinks that write them without the envelope. */
   snapshotRow?: SnapshotRow;
+  /**
+   * Where the group's `route` sends this message, when it has one: a database sink's target table
+   * (`schema.table` or `table`), a broker sink's subject, stream key or routing key, a webhook's URL path
+   * (appended to the configured URL). Absent: the sink's own default for the message's table.
+   */
+  route?: string;
 }
