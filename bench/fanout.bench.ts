@@ -9,7 +9,7 @@
  *
  * Receivers are node:http servers in this process on loopback. Environment: BENCH_RATE (200 transactions/s),
  * BENCH_SECONDS (60), BENCH_DOWN_SECONDS (60), BENCH_DOWN_MODE (503 or refuse), BENCH_KEYS (200),
- * BENCH_CATCHUP_TIMEOUT_SECONDS (300).
+ * BENCH_CATCHUP_TIMEOUT_SECONDS (300), BENCH_POSTGRES=bundled (Postgres 18 instead of the system's 15).
  */
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -39,7 +39,15 @@ const KEYS = positiveEnv('BENCH_KEYS', 200);
 const CATCHUP_TIMEOUT_MS = positiveEnv('BENCH_CATCHUP_TIMEOUT_SECONDS', 300) * 1000;
 const DOWN_MODE = (process.env.BENCH_DOWN_MODE ?? '503') as '503' | 'refuse';
 if (DOWN_MODE !== '503' && DOWN_MODE !== 'refuse') throw new Error('BENCH_DOWN_MODE: 503 or refuse');
-const KNOBS = ['BENCH_RATE', 'BENCH_SECONDS', 'BENCH_DOWN_SECONDS', 'BENCH_DOWN_MODE', 'BENCH_KEYS', 'BENCH_APP_NODE_ARGS'];
+const KNOBS = [
+  'BENCH_RATE',
+  'BENCH_SECONDS',
+  'BENCH_DOWN_SECONDS',
+  'BENCH_DOWN_MODE',
+  'BENCH_KEYS',
+  'BENCH_APP_NODE_ARGS',
+  'BENCH_POSTGRES',
+];
 const CONSUMERS = 4;
 const SLOT = 'tributary_fan';
 const TARGETS = { p99: 50, p50: 15, retainedMb: 1, catchUp: 3_000, rssMb: 150 };
@@ -439,7 +447,7 @@ ${factsMarkdown(
     Workload: `${RATE} single-row transactions/s (\`UPDATE\` of one of ${KEYS} rows), ${SECONDS} s steady, ${DOWN_SECONDS} s with ${names[CONSUMERS - 1]} down (${DOWN_MODE === '503' ? 'answering 503' : 'refusing connections'}), then healed; ${fmt(r.written)} transactions in all`,
     Tributary: `the all-in-one app, ${CONSUMERS} webhook groups on the table, every setting at its default (\`allowPrivateNetworks: true\` for loopback)`,
   },
-  'npm run bench:fanout   # BENCH_RATE, BENCH_SECONDS, BENCH_DOWN_SECONDS, BENCH_DOWN_MODE=503|refuse, BENCH_KEYS (recorded here only with BENCH_WRITE=1)',
+  'npm run bench:fanout   # BENCH_RATE, BENCH_SECONDS, BENCH_DOWN_SECONDS, BENCH_DOWN_MODE=503|refuse, BENCH_KEYS, BENCH_POSTGRES=bundled (recorded here only with BENCH_WRITE=1)',
 )}
 
 ${loadNote}
@@ -473,8 +481,8 @@ ${targets.markdown()}
 - After a warm-up (every consumer has received a message and every group's 4 members hold a partition each), the steady
   phase's latencies are taken, then those of the healthy consumers while ${names[CONSUMERS - 1]} fails every request. The
   writes go on throughout. Retained WAL: \`pg_current_wal_lsn() − restart_lsn\` (what the slot keeps) and \`− confirmed_flush_lsn\` (what capture has not
-  acknowledged) of the source slot every 500 ms; restart_lsn moves only at the server's running-transactions records, so it is
-  shown for the steady phase too (the platform
+  acknowledged) of the source slot every 500 ms; restart_lsn moves only at running-transactions records (the server's own every
+  15 s; on Postgres 16+ also capture's, one a second), so it is shown for the steady phase too (the platform
   database is on the same cluster, so its WAL counts too). RSS: \`VmHWM\`/\`VmRSS\` of the app process.
 - Catch-up: from the moment the endpoint answers again until it has received every message written before that moment
   (the backoff and the circuit breaker's cooldown included; the first delivery after healing shows how much of it that is).`,

@@ -120,7 +120,13 @@ describe('webhook subscriptions', () => {
     await repo.upsertGroup(config);
     const member = new GroupMember(repo, config, 'test');
     await member.heartbeat(true);
-    const sink = new WebhookSink({ group: config.name, config: config.sink, pool: platform.pool });
+    // As webhookSinkKind builds it: a paused endpoint's messages wait up to the max backoff.
+    const sink = new WebhookSink({
+      group: config.name,
+      config: config.sink,
+      pool: platform.pool,
+      holdWhilePausedMs: config.retry.maxBackoffMs,
+    });
     sinks.push(sink);
     const runner = new GroupRunner(member, config, repo, sink, notifier);
     runners.push(runner);
@@ -338,6 +344,44 @@ describe('webhook subscriptions', () => {
     expect(breaker.state).toBe('closed');
     await breaker.admit(fakeSleep);
     expect(slept).toHaveLength(3);
+  });
+
+  it('an outage longer than the retry schedule: messages wait for the circuit, spend no attempts, flow on the first good probe', async () => {
+    await platform.createTopic('wh.outage', 1);
+    await platform.produce('wh.outage', 1, 40, 4); // 4 keys: several key lanes wait at once
+    const endpoint = await receiver();
+    let down = true;
+    endpoint.reply = () => (down ? { status: 503 } : { status: 204 });
+    await run(
+      webhookGroup(
+        'wh-outage',
+        ['wh.outage'],
+        { url: endpoint.url, circuitBreaker: { failureThreshold: 1, cooldownMs: 50, maxCooldownMs: 100 } },
+        // Without the hold the first failure would cost a 30-60 s backoff and the third a dead letter.
+        { retry: { maxAttempts: 3, initialBackoffMs: 60_000, maxBackoffMs: 120_000 } },
+      ),
+    );
+    await waitFor(() => endpoint.received.length >= 12, 'a dozen probes of the dead endpoint');
+    expect(endpoint.received.every((r) => endpoint.answered.get(r.n) === 503 || endpoint.answered.get(r.n) === undefined)).toBe(
+      true,
+    );
+    expect((await hooks.status('wh-outage'))?.status).toBe('paused');
+    down = false;
+    await waitFor(caughtUp('wh-outage'), 'the backlog to be delivered on the first successful probe');
+
+    // Every request was the messages' first attempt: the outage spent none, so no backoff was slept either.
+    expect(new Set(endpoint.received.map((r) => r.headers['tributary-attempt']))).toEqual(new Set(['1']));
+    const { rows } = await platform.pool.query(
+      `SELECT count(*)::int AS n FROM tributary.dead_letters WHERE group_name = 'wh-outage'`,
+    );
+    expect(rows[0].n).toBe(0);
+    const delivered = endpoint.received.filter((r) => endpoint.answered.get(r.n) === 204);
+    expect(new Set(delivered.map((r) => r.headers['webhook-id'])).size).toBe(40);
+    for (let k = 0; k < 4; k++) {
+      const seqs = delivered.filter((r) => keyOf(r) === k).map(seqOf);
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b)); // per key in offset order
+    }
+    await waitFor(async () => (await hooks.status('wh-outage'))?.status === 'active', 'the subscription to be active again');
   });
 
   it('dead-letters after the last attempt with every attempt, moves on, and replays (API: dead letter, range, since)', async () => {

@@ -19,11 +19,13 @@ export class BenchCluster {
   ) {}
 
   /**
-   * Starts the system Postgres (15 on the reference machine) when installed, otherwise the bundled 18.
-   * As root, Postgres runs as the `postgres` user, so the temp folder is made world-readable.
+   * Starts the system Postgres (15 on the reference machine) when installed, otherwise the bundled 18;
+   * `BENCH_POSTGRES=bundled` takes the bundled 18 anyway (what differs on 16+: a slot's restart_lsn
+   * follows capture's acknowledgements, see docs/internals.md). As root, Postgres runs as the `postgres`
+   * user, so the temp folder is made world-readable.
    */
   static async start(settings: Record<string, string> = {}): Promise<BenchCluster> {
-    const systemDir = systemBinDir();
+    const systemDir = process.env.BENCH_POSTGRES === 'bundled' ? undefined : systemBinDir();
     const binDir = systemDir ?? bundledBinDir();
     const root = mkdtempSync(join(tmpdir(), 'tributary-bench-pg-'));
     chmodSync(root, 0o755);

@@ -5,6 +5,7 @@ export { SlotLostError, SourceConfigurationError } from './capture-errors';
 export { ResyncRefusedError, resyncSource, type ResyncResult } from './source-resync';
 export { SourcePreparer } from './source-preparer';
 export { SourceReadings, type SourceReading } from './source-readings';
+export { canLogStandbySnapshots } from './slot-acknowledger';
 // The pure pieces (change routing, envelopes, pgoutput values), exported for their unit tests and the benches.
 export { ChangeRouter, openTransaction, type OpenTransaction, type RowChange } from './change-router';
 export { envelopeParts, renderEnvelope } from './envelope';

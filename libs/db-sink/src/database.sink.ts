@@ -166,7 +166,16 @@ export class DatabaseSink implements Sink {
     changes: { offset: bigint; change: RowChange }[],
     where: { partition: number; partitions: number },
   ): Promise<SkippedChange[]> {
-    const table = (c: RowChange) => this.resolved.get(tableId(c)) ?? undefined;
+    // Looked up several times per change, and a batch's changes are mostly of one table: the last one is kept.
+    let last: RowChange | undefined;
+    let lastTable: ResolvedTable | undefined;
+    const table = (c: RowChange) => {
+      if (!last || c.table !== last.table || c.schema !== last.schema || c.source !== last.source) {
+        lastTable = this.resolved.get(tableId(c)) ?? undefined;
+        last = c;
+      }
+      return lastTable;
+    };
     // Steps carry the source table's own resolution: two source tables mapped to one target keep their own columns.
     const steps = planChanges(
       changes.map(({ change }) => this.project(change, table(change))),

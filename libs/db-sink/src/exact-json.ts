@@ -61,9 +61,17 @@ function inexactNumbers(text: string): number[] | undefined {
       i = close;
     } else if (c === 45 /* - */ || (c >= 48 && c <= 57)) {
       let j = i + 1;
+      let digitsOnly = c !== 45;
       for (; j < end; j++) {
         const n = text.charCodeAt(j);
-        if (!((n >= 48 && n <= 57) || n === 46 || n === 101 || n === 69 || n === 43 || n === 45)) break;
+        if (n >= 48 && n <= 57) continue;
+        if (!(n === 46 || n === 101 || n === 69 || n === 43 || n === 45)) break;
+        digitsOnly = false;
+      }
+      // The common case without a string: 1 to 15 digits, no leading zero, which a double always reproduces.
+      if (digitsOnly && j - i <= 15 && (c !== 48 || j - i === 1)) {
+        i = j - 1;
+        continue;
       }
       const token = text.slice(i, j);
       if (String(Number(token)) !== token) {

@@ -2,6 +2,8 @@ import { backoffDelay, NO_JITTER } from '@tributary/timing';
 import type { Sleeper } from './delivery-wait';
 
 const PROBE_POLL_MS = 100;
+/** An endpoint's `Retry-After` is honoured for the probe up to this (a misread date must not pause it for days). */
+const MAX_RETRY_AFTER_MS = 3_600_000;
 
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
@@ -71,12 +73,14 @@ export class CircuitBreaker {
     this.endProbe();
   }
 
-  failed(reason: string): void {
+  /** A failed request; `retryAfterMs` (the endpoint's `Retry-After`) makes an opening circuit wait at least that long. */
+  failed(reason: string, retryAfterMs?: number): void {
     this.failures++;
     const wasProbe = this.state === 'half-open' && this.probing;
     if (wasProbe || (this.state === 'closed' && this.failures >= this.options.failureThreshold)) {
       this.state = 'open';
-      this.openUntil = this.now() + backoffDelay(++this.opens, this.options.cooldownMs, this.options.maxCooldownMs, NO_JITTER);
+      const cooldown = backoffDelay(++this.opens, this.options.cooldownMs, this.options.maxCooldownMs, NO_JITTER);
+      this.openUntil = this.now() + Math.max(cooldown, Math.min(retryAfterMs ?? 0, MAX_RETRY_AFTER_MS));
       const detail =
         `${wasProbe ? 'probe failed' : `${this.failures} consecutive failures`} (last: ${reason}); ` +
         `paused until ${new Date(this.openUntil).toISOString()}`;

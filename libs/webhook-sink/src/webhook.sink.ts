@@ -19,6 +19,12 @@ export interface WebhookSinkOptions {
   pool: Pool;
   /** `replay` sinks have their own endpoint state and log their attempts as replays. */
   kind?: AttemptKind;
+  /**
+   * How long one deliver call waits for an endpoint whose circuit is open before its failure counts as an
+   * attempt (the group's `retry.maxBackoffMs`: an outage costs a message at most one attempt per max
+   * backoff, so the retry schedule still ends, in dead letters, for an endpoint that never heals). 0: no hold.
+   */
+  holdWhilePausedMs?: number;
 }
 
 /**
@@ -93,12 +99,31 @@ export class WebhookSink implements Sink {
     else await this.state.close();
   }
 
-  /** One request: waits for the circuit and the rate limit, signs, posts, logs the attempt, judges. */
+  /**
+   * Sends one request, and while the endpoint is paused (the circuit is open) sends it again each time the
+   * circuit lets a probe through, for up to `holdWhilePausedMs`. A failure of a paused endpoint is the
+   * endpoint's, not the message's: were it thrown, every message would spend its attempts on an outage
+   * and sleep the retry backoff (16-32 s after a minute) past the moment the endpoint heals. Held here,
+   * the partition resumes with the successful probe, and the message's attempts count only what failed
+   * while the endpoint took requests.
+   */
   private async send(messages: ConsumedMessage[], context?: DeliveryContext): Promise<void> {
     const state = this.state;
     if (state.disabled && this.attemptKind === 'delivery' && (await state.stillDisabled())) {
       throw new WebhookDeliveryError(`subscription disabled: ${state.disabled}`, undefined, DISABLED_POLL_MS, true);
     }
+    const holdUntil = Date.now() + (this.options.holdWhilePausedMs ?? 0);
+    for (;;) {
+      const failure = await this.request(messages, context);
+      if (!failure) return;
+      const paused = state.breaker.state !== 'closed' && !failure.blockPartition;
+      if (!paused || Date.now() >= holdUntil) throw failure;
+    }
+  }
+
+  /** One request: waits for the circuit and the rate limit, signs, posts, logs the attempt; the failure, if any. */
+  private async request(messages: ConsumedMessage[], context?: DeliveryContext): Promise<WebhookDeliveryError | undefined> {
+    const state = this.state;
     // The waits (an open circuit, the rate limit) are set up only when there is one to wait out.
     const sleep = state.breaker.state !== 'closed' || state.limiter ? sleeperFor(context?.signal, context?.wait) : undefined;
     if (sleep && state.breaker.state !== 'closed') await state.breaker.admit(sleep);
@@ -106,20 +131,7 @@ export class WebhookSink implements Sink {
     const { id, body } = buildPayload(messages, this.batched);
     try {
       if (sleep && state.limiter) await state.limiter.take(sleep);
-      const timestamp = Math.floor(Date.now() / 1_000);
-      const first = messages[0];
-      const last = messages[messages.length - 1];
-      // The subscription's own headers, content type and user agent are the client's fixed ones.
-      const headers: Record<string, string> = {
-        'webhook-id': id,
-        'webhook-timestamp': String(timestamp),
-        'webhook-signature': signatureHeader(this.keys, id, timestamp, body),
-        'tributary-topic': first.topic,
-        'tributary-partition': String(first.partition),
-        'tributary-offset': first === last ? String(first.offset) : `${first.offset}-${last.offset}`,
-        'tributary-attempt': String(context?.attempt ?? 1),
-      };
-      outcome = await state.client.post(headers, body, this.options.config.timeoutMs);
+      outcome = await state.client.post(this.headers(messages, id, body, context), body, this.options.config.timeoutMs);
     } catch (error) {
       state.breaker.released();
       throw error instanceof DeliveryAbortedError ? error : new WebhookDeliveryError((error as Error).message);
@@ -147,17 +159,37 @@ export class WebhookSink implements Sink {
     if (logging) await logging; // a failure is written before it is reported; a success only under backpressure
     if (ok) {
       state.breaker.succeeded();
-      return;
+      return undefined;
     }
-    const message = reason as string;
-    state.breaker.failed(message);
-    if (outcome.status === 410) {
-      await state.disable(`the endpoint answered 410 Gone at ${new Date().toISOString()}`);
-      throw new WebhookDeliveryError(`${message}: subscription disabled`, 410, DISABLED_POLL_MS, true);
-    }
+    return this.judge(outcome, reason as string);
+  }
+
+  /** The failure of an answered-but-failed request (or of none): 410 disables the subscription. */
+  private async judge(outcome: HttpOutcome, message: string): Promise<WebhookDeliveryError> {
     const retryAfterMs =
       outcome.status === 429 || outcome.status === 503 ? parseRetryAfter(outcome.headers?.['retry-after']) : undefined;
-    throw new WebhookDeliveryError(message, outcome.status, retryAfterMs);
+    this.state.breaker.failed(message, retryAfterMs);
+    if (outcome.status === 410) {
+      await this.state.disable(`the endpoint answered 410 Gone at ${new Date().toISOString()}`);
+      return new WebhookDeliveryError(`${message}: subscription disabled`, 410, DISABLED_POLL_MS, true);
+    }
+    return new WebhookDeliveryError(message, outcome.status, retryAfterMs);
+  }
+
+  private headers(messages: ConsumedMessage[], id: string, body: string, context?: DeliveryContext): Record<string, string> {
+    const timestamp = Math.floor(Date.now() / 1_000);
+    const first = messages[0];
+    const last = messages[messages.length - 1];
+    // The subscription's own headers, content type and user agent are the client's fixed ones.
+    return {
+      'webhook-id': id,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signatureHeader(this.keys, id, timestamp, body),
+      'tributary-topic': first.topic,
+      'tributary-partition': String(first.partition),
+      'tributary-offset': first === last ? String(first.offset) : `${first.offset}-${last.offset}`,
+      'tributary-attempt': String(context?.attempt ?? 1),
+    };
   }
 }
 

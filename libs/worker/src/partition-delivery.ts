@@ -11,6 +11,12 @@ export interface PartitionControls {
   live(): boolean;
 }
 
+/** An attempt at a message that failed (in a key lane), and when (Date.now()). */
+export interface FailedAttempt {
+  error: Error;
+  at: number;
+}
+
 /**
  * One partition's deliveries and their failure policy: retries with backoff and jitter, then one message
  * at a time so only a poison message meets the policy, then dead letters or a block. A deliver call holds
@@ -30,7 +36,7 @@ export class PartitionDelivery {
    * only the failing message meets the failure policy. Returns the leading messages that are done
    * (delivered or dead-lettered); fewer than the batch when blocked or stopping, to keep order.
    */
-  async deliver(batch: ConsumedMessage[], controller: AbortController, failedOnce?: Error): Promise<ConsumedMessage[]> {
+  async deliver(batch: ConsumedMessage[], controller: AbortController, failedOnce?: FailedAttempt): Promise<ConsumedMessage[]> {
     const { config, sink } = this.scope;
     const { maxAttempts } = config.retry;
     const error = failedOnce
@@ -71,12 +77,22 @@ export class PartitionDelivery {
     return this.tryDeliver([message], 1, controller);
   }
 
-  /** The attempts left after a first one that failed (in a key lane), the first backoff included; the error that stands. */
-  private async retryAfter(batch: ConsumedMessage[], first: Error, controller: AbortController): Promise<Error | undefined> {
+  /**
+   * The attempts left after a first one that failed (in a key lane), the first backoff included; the error
+   * that stands. The backoff counts from the failure: the message's turn may come long after it (the lanes
+   * waited for a paused endpoint meanwhile), and sleeping it again then would hold the partition up twice.
+   */
+  private async retryAfter(
+    batch: ConsumedMessage[],
+    failed: FailedAttempt,
+    controller: AbortController,
+  ): Promise<Error | undefined> {
     const { maxAttempts } = this.scope.config.retry;
+    const first = failed.error;
     if (maxAttempts <= 1 || (first as SinkFailure).blockPartition) return first;
     this.scope.stats.retries++;
-    await this.controls.sleep(this.retryDelay(first, 1));
+    const left = this.retryDelay(first, 1) - (Date.now() - failed.at);
+    if (left > 0) await this.controls.sleep(left);
     return this.tryDeliver(batch, maxAttempts - 1, controller, 2);
   }
 

@@ -3,7 +3,7 @@ import type { ConsumedMessage } from '@tributary/sink-contract';
 import { backoffDelay, sleepUnlessAborted } from '@tributary/timing';
 import { deliverInKeyLanes } from './key-lanes';
 import { OffsetCommitter } from './offset-committer';
-import { PartitionDelivery } from './partition-delivery';
+import { PartitionDelivery, type FailedAttempt } from './partition-delivery';
 import type { RunnerScope } from './runner-scope';
 
 /**
@@ -180,13 +180,13 @@ export class PartitionLoop {
    */
   private async processInKeyLanes(batch: ConsumedMessage[], lanes: number): Promise<void> {
     let pending = batch;
-    const failed = new Map<ConsumedMessage, Error>();
+    const failed = new Map<ConsumedMessage, FailedAttempt>();
     while (pending.length && this.live()) {
       pending = await this.inFlightAs(new AbortController(), (controller) =>
         deliverInKeyLanes(pending, lanes, async (m) => {
           if (failed.has(m)) return false; // its further attempts are the failure policy's, when its turn comes
           const error = await this.delivery.deliverOnce(m, controller);
-          if (error) failed.set(m, error);
+          if (error) failed.set(m, { error, at: Date.now() });
           else this.acknowledge([m]);
           return !error;
         }),

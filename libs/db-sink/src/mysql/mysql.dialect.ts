@@ -1,4 +1,4 @@
-import { createConnection, type Connection, type QueryOptions } from 'mysql2/promise';
+import { createConnection, format, type Connection, type QueryOptions } from 'mysql2/promise';
 import type { ColumnSchema } from '@tributary/schema-registry';
 import type { StoredOffset, TargetColumn, TargetDialect, TargetTimeouts } from '../target-dialect';
 import {
@@ -29,6 +29,15 @@ const LOCK_OFFSET =
 const SAVE_OFFSET = `INSERT INTO tributary_offsets (group_name, topic, \`partition\`, next_offset, topic_incarnation) VALUES (?, ?, ?, ?, ?)
        ON DUPLICATE KEY UPDATE next_offset = VALUES(next_offset), updated_at = CURRENT_TIMESTAMP(6),
           topic_incarnation = COALESCE(VALUES(topic_incarnation), topic_incarnation)`;
+
+/**
+ * The driver's own formatting, skipped for a statement without parameters: it scans every statement for
+ * `?` placeholders, so a batch's upsert (hundreds of kB of values, escaped already) was read once more,
+ * character by character, for nothing (4 % of the MySQL sink's CPU per row in bench:sink's profile).
+ */
+function formatParameters(sql: string, values?: Parameters<typeof format>[1]): string {
+  return values === undefined || (Array.isArray(values) && values.length === 0) ? sql : format(sql, values, false, 'Z');
+}
 
 /**
  * MySQL/MariaDB target: upserts with ON DUPLICATE KEY UPDATE, truncates as DELETE (TRUNCATE would
@@ -65,6 +74,7 @@ export class MysqlDialect implements TargetDialect {
       // The offset lock rides with START TRANSACTION and the offset save with COMMIT. Every value still
       // goes through the driver's escaping, never into the text as it is.
       multipleStatements: true,
+      queryFormat: formatParameters,
     });
     conn.on('error', () => undefined); // surfaced by the next query
     const dialect = new MysqlDialect(conn, timeouts.statementMs + CLIENT_GUARD_MS);
