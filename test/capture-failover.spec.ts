@@ -87,6 +87,8 @@ describe('failover slots', () => {
     expect(created.status).toBe(201);
     expect(created.body.failover).toBe(true);
     await waitFor(async () => (await capture())?.state === 'streaming', 'capture to stream');
+    // The export (`tributary export`, GET /api/v1/config) keeps it, so `apply` takes it back unchanged.
+    expect((await call('GET', '/api/v1/config')).body.sources).toMatchObject([{ name: 'src', failover: true }]);
     const [slot] = await primary.query('src', `SELECT failover FROM pg_replication_slots WHERE slot_name = 'tributary_src'`);
     expect(slot).toEqual({ failover: true });
     const status = (await call('GET', '/api/v1/sources/src')).body;
@@ -137,7 +139,9 @@ describe('failover slots', () => {
     await write(standby, 2_000, 200);
     await sinksCaughtUp(standby, 'src', 'tributary_src', repo, ['to-pg']);
     expect(await rows(cluster, 'target')).toEqual(await rows(standby, 'src'));
-    expect((await rows(standby, 'src')).some((r) => Number(r.id) >= 2_000)).toBe(true);
+    const ids = (await rows(standby, 'src')).map((r) => Number(r.id));
+    expect(ids.some((id) => id >= 1_000 && id < 2_000)).toBe(true); // written just before the failover
+    expect(ids.some((id) => id >= 2_000)).toBe(true);
     const twice = await cluster.query('target', 'SELECT id, version FROM applied GROUP BY 1, 2 HAVING count(*) > 1');
     expect(twice).toEqual([]);
     expect((await call('GET', '/api/v1/sources/src')).body.failover.slotFailover).toBe(true);
