@@ -109,12 +109,15 @@ describe('failover slots', () => {
     const repo = new GroupRepository(platform.pool);
     await write(primary, 1, 300);
     await sinksCaughtUp(primary, 'src', 'tributary_src', repo, ['to-pg']);
+    // A copy that is still temporary (the primary's slot not yet past where the copy starts) is dropped at
+    // promotion: only a persistent one counts.
     await waitFor(async () => {
-      const [synced] = await standby.query<{ synced: boolean }>(
+      const [copy] = await standby.query<{ ok: boolean }>(
         'src',
-        `SELECT synced FROM pg_replication_slots WHERE slot_name = 'tributary_src'`,
+        `SELECT synced AND NOT temporary AND NOT coalesce(conflicting, false) AS ok
+           FROM pg_replication_slots WHERE slot_name = 'tributary_src'`,
       );
-      return synced?.synced === true;
+      return copy?.ok === true;
     }, 'the standby to sync the failover slot');
 
     // The standby is no place to capture from while it is one: refused, with the field, and nothing changes.

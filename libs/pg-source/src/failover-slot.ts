@@ -122,8 +122,12 @@ export async function failoverTargetProblem(url: string, slot: string, checkpoin
     );
     const r = rows[0];
     if (r.recovery) return 'the server is a standby (in recovery): promote it first';
-    if (r.failover === null)
-      return `the server has no slot "${slot}": it was not synced there (sync_replication_slots = on on the standby)`;
+    if (r.failover === null) {
+      return (
+        `the server has no slot "${slot}": it was not synced there (sync_replication_slots = on on the standby), ` +
+        'or its copy was still temporary when the standby was promoted (such a copy is dropped). Resync the source instead'
+      );
+    }
     if (!r.failover) return `slot "${slot}" on the server is not a failover slot`;
     if (parseLsn(r.wal) < checkpoint) {
       return (
