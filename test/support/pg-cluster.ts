@@ -1,4 +1,5 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -36,6 +37,49 @@ export class TestCluster {
     const pg = new LocalPostgres({ dataDir: join(root, 'data'), port: await freePort(), binDir, settings });
     await pg.start();
     return new TestCluster(pg, version, root);
+  }
+
+  /**
+   * A hot standby of `primary` (same binaries), from a base backup taken without pg_basebackup:
+   * pg_backup_start(), a copy of the data folder, pg_backup_stop() and its backup_label, standby.signal.
+   * It streams through the physical slot `slot` (created here) and syncs failover slots
+   * (sync_replication_slots, hot_standby_feedback, a dbname in primary_conninfo: Postgres 17+).
+   */
+  static async standbyOf(primary: TestCluster, slot: string): Promise<TestCluster> {
+    await primary.query('postgres', 'SELECT pg_create_physical_replication_slot($1, true)', [slot]);
+    const root = mkdtempSync(join(tmpdir(), `tributary-pg${primary.version}-standby-`));
+    chmodSync(root, 0o755);
+    const dataDir = join(root, 'data');
+    const backup = new Client({ connectionString: primary.url() });
+    await backup.connect();
+    try {
+      await backup.query(`SELECT pg_backup_start('tributary-standby', true)`);
+      execFileSync('cp', ['-a', primary.pg.dataDir, dataDir]); // -a: the files stay the server user's
+      const [{ labelfile }] = (await backup.query<{ labelfile: string }>('SELECT labelfile FROM pg_backup_stop(false)')).rows;
+      for (const name of ['postmaster.pid', 'postmaster.opts']) rmSync(join(dataDir, name), { force: true });
+      for (const name of readdirSync(join(dataDir, 'pg_wal'))) {
+        if (statSync(join(dataDir, 'pg_wal', name)).isFile()) rmSync(join(dataDir, 'pg_wal', name)); // streamed instead
+      }
+      writeFileSync(join(dataDir, 'backup_label'), labelfile);
+      writeFileSync(join(dataDir, 'standby.signal'), '');
+      const owner = statSync(dataDir);
+      for (const name of ['backup_label', 'standby.signal']) chownSync(join(dataDir, name), owner.uid, owner.gid);
+    } finally {
+      await backup.end();
+    }
+    const pg = new LocalPostgres({
+      dataDir,
+      port: await freePort(),
+      binDir: primary.pg.binDir,
+      settings: {
+        primary_conninfo: `host=127.0.0.1 port=${primary.pg.port} user=postgres dbname=postgres application_name=${slot}`,
+        primary_slot_name: slot,
+        sync_replication_slots: 'on',
+        hot_standby_feedback: 'on',
+      },
+    });
+    await pg.start();
+    return new TestCluster(pg, primary.version, root);
   }
 
   url(database = 'postgres'): string {

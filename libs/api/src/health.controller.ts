@@ -20,7 +20,10 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Readiness: database reachable, migrations applied, and (where this process captures) streaming. */
+  /**
+   * Readiness: database reachable, migrations applied, writes not refused (read-only, full), and (where
+   * this process captures) streaming.
+   */
   @Get('ready')
   @ApiDoc({ summary: 'Readiness: database, migrations and capture', response: R.readiness })
   async ready(): Promise<Record<string, unknown>> {
@@ -29,6 +32,8 @@ export class HealthController {
       await this.db.pool.query('SELECT 1');
       checks.database = 'ok';
       checks.migrations = (await this.db.dataSource.showMigrations()) ? 'pending' : 'ok';
+      // Reads work while writes are refused: what this process's writers (capture, group members) last met.
+      checks.platformWrites = this.db.writability.reason ?? 'ok';
     } catch (error) {
       checks.database = `unreachable: ${(error as Error).message}`;
     }

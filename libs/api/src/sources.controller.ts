@@ -17,7 +17,13 @@ import {
   UnprocessableEntityException,
 } from '@nestjs/common';
 import type { Response } from 'express';
-import { CaptureService, SourcePreparer, whileNoCaptureLeads, type CaptureStatus } from '@tributary/capture';
+import {
+  CaptureService,
+  SourceConfigurationError,
+  SourcePreparer,
+  whileNoCaptureLeads,
+  type CaptureStatus,
+} from '@tributary/capture';
 import { CatalogRepository, clashingSource, redactSourceSpec, sourceIdentityChange, type SourceEntry } from '@tributary/catalog';
 import {
   capturedTableSchema,
@@ -28,7 +34,7 @@ import {
   type SourceFileConfig,
   type TributaryConfig,
 } from '@tributary/config';
-import { formatLsn, probeSlot } from '@tributary/pg-source';
+import { failoverTargetProblem, formatLsn, probeSlot } from '@tributary/pg-source';
 import { PlatformDatabase } from '@tributary/store';
 import { z } from 'zod';
 import { parseBody } from './body';
@@ -80,7 +86,7 @@ export class SourcesController {
     const checkpoint = (await this.catalog.checkpoints()).get(name);
     const live = this.capture?.statuses().find((s) => s.source === name);
     const source = this.resolve(entry.spec);
-    const state = await probeSlot(source.url, source.slot, undefined, source.tables);
+    const state = await probeSlot(source.url, source.slot, undefined, source.tables, source.failover === true);
     setCatalogEtag(res, entry.version);
     return {
       ...this.summary(entry, checkpoint, live),
@@ -95,6 +101,7 @@ export class SourcesController {
       slotAtRisk: state.slot?.atRisk ?? false,
       // Read from the source by this request: shown whichever process captures it.
       missingTables: state.missingTables,
+      ...(state.failover ? { failover: state.failover } : {}),
     };
   }
 
@@ -234,7 +241,7 @@ export class SourcesController {
     if (spec.name !== current.name) {
       throw new UnprocessableEntityException({ detail: 'name: a source cannot be renamed', field: 'name' });
     }
-    const identity = sourceIdentityChange(current.spec, spec);
+    const identity = await this.identityChange(current, spec);
     if (identity) {
       throw new UnprocessableEntityException({
         detail: `${identity}: cannot change, capture would resume from a position that means nothing there; delete the source (?dropSlot=true) and create it again`,
@@ -248,6 +255,27 @@ export class SourcesController {
     if (outcome === 'conflict') throw staleVersion('source', current.name);
     setCatalogEtag(res, outcome.entry.version);
     return this.summary(outcome.entry);
+  }
+
+  /**
+   * The identity field a change would alter, if any. A failover source may move to another URL: its new
+   * primary after a failover, once that server holds the synced slot and every change capture stored.
+   */
+  private async identityChange(current: SourceEntry, spec: SourceFileConfig): Promise<string | undefined> {
+    const identity = sourceIdentityChange(current.spec, spec);
+    if (identity !== 'url' || !current.spec.failover || !spec.failover) return identity;
+    const other = sourceIdentityChange({ ...current.spec, url: spec.url }, spec);
+    if (other) return other;
+    const checkpoint = (await this.catalog.checkpoints()).get(current.name)?.lsn ?? 0n;
+    const target = this.resolve(spec);
+    const problem = await failoverTargetProblem(target.url, target.slot, checkpoint);
+    if (problem) {
+      throw new ConflictException({
+        detail: `url: capture cannot go on from ${redactUrl(target.url)}: ${problem}`,
+        field: 'url',
+      });
+    }
+    return undefined;
   }
 
   private async refuseClash(spec: SourceFileConfig): Promise<void> {
@@ -266,7 +294,8 @@ export class SourcesController {
       await new SourcePreparer(this.resolve(spec)).verify();
     } catch (error) {
       const message = (error as Error).message;
-      const field = /table|schema/.test(message) && !/cannot reach/.test(message) ? 'tables' : 'url';
+      const named = error instanceof SourceConfigurationError ? error.field : undefined;
+      const field = named ?? (/table|schema/.test(message) && !/cannot reach/.test(message) ? 'tables' : 'url');
       throw new UnprocessableEntityException({ detail: message, field });
     }
   }

@@ -1,6 +1,10 @@
 /** A problem with a source that a person must fix; its message says what and how. */
 export class SourceConfigurationError extends Error {
-  constructor(message: string) {
+  /** The source's setting to change, when one is to blame (the API answers with it as `field`). */
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
     super(message);
     this.name = 'SourceConfigurationError';
   }

@@ -25,6 +25,7 @@ export class CaptureService implements OnApplicationBootstrap, BeforeApplication
     this.follower = new CatalogFollower(catalog, () => this.reconcile(), this.logger);
     metrics?.onCollect(() => {
       const m = metrics.metrics;
+      m.platformWritable.set(this.db.writability.reason ? 0 : 1);
       m.captureStreaming.reset();
       for (const s of this.statuses()) {
         m.captureStreaming.set({ source: s.source, state: s.state }, s.state === 'streaming' ? 1 : 0);

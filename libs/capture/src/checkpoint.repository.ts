@@ -18,4 +18,12 @@ export class CheckpointRepository {
       [source, String(endLsn), txId, commitTimeMs],
     );
   }
+
+  /**
+   * Writes the source's checkpoint row without changing it: a write that fails as the real ones would
+   * while the platform database refuses writes (read-only), used to find out whether it takes them again.
+   */
+  static async touch(client: ClientBase, source: string): Promise<void> {
+    await client.query('UPDATE tributary.source_checkpoints SET updated_at = now() WHERE source = $1', [source]);
+  }
 }

@@ -20,7 +20,8 @@ import { SourcePreparer } from './source-preparer';
 import { settingsOf, topicOf } from './source-topics';
 import { TableWatcher } from './table-watcher';
 
-export type CaptureState = 'starting' | 'standby' | 'preparing' | 'streaming' | 'backoff' | 'slot_lost' | 'stopped';
+export type CaptureState =
+  'starting' | 'standby' | 'preparing' | 'streaming' | 'backoff' | 'slot_lost' | 'platform_unwritable' | 'stopped';
 
 export interface CaptureStatus {
   source: string;
@@ -40,6 +41,8 @@ const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
 /** How often a source whose slot is lost checks whether it was resynced. */
 const SLOT_LOST_POLL_MS = 2_000;
+/** How often a source paused by a platform database that refuses writes checks whether it takes them again. */
+const UNWRITABLE_POLL_MS = 2_000;
 
 /**
  * Keeps one source captured: becomes its leader (a session advisory lock on the platform database,
@@ -57,6 +60,14 @@ export class SourceCapture {
   private prepareAgain = false;
   /** The slot is lost (SlotLostError): the source waits for a resync. */
   private slotLost = false;
+  /** Why the platform database refuses capture's writes (read-only, full): capture pauses until it takes them. */
+  private unwritable?: string;
+  /**
+   * The refusal last logged. A full disk can take the probe write and refuse the next append, so the
+   * pause would be logged every retry: it is logged again only after writes worked for a while.
+   */
+  private announcedRefusal?: string;
+  private announcedResume = false;
   private loop?: Promise<void>;
   private wake?: () => void;
   private state: CaptureState = 'starting';
@@ -86,6 +97,7 @@ export class SourceCapture {
     this.wake?.();
     await this.session?.stop();
     await this.loop;
+    this.db.writability.clear(this.writer);
     this.state = 'stopped';
   }
 
@@ -116,6 +128,7 @@ export class SourceCapture {
           this.logger.log('the source changed or was removed meanwhile: this capture stands down');
           break;
         }
+        if (this.unwritable) await this.platformWritable(platform);
         if (!this.slotLost) this.state = 'preparing';
         const queued: QueuedSnapshot[] = [];
         const hasCheckpoint = (await CheckpointRepository.get(platform, this.source.name)) > 0n;
@@ -161,16 +174,21 @@ export class SourceCapture {
         await running;
       } catch (error) {
         if (this.stopping) break;
-        this.lastError = (error as Error).message;
-        // Said once; then checked every few seconds, without the leadership lock, until a resync.
-        if (!(error instanceof SlotLostError && this.slotLost)) this.logger.error(`capture stopped: ${this.lastError}`);
-        this.slotLost = error instanceof SlotLostError;
+        if (!this.pausedByPlatform(error)) {
+          this.lastError = (error as Error).message;
+          // Said once; then checked every few seconds, without the leadership lock, until a resync.
+          if (!(error instanceof SlotLostError && this.slotLost)) this.logger.error(`capture stopped: ${this.lastError}`);
+          this.slotLost = error instanceof SlotLostError;
+        }
       } finally {
         await this.watcher?.stop();
         this.watcher = undefined;
         await this.snapshotter?.stop();
         this.snapshotter = undefined;
         if (this.session) {
+          if (this.session.messagesAppended > 0 || (streamingSince && Date.now() - streamingSince > 10_000)) {
+            this.announcedRefusal = undefined;
+          }
           this.appendedBefore += this.session.messagesAppended;
           await this.session.stop();
           this.session = undefined;
@@ -178,6 +196,12 @@ export class SourceCapture {
         await platform?.end().catch(() => undefined);
       }
       if (this.stopping) break;
+      if (this.unwritable) {
+        // Nothing was acknowledged that is not stored: the slot stays where the last platform commit left it.
+        this.state = 'platform_unwritable';
+        await this.sleep(UNWRITABLE_POLL_MS);
+        continue;
+      }
       if (this.prepareAgain) {
         this.prepareAgain = false;
         continue;
@@ -194,6 +218,35 @@ export class SourceCapture {
       this.logger.log(`reconnecting in ${delay} ms`);
       await this.sleep(delay);
     }
+  }
+
+  /** True when `error` is the platform database refusing writes: capture pauses (said once) and retries. */
+  private pausedByPlatform(error: unknown): boolean {
+    const reason = this.db.writability.report(this.writer, error);
+    if (!reason) return false;
+    if (this.announcedRefusal !== reason) {
+      this.logger.error(`capture paused: ${reason}; it resumes by itself once writes succeed again`);
+      this.announcedRefusal = reason;
+      this.announcedResume = false;
+    }
+    this.unwritable = reason;
+    this.lastError = reason;
+    return true;
+  }
+
+  /** Throws while the platform database still refuses writes; once it takes them, capture resumes. */
+  private async platformWritable(platform: Client): Promise<void> {
+    await CheckpointRepository.touch(platform, this.source.name);
+    this.unwritable = undefined;
+    this.db.writability.clear(this.writer);
+    // Once per logged refusal: a full disk that takes this write and refuses the next would repeat it.
+    if (this.announcedRefusal && !this.announcedResume)
+      this.logger.log('the platform database took a write again: capture resumes');
+    this.announcedResume = this.announcedRefusal !== undefined;
+  }
+
+  private get writer(): string {
+    return `capture:${this.source.name}`;
   }
 
   /** A table went missing or came back: the session ends cleanly and the source is prepared again. */

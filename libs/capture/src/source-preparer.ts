@@ -1,7 +1,15 @@
 import { Logger } from '@nestjs/common';
 import type { Client } from 'pg';
 import type { CapturedTable, SourceConfig } from '@tributary/config';
-import { connectSource, missingTables, quoteIdent } from '@tributary/pg-source';
+import {
+  alterSlotFailover,
+  connectSource,
+  createLogicalSlot,
+  FAILOVER_MIN_VERSION,
+  missingTables,
+  quoteIdent,
+  slotFailover,
+} from '@tributary/pg-source';
 import { sleep } from '@tributary/timing';
 import { SlotLostError, SourceConfigurationError } from './capture-errors';
 
@@ -32,7 +40,7 @@ export class SourcePreparer {
   async prepare(hasCheckpoint = false): Promise<{ missingTables: string[] }> {
     const client = await connectSource(this.source, `tributary-setup:${this.source.name}`);
     try {
-      await this.checkServer(client);
+      const version = await this.checkServer(client);
       const missing = await missingTables(client, this.source.tables);
       const present = this.source.tables.filter((t) => !missing.includes(`${t.schema}.${t.table}`));
       if (present.length === 0) {
@@ -50,10 +58,12 @@ export class SourcePreparer {
       const slotExists = await this.checkSlot(client);
       if (!slotExists && hasCheckpoint) throw this.slotLost('was dropped (it does not exist any more)');
       const createdPublication = await this.ensurePublication(client, present, !slotExists);
+      const failover = this.source.failover === true;
+      if (slotExists && version >= FAILOVER_MIN_VERSION) await this.alignFailover(client, failover);
       if (!slotExists) {
         try {
-          await client.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [this.source.slot]);
-          this.logger.log(`created replication slot ${this.source.slot}`);
+          await createLogicalSlot(client, this.source.slot, failover);
+          this.logger.log(`created replication slot ${this.source.slot}${failover ? ' (failover)' : ''}`);
         } catch (error) {
           if (createdPublication) await client.query(`DROP PUBLICATION IF EXISTS ${quoteIdent(this.source.publication)}`);
           throw error;
@@ -110,7 +120,15 @@ export class SourcePreparer {
     }
   }
 
-  private async checkServer(client: Client): Promise<void> {
+  /** An existing slot's failover flag is made what the source says (failover: true set on a source later). */
+  private async alignFailover(client: Client, failover: boolean): Promise<void> {
+    if ((await slotFailover(client, this.source.slot)) === failover) return;
+    await alterSlotFailover(this.source.url, this.source.slot, failover);
+    this.logger.log(`replication slot ${this.source.slot}: failover set to ${failover}`);
+  }
+
+  /** Checks the server and the role; returns the server's version number (server_version_num). */
+  private async checkServer(client: Client): Promise<number> {
     const { rows } = await client.query<{ wal_level: string; version: number }>(
       `SELECT current_setting('wal_level') AS wal_level, current_setting('server_version_num')::int AS version`,
     );
@@ -125,6 +143,14 @@ export class SourcePreparer {
         `source "${this.source.name}": Postgres ${rows[0].version} is too old; Tributary needs 15 or newer.`,
       );
     }
+    if (this.source.failover && rows[0].version < FAILOVER_MIN_VERSION) {
+      throw new SourceConfigurationError(
+        `source "${this.source.name}": failover: true needs Postgres 17 or newer (failover slots); this server is ` +
+          `Postgres ${Math.floor(rows[0].version / 10_000)}. Leave failover out: after a failover, resync the source ` +
+          '(docs/operations.md).',
+        'failover',
+      );
+    }
     const role = await client.query<{ name: string; ok: boolean }>(
       `SELECT rolname AS name, rolsuper OR rolreplication AS ok FROM pg_roles WHERE rolname = current_user`,
     );
@@ -134,6 +160,7 @@ export class SourcePreparer {
           `Run ALTER ROLE ${quoteIdent(role.rows[0].name)} WITH REPLICATION (as a superuser).`,
       );
     }
+    return rows[0].version;
   }
 
   private async checkTables(client: Client): Promise<void> {

@@ -87,8 +87,11 @@ async function recreate(
     throw new ResyncRefusedError(`source "${source.name}": slot "${source.slot}" is in use by pid ${slots[0].active_pid}`);
   }
   if (slots.length) await client.query('SELECT pg_drop_replication_slot($1)', [source.slot]);
+  // A failover source's slot is a failover slot again (Postgres 17+: failover: true is refused before).
   const created = await client.query<{ lsn: string; db: string }>(
-    `SELECT lsn::text AS lsn, current_database() AS db FROM pg_create_logical_replication_slot($1, 'pgoutput')`,
+    source.failover
+      ? `SELECT lsn::text AS lsn, current_database() AS db FROM pg_create_logical_replication_slot($1, 'pgoutput', false, false, true)`
+      : `SELECT lsn::text AS lsn, current_database() AS db FROM pg_create_logical_replication_slot($1, 'pgoutput')`,
     [source.slot],
   );
   const lsn = parseLsn(created.rows[0].lsn);

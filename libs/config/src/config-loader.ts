@@ -91,6 +91,7 @@ export function resolveSource(s: SourceFileConfig, defaultUrl: string): SourceCo
     slot: s.slot ?? `tributary_${s.name}`,
     publication: s.publication ?? `tributary_${s.name}`,
     heartbeatIntervalMs: s.heartbeatIntervalMs,
+    failover: s.failover,
     batchSize: s.batchSize,
     maxBatchDelayMs: s.maxBatchDelayMs,
     snapshot: s.snapshot,

@@ -54,6 +54,12 @@ export const sourceSchema = z
     publication: z.string().regex(IDENTIFIER).max(63).optional(),
     heartbeatIntervalMs: z.number().int().min(100).max(3_600_000).default(10_000),
     /**
+     * Postgres 17+: the slot is a failover slot (`failover = true`), synced to standbys that run with
+     * `sync_replication_slots = on`, so capture can go on from a promoted standby (docs/operations.md).
+     * Left out means false.
+     */
+    failover: z.boolean().optional(),
+    /**
      * Messages buffered before a batch is appended to the topic tables. It bounds capture's memory: with 2,000
      * a 1,000,000-row source transaction peaked at 240-260 MB RSS, with 5,000 at 265-299 MB, at the edge of the 300 MB
      * budget (docs/benchmarks.md); throughput barely differs.

@@ -18,6 +18,8 @@ export interface SourceConfig {
   slot: string;
   publication: string;
   heartbeatIntervalMs: number;
+  /** Postgres 17+: the slot is created (or altered) with failover = true; undefined means false. */
+  failover?: boolean;
   batchSize: number;
   maxBatchDelayMs: number;
   /** Snapshot a table's existing rows when it is first captured; undefined means `initial`. */

@@ -51,7 +51,14 @@ export class TributaryMetrics {
     registers: [this.registry],
   });
 
+  readonly platformWritable = new Gauge({
+    name: 'tributary_platform_writable',
+    help: "0 while the platform database refuses this process's writes (read-only, no space): capture and members pause",
+    registers: [this.registry],
+  });
+
   constructor() {
     this.registry.setDefaultLabels({});
+    this.platformWritable.set(1); // until a writer of this process is refused
   }
 }

@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { readFailoverState, type FailoverState } from './failover-slot';
 import { missingTables, type NamedTable } from './table-presence';
 
 export interface SlotState {
@@ -20,6 +21,8 @@ export interface SlotState {
   } | null;
   /** Of the `tables` asked about, those that do not exist on the source (dropped, renamed): `schema.table`. */
   missingTables: string[];
+  /** Read only for a source with `failover: true`. */
+  failover?: FailoverState;
 }
 
 /**
@@ -31,6 +34,7 @@ export async function probeSlot(
   slot: string,
   timeoutMs = 3_000,
   tables: readonly NamedTable[] = [],
+  failover = false,
 ): Promise<SlotState> {
   let client: Client | undefined;
   try {
@@ -68,6 +72,7 @@ export async function probeSlot(
           }
         : null,
       missingTables: await missingTables(client, tables),
+      ...(failover ? { failover: await readFailoverState(client, slot) } : {}),
     };
   } catch (error) {
     return { reachable: false, error: (error as Error).message, slot: null, missingTables: [] };

@@ -8,6 +8,7 @@ import { LocalPostgres } from '@tributary/local-postgres';
 import { MIGRATIONS } from '../../../migrations';
 import { ENTITIES } from './entities';
 import { PoolConnections } from './pool-connections';
+import { PlatformWritability } from './platform-writability';
 
 export const PLATFORM_SCHEMA = 'tributary';
 const EMBEDDED_DATABASE = 'tributary';
@@ -20,6 +21,8 @@ export class PlatformDatabase {
   /** Both pools' connections: the embedded Postgres stops only once the last one is closed. */
   private readonly connections: { pool: PoolConnections; dataSource: PoolConnections };
   private closing?: Promise<void>;
+  /** Whether this process's writers find the database writable (read-only, full): see PlatformWritability. */
+  readonly writability = new PlatformWritability();
 
   private constructor(
     readonly url: string,

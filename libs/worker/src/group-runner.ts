@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { GroupConfig } from '@tributary/config';
 import type { GroupMember, GroupRepository, MessageNotifier, OwnedPartition } from '@tributary/consumer-groups';
 import { GroupDeletedError, partitionId } from '@tributary/consumer-groups';
+import type { PlatformWritability } from '@tributary/store';
 import { backoffDelay, sleepUnlessAborted } from '@tributary/timing';
 import { ConcurrencySlots } from './concurrency-slots';
 import { PartitionLoop } from './partition-loop';
@@ -10,6 +11,9 @@ import type { ConsumedMessage, Sink } from '@tributary/sink-contract';
 import { TargetRecovery } from './target-recovery';
 
 export type { RunnerStats } from './runner-scope';
+
+/** How often a member whose heartbeat the platform database refused (read-only, full) tries again. */
+const UNWRITABLE_POLL_MS = 2_000;
 
 /**
  * Runs one member of a group. The membership keeps its own schedule (heartbeats, taking and handing
@@ -41,6 +45,8 @@ export class GroupRunner {
     onDelivered?: (batch: ConsumedMessage[]) => void,
     /** Shared by the group's members in this process: a target back after an outage wakes them all. */
     recovery = new TargetRecovery(),
+    /** This process's record of platform writes refused (read-only, full): shown by /ready. */
+    private readonly writability?: PlatformWritability,
   ) {
     recovery.onRecovered((ids) => {
       for (const id of ids) this.loops.get(id)?.wake(); // ends a backoff wait: the next attempt goes now
@@ -79,6 +85,7 @@ export class GroupRunner {
     this.wakeMembership.abort();
     for (const loop of this.loops.values()) loop.abort();
     await this.membership;
+    this.platformWritable(); // a stopped member reports nothing any more
     await this.member.leave().catch((e: Error) => this.logger.warn(`leaving the group failed: ${e.message}`));
   }
 
@@ -91,6 +98,7 @@ export class GroupRunner {
         await this.member.heartbeat(true); // this loop keeps the schedule itself
         this.followOwnership();
         await this.releaseIdleRevoked();
+        if (failures) this.platformWritable();
         failures = 0;
       } catch (error) {
         if (error instanceof GroupDeletedError) {
@@ -99,13 +107,26 @@ export class GroupRunner {
           break;
         }
         failures++;
-        wait = backoffDelay(failures, 200, 10_000);
-        this.logger.error(`member ${this.member.id}: ${(error as Error).message}; retrying in ${wait} ms`);
+        const refused = this.writability?.report(this.writer, error);
+        // A platform database that refuses writes is retried at a steady pace (said once), so the member
+        // is back within seconds of it taking writes again; any other failure backs off.
+        wait = refused ? UNWRITABLE_POLL_MS : backoffDelay(failures, 200, 10_000);
+        if (!refused || failures === 1) {
+          this.logger.error(`member ${this.member.id}: ${(error as Error).message}; retrying in ${wait} ms`);
+        }
       }
       await this.sleep(wait);
     }
     for (const loop of this.loops.values()) loop.abort();
     await Promise.all([...this.loops.values()].map((loop) => loop.run()));
+  }
+
+  private get writer(): string {
+    return `group:${this.scope.config.name}:${this.member.id}`;
+  }
+
+  private platformWritable(): void {
+    this.writability?.clear(this.writer);
   }
 
   /** Starts a loop for every partition to consume; wakes (or, for a lost lease, aborts) the loops that are to end. */

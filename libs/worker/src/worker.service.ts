@@ -29,6 +29,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
   private readonly notifier: MessageNotifier;
   private readonly janitor: RetentionJanitor;
   private readonly pool: PlatformDatabase['pool'];
+  private readonly writability: PlatformDatabase['writability'];
   private readonly groups = new Map<string, { runners: GroupRunner[]; sinks: Sink[]; version: string }>();
   private readonly reported = new Map<GroupRunner, { retries: number; deadLettered: number }>();
   private readonly follower: CatalogFollower;
@@ -47,6 +48,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     this.janitor = new RetentionJanitor(db.pool);
     metricsService?.onCollect(() => this.collectStats());
     this.pool = db.pool;
+    this.writability = db.writability;
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -111,7 +113,16 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
         running.sinks.push(sink);
         const member = new GroupMember(this.repo, definition, `worker ${hostname()} pid ${process.pid}`);
         running.runners.push(
-          new GroupRunner(member, group, this.repo, sink, this.notifier, (batch) => this.observe(group.name, batch), recovery),
+          new GroupRunner(
+            member,
+            group,
+            this.repo,
+            sink,
+            this.notifier,
+            (batch) => this.observe(group.name, batch),
+            recovery,
+            this.writability,
+          ),
         );
       }
     } catch (error) {
@@ -148,6 +159,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
   private collectStats(): void {
     const metrics = this.metricsService?.metrics;
     if (!metrics) return;
+    metrics.platformWritable.set(this.writability.reason ? 0 : 1);
     for (const runner of [...this.groups.values()].flatMap((g) => g.runners)) {
       const group = runner.member.group.name;
       const seen = this.reported.get(runner) ?? { retries: 0, deadLettered: 0 };
