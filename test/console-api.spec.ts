@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { ApiResponses } from '@tributary/api';
 import type { TributaryConfig } from '@tributary/config';
 import { createApp } from '@tributary/runtime';
 import { callApi, rawRequest, TestApi } from './support/api';
@@ -107,6 +108,7 @@ describe('the API for the console', () => {
       'rates in the series',
       120_000,
     );
+    expect(ApiResponses.statsSeries.safeParse(seen.s).error).toBeUndefined();
     expect(seen.s.stepSeconds).toBe(5);
     expect(seen.s.timestamps).toHaveLength(180);
     expect(seen.s.groups['to-log'].lag.some((v) => v !== null)).toBe(true);
@@ -143,6 +145,7 @@ describe('the API for the console', () => {
     expect(first.sources).toEqual([
       expect.objectContaining({ name: 'src', state: 'streaming', lastError: null, slotLagBytes: expect.any(Number) }),
     ]);
+    expect(ApiResponses.liveStats.safeParse(first).error).toBeUndefined();
     expect(first.sources[0].lastCommitAt).toMatch(/^\d{4}-\d{2}-\d{2}T/);
     expect(first.groups).toEqual([
       expect.objectContaining({
@@ -199,6 +202,7 @@ describe('the API for the console', () => {
     const events = await platform.pool.query('SELECT count(*)::int AS n FROM tributary.group_events');
     const dry = await call('POST', '/api/v1/groups/to-log/offsets/reset', { to: 'earliest', dryRun: true });
     expect(dry.status).toBe(200);
+    expect(ApiResponses.offsetResets.safeParse(dry.body).error).toBeUndefined();
     expect(dry.body).toEqual({
       group: 'to-log',
       dryRun: true,
