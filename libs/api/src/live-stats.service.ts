@@ -7,6 +7,8 @@ import { SAMPLE_INTERVAL_MS, StatsRepository, type RecentRate } from '@tributary
 
 /** How often the live stream sends the numbers. */
 export const LIVE_INTERVAL_MS = 2_000;
+/** A first reading of the sources waits for each to answer; the stream does not wait longer than this for it. */
+const READING_WAIT_MS = 500;
 /** Rates over the last three samples: steady enough to read, recent enough to see a change. */
 const RATE_SECONDS = (3 * SAMPLE_INTERVAL_MS) / 1000;
 
@@ -48,6 +50,7 @@ export class LiveStats implements BeforeApplicationShutdown {
   private readonly logger = new Logger('LiveStats');
   private readonly listeners = new Set<Listener>();
   private readonly readings: SourceReadings;
+  private lastReadings: SourceReading[] = [];
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -97,13 +100,30 @@ export class LiveStats implements BeforeApplicationShutdown {
     }
   }
 
+  /** The sources' latest reading, or the one before while a slow source is still being asked. */
+  private async sourceReadings(): Promise<SourceReading[]> {
+    const reading = this.readings.current().then(
+      (r) => (this.lastReadings = r),
+      () => this.lastReadings,
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<SourceReading[]>(
+      (resolve) => (timer = setTimeout(() => resolve(this.lastReadings), READING_WAIT_MS)),
+    );
+    try {
+      return await Promise.race([reading, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async snapshot(): Promise<LiveSnapshot> {
     const [entries, checkpoints, health, rates, readings] = await Promise.all([
       this.catalog.listSources(),
       this.catalog.checkpoints(),
       this.groups.health(),
       this.stats.recentRates(RATE_SECONDS),
-      this.readings.current().catch((): SourceReading[] => []),
+      this.sourceReadings(),
     ]);
     const rate = new Map(rates.map((r: RecentRate) => [`${r.kind}:${r.name}`, r.rate]));
     const live = new Map<string, CaptureStatus>((this.capture?.statuses() ?? []).map((s) => [s.source, s]));
