@@ -10,8 +10,9 @@ const PRUNE_EVERY = 12;
 
 /**
  * Samples the platform's positions every 5 s for the console's charts (StatsRepository.sample: one
- * statement a tick). Runs in the api role; when several api processes run, the table's recent sample
- * makes the others skip, so there is one sample per interval, not one per process.
+ * statement a tick). Runs in the api role; when several api processes run, they take turns on a
+ * transaction lock and skip when the table has this interval's sample: one sample per interval, not one
+ * per process.
  */
 @Injectable()
 export class StatsSampler implements OnApplicationBootstrap, BeforeApplicationShutdown {

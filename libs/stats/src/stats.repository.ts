@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { withTransaction } from '@tributary/store';
 import type { StepRow } from './series-window';
 
 /**
@@ -34,30 +35,35 @@ export class StatsRepository {
 
   /**
    * One sample of every source and group, in one statement over the partition heads and committed
-   * offsets; skipped when another process sampled less than `minGapMs` ago (several api processes share
-   * the table: the first one each interval samples). Answers how many rows it wrote.
+   * offsets; skipped when another process sampled less than `minGapMs` ago. Several api processes share
+   * the table: the transaction lock makes them take turns, and the one after the sampler sees its row
+   * (the statement's snapshot is taken after the lock), so there is one sample per interval. Answers
+   * how many rows it wrote.
    */
   async sample(minGapMs: number): Promise<number> {
-    const { rowCount } = await this.pool.query(
-      `INSERT INTO tributary.stats_samples (at, kind, name, position, parts, behind)
-       SELECT now(), s.* FROM (
-         SELECT 'source' AS kind, st.source AS name, sum(tp.next_offset)::bigint AS position, count(*)::int AS parts,
-                NULL::bigint AS behind
-           FROM (SELECT DISTINCT source, topic FROM tributary.source_tables) st
-           JOIN tributary.topic_partitions tp ON tp.topic = st.topic
-          GROUP BY st.source
-         UNION ALL
-         SELECT 'group', o.group_name, sum(o.next_offset)::bigint, count(*)::int,
-                sum(GREATEST(tp.next_offset - o.next_offset, 0))::bigint
-           FROM tributary.group_offsets o
-           JOIN tributary.topic_partitions tp ON tp.topic = o.topic AND tp.partition = o.partition
-          GROUP BY o.group_name) s
-        WHERE NOT EXISTS (SELECT 1 FROM tributary.stats_samples
-                           WHERE at > now() - $1::int * interval '1 millisecond')
-       ON CONFLICT DO NOTHING`,
-      [minGapMs],
-    );
-    return rowCount ?? 0;
+    return withTransaction(this.pool, async (c) => {
+      const { rows } = await c.query<{ mine: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtext('tributary.stats')) AS mine`);
+      if (!rows[0].mine) return 0;
+      const { rowCount } = await c.query(
+        `INSERT INTO tributary.stats_samples (at, kind, name, position, parts, behind)
+         SELECT now(), s.* FROM (
+           SELECT 'source' AS kind, st.source AS name, sum(tp.next_offset)::bigint AS position, count(*)::int AS parts,
+                  NULL::bigint AS behind
+             FROM (SELECT DISTINCT source, topic FROM tributary.source_tables) st
+             JOIN tributary.topic_partitions tp ON tp.topic = st.topic
+            GROUP BY st.source
+           UNION ALL
+           SELECT 'group', o.group_name, sum(o.next_offset)::bigint, count(*)::int,
+                  sum(GREATEST(tp.next_offset - o.next_offset, 0))::bigint
+             FROM tributary.group_offsets o
+             JOIN tributary.topic_partitions tp ON tp.topic = o.topic AND tp.partition = o.partition
+            GROUP BY o.group_name) s
+          WHERE NOT EXISTS (SELECT 1 FROM tributary.stats_samples WHERE at > now() - $1::int * interval '1 millisecond')
+         ON CONFLICT DO NOTHING`,
+        [minGapMs],
+      );
+      return rowCount ?? 0;
+    });
   }
 
   /** Drops samples older than `retentionMs`. */
