@@ -21,7 +21,9 @@ export class SseStream {
     res.flushHeaders();
     res.write(': connected\n\n');
     this.keepAlive = setInterval(() => this.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
-    req.on('close', () => this.end());
+    // The response's close: the client went away (or the stream was ended); the request's may come earlier.
+    res.on('close', () => this.end());
+    req.socket.setTimeout(0); // an idle stream between events is not a dead connection
   }
 
   get closed(): boolean {
