@@ -10,6 +10,7 @@ import { SnapshotRowBatches1767000000000 } from './1767000000000-SnapshotRowBatc
 import { TextEnvelopes1768000000000 } from './1768000000000-TextEnvelopes';
 import { ApiAuthentication1769000000000 } from './1769000000000-ApiAuthentication';
 import { BackfillsOneActive1769500000000 } from './1769500000000-BackfillsOneActive';
+import { StatsSamples1770000000000 } from './1770000000000-StatsSamples';
 
 /** Every migration, in order. Listed explicitly so the build needs no glob loading. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   TextEnvelopes1768000000000,
   ApiAuthentication1769000000000,
   BackfillsOneActive1769500000000,
+  StatsSamples1770000000000,
 ];

@@ -36,7 +36,7 @@ describe('OpenAPI document and interactive docs', () => {
     const stack = (express.router ?? express._router)?.stack ?? [];
     const registered = stack
       .filter((l) => l.route)
-      .flatMap((l) => Object.keys(l.route!.methods).map((m) => `${m} ${l.route!.path.replace(/:(\w+)/g, '{$1}')}`))
+      .flatMap((l) => Object.keys(l.route!.methods).map((m) => `${m} ${l.route!.path.replace(/[:*](\w+)/g, '{$1}')}`))
       .sort();
     const documented = Object.entries(doc.paths)
       .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`))
@@ -67,7 +67,15 @@ describe('OpenAPI document and interactive docs', () => {
     };
     const query = (path: string, verb: string) =>
       Object.fromEntries(doc.paths[path][verb].parameters.filter((p) => p.in === 'query').map((p) => [p.name, p.schema]));
-    expect(Object.keys(query('/api/v1/topics/{name}/messages', 'get')).sort()).toEqual(['limit', 'offset', 'partition', 'since']);
+    expect(Object.keys(query('/api/v1/topics/{name}/messages', 'get')).sort()).toEqual([
+      'at',
+      'limit',
+      'offset',
+      'partition',
+      'since',
+    ]);
+    expect(Object.keys(query('/api/v1/topics/{name}/tail', 'get'))).toEqual(['partition']);
+    expect(query('/api/v1/stats/series', 'get').window).toMatchObject({ enum: ['15m', '1h', '6h', '24h'] });
     expect(Object.keys(query('/api/v1/dead-letters', 'get')).sort()).toEqual(['before', 'group', 'limit', 'topic']);
     expect(Object.keys(query('/api/v1/groups/{group}/attempts', 'get')).sort()).toEqual(
       ['before', 'failed', 'limit', 'offset', 'partition', 'topic'].sort(),
@@ -90,8 +98,8 @@ describe('OpenAPI document and interactive docs', () => {
     const undescribed = Object.entries(doc.paths).flatMap(([path, ops]) =>
       Object.entries(ops)
         .filter(([, op]) => {
-          const [status, success] = Object.entries(op.responses).find(([code]) => code.startsWith('2')) ?? [];
-          if (status === '204') return false;
+          const [status, success] = Object.entries(op.responses).find(([code]) => /^[23]/.test(code)) ?? [];
+          if (status === '204' || status?.startsWith('3')) return false;
           return !success?.content || !Object.values(success.content).every((c) => c.schema !== undefined);
         })
         .map(([verb]) => `${verb} ${path}`),
@@ -100,6 +108,12 @@ describe('OpenAPI document and interactive docs', () => {
     const tokens = doc.paths['/api/v1/tokens'].post.responses['201'].content?.['application/json'].schema;
     expect(tokens).toMatchObject({ type: 'object', properties: { token: { type: 'string' } } });
     expect(doc.paths['/api/v1/tokens/{id}'].delete.responses['204']).toBeDefined();
+    expect(doc.paths['/'].get.responses['302']).toMatchObject({ description: 'redirects to /console/' });
+    expect(Object.keys(doc.paths['/api/v1/stats/live'].get.responses['200'].content ?? {})).toEqual(['text/event-stream']);
+    expect(Object.keys(doc.paths['/api/v1/topics/{name}/tail'].get.responses['200'].content ?? {})).toEqual([
+      'text/event-stream',
+    ]);
+    expect(doc.paths['/console/{path}']).toBeDefined();
     expect(doc.paths['/api/v1/groups/{group}/pause'].post.responses['200'].content?.['application/json'].schema).toMatchObject({
       required: ['group', 'paused'],
     });
@@ -129,6 +143,7 @@ describe('OpenAPI document and interactive docs', () => {
     await conforms(ApiResponses.configDocument, 'GET', '/api/v1/config');
     await conforms(ApiResponses.applyResult, 'POST', '/api/v1/config/apply?dryRun=true', { topics: [{ name: 'doc.u' }] });
     await conforms(ApiResponses.pullJoined, 'POST', '/api/v1/groups/doc-g/members', {});
+    await conforms(ApiResponses.statsSeries, 'GET', '/api/v1/stats/series?window=6h');
     await conforms(ApiResponses.health, 'GET', '/health');
     await conforms(ApiResponses.readiness, 'GET', '/ready');
   });

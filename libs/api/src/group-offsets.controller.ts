@@ -35,6 +35,8 @@ const resetBody = z
       .regex(/^[A-Za-z0-9._-]{1,200}$/, 'must be a topic name')
       .optional(),
     partition: z.number().int().min(0).max(100_000).optional(),
+    /** Change nothing (the group need not be paused): answer what the reset would do. */
+    dryRun: z.boolean().optional(),
   })
   .strict()
   .refine((b) => b.partition === undefined || b.topic !== undefined, { path: ['topic'], message: 'is required with partition' })
@@ -42,6 +44,13 @@ const resetBody = z
     path: ['partition'],
     message: 'is required to reset to an explicit offset',
   });
+
+type ResetAnswer = OffsetReset & { committedOffset: string; newOffset: string; redelivered: number };
+
+/** A reset as the console shows it: from where to where, and how many messages that delivers again. */
+function answer(r: OffsetReset): ResetAnswer {
+  return { ...r, committedOffset: r.from, newOffset: r.to, redelivered: Number(BigInt(r.from) - BigInt(r.to)) };
+}
 
 /** Operator controls: pause and resume consumption, and move a paused group's committed offsets. */
 @Controller('api/v1/groups')
@@ -70,14 +79,25 @@ export class GroupOffsetsController {
     return { group, paused: false };
   }
 
-  /** Only while paused (409 otherwise): members would race the move. */
+  /**
+   * Only while paused (409 otherwise): members would race the move. `dryRun: true` changes nothing and
+   * says, per partition, how many messages would be delivered again (`redelivered`; negative: skipped).
+   */
   @Post(':group/offsets/reset')
-  @ApiDoc({ summary: "Move a paused group's committed offsets", body: resetBody, response: R.offsetResets })
+  @ApiDoc({
+    summary: "Move a paused group's committed offsets (dryRun: only say what would move)",
+    body: resetBody,
+    response: R.offsetResets,
+  })
   @HttpCode(200)
-  async reset(@Param('group') group: string, @Body() body: unknown): Promise<{ group: string; resets: OffsetReset[] }> {
-    const { to, topic, partition } = parseBody(resetBody, body);
+  async reset(
+    @Param('group') group: string,
+    @Body() body: unknown,
+  ): Promise<{ group: string; dryRun: boolean; resets: ResetAnswer[] }> {
+    const { to, topic, partition, dryRun = false } = parseBody(resetBody, body);
     const target: ResetTarget = typeof to === 'object' && 'offset' in to ? { offset: BigInt(to.offset) } : to;
-    return { group, resets: await this.run(() => this.admin.resetOffsets(group, target, topic, partition)) };
+    const resets = await this.run(() => this.admin.resetOffsets(group, target, topic, partition, dryRun));
+    return { group, dryRun, resets: resets.map(answer) };
   }
 
   private async run<T>(action: () => Promise<T>): Promise<T> {

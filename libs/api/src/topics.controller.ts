@@ -19,6 +19,7 @@ import { MAX_RETENTION_MS, TRIBUTARY_CONFIG, type TributaryConfig } from '@tribu
 import type { Response } from 'express';
 import { etagOf, TopicInfo, TopicLog, TopicRepository } from '@tributary/topic-log';
 import { parseBody } from './body';
+import { messageItemJson } from './message-items';
 import { ApiDoc } from './openapi';
 import { queryInt, queryLimit, queryPosition, ValidQuery } from './query-params';
 import * as R from './openapi/responses.schema';
@@ -36,19 +37,23 @@ const createTopic = z
     ...retention,
   })
   .strict();
+const isoTime = z
+  .string()
+  .regex(ISO_TIME, 'must be an ISO 8601 time with a zone')
+  .refine((t) => !Number.isNaN(new Date(t).getTime()), 'must be an ISO 8601 time with a zone')
+  .transform((t) => new Date(t));
 const messagesQuery = z
   .object({
     partition: queryInt(0, 1023).default(0),
     offset: queryPosition(0).optional(),
     limit: queryLimit,
-    since: z
-      .string()
-      .regex(ISO_TIME, 'must be an ISO 8601 time with a zone')
-      .refine((t) => !Number.isNaN(new Date(t).getTime()), 'must be an ISO 8601 time with a zone')
-      .transform((t) => new Date(t))
-      .optional(),
+    since: isoTime.optional(),
+    /** The same as since: the console's name for it. */
+    at: isoTime.optional(),
   })
-  .refine((q) => q.since === undefined || q.offset === undefined, { message: 'give offset or since, not both', path: ['since'] });
+  .refine((q) => q.since === undefined || q.at === undefined, { message: 'give since or at, not both', path: ['at'] })
+  .refine((q) => q.since === undefined || q.offset === undefined, { message: 'give offset or since, not both', path: ['since'] })
+  .refine((q) => q.at === undefined || q.offset === undefined, { message: 'give offset or at, not both', path: ['at'] });
 const updateTopic = z
   .object(retention)
   .strict()
@@ -125,25 +130,26 @@ export class TopicsController {
 
   /**
    * Messages of one partition from an offset on (`?partition=0&offset=0&limit=100`) or from the first
-   * appended at or after a time (`?since=2026-11-25T10:00:00Z`); page on with `nextOffset`. Envelopes
-   * are sent as stored, not re-serialised, so int8, numeric and json values keep every digit.
+   * appended at or after a time (`?since=2026-11-25T10:00:00Z`, or `at=`); page on with `nextOffset`.
+   * Envelopes are sent as stored (messageItemJson).
    */
   @Get(':name/messages')
   @ApiDoc({ summary: 'Browse a partition by offset or by time, paginated (nextOffset)', response: R.messagesPage })
   async messages(
     @Param('name') name: string,
     @Res() res: Response,
-    @ValidQuery(messagesQuery) { partition: p, offset, limit, since }: z.infer<typeof messagesQuery>,
+    @ValidQuery(messagesQuery) { partition: p, offset, limit, since: sinceTime, at }: z.infer<typeof messagesQuery>,
   ): Promise<void> {
     const topic = await this.mustExist(name);
     if (p > topic.partitions - 1) {
       const detail = `partition: must be an integer from 0 to ${topic.partitions - 1}`;
       throw new BadRequestException({ detail, field: 'partition' });
     }
+    const since = sinceTime ?? at;
     const from = since ? await this.log.offsetAt(name, p, since) : BigInt(offset ?? 0);
     const messages = await this.log.read(name, p, from, limit);
     const nextOffset = messages.length ? String(BigInt(messages[messages.length - 1].offset) + 1n) : String(from);
-    const items = messages.map(({ envelope, ...meta }) => `${JSON.stringify(meta).slice(0, -1)},"envelope":${envelope}}`);
+    const items = messages.map(messageItemJson);
     res.type('application/json').send(`{"messages":[${items.join(',')}],"nextOffset":"${nextOffset}"}`);
   }
 

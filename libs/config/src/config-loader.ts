@@ -59,6 +59,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       adminToken: e.TRIBUTARY_ADMIN_TOKEN,
       allowedHosts: e.TRIBUTARY_API_ALLOWED_HOSTS,
       allowedOrigins: e.TRIBUTARY_API_ALLOWED_ORIGINS,
+      ...(e.TRIBUTARY_CONSOLE_DIR ? { consoleDir: resolve(cwd, e.TRIBUTARY_CONSOLE_DIR) } : {}),
     },
     logLevel: e.TRIBUTARY_LOG_LEVEL,
     logFormat: e.TRIBUTARY_LOG_FORMAT,

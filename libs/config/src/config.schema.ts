@@ -276,6 +276,8 @@ export const envSchema = z.object({
   TRIBUTARY_API_ALLOWED_ORIGINS: commaList(
     z.string().refine(isOrigin, 'must be origins such as https://console.example.com (scheme, host, optional port; no path)'),
   ),
+  /** The built web console's folder (index.html and assets/); default: `dist/console` of the installation. */
+  TRIBUTARY_CONSOLE_DIR: z.string().min(1, 'must be a folder').optional(),
   /** `true` serves /metrics without a token even when authentication is on. */
   TRIBUTARY_METRICS_PUBLIC: z.enum(['true', 'false'], 'must be true or false').default('false'),
   /** How often the gauges read from sources (slot lag, reachability) are refreshed, at most. */

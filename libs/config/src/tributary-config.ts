@@ -51,8 +51,9 @@ export interface TributaryConfig {
    * `adminToken`: the first admin API token; when unset and no token was created, the API is open (local use).
    * `allowedHosts`: `Host` names answered besides loopback names and IP addresses (lowercase; `.domain` for
    * subdomains, `*` for any). `allowedOrigins`: browser origins allowed to call the API (CORS); none by default.
+   * `consoleDir`: the built web console served at /console/ (default: `dist/console` of the installation).
    */
-  api: { host: string; port: number; adminToken?: string; allowedHosts: string[]; allowedOrigins: string[] };
+  api: { host: string; port: number; adminToken?: string; allowedHosts: string[]; allowedOrigins: string[]; consoleDir?: string };
   logLevel: LogLevel;
   /** `text` (Nest's lines, for people) or `json` (one object per line, for log collectors). */
   logFormat: LogFormat;

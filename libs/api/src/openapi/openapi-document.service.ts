@@ -1,5 +1,5 @@
 import { Inject, Injectable, RequestMethod, type Type } from '@nestjs/common';
-import { HTTP_CODE_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { HTTP_CODE_METADATA, METHOD_METADATA, PATH_METADATA, REDIRECT_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { z } from 'zod';
 import { TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
@@ -78,7 +78,8 @@ export class OpenApiDocument {
             ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(doc.body) } } } }
             : {}),
           responses: {
-            ...success(method, Reflect.getMetadata(HTTP_CODE_METADATA, handler) as number | undefined, doc),
+            ...(redirect(Reflect.getMetadata(REDIRECT_METADATA, handler) as Redirect | undefined) ??
+              success(method, Reflect.getMetadata(HTTP_CODE_METADATA, handler) as number | undefined, doc)),
             '4XX': PROBLEM,
           },
         };
@@ -97,7 +98,7 @@ export class OpenApiDocument {
 
 function toOpenApiPath(prefix: string, path: string): string {
   const joined = `/${[prefix, path].filter((p) => p && p !== '/').join('/')}`.replace(/\/+/g, '/');
-  return joined.replace(/:(\w+)/g, '{$1}');
+  return joined.replace(/[:*](\w+)/g, '{$1}'); // `:name` and Express 5's wildcard `*path`
 }
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'): unknown {
@@ -115,6 +116,17 @@ function queryParameters(schema: z.ZodObject | undefined): Record<string, unknow
     required: object.required?.includes(name) ?? false,
     schema: property,
   }));
+}
+
+type Redirect = { url: string; statusCode?: number };
+
+/** A route that always redirects (`@Redirect`): its status and where to. */
+function redirect(to: Redirect | undefined): Record<string, unknown> | undefined {
+  if (!to) return undefined;
+  const description = `redirects to ${to.url}`;
+  return {
+    [String(to.statusCode ?? 302)]: { description, headers: { Location: { schema: { type: 'string', const: to.url } } } },
+  };
 }
 
 /** The success answer: its status (Nest's default, or `@HttpCode`) and the schema of its body; 204 has none. */

@@ -129,7 +129,16 @@ export const groupList = z.array(z.looseObject({ name: z.string() }));
 export const pauseState = z.object({ group: z.string(), paused: z.boolean() });
 export const offsetResets = z.object({
   group: z.string(),
-  resets: z.array(z.looseObject({ topic: z.string(), partition: z.number().int() })),
+  dryRun: z.boolean(),
+  resets: z.array(
+    z.looseObject({
+      topic: z.string(),
+      partition: z.number().int(),
+      committedOffset: offset,
+      newOffset: offset,
+      redelivered: z.number().int().describe('messages delivered again by the reset; negative: skipped'),
+    }),
+  ),
 });
 export const groupEvents = z.array(z.looseObject({ kind: z.string().optional(), createdAt: time.optional() }));
 export const sinkList = z.array(z.looseObject({ group: z.string() }));
@@ -170,3 +179,45 @@ export const deadLetterList = z.array(deadLetter);
 export const sourceList = z.array(source);
 export const backfillList = z.array(backfill);
 export const openApiDocument = z.looseObject({ openapi: z.string(), paths: z.record(z.string(), z.unknown()) });
+
+const rates = z.array(z.number().nullable()).describe('one value per timestamp; null: no sample');
+export const statsSeries = z.object({
+  window: z.enum(['15m', '1h', '6h', '24h']),
+  stepSeconds: z.number().int(),
+  from: time,
+  to: time,
+  timestamps: z.array(z.number().int()).describe('epoch ms of each step, oldest first'),
+  sources: z.record(z.string(), z.object({ appended: rates.describe('messages/s appended') })),
+  groups: z.record(
+    z.string(),
+    z.object({ delivered: rates.describe('messages/s'), lag: rates.describe('messages behind, max in the step') }),
+  ),
+});
+/** One `event: stats` of GET /api/v1/stats/live (its `data:` line). */
+export const liveStats = z.object({
+  at: time,
+  sources: z.array(
+    z.object({
+      name: z.string(),
+      state: z.string(),
+      slotLagBytes: z.number().nullable(),
+      lastCommitAt: time.nullable(),
+      appendedPerSec: z.number().nullable(),
+      lastError: z.string().nullable(),
+    }),
+  ),
+  groups: z.array(
+    z.object({
+      name: z.string(),
+      sinkType: z.string(),
+      lag: z.number(),
+      deliveredPerSec: z.number().nullable(),
+      blockedPartitions: z.number().int(),
+      pausedPartitions: z.number().int(),
+      errors: z.number().int(),
+      reason: z.string().nullable(),
+    }),
+  ),
+});
+/** One `event: message` of GET /api/v1/topics/{name}/tail: an item of the messages page. */
+export const tailMessage = z.looseObject({ offset, partition: z.number().int(), envelope: z.unknown() });
