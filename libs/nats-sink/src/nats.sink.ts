@@ -113,10 +113,7 @@ export class NatsSink implements Sink {
           timeout: this.options.config.publishTimeoutMs,
         });
         this.options.metrics?.latency((performance.now() - started) / 1_000);
-        if (ack.duplicate) {
-          this.positions.delete(subject); // it is in the stream already: where the subject is, read it again
-          continue;
-        }
+        if (ack.duplicate) return await this.confirmDuplicate(link, subject, m, ack.seq);
         this.options.metrics?.published(1);
         this.positions.set(subject, { seq: ack.seq, offset: m.offset, incarnation: m.topicIncarnation ?? null });
         return;
@@ -155,6 +152,20 @@ export class NatsSink implements Sink {
       this.options.metrics?.failed(1);
       throw describeFailure(error, `publishing ${m.topic}[${m.partition}]@${m.offset} to ${subject} (routed)`);
     }
+  }
+
+  /**
+   * The stream took the message for one it has (its `Nats-Msg-Id` within the window): fine if the
+   * subject does hold it; if not, the id belongs to another message and publishing it again would not help.
+   */
+  private async confirmDuplicate(link: ReadyLink, subject: string, m: ConsumedMessage, seq: number): Promise<void> {
+    this.positions.delete(subject);
+    if (alreadyThere(await this.read(link, subject, m), m)) return;
+    throw new NatsSinkError(
+      `publishing ${m.topic}[${m.partition}]@${m.offset} to ${subject}: the stream holds its Nats-Msg-Id ${msgId(m)} ` +
+        `already (sequence ${seq}) for another message`,
+      'misconfigured',
+    );
   }
 
   private async read(link: ReadyLink, subject: string, m: ConsumedMessage): Promise<SubjectPosition> {
