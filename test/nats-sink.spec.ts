@@ -3,7 +3,10 @@ import { redactGroupSpec } from '@tributary/catalog';
 import { groupSchema, restoreWriteOnlySecrets, type GroupConfig } from '@tributary/config';
 import { msgId, NATS_HEADERS, NatsSink, NatsSinkError } from '@tributary/nats-sink';
 import type { ConsumedMessage, SinkEvent } from '@tributary/sink-contract';
-import { NATS_URL, natsAdmin, natsAvailable, streamMessages } from './support/nats';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, NATS_URL, natsAdmin, natsAvailable, NatsNode, streamMessages } from './support/nats';
 import { waitFor } from './support/pg-cluster';
 
 const RUN = `t${process.pid}${Date.now().toString(36)}`;
@@ -187,4 +190,67 @@ describe('nats sink on the machine broker', () => {
     expect(events).toEqual([expect.objectContaining({ kind: 'nats_problem', topic: 'src.public.accounts', partition: 0 })]);
     expect(await s.storedPosition('src.public.accounts', 0)).toBeUndefined();
   });
+});
+
+describe('nats sink on a server with users and permissions', () => {
+  let node: NatsNode;
+  let dir: string;
+  const sinks: NatsSink[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tributary-nats-auth-'));
+    const port = await freePort();
+    const inbox = '{ publish: { allow: ["_INBOX.>"] }, subscribe: { allow: ["_INBOX.>"] } }';
+    writeFileSync(
+      join(dir, 'auth.conf'),
+      [
+        `listen: 127.0.0.1:${port}`,
+        `jetstream { store_dir: "${join(dir, 'js')}" }`,
+        'authorization { users = [',
+        '  { user: full, password: "full-pw" }',
+        `  { user: limited, password: "limited-pw", permissions: ${inbox} }`,
+        '] }',
+      ].join('\n'),
+    );
+    node = new NatsNode('auth', port, join(dir, 'auth.conf'));
+    await node.start();
+  }, 60_000);
+  afterEach(async () => {
+    await Promise.all(sinks.splice(0).map((s) => s.close()));
+  });
+  afterAll(async () => {
+    await node?.kill();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  function authSink(user: string, password: string): NatsSink {
+    const url = `nats://${user}:${password}@127.0.0.1:${node.port}`;
+    const config = natsGroup({ url, stream: 'AUTH', subject: 'auth.{topic}.{partition}', publishTimeoutMs: 2_000 }).sink;
+    if (config.type !== 'nats') throw new Error('not nats');
+    const s = new NatsSink({ group: 'g1', config });
+    sinks.push(s);
+    return s;
+  }
+
+  it('publishes with a user and password', async () => {
+    await authSink('full', 'full-pw').deliver([message(0)]);
+  });
+
+  it('says so when the password is wrong, without showing it', async () => {
+    const error = (await authSink('full', 'wrong-pw')
+      .deliver([message(0)])
+      .catch((e: unknown) => e)) as NatsSinkError;
+    expect(error.message).toMatch(/authorization failed; check the user and password or token/);
+    expect(error.message).not.toContain('wrong-pw');
+    expect(error.blockPartition).toBe(true);
+  });
+
+  it('says so when the user may not use the JetStream API', async () => {
+    const error = (await authSink('limited', 'limited-pw')
+      .deliver([message(0)])
+      .catch((e: unknown) => e)) as NatsSinkError;
+    expect(error.message).toMatch(/permission denied/);
+    expect(error.message).not.toContain('limited-pw');
+    expect(error.blockPartition).toBe(true);
+  }, 30_000);
 });
