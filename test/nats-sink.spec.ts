@@ -179,6 +179,24 @@ describe('nats sink on the machine broker', () => {
     );
   });
 
+  it('counts publishes, their latency and failures in the group metrics it is given', async () => {
+    if (!available) return;
+    const counted = { published: 0, failed: 0, latencies: 0 };
+    const metrics = {
+      published: (n: number) => void (counted.published += n),
+      failed: (n: number) => void (counted.failed += n),
+      latency: () => void counted.latencies++,
+    };
+    const config = natsGroup({ stream: `${RUN}_metrics`, subject: `${RUN}_metrics.{topic}.{partition}` }).sink;
+    if (config.type !== 'nats') throw new Error('not nats');
+    streams.push(`${RUN}_metrics`);
+    const s = new NatsSink({ group: 'g1', config, metrics });
+    sinks.push(s);
+    await s.deliver([0, 1, 2].map((o) => message(o)));
+    await s.deliver([1, 2].map((o) => message(o))); // already there: skipped, not published again
+    expect(counted).toEqual({ published: 3, failed: 0, latencies: 3 });
+  });
+
   it('blocks with a clear status while the broker is unreachable, and never shows the password', async () => {
     if (!available) return;
     const events: SinkEvent[] = [];
