@@ -178,9 +178,12 @@ export class NatsSink implements Sink {
     return { group: this.options.group, topic, partition };
   }
 
-  /** A problem is reported once (a group event), not at every retry; its message is the partition's status. */
+  /**
+   * The first problem since publishing last worked is reported (a group event), not every retry of every
+   * partition: the partitions' status always shows the current one.
+   */
   private async reportProblem(at: { topic: string; partition: number }, detail: string): Promise<void> {
-    if (this.problem === detail) return;
+    if (this.problem !== undefined) return;
     this.problem = detail;
     await this.report({ topic: at.topic, partition: at.partition, kind: 'nats_problem', detail });
   }
