@@ -17,5 +17,7 @@ export function redactGroupSpec(spec: GroupConfig): Record<string, unknown> {
     const masked = Object.fromEntries(Object.keys(headers).map((name) => [name, SECRET_MASK]));
     return { ...spec, sink: { ...rest, url: redactUrl(sink.url), headers: masked, secretCount: secrets.length } };
   }
+  // Every other sink with a URL (the brokers): its password and token are masked.
+  if ('url' in sink) return { ...spec, sink: { ...sink, url: redactUrl(sink.url) } };
   return { ...spec };
 }

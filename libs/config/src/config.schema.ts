@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DATABASE_SINK_DEFAULT_CONCURRENCY, databaseGroupDefaults } from './database-sink-defaults';
+import { natsSinkSchema } from './nats-sink.schema';
 import { webhookGroupDefaults, webhookSinkSchema } from './webhook-sink.schema';
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
@@ -202,6 +203,7 @@ export const groupSchema = z
         databaseSink('postgres'),
         databaseSink('mysql'),
         webhookSinkSchema,
+        natsSinkSchema,
       ])
       .default({ type: 'log' }),
     retry: z

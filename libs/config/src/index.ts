@@ -8,6 +8,14 @@ export {
   databaseGroupDefaults,
 } from './database-sink-defaults';
 export { foreignHostName } from './host-names';
+export {
+  NATS_DEFAULT_SUBJECT,
+  NATS_SUBJECT_VARIABLES,
+  natsSinkSchema,
+  streamSubjectsFor,
+  subjectTemplateProblem,
+  type NatsSinkConfig,
+} from './nats-sink.schema';
 export { redactUrl } from './redact-url';
 export { generateWebhookSecret } from './webhook-secret';
 export {

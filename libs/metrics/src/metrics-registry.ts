@@ -37,6 +37,28 @@ export class TributaryMetrics {
     registers: [this.registry],
   });
 
+  readonly sinkPublished = new Counter({
+    name: 'tributary_sink_published_messages_total',
+    help: 'Messages a broker sink published and the broker acknowledged, by this process',
+    labelNames: ['group', 'sink'],
+    registers: [this.registry],
+  });
+
+  readonly sinkPublishErrors = new Counter({
+    name: 'tributary_sink_publish_errors_total',
+    help: 'Failed publishes of a broker sink (each attempt counts), by this process',
+    labelNames: ['group', 'sink'],
+    registers: [this.registry],
+  });
+
+  readonly sinkPublishLatency = new Histogram({
+    name: 'tributary_sink_publish_latency_seconds',
+    help: "Time from a broker sink's publish until the broker acknowledged it",
+    labelNames: ['group', 'sink'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [this.registry],
+  });
+
   readonly messagesAppended = new Counter({
     name: 'tributary_capture_messages_appended_total',
     help: 'Messages appended to topics by the capture in this process',

@@ -1,3 +1,5 @@
 export type { ConsumedMessage } from './consumed-message';
+export { envelopeId } from './envelope-id';
 export type { DeliveryContext, Sink, SinkFailure } from './sink';
+export type { SinkMetrics } from './sink-metrics';
 export type { GroupWithSink, SinkConfig, SinkDeps, SinkEvent, SinkKind, SinkType } from './sink-kind';

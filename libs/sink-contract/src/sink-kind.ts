@@ -1,6 +1,7 @@
 import type { GroupConfig } from '@tributary/config';
 import type { Pool } from 'pg';
 import type { Sink } from './sink';
+import type { SinkMetrics } from './sink-metrics';
 
 /** A group's `sink:` as the configuration schema validated it. */
 export type SinkConfig = GroupConfig['sink'];
@@ -25,6 +26,8 @@ export interface SinkDeps {
   pool: Pool;
   /** Records an event in the group's events. */
   report: (event: SinkEvent) => Promise<void>;
+  /** The group's publish metrics in this process's registry; absent where nothing serves /metrics. */
+  metrics?: SinkMetrics;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { ConsumedMessage } from '@tributary/sink-contract';
+import { envelopeId, type ConsumedMessage } from '@tributary/sink-contract';
 
 export interface WebhookPayload {
   /** `webhook-id`: the envelope id (a batch: `<first id>..<last id>`); the same on every retry and replay. */
@@ -7,20 +7,8 @@ export interface WebhookPayload {
   body: string;
 }
 
-const ENVELOPE_ID = /^\s*\{\s*"id"\s*:\s*"((?:[^"\\]|\\.)*)"/;
-
-/** The envelope's own id (captured envelopes start with it), else one made of the message's position. */
-export function messageId(message: ConsumedMessage): string {
-  const fast = ENVELOPE_ID.exec(message.envelope);
-  if (fast) return fast[1].includes('\\') ? (JSON.parse(`"${fast[1]}"`) as string) : fast[1];
-  try {
-    const id = (JSON.parse(message.envelope) as { id?: unknown }).id;
-    if (typeof id === 'string' && id) return id;
-  } catch {
-    // fall through
-  }
-  return `${message.topic}:${message.partition}:${message.offset}`;
-}
+/** The envelope's own id, else one made of the message's position (the sink contract's `envelopeId`). */
+export const messageId = envelopeId;
 
 /**
  * The request of one delivery: with `batched` false a single message, its envelope verbatim as the
