@@ -9,8 +9,8 @@ import { TestPlatform } from './support/platform';
 import { sinksCaughtUp } from './support/sink-groups';
 
 /**
- * A source with `failover: true` on Postgres 18 with a real hot standby (a base backup without
- * pg_basebackup) that syncs the failover slot: changes before the promotion, the primary stopped, the
+ * A source on Postgres 18 with a real hot standby (a base backup without pg_basebackup), given
+ * `failover: true` after its slot exists (the slot is altered), which the standby then syncs: changes before the promotion, the primary stopped, the
  * standby promoted, the source's URL moved to it through the API, changes after it. The target equals
  * the new primary, and every row version is applied once (a trigger on the target records each).
  * On Postgres 15 `failover: true` is refused with a 422 naming the field, and nothing is created.
@@ -82,15 +82,26 @@ describe('failover slots', () => {
       url: primary.url('src'),
       tables: ['public.items'],
       heartbeatIntervalMs: 500,
-      failover: true,
     });
     expect(created.status).toBe(201);
-    expect(created.body.failover).toBe(true);
     await waitFor(async () => (await capture())?.state === 'streaming', 'capture to stream');
+    const failoverOfSlot = async () =>
+      (
+        await primary.query<{ failover: boolean }>(
+          'src',
+          `SELECT failover FROM pg_replication_slots WHERE slot_name = 'tributary_src'`,
+        )
+      )[0]?.failover;
+    expect(await failoverOfSlot()).toBe(false);
+    expect((await call('GET', '/api/v1/sources/src')).body.failover).toBeUndefined();
+    // Turned on later: capture restarts and alters the existing slot (ALTER_REPLICATION_SLOT).
+    const turnedOn = await call('PATCH', '/api/v1/sources/src', { failover: true });
+    expect(turnedOn.status).toBe(200);
+    expect(turnedOn.body.failover).toBe(true);
+    await waitFor(async () => (await failoverOfSlot()) === true, 'the slot to become a failover slot');
+    await waitFor(async () => (await capture())?.state === 'streaming', 'capture to stream again');
     // The export (`tributary export`, GET /api/v1/config) keeps it, so `apply` takes it back unchanged.
     expect((await call('GET', '/api/v1/config')).body.sources).toMatchObject([{ name: 'src', failover: true }]);
-    const [slot] = await primary.query('src', `SELECT failover FROM pg_replication_slots WHERE slot_name = 'tributary_src'`);
-    expect(slot).toEqual({ failover: true });
     const status = (await call('GET', '/api/v1/sources/src')).body;
     expect(status.failover).toEqual({
       slotFailover: true,
