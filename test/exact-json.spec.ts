@@ -27,6 +27,22 @@ describe('exact JSON', () => {
     expect(String(value.d)).toBe('9007199254740993');
   });
 
+  it('takes short integers as numbers at once, and every integer at the edges of that shortcut exactly', () => {
+    const text = '[0,7,999999999999999,9999999999999999,1000000000000000000,-5,-0,10,1e2,12345678901234567890]';
+    const value = parseExact(text) as unknown[];
+    expect(value.slice(0, 3)).toEqual([0, 7, 999_999_999_999_999]); // 15 digits: always a double's
+    expect(value.slice(3).map((v) => [isLosslessNumber(v), String(v)])).toEqual([
+      [true, '9999999999999999'], // 16 digits: a double reads it as 10000000000000000
+      [false, '1000000000000000000'], // reproduced exactly, a plain number
+      [false, '-5'],
+      [true, '-0'],
+      [false, '10'],
+      [true, '1e2'],
+      [true, '12345678901234567890'],
+    ]);
+    expect(() => parseExact('[007]')).toThrow(); // a leading zero is not JSON: the shortcut must not take it
+  });
+
   it('reads numbers after strings that end in escaped backslashes', () => {
     const value = parseExact('{"s":"a\\\\","n":0.10}') as Record<string, unknown>;
     expect(value.s).toBe('a\\');
