@@ -7,6 +7,7 @@ export {
   DATABASE_SINK_DEFAULT_CONCURRENCY,
   databaseGroupDefaults,
 } from './database-sink-defaults';
+export { envelopeFormatSchema, type EnvelopeFormat } from './envelope-format';
 export { foreignHostName } from './host-names';
 export { redactUrl } from './redact-url';
 export { generateWebhookSecret } from './webhook-secret';
