@@ -17,7 +17,13 @@ import {
   UnprocessableEntityException,
 } from '@nestjs/common';
 import type { Response } from 'express';
-import { CaptureService, SourcePreparer, whileNoCaptureLeads, type CaptureStatus } from '@tributary/capture';
+import {
+  CaptureService,
+  SourceConfigurationError,
+  SourcePreparer,
+  whileNoCaptureLeads,
+  type CaptureStatus,
+} from '@tributary/capture';
 import { CatalogRepository, clashingSource, redactSourceSpec, sourceIdentityChange, type SourceEntry } from '@tributary/catalog';
 import {
   capturedTableSchema,
@@ -266,7 +272,8 @@ export class SourcesController {
       await new SourcePreparer(this.resolve(spec)).verify();
     } catch (error) {
       const message = (error as Error).message;
-      const field = /table|schema/.test(message) && !/cannot reach/.test(message) ? 'tables' : 'url';
+      const named = error instanceof SourceConfigurationError ? error.field : undefined;
+      const field = named ?? (/table|schema/.test(message) && !/cannot reach/.test(message) ? 'tables' : 'url');
       throw new UnprocessableEntityException({ detail: message, field });
     }
   }

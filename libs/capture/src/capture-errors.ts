@@ -1,6 +1,10 @@
 /** A problem with a source that a person must fix; its message says what and how. */
 export class SourceConfigurationError extends Error {
-  constructor(message: string) {
+  /** The source's key at fault when one is (`tables[2].where`): an API answer names it as its `field`. */
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
     super(message);
     this.name = 'SourceConfigurationError';
   }

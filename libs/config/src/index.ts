@@ -8,6 +8,7 @@ export {
   databaseGroupDefaults,
 } from './database-sink-defaults';
 export { envelopeFormatSchema, type EnvelopeFormat } from './envelope-format';
+export { whereShapeProblem } from './where-shape';
 export { foreignHostName } from './host-names';
 export { redactUrl } from './redact-url';
 export { generateWebhookSecret } from './webhook-secret';
