@@ -100,8 +100,9 @@ async function loadShape(client: Client, t: CapturedTable): Promise<TableShape> 
     [oid],
   );
   const { rows: key } = await client.query<{ name: string }>(
-    `SELECT DISTINCT a.attname AS name FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
-      WHERE i.indrelid = $1 AND (i.indisprimary OR (i.indisreplident AND $2 = 'i'))`,
+    `SELECT a.attname AS name FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+      WHERE i.indrelid = $1 AND (i.indisprimary OR (i.indisreplident AND $2 = 'i'))
+      GROUP BY a.attname, a.attnum ORDER BY a.attnum`,
     [oid, identity],
   );
   return { oid, columns, identity, identityColumns: key.map((k) => k.name) };
@@ -128,8 +129,10 @@ async function checkWithPostgres(client: Client, t: CapturedTable, clause: strin
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     if (typeof code !== 'string' || !/^(42|22|0A|2B|54)/.test(code)) throw error;
+    const detail = (error as { detail?: unknown }).detail;
     throw new SourceConfigurationError(
-      `${field}: Postgres refuses it for the publication of ${t.schema}.${t.table}: ${(error as Error).message}`,
+      `${field}: Postgres refuses it for the publication of ${t.schema}.${t.table}: ${(error as Error).message}` +
+        (typeof detail === 'string' && detail ? ` (${detail})` : ''),
       field,
     );
   } finally {
