@@ -79,6 +79,28 @@ export class SourcePreparer {
     }
   }
 
+  /**
+   * Only the checks of the tables' column lists and row filters (tableFilters), for `tributary apply`, which
+   * does not require a source to be reachable: false when it is not (capture checks again before it changes
+   * the publication). Tables that do not exist are left to capture, which captures the others.
+   */
+  async verifyFilters(): Promise<boolean> {
+    let client: Client;
+    try {
+      client = await connectSource(this.source, `tributary-setup:${this.source.name}`);
+    } catch {
+      return false;
+    }
+    try {
+      const missing = await missingTables(client, this.source.tables);
+      const present = this.source.tables.filter((t) => !missing.includes(`${t.schema}.${t.table}`));
+      await tableFilters(client, this.source, present);
+      return true;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
   /** Throws (naming the source, password masked) unless the source database answers. */
   async reachable(): Promise<void> {
     const client = await connectSource(this.source, `tributary-setup:${this.source.name}`);
