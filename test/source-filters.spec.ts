@@ -5,6 +5,7 @@ import { SourceConfigurationError, SourcePreparer } from '@tributary/capture';
 import { GroupRepository, MessageNotifier } from '@tributary/consumer-groups';
 import { DatabaseSink, PostgresDialect } from '@tributary/db-sink';
 import { TableSchemaRepository } from '@tributary/schema-registry';
+import { BackfillRepository, planBackfill } from '@tributary/snapshot';
 import { WebhookSink, webhookSinkSchema } from '@tributary/webhook-sink';
 import { CaptureHarness, platformConfig, sourceConfig } from './support/capture-harness';
 import { loggedMessages } from './support/logged-messages';
@@ -284,5 +285,18 @@ describe('columns and row filters at the source', () => {
     const ops = messages.map((m) => JSON.parse(m.envelope) as { op: string; key: { id: number } });
     expect(ops.map((e) => `${e.op}${e.key.id}`)).toEqual(['r1', 'c3', 'u1', 'd3', 'c2', 'c6', 'c7']);
     expect(messages.map((m) => m.envelope).join('\n')).not.toContain('SSN-7c1f');
+
+    // A backfill reads the rows the new filter takes in, with the publication's columns only.
+    const pool = harness.db.pool;
+    const backfill = await planBackfill(pool, source([wider]), { table: 'public.people' });
+    await waitFor(async () => (await new BackfillRepository(pool).get('fsrc', backfill.id))?.status === 'done', 'the backfill');
+    const all = await loggedMessages(pool, topic);
+    const read = all.map(
+      (m) => JSON.parse(m.envelope) as { op: string; key: { id: number }; after: object; source: { backfill?: number } },
+    );
+    const backfilled = read.filter((e) => e.source.backfill === backfill.id);
+    expect(backfilled.map((e) => `${e.op}${e.key.id}`)).toEqual(['r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7']);
+    for (const e of backfilled) expect(Object.keys(e.after)).toEqual(['id', 'name', 'region']);
+    expect(all.map((m) => m.envelope).join('\n')).not.toContain('SSN-7c1f');
   });
 });
