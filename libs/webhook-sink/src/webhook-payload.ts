@@ -27,19 +27,15 @@ export function messageId(message: ConsumedMessage): string {
  * `bodies` entry, the subscription's envelope format) as the body; batched, a JSON array of them (even of
  * one). The id is always our envelope's, so a Debezium-shaped body keeps the same `webhook-id`.
  */
-export function buildPayload(
-  messages: ConsumedMessage[],
-  batched: boolean,
-  bodies: readonly string[] = messages.map((m) => m.envelope),
-): WebhookPayload {
+export function buildPayload(messages: ConsumedMessage[], batched: boolean, bodies?: readonly string[]): WebhookPayload {
   if (!batched) {
     if (messages.length !== 1) throw new Error(`one message per request, got ${messages.length}`);
-    return { id: messageId(messages[0]), body: bodies[0] };
+    return { id: messageId(messages[0]), body: bodies?.[0] ?? messages[0].envelope };
   }
   const first = messageId(messages[0]);
   const last = messageId(messages[messages.length - 1]);
   return {
     id: messages.length === 1 ? `${first}..${first}` : `${first}..${last}`,
-    body: `[${bodies.join(',')}]`,
+    body: `[${(bodies ?? messages.map((m) => m.envelope)).join(',')}]`,
   };
 }
