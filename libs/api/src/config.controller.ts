@@ -1,4 +1,14 @@
-import { BadRequestException, Body, ConflictException, Controller, Get, HttpCode, Inject, Post } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  ConflictException,
+  Controller,
+  Get,
+  HttpCode,
+  Inject,
+  Post,
+  UnprocessableEntityException,
+} from '@nestjs/common';
 import {
   ApplyRaceError,
   CatalogRepository,
@@ -8,7 +18,8 @@ import {
   redactSourceSpec,
   type ApplyResult,
 } from '@tributary/catalog';
-import { TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
+import { SourceConfigurationError, SourcePreparer } from '@tributary/capture';
+import { resolveSource, sourceSchema, TRIBUTARY_CONFIG, type TributaryConfig } from '@tributary/config';
 import { TopicRepository } from '@tributary/topic-log';
 import { z } from 'zod';
 import { ApiDoc } from './openapi';
@@ -44,6 +55,7 @@ export class ConfigController {
     @Body() body: unknown,
     @ValidQuery(applyQuery) { dryRun: onlyPlan, prune }: z.infer<typeof applyQuery>,
   ): Promise<ApplyResult> {
+    await this.verifyFilters(body);
     try {
       const result = await this.applier.apply(body, {
         dryRun: onlyPlan,
@@ -65,6 +77,27 @@ export class ConfigController {
       if (error instanceof ApplyRaceError) throw new ConflictException({ detail: error.message, field: '(document)' });
       if (!(error instanceof ConfigDocumentError)) throw error;
       throw new BadRequestException({ detail: error.message, field: error.issues[0].field, errors: error.issues });
+    }
+  }
+
+  /**
+   * A document's sources with column lists or row filters are checked on their databases first (when
+   * reachable), as the sources API does: a filter Postgres or the replica identity refuses is a 422 naming
+   * it (`sources[0].tables[1].where`), and nothing is applied. The rest of the document is the applier's.
+   */
+  private async verifyFilters(body: unknown): Promise<void> {
+    const sources = (body as { sources?: unknown } | null)?.sources;
+    if (!Array.isArray(sources)) return;
+    for (const [i, raw] of sources.entries()) {
+      const parsed = sourceSchema.safeParse(raw);
+      if (!parsed.success || !parsed.data.tables.some((t) => typeof t !== 'string' && (t.columns || t.exclude || t.where)))
+        continue;
+      try {
+        await new SourcePreparer(resolveSource(parsed.data, this.config.defaultSourceUrl)).verifyFilters();
+      } catch (error) {
+        if (!(error instanceof SourceConfigurationError) || !error.field) throw error;
+        throw new UnprocessableEntityException({ detail: error.message, field: `sources[${i}].${error.field}` });
+      }
     }
   }
 

@@ -12,6 +12,7 @@ import {
 } from '@tributary/pg-source';
 import { sleep } from '@tributary/timing';
 import { SlotLostError, SourceConfigurationError } from './capture-errors';
+import { tableFilters } from './table-filters';
 
 /**
  * Checks that a source can be captured and creates (or brings up to date) its publication and slot.
@@ -55,9 +56,10 @@ export class SourcePreparer {
         );
       }
       await this.warnAboutIdentity(client);
+      const clauses = await tableFilters(client, this.source, present);
       const slotExists = await this.checkSlot(client);
       if (!slotExists && hasCheckpoint) throw this.slotLost('was dropped (it does not exist any more)');
-      const createdPublication = await this.ensurePublication(client, present, !slotExists);
+      const createdPublication = await this.ensurePublication(client, publicationSpec(present, clauses), !slotExists);
       const failover = this.source.failover === true;
       if (slotExists && version >= FAILOVER_MIN_VERSION) await this.alignFailover(client, failover);
       if (!slotExists) {
@@ -81,6 +83,29 @@ export class SourcePreparer {
     try {
       await this.checkServer(client);
       await this.checkTables(client);
+      await tableFilters(client, this.source, this.source.tables);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Only the checks of the tables' column lists and row filters (tableFilters), for `tributary apply`, which
+   * does not require a source to be reachable: false when it is not (capture checks again before it changes
+   * the publication). Tables that do not exist are left to capture, which captures the others.
+   */
+  async verifyFilters(): Promise<boolean> {
+    let client: Client;
+    try {
+      client = await connectSource(this.source, `tributary-setup:${this.source.name}`);
+    } catch {
+      return false;
+    }
+    try {
+      const missing = await missingTables(client, this.source.tables);
+      const present = this.source.tables.filter((t) => !missing.includes(`${t.schema}.${t.table}`));
+      await tableFilters(client, this.source, present);
+      return true;
     } finally {
       await client.end().catch(() => undefined);
     }
@@ -258,9 +283,13 @@ export class SourcePreparer {
     );
   }
 
-  /** Creates the publication, or sets it to exactly `tables` (the configured ones that exist). True if it was created. */
-  private async ensurePublication(client: Client, tables: CapturedTable[], slotIsNew: boolean): Promise<boolean> {
-    const spec = publicationSpec(tables);
+  /**
+   * Creates the publication, or sets it to exactly `spec` (the configured tables that exist, with their column
+   * lists and row filters): ALTER PUBLICATION … SET changes it in place, so the slot decodes every change
+   * committed before it with the old definition and every one after with the new, none twice, none lost.
+   * True if it was created.
+   */
+  private async ensurePublication(client: Client, spec: string, slotIsNew: boolean): Promise<boolean> {
     const name = quoteIdent(this.source.publication);
     const { rowCount } = await client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [this.source.publication]);
     const before = rowCount && !slotIsNew ? await this.publishedTables(client) : [];
@@ -294,8 +323,10 @@ export class SourcePreparer {
   }
 }
 
-function publicationSpec(tables: CapturedTable[]): string {
-  const explicit = tables.filter((t) => t.table !== '*').map((t) => `${quoteIdent(t.schema)}.${quoteIdent(t.table)}`);
+function publicationSpec(tables: CapturedTable[], clauses: ReadonlyMap<string, string>): string {
+  const explicit = tables
+    .filter((t) => t.table !== '*')
+    .map((t) => `${quoteIdent(t.schema)}.${quoteIdent(t.table)}${clauses.get(`${t.schema}.${t.table}`) ?? ''}`);
   const schemas = tables.filter((t) => t.table === '*').map((t) => quoteIdent(t.schema));
   const parts: string[] = [];
   if (explicit.length) parts.push(`TABLE ${explicit.join(', ')}`);

@@ -110,10 +110,15 @@ export function resolveGroup(g: GroupConfig, localDefaults: boolean): GroupConfi
     : g;
 }
 
-function toCapturedTable(entry: string | { table: string; topic?: string }): CapturedTable {
+function toCapturedTable(entry: SourceFileConfig['tables'][number]): CapturedTable {
   const spec = typeof entry === 'string' ? { table: entry } : entry;
   const [schema, table] = spec.table.split('.');
-  return { schema, table, topic: spec.topic };
+  const out: CapturedTable = { schema, table, topic: spec.topic };
+  // Only what is set: a table without them compares equal to one written before they existed.
+  if ('columns' in spec && spec.columns) out.columns = spec.columns;
+  if ('exclude' in spec && spec.exclude) out.exclude = spec.exclude;
+  if ('where' in spec && spec.where !== undefined) out.where = spec.where;
+  return out;
 }
 
 function formatIssues(where: string, error: z.ZodError): string {

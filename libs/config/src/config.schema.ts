@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DATABASE_SINK_DEFAULT_CONCURRENCY, databaseGroupDefaults } from './database-sink-defaults';
 import { natsSinkSchema } from './nats-sink.schema';
 import { webhookGroupDefaults, webhookSinkSchema } from './webhook-sink.schema';
+import { whereShapeProblem } from './where-shape';
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 const URL_PARSE_ERROR = 'is not a valid URL (percent-encode special characters in the password, e.g. # as %23)';
@@ -31,15 +32,71 @@ export const capturedTableSchema = z
     message: "the schema 'tributary' holds the platform's own tables (stored passwords among them) and is never captured",
   });
 
-const tableEntry = z.union([
-  capturedTableSchema,
-  z
-    .object({
-      table: capturedTableSchema,
-      topic: z.string().regex(TOPIC_NAME, 'must be 1-200 letters, digits, dots, dashes or underscores').optional(),
-    })
-    .strict(),
-]);
+const SOURCE_COLUMN = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
+const columnList = z
+  .array(z.string().regex(SOURCE_COLUMN, 'must be a column name'))
+  .min(1)
+  .refine((names) => new Set(names).size === names.length, 'must not name a column twice');
+
+/**
+ * A captured table in object form. `columns` (or `exclude`) and `where` become the publication's column list
+ * and row filter (Postgres 15+): what they leave out is never decoded, stored or sent, and snapshots read
+ * the same columns and rows (docs/configuration.md#columns-and-row-filters). They are checked against the table on
+ * the source before anything changes (libs/capture/src/table-filters.ts).
+ */
+const tableObject = z
+  .object({
+    table: capturedTableSchema,
+    topic: z.string().regex(TOPIC_NAME, 'must be 1-200 letters, digits, dots, dashes or underscores').optional(),
+    columns: columnList.optional(),
+    exclude: columnList.optional(),
+    where: z
+      .string()
+      .superRefine((where, ctx) => {
+        const problem = whereShapeProblem(where);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
+  })
+  .strict()
+  .superRefine((entry, ctx) => {
+    if (entry.columns && entry.exclude) {
+      ctx.addIssue({ code: 'custom', path: ['exclude'], message: 'give columns or exclude, not both' });
+    }
+    if (entry.table.endsWith('.*')) {
+      for (const key of ['columns', 'exclude', 'where'] as const) {
+        if (entry[key] === undefined) continue;
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: "applies to one table, not to 'schema.*' (Postgres' column lists and row filters are per table)",
+        });
+      }
+    }
+  });
+
+const tableEntry = z.union([capturedTableSchema, tableObject]);
+
+/**
+ * A table with a column list or row filter must not also be published through its schema's `schema.*`
+ * (Postgres refuses a column list for a table of a published schema), and a table is listed once.
+ */
+function checkTableEntries(tables: Array<z.infer<typeof tableEntry>>, ctx: z.RefinementCtx): void {
+  const names = tables.map((t) => (typeof t === 'string' ? t : t.table));
+  const schemas = new Set(names.filter((n) => n.endsWith('.*')).map((n) => n.slice(0, -2)));
+  tables.forEach((t, i) => {
+    const name = names[i];
+    if (names.indexOf(name) !== i) ctx.addIssue({ code: 'custom', path: ['tables', i], message: `${name} is listed twice` });
+    if (typeof t === 'string' || (!t.columns && !t.exclude && t.where === undefined)) return;
+    if (schemas.has(name.slice(0, name.indexOf('.')))) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tables', i, t.where !== undefined ? 'where' : t.columns ? 'columns' : 'exclude'],
+        message: `${name}'s schema is also captured as '${name.slice(0, name.indexOf('.'))}.*': a column list or row filter needs the table listed alone`,
+      });
+    }
+  });
+}
 
 export const sourceSchema = z
   .object({
@@ -84,7 +141,8 @@ export const sourceSchema = z
     /** How long one chunk read may run (statement_timeout), lock waits included, before the backfill fails. */
     snapshotStatementTimeoutMs: z.number().int().min(1_000).max(86_400_000).default(300_000),
   })
-  .strict();
+  .strict()
+  .superRefine((source, ctx) => checkTableEntries(source.tables, ctx));
 
 /**
  * The longest time-based retention: 100 years. Larger values overflow `now() - interval` in the retention

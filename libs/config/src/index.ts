@@ -7,6 +7,8 @@ export {
   DATABASE_SINK_DEFAULT_CONCURRENCY,
   databaseGroupDefaults,
 } from './database-sink-defaults';
+export { envelopeFormatSchema, type EnvelopeFormat } from './envelope-format';
+export { whereShapeProblem } from './where-shape';
 export { foreignHostName } from './host-names';
 export {
   NATS_DEFAULT_SUBJECT,

@@ -8,6 +8,11 @@ export interface CapturedTable {
   table: string;
   /** Topic override; default `<source>.<schema>.<table>`. */
   topic?: string;
+  /** The publication's column list for the table: only these columns are published (`exclude`: all but these). */
+  columns?: string[];
+  exclude?: string[];
+  /** The publication's row filter for the table: only rows it holds for are published. */
+  where?: string;
 }
 
 export interface SourceConfig {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { envelopeFormatSchema } from './envelope-format';
 
 /** The operations a subscription can ask for: create, update, delete, truncate, read (snapshot). */
 export const WEBHOOK_OPERATIONS = ['c', 'u', 'd', 't', 'r'] as const;
@@ -41,6 +42,8 @@ export const webhookSinkSchema = z
       .default([...WEBHOOK_OPERATIONS]),
     /** Only messages whose row values equal these (all of them) are delivered. */
     filter: z.object({ after: columnMatch.optional(), before: columnMatch.optional() }).strict().optional(),
+    /** The body's shape: our envelope, or Debezium's (docs/webhooks.md); the signature covers what is sent. */
+    envelope: envelopeFormatSchema,
     /** 1: one message per request, its envelope as the body. More: up to this many, as a JSON array. */
     batchSize: z.number().int().min(1).max(1_000).default(1),
     timeoutMs: z.number().int().min(100).max(300_000).default(10_000),

@@ -71,6 +71,8 @@ export class SnapshotTable {
     readonly columns: Column[],
     readonly keyIndexes: number[],
     private readonly kinds: ValueKind[],
+    /** The publication's row filter for the table (Postgres' own text of it), or null. */
+    readonly rowFilter: string | null = null,
   ) {}
 
   get qualified(): string {
@@ -81,7 +83,18 @@ export class SnapshotTable {
     return this.keyIndexes.map((i) => this.columns[i].name);
   }
 
-  static async load(client: ClientBase, schema: string, name: string, types = new TypeRegistry()): Promise<SnapshotTable> {
+  /**
+   * With `publication`, the table as that publication publishes it: only the columns of its column list and,
+   * as `rowFilter`, its row filter, both read from the source's catalog (pg_publication_tables), so a snapshot
+   * reads exactly the columns and rows the stream carries (docs/configuration.md#columns-and-row-filters).
+   */
+  static async load(
+    client: ClientBase,
+    schema: string,
+    name: string,
+    types = new TypeRegistry(),
+    publication?: string,
+  ): Promise<SnapshotTable> {
     const { rows: found } = await client.query<{ oid: number; kind: string }>(
       `SELECT c.oid::int AS oid, c.relkind AS kind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = $1 AND c.relname = $2`,
@@ -117,8 +130,14 @@ export class SnapshotTable {
       client,
       columns.map((c) => c.oid),
     );
-    const cols = columns.map((c) => ({ name: c.name, typeOid: c.oid, type: c.type }));
+    const published = publication ? await publishedShape(client, publication, schema, name) : undefined;
+    const cols = columns
+      .filter((c) => !published?.columns || published.columns.includes(c.name))
+      .map((c) => ({ name: c.name, typeOid: c.oid, type: c.type }));
     const keyIndexes = key.map((k) => cols.findIndex((c) => c.name === k.name));
+    if (keyIndexes.includes(-1)) {
+      throw new SnapshotTableError(`table ${schema}.${name}: the publication's column list leaves out a key column`);
+    }
     return new SnapshotTable(
       oid,
       schema,
@@ -126,6 +145,7 @@ export class SnapshotTable {
       cols,
       keyIndexes,
       cols.map((c) => types.kindOf(c.typeOid)),
+      published?.rowFilter ?? null,
     );
   }
 
@@ -158,6 +178,7 @@ export class SnapshotTable {
       const right = keyColumns.map((k, i) => `${quoteLiteral(after[i])}::${k.type}`).join(', ');
       conditions.push(keyColumns.length === 1 ? `${left} > ${right}` : `(${left}) > (${right})`);
     }
+    if (this.rowFilter) conditions.push(`(${this.rowFilter})`);
     if (where) conditions.push(`(${where})`);
     const query =
       `SELECT ${this.columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${this.qualified}` +
@@ -183,4 +204,20 @@ export class SnapshotTable {
     if (rows.length) this.rowBytes = rows.bytes / rows.length;
     return { rows, keys, hashes, endKey, cut };
   }
+}
+
+/** The columns a publication publishes of a table (its column list, else all) and its row filter (Postgres 15+). */
+async function publishedShape(
+  client: ClientBase,
+  publication: string,
+  schema: string,
+  name: string,
+): Promise<{ columns: string[] | null; rowFilter: string | null } | undefined> {
+  const { rows } = await client.query<{ columns: string[] | null; filter: string | null }>(
+    `SELECT attnames::text[] AS columns, rowfilter AS filter
+       FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND tablename = $3`,
+    [publication, schema, name],
+  );
+  if (!rows.length) return undefined;
+  return { columns: rows[0].columns, rowFilter: rows[0].filter };
 }

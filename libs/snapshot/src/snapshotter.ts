@@ -189,7 +189,7 @@ export class Snapshotter {
   private async prepare(b: Backfill): Promise<{ table: SnapshotTable; estimate: number }> {
     const client = this.client as Client;
     try {
-      const table = await SnapshotTable.load(client, b.schema, b.table, this.types);
+      const table = await SnapshotTable.load(client, b.schema, b.table, this.types, this.deps.source.publication);
       if (!(await table.inPublication(client, this.deps.source.publication))) {
         throw new SnapshotTableError(`table ${b.schema}.${b.table} is not in publication ${this.deps.source.publication}`);
       }

@@ -11,18 +11,19 @@ export interface WebhookPayload {
 export const messageId = envelopeId;
 
 /**
- * The request of one delivery: with `batched` false a single message, its envelope verbatim as the
- * body; batched, a JSON array of envelopes (even of one).
+ * The request of one delivery: with `batched` false a single message, its envelope verbatim (or its
+ * `bodies` entry, the subscription's envelope format) as the body; batched, a JSON array of them (even of
+ * one). The id is always our envelope's, so a Debezium-shaped body keeps the same `webhook-id`.
  */
-export function buildPayload(messages: ConsumedMessage[], batched: boolean): WebhookPayload {
+export function buildPayload(messages: ConsumedMessage[], batched: boolean, bodies?: readonly string[]): WebhookPayload {
   if (!batched) {
     if (messages.length !== 1) throw new Error(`one message per request, got ${messages.length}`);
-    return { id: messageId(messages[0]), body: messages[0].envelope };
+    return { id: messageId(messages[0]), body: bodies?.[0] ?? messages[0].envelope };
   }
   const first = messageId(messages[0]);
   const last = messageId(messages[messages.length - 1]);
   return {
     id: messages.length === 1 ? `${first}..${first}` : `${first}..${last}`,
-    body: `[${messages.map((m) => m.envelope).join(',')}]`,
+    body: `[${(bodies ?? messages.map((m) => m.envelope)).join(',')}]`,
   };
 }

@@ -2,6 +2,7 @@ import type { ConsumedMessage, DeliveryContext, Sink } from '@tributary/sink-con
 import type { Pool } from 'pg';
 import type { AttemptKind } from './attempt-log';
 import { DeliveryAbortedError, sleeperFor } from './delivery-wait';
+import { EnvelopeRenderer } from './envelope-renderer';
 import { MessageFilter } from './message.filter';
 import { parseRetryAfter } from './retry-after';
 import { acquireState, DISABLED_POLL_MS, releaseState, SubscriptionState } from './subscription-state';
@@ -59,6 +60,7 @@ export class WebhookSink implements Sink {
   private readonly batched: boolean;
   private readonly keys: Buffer[];
   private readonly filter: MessageFilter;
+  private readonly envelopes: EnvelopeRenderer;
   private readonly state: SubscriptionState;
   private readonly attemptKind: AttemptKind;
   private closed = false;
@@ -70,6 +72,7 @@ export class WebhookSink implements Sink {
     this.keyLanes = this.batched ? 1 : WEBHOOK_KEY_LANES;
     this.keys = config.secrets.map(secretKey);
     this.filter = new MessageFilter(config);
+    this.envelopes = new EnvelopeRenderer(config.envelope, options.pool);
     this.attemptKind = options.kind ?? 'delivery';
     this.state =
       this.attemptKind === 'delivery'
@@ -112,9 +115,11 @@ export class WebhookSink implements Sink {
     if (state.disabled && this.attemptKind === 'delivery' && (await state.stillDisabled())) {
       throw new WebhookDeliveryError(`subscription disabled: ${state.disabled}`, undefined, DISABLED_POLL_MS, true);
     }
+    // Rendered before the circuit admits the request: a failed schema lookup then costs no probe.
+    const bodies = this.envelopes.verbatim ? undefined : await this.envelopes.render(messages);
     const holdUntil = Date.now() + (this.options.holdWhilePausedMs ?? 0);
     for (;;) {
-      const failure = await this.request(messages, context);
+      const failure = await this.request(messages, bodies, context);
       if (!failure) return;
       const paused = state.breaker.state !== 'closed' && !failure.blockPartition;
       if (!paused || Date.now() >= holdUntil) throw failure;
@@ -122,13 +127,17 @@ export class WebhookSink implements Sink {
   }
 
   /** One request: waits for the circuit and the rate limit, signs, posts, logs the attempt; the failure, if any. */
-  private async request(messages: ConsumedMessage[], context?: DeliveryContext): Promise<WebhookDeliveryError | undefined> {
+  private async request(
+    messages: ConsumedMessage[],
+    bodies: string[] | undefined,
+    context?: DeliveryContext,
+  ): Promise<WebhookDeliveryError | undefined> {
     const state = this.state;
     // The waits (an open circuit, the rate limit) are set up only when there is one to wait out.
     const sleep = state.breaker.state !== 'closed' || state.limiter ? sleeperFor(context?.signal, context?.wait) : undefined;
     if (sleep && state.breaker.state !== 'closed') await state.breaker.admit(sleep);
     let outcome: HttpOutcome;
-    const { id, body } = buildPayload(messages, this.batched);
+    const { id, body } = buildPayload(messages, this.batched, bodies);
     try {
       if (sleep && state.limiter) await state.limiter.take(sleep);
       outcome = await state.client.post(this.headers(messages, id, body, context), body, this.options.config.timeoutMs);
