@@ -44,5 +44,6 @@ export default defineConfig({
   // Vite 8 transforms JSX itself; no React plugin (no fast refresh needed for a built console)
   oxc: { jsx: { runtime: 'automatic' } },
   plugins: [initialBundleBudget()],
-  build: { outDir, emptyOutDir: true, target: 'es2022', reportCompressedSize: true },
+  // the budget that counts is the gzipped initial bundle's (above), not Vite's 500 kB of minified text
+  build: { outDir, emptyOutDir: true, target: 'es2022', reportCompressedSize: true, chunkSizeWarningLimit: 2_000 },
 });

@@ -7,7 +7,7 @@ import { OverviewPage } from './pages/overview';
 import { SourcePage } from './pages/source';
 import { TopicPage } from './pages/topic';
 import { href, parseRoute, type Route } from './route';
-import { ErrorNote } from './ui';
+import { ErrorNote, PageBoundary } from './ui';
 
 function useRoute(): Route {
   const [route, setRoute] = useState(() => parseRoute(window.location.hash));
@@ -52,7 +52,9 @@ export function App() {
         ) : access === 'unknown' ? (
           <p className="muted">connecting…</p>
         ) : (
-          <Page route={route} />
+          <PageBoundary page={window.location.hash}>
+            <Page route={route} />
+          </PageBoundary>
         )}
       </main>
     </div>

@@ -34,9 +34,10 @@ export function Chart({ title, data, unit, testId }: { title: string; data: Char
 
   useEffect(() => plot.current?.setData(aligned(data)), [data]);
 
-  const points = data.x.length;
+  // what the chart shows, for browser tests and for a person reading the DOM
+  const max = Math.max(0, ...data.lines.flatMap((l) => l.values.filter((v): v is number => v !== null)));
   return (
-    <figure className="chart" data-testid={testId} data-points={points}>
+    <figure className="chart" data-testid={testId} data-points={data.x.length} data-max={max}>
       <figcaption>{title}</figcaption>
       {data.lines.length === 0 ? <p className="muted">nothing to show yet</p> : null}
       <div ref={host} />

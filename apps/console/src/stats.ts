@@ -44,6 +44,18 @@ export interface ChartData {
 
 export type Metric = 'appended' | 'delivered' | 'lag';
 
+/** An answer of the series endpoint in the contract's shape (an API that answers otherwise is not charted). */
+export function isSeries(value: unknown): value is StatsSeries {
+  const v = value as Partial<StatsSeries> | null;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    Array.isArray(v.timestamps) &&
+    typeof v.sources === 'object' &&
+    typeof v.groups === 'object'
+  );
+}
+
 /** One metric of a series answer as chart data: appended per source, delivered or lag per group, names sorted. */
 export function chartFromSeries(series: StatsSeries, metric: Metric): ChartData {
   const x = series.timestamps.map((ms) => ms / 1000);

@@ -1,4 +1,4 @@
-import { useState, type ReactNode } from 'react';
+import { Component, useState, type ErrorInfo, type ReactNode } from 'react';
 import { ApiError } from './api';
 import { useAccess } from './hooks';
 
@@ -82,4 +82,29 @@ export function Progress({ percent }: { percent: number | null | undefined }) {
 /** Pretty JSON of any value. */
 export function Json({ value }: { value: unknown }) {
   return <pre className="json">{JSON.stringify(value, null, 2)}</pre>;
+}
+
+/** A page that throws while rendering shows what broke (and the rest of the console keeps working). */
+export class PageBoundary extends Component<{ children: ReactNode; page: string }, { error?: Error }> {
+  override state: { error?: Error } = {};
+
+  static getDerivedStateFromError(error: Error): { error: Error } {
+    return { error };
+  }
+
+  override componentDidCatch(error: Error, info: ErrorInfo): void {
+    console.error(`the ${this.props.page} page failed`, error, info.componentStack);
+  }
+
+  override componentDidUpdate(previous: { page: string }): void {
+    if (previous.page !== this.props.page && this.state.error) this.setState({ error: undefined });
+  }
+
+  override render(): ReactNode {
+    return this.state.error ? (
+      <ErrorNote error={new Error(`this page failed: ${this.state.error.message}`)} />
+    ) : (
+      this.props.children
+    );
+  }
 }

@@ -4,7 +4,15 @@ import { Chart } from '../chart';
 import { formatCount } from '../format';
 import { useGet } from '../hooks';
 import { href } from '../route';
-import { appendSample, chartFromHistory, chartFromSeries, mergeLive, type LiveHistory, type StatsSeries } from '../stats';
+import {
+  appendSample,
+  chartFromHistory,
+  chartFromSeries,
+  isSeries,
+  mergeLive,
+  type LiveHistory,
+  type StatsSeries,
+} from '../stats';
 import { ActionButton, ErrorNote, Json, WriteOnly } from '../ui';
 import { ResetOffsets } from './group-reset';
 import { WebhookPanel } from './group-webhook';
@@ -57,7 +65,7 @@ function useLagChart(name: string, group: GroupDetail | undefined) {
     setHistory((h) => appendSample(h, sample, HOUR_MS));
   }, [group, name]);
   const live = chartFromHistory(history, 'lag');
-  if (!series.data) return live;
+  if (!isSeries(series.data)) return live;
   const sampled = chartFromSeries(series.data, 'lag');
   return mergeLive({ x: sampled.x, lines: sampled.lines.filter((l) => l.label === name) }, live);
 }

@@ -7,6 +7,7 @@ import {
   appendSample,
   chartFromHistory,
   chartFromSeries,
+  isSeries,
   groupTrouble,
   mergeLive,
   sourceTrouble,
@@ -31,7 +32,7 @@ export function OverviewPage() {
   const series = useGet<StatsSeries>(`/api/v1/stats/series?window=${window}`, 15_000);
   const chart = (metric: Metric) => {
     const live = chartFromHistory(history, metric);
-    return series.data ? mergeLive(chartFromSeries(series.data, metric), live) : live;
+    return isSeries(series.data) ? mergeLive(chartFromSeries(series.data, metric), live) : live;
   };
   const appended = chart('appended');
   const delivered = chart('delivered');
