@@ -5,6 +5,7 @@ import {
   chartFromHistory,
   chartFromSeries,
   groupTrouble,
+  isSeries,
   mergeLive,
   sourceTrouble,
 } from '../apps/console/src/stats';
@@ -53,6 +54,12 @@ describe("console: the charts' data", () => {
       x: [1_733_500_000, 1_733_500_005, 1_733_500_010],
       lines: [],
     });
+  });
+
+  it("charts only an answer in the contract's shape", () => {
+    expect(isSeries(series)).toBe(true);
+    for (const other of [undefined, null, {}, [], { timestamps: [], sources: {} }, { ...series, timestamps: 'x' }])
+      expect(isSeries(other)).toBe(false);
   });
 
   it('keeps live samples in order within the window, dropping older and repeated ones', () => {

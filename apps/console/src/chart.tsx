@@ -21,7 +21,8 @@ export function Chart({ title, data, unit, testId }: { title: string; data: Char
         ...data.lines.map((l, i) => ({ label: l.label, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: false })),
       ],
       axes: [{}, { label: unit, size: 60 }],
-      scales: { x: { time: true } },
+      // one sample (a page just opened) would stretch the axis over years: show a minute around it
+      scales: { x: { time: true, range: (_u, min, max) => (min === max ? [min - 60, max + 60] : [min, max]) } },
       legend: { show: true },
     };
     plot.current = new uPlot(opts, aligned(data), host.current);
@@ -40,7 +41,7 @@ export function Chart({ title, data, unit, testId }: { title: string; data: Char
     <figure className="chart" data-testid={testId} data-points={data.x.length} data-max={max}>
       <figcaption>{title}</figcaption>
       {data.lines.length === 0 ? <p className="muted">nothing to show yet</p> : null}
-      <div ref={host} />
+      <div ref={host} hidden={data.lines.length === 0} />
     </figure>
   );
 }

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { api, enc } from '../api';
 import { useGet } from '../hooks';
-import { ActionButton, ErrorNote, Json, WriteOnly } from '../ui';
+import { ActionButton, ErrorNote, WriteOnly } from '../ui';
 
 interface Attempt {
   id: string;
@@ -22,6 +22,23 @@ interface DeadLetter {
   offset: string;
   error: string;
   attemptLog: Attempt[];
+}
+
+interface Status {
+  url: string;
+  status: string;
+  detail: string | null;
+  updatedAt: string | null;
+}
+
+function WebhookStatus({ status }: { status: Status }) {
+  return (
+    <p className={status.status === 'active' ? undefined : 'error'}>
+      Endpoint <code>{status.url}</code>: {status.status}
+      {status.detail ? ` (${status.detail})` : ''}
+      {status.updatedAt ? `, since ${status.updatedAt}` : ''}
+    </p>
+  );
 }
 
 /** A webhook group's delivery: attempts, dead letters with replay and discard, test delivery, secrets. */
@@ -114,7 +131,7 @@ export function WebhookPanel({ group }: { group: string }) {
       {dead.data && !dead.data.length ? <p className="muted">no dead letters</p> : null}
       <h3>Attempt log</h3>
       <ErrorNote error={attempts.error} />
-      {attempts.data?.status ? <Json value={attempts.data.status} /> : null}
+      {attempts.data?.status ? <WebhookStatus status={attempts.data.status as Status} /> : null}
       <table>
         <thead>
           <tr>

@@ -34,7 +34,7 @@ interface GroupDetail {
   paused: boolean;
   lag: string;
   sink?: { type?: string } | null;
-  members: { memberId?: string; id?: string; [key: string]: unknown }[];
+  members: { memberId: string; client?: string | null; joinedAt?: string; heartbeatAt?: string }[];
   partitions: Partition[];
 }
 
@@ -138,7 +138,7 @@ export function GroupPage({ name }: { name: string }) {
         </tbody>
       </table>
       <h2>Members</h2>
-      {g?.members.length ? <Json value={g.members} /> : <p className="muted">no members</p>}
+      {g?.members.length ? <Members members={g.members} /> : <p className="muted">no members</p>}
       <WriteOnly>{g ? <ResetOffsets base={base} paused={g.paused} topics={g.topics} done={group.reload} /> : null}</WriteOnly>
       {sinkType === 'webhook' ? <WebhookPanel group={name} /> : null}
       <h2>Events</h2>
@@ -147,5 +147,30 @@ export function GroupPage({ name }: { name: string }) {
         <Json key={i} value={e} />
       ))}
     </section>
+  );
+}
+
+function Members({ members }: { members: GroupDetail['members'] }) {
+  return (
+    <table>
+      <thead>
+        <tr>
+          <th>Member</th>
+          <th>Client</th>
+          <th>Joined</th>
+          <th>Last heartbeat</th>
+        </tr>
+      </thead>
+      <tbody>
+        {members.map((m) => (
+          <tr key={m.memberId}>
+            <td>{m.memberId}</td>
+            <td>{m.client ?? ''}</td>
+            <td>{m.joinedAt ?? ''}</td>
+            <td>{m.heartbeatAt ?? ''}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }

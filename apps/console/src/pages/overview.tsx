@@ -135,7 +135,7 @@ function Topics() {
         {(topics.data ?? []).map((t) => (
           <li key={t.name}>
             <a href={href({ page: 'topic', name: t.name })}>{t.name}</a>{' '}
-            <span className="muted">({t.partitions} partitions)</span>
+            <span className="muted">({t.partitions === 1 ? '1 partition' : `${t.partitions} partitions`})</span>
           </li>
         ))}
       </ul>

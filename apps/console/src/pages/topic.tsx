@@ -35,7 +35,8 @@ export function TopicPage({ name }: { name: string }) {
       <ErrorNote error={topic.error} />
       {t ? (
         <p className="muted">
-          {t.partitions} partitions; retention {t.retentionMs === null ? 'forever' : `${Math.round(t.retentionMs / 3_600_000)} h`}
+          {t.partitions === 1 ? '1 partition' : `${t.partitions} partitions`}; retention{' '}
+          {t.retentionMs === null ? 'forever' : `${Math.round(t.retentionMs / 3_600_000)} h`}
           {t.retentionBytes !== null ? `, ${t.retentionBytes} bytes` : ''}
         </p>
       ) : null}
