@@ -41,6 +41,11 @@ export function setToken(token: string | null): void {
   setAccess('unknown');
 }
 
+/** Whether the tab holds a token (on a 401: the one it had was refused). */
+export function hasToken(): boolean {
+  return sessionStorage.getItem(TOKEN_KEY) !== null;
+}
+
 function headers(json: boolean): Record<string, string> {
   const token = sessionStorage.getItem(TOKEN_KEY);
   return { ...(json ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) };

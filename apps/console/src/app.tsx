@@ -1,5 +1,5 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import { probeAccess, setToken } from './api';
+import { hasToken, probeAccess, setToken } from './api';
 import { useAccess } from './hooks';
 import { ConfigPage } from './pages/config';
 import { GroupPage } from './pages/group';
@@ -89,6 +89,11 @@ function TokenPrompt() {
       <p className="muted">
         Paste an API token (kept for this tab only). An admin token can make changes; a read token only looks.
       </p>
+      {hasToken() ? (
+        <p className="error" role="alert">
+          The API refused the token this tab had: it is unknown or was revoked.
+        </p>
+      ) : null}
       <input
         type="password"
         autoComplete="off"
