@@ -1,13 +1,14 @@
 import {
   beforeAfter,
   estimateEta,
+  tableEntry,
   formatAgo,
   formatBytes,
   formatCount,
   formatDuration,
   formatRate,
 } from '../apps/console/src/format';
-import { describeReset } from '../apps/console/src/reset-plan';
+import { describeReset, previewRows } from '../apps/console/src/reset-plan';
 import { href, parseRoute } from '../apps/console/src/route';
 
 describe('console: formatting', () => {
@@ -106,5 +107,28 @@ describe('console: routes', () => {
     expect(parseRoute('')).toEqual({ page: 'overview' });
     expect(parseRoute('#/nowhere/x')).toEqual({ page: 'overview' });
     expect(parseRoute('#/groups/%E0%A4%A')).toEqual({ page: 'group', name: '%E0%A4%A' });
+  });
+});
+
+describe("console: a dry-run reset's answer", () => {
+  const row = { topic: 't', partition: 0, committedOffset: '5', newOffset: '0', redelivered: 5 };
+  it('finds the per-partition rows, bare or in the answer object', () => {
+    expect(previewRows([row])).toEqual([row]);
+    expect(previewRows({ group: 'g', resets: [row] })).toEqual([row]);
+    expect(previewRows({ group: 'g', dryRun: true, partitions: [row] })).toEqual([row]);
+  });
+  it('finds none in an answer without them (an API that reset instead of previewing is not mistaken for a plan)', () => {
+    expect(previewRows(undefined)).toBeUndefined();
+    expect(previewRows({ group: 'g', resets: [{ topic: 't', partition: 0, from: '5', to: '0' }] })).toBeUndefined();
+    expect(previewRows('text')).toBeUndefined();
+  });
+});
+
+describe("console: a source's tables and their topics", () => {
+  it('reads the entries as the spec stores them: strings, or objects with a topic', () => {
+    expect(tableEntry('shop', 'public.orders')).toEqual({ table: 'public.orders', topic: 'shop.public.orders' });
+    expect(tableEntry('shop', { table: 'public.items', topic: 'items' })).toEqual({ table: 'public.items', topic: 'items' });
+    expect(tableEntry('shop', { schema: 'public', table: 'x' })).toEqual({ table: 'public.x', topic: 'shop.public.x' });
+    expect(tableEntry('shop', 7)).toEqual({ table: '?', topic: '?' });
   });
 });

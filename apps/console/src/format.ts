@@ -100,6 +100,17 @@ export function beforeAfter(envelope: unknown): FieldChange[] {
   });
 }
 
+/** A `tables` entry as the spec stores it: `"schema.table"`, or an object with `table` and `topic`. */
+export function tableEntry(source: string, entry: unknown): { table: string; topic: string } {
+  if (typeof entry === 'string') return { table: entry, topic: `${source}.${entry}` };
+  if (isRecord(entry)) {
+    const table =
+      typeof entry.table === 'string' ? (typeof entry.schema === 'string' ? `${entry.schema}.${entry.table}` : entry.table) : '?';
+    return { table, topic: typeof entry.topic === 'string' ? entry.topic : `${source}.${table}` };
+  }
+  return { table: '?', topic: '?' };
+}
+
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -28,3 +28,17 @@ export function describeReset(preview: ResetPreview[]): string {
         : 'nothing is redelivered';
   return `${sum}:\n${lines.join('\n')}\n\nReset the offsets?`;
 }
+
+/**
+ * The per-partition rows of a dry-run answer: the rows themselves, or the first array of them in the
+ * answer object (`resets`, `partitions`); undefined when the answer holds none (an API without dry runs).
+ */
+export function previewRows(answer: unknown): ResetPreview[] | undefined {
+  const isRow = (r: unknown): boolean => typeof r === 'object' && r !== null && 'partition' in r && 'redelivered' in r;
+  const rows = (list: unknown): ResetPreview[] | undefined =>
+    Array.isArray(list) && list.every(isRow) ? (list as ResetPreview[]) : undefined;
+  if (Array.isArray(answer)) return rows(answer);
+  if (typeof answer !== 'object' || answer === null) return undefined;
+  for (const value of Object.values(answer)) if (Array.isArray(value)) return rows(value);
+  return undefined;
+}

@@ -1,6 +1,6 @@
 import { useState } from 'react';
-import { api } from '../api';
-import { describeReset, type ResetPreview } from '../reset-plan';
+import { api, ApiError } from '../api';
+import { describeReset, previewRows } from '../reset-plan';
 import { ActionButton } from '../ui';
 
 type Target = 'earliest' | 'latest' | 'time' | 'offset';
@@ -28,16 +28,17 @@ export function ResetOffsets({
     return { to: target };
   };
   const confirm = async (): Promise<string> => {
+    let answer: unknown;
     try {
-      const plan = await api<{ resets?: ResetPreview[] } | ResetPreview[]>('POST', `${base}/offsets/reset`, {
-        ...body(),
-        dryRun: true,
-      });
-      return describeReset(Array.isArray(plan) ? plan : (plan.resets ?? []));
-    } catch {
-      // an API from before dry runs refuses the key: say so rather than guess
-      return 'This API cannot preview the reset, so what will be redelivered is not known. Reset the offsets?';
+      answer = await api<unknown>('POST', `${base}/offsets/reset`, { ...body(), dryRun: true });
+    } catch (e) {
+      // 400 naming dryRun: an API from before dry runs; anything else (409 not paused, 422) is the answer
+      if (!(e instanceof ApiError && e.status === 400 && `${e.field} ${e.detail}`.includes('dryRun'))) throw e;
     }
+    const rows = previewRows(answer);
+    return rows
+      ? describeReset(rows)
+      : 'This API cannot preview the reset, so what will be redelivered is not known. Reset the offsets?';
   };
   return (
     <>

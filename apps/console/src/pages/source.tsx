@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { api, enc } from '../api';
-import { estimateEta, formatBytes, formatCount, formatDuration, isRecord } from '../format';
+import { estimateEta, formatBytes, formatCount, formatDuration, tableEntry } from '../format';
 import { useGet } from '../hooks';
 import { href } from '../route';
 import { ActionButton, ErrorNote, Json, Progress, WriteOnly } from '../ui';
@@ -30,17 +30,6 @@ interface Backfill {
   etaSeconds: number | null;
   startedAt: string | null;
   error: string | null;
-}
-
-/** A `tables` entry as the spec stores it: `"schema.table"`, or an object with `table` and `topic`. */
-export function tableEntry(source: string, entry: unknown): { table: string; topic: string } {
-  if (typeof entry === 'string') return { table: entry, topic: `${source}.${entry}` };
-  if (isRecord(entry)) {
-    const table =
-      typeof entry.table === 'string' ? (typeof entry.schema === 'string' ? `${entry.schema}.${entry.table}` : entry.table) : '?';
-    return { table, topic: typeof entry.topic === 'string' ? entry.topic : `${source}.${table}` };
-  }
-  return { table: '?', topic: '?' };
 }
 
 /** A source: its tables and their topics, slot and checkpoint, snapshots and backfills. */
