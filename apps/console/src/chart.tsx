@@ -21,8 +21,7 @@ export function Chart({ title, data, unit, testId }: { title: string; data: Char
         ...data.lines.map((l, i) => ({ label: l.label, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: false })),
       ],
       axes: [{}, { label: unit, size: 60 }],
-      // one sample (a page just opened) would stretch the axis over years: show a minute around it
-      scales: { x: { time: true, range: (_u, min, max) => (min === max ? [min - 60, max + 60] : [min, max]) } },
+      scales: { x: { time: true } },
       legend: { show: true },
     };
     plot.current = new uPlot(opts, aligned(data), host.current);
@@ -46,6 +45,12 @@ export function Chart({ title, data, unit, testId }: { title: string; data: Char
   );
 }
 
+/**
+ * uPlot's data; a single sample (a page just opened) gets an empty step a minute before it, or uPlot would
+ * stretch the time axis over years around the one point.
+ */
 function aligned(data: ChartData): uPlot.AlignedData {
+  if (data.x.length === 1)
+    return [[data.x[0] - 60, data.x[0]], ...data.lines.map((l) => [null, ...l.values])] as uPlot.AlignedData;
   return [data.x, ...data.lines.map((l) => l.values)] as uPlot.AlignedData;
 }
