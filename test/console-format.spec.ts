@@ -1,3 +1,4 @@
+import { messagesTimeParameter } from '../apps/console/src/api-features';
 import {
   beforeAfter,
   estimateEta,
@@ -130,5 +131,18 @@ describe("console: a source's tables and their topics", () => {
     expect(tableEntry('shop', { table: 'public.items', topic: 'items' })).toEqual({ table: 'public.items', topic: 'items' });
     expect(tableEntry('shop', { schema: 'public', table: 'x' })).toEqual({ table: 'public.x', topic: 'shop.public.x' });
     expect(tableEntry('shop', 7)).toEqual({ table: '?', topic: '?' });
+  });
+});
+
+describe('console: which time parameter the messages endpoint takes', () => {
+  const doc = (names: string[]) => ({
+    paths: { '/api/v1/topics/{name}/messages': { get: { parameters: names.map((name) => ({ name, in: 'query' })) } } },
+  });
+  it("reads it from the OpenAPI document: 'since' only where the API names it and not 'at'", () => {
+    expect(messagesTimeParameter(doc(['partition', 'offset', 'limit', 'since']))).toBe('since');
+    expect(messagesTimeParameter(doc(['partition', 'offset', 'limit', 'at']))).toBe('at');
+    expect(messagesTimeParameter(doc(['partition', 'since', 'at']))).toBe('at');
+    expect(messagesTimeParameter({})).toBe('at');
+    expect(messagesTimeParameter(null)).toBe('at');
   });
 });

@@ -1,5 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError, enc, stream } from '../api';
+import { messagesTimeParameter } from '../api-features';
 import { beforeAfter, formatCount, isRecord } from '../format';
 import { useGet } from '../hooks';
 import { ErrorNote, Json } from '../ui';
@@ -66,17 +67,14 @@ export function TopicPage({ name }: { name: string }) {
   );
 }
 
+let timeParameter: Promise<'at' | 'since'> | undefined;
+
 /** Where the browser reads from: an offset of a partition, or the first message at or after a time. */
 async function readPage(name: string, partition: number, from: { offset: string } | { at: string }): Promise<Page> {
   const base = `/api/v1/topics/${enc(name)}/messages?partition=${partition}&limit=${PAGE}`;
   if ('offset' in from) return api<Page>('GET', `${base}&offset=${enc(from.offset)}`);
-  try {
-    return await api<Page>('GET', `${base}&at=${enc(from.at)}`);
-  } catch (e) {
-    // an API from before `at` takes the time as `since`
-    if (e instanceof ApiError && e.status === 400) return api<Page>('GET', `${base}&since=${enc(from.at)}`);
-    throw e;
-  }
+  timeParameter ??= api<unknown>('GET', '/openapi.json').then(messagesTimeParameter, () => 'at' as const);
+  return api<Page>('GET', `${base}&${await timeParameter}=${enc(from.at)}`);
 }
 
 function Browser({ name, partitions }: { name: string; partitions: number }) {
