@@ -82,7 +82,7 @@ suite('the web console in a browser', () => {
   });
 
   async function open(hash = '', token?: string): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, timezoneId: 'UTC' });
     // the tab's token, as the prompt would store it (a script string: this file is compiled without the DOM lib)
     if (token) await context.addInitScript(`sessionStorage.setItem('tributary.token', ${JSON.stringify(token)})`);
     const page = await context.newPage();
@@ -126,6 +126,9 @@ suite('the web console in a browser', () => {
     expect(await page.getByTestId('source-shop').textContent()).toContain('streaming');
     await page.screenshot({ path: join(OUTPUT, 'console-overview.png'), fullPage: true });
 
+    // the update comes in a second of its own, so that reading from that second finds it first
+    const second = Math.ceil(Date.now() / 1000) * 1000;
+    await waitFor(() => Date.now() > second, 'the next second');
     await cluster.query('console_shop', `UPDATE orders SET total = 99, note = 'changed' WHERE id = 1`);
     const end = await waitFor(async () => {
       const topic = (await call('GET', `/topics/${TOPIC}`)).body;
@@ -143,6 +146,13 @@ suite('the web console in a browser', () => {
     const changed = message.locator('table.diff tr.changed');
     expect(await changed.allTextContents()).toEqual(['total"1.5""99"', 'note"n1""changed"']); // numeric keeps its digits: a string
     await page.screenshot({ path: join(OUTPUT, 'console-topic-update.png'), fullPage: true });
+
+    // the same message found by time (the browser's zone is UTC, as the datetime field is local time)
+    await page.getByLabel('read from').selectOption('time');
+    await page.getByLabel('time', { exact: true }).fill(new Date(second).toISOString().slice(0, 19));
+    await page.getByRole('button', { name: 'Read' }).click();
+    await page.getByText(`offset ${end} · op u`).waitFor(UI_WAIT);
+    expect(await page.getByTestId('message').count()).toBe(1);
     await page.context().close();
   });
 
