@@ -19,6 +19,23 @@ const libSrcZones = libs.map((lib) => ({
   message: `import from '@tributary/${lib}' (its index.ts), not from inside its src/`,
 }));
 
+/** What the console's code may use unqualified in the browser (typescript-eslint checks the rest by type). */
+const browserGlobals = Object.fromEntries(
+  [
+    'window',
+    'document',
+    'navigator',
+    'location',
+    'sessionStorage',
+    'fetch',
+    'Headers',
+    'Response',
+    'AbortController',
+    'TextDecoderStream',
+    'HTMLElement',
+  ].map((name) => [name, 'readonly']),
+);
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.tributary/**', 'coverage/**', 'jest.config.js', 'eslint.config.mjs'] },
   eslint.configs.recommended,
@@ -28,8 +45,8 @@ export default tseslint.config(
     plugins: { 'import-x': importX },
     settings: {
       // .ts files are modules too (import-x only follows .js by default: no-cycle would see no edges)
-      'import-x/extensions': ['.ts'],
-      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/extensions': ['.ts', '.tsx'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts', '.tsx'] },
       'import-x/resolver-next': [createTypeScriptImportResolver({ project: 'tsconfig.json' })],
     },
     rules: {
@@ -52,6 +69,18 @@ export default tseslint.config(
             },
           ],
         },
+      ],
+    },
+  },
+  {
+    // The web console runs in the browser (its own tsconfig, DOM lib); it talks to the platform only over
+    // HTTP, so it imports no lib of the platform at all.
+    files: ['apps/console/**/*.{ts,tsx}'],
+    languageOptions: { globals: browserGlobals },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@tributary/*'], message: 'the console talks to the platform over its HTTP API only' }] },
       ],
     },
   },
