@@ -6,7 +6,7 @@ import { chromium } from 'playwright-core';
 import { createApp } from '@tributary/runtime';
 import { callApi } from './support/api';
 import { platformConfig } from './support/capture-harness';
-import { buildConsole, ConsoleFront } from './support/console-server';
+import { buildConsole } from './support/console-server';
 import { TestCluster, waitFor } from './support/pg-cluster';
 import { TestPlatform } from './support/platform';
 import { WebhookReceiver } from './support/webhook-receiver';
@@ -31,7 +31,6 @@ suite('the web console in a browser', () => {
   let platform: TestPlatform;
   let app: INestApplication;
   let base: string;
-  let front: ConsoleFront;
   let browser: Browser;
   let ok: WebhookReceiver;
   let failing: WebhookReceiver;
@@ -52,7 +51,6 @@ suite('the web console in a browser', () => {
     app = (await createApp(config, ['api', 'capture', 'worker'])) as INestApplication;
     await app.listen(0, '127.0.0.1');
     base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-    front = await ConsoleFront.start(base);
     const created = await call('POST', '/sources', { name: 'shop', url: sourceUrl, tables: ['public.orders'] });
     expect(created.status).toBe(201);
     await waitFor(async () => (await call('GET', '/sources/shop')).body.slotActive === true, 'capture of shop to stream');
@@ -73,7 +71,6 @@ suite('the web console in a browser', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await front?.close();
     await app?.close();
     await ok?.close();
     await failing?.close();
@@ -94,7 +91,7 @@ suite('the web console in a browser', () => {
       'console',
       (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && console.warn(`console page: ${m.text()}`),
     );
-    await page.goto(`${front.url}${hash}`);
+    await page.goto(`${base}/console/${hash}`);
     return page;
   }
 
@@ -137,7 +134,7 @@ suite('the web console in a browser', () => {
       const page1 = (await call('GET', `/topics/${TOPIC}/messages?partition=0&offset=${last}&limit=1`)).body;
       return page1.messages?.[0]?.envelope?.op === 'u' ? last : false;
     }, 'the update in the topic');
-    await page.goto(`${front.url}#/topics/${TOPIC}`);
+    await page.goto(`${base}/console/#/topics/${TOPIC}`);
     await page.getByLabel('offset', { exact: true }).fill(end.toString());
     await page.getByRole('button', { name: 'Read' }).click();
     const message = page.getByTestId('message').first();
@@ -246,7 +243,7 @@ suite('the web console in a browser', () => {
     expect(await page.locator(writeControls).count()).toBe(0);
     expect(await page.getByRole('button', { name: /Replay|Discard|Pause|Reset|Rotate/ }).count()).toBe(0);
     await page.screenshot({ path: join(OUTPUT, 'console-read-only-group.png'), fullPage: true });
-    await page.goto(`${front.url}#/config`);
+    await page.goto(`${base}/console/#/config`);
     await page.getByLabel('configuration YAML').waitFor(UI_WAIT);
     expect(await page.getByTestId('plan').count()).toBe(0);
     expect(await page.getByTestId('tokens').count()).toBe(0);

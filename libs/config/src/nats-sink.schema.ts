@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { envelopeFormatSchema } from './envelope-format';
 
 /** The variables a subject template may use; `{source}`, `{schema}` and `{table}` are the parts of the topic's name. */
 export const NATS_SUBJECT_VARIABLES = ['topic', 'source', 'schema', 'table', 'partition'] as const;
@@ -44,6 +45,8 @@ export function streamSubjectsFor(template: string): string {
 export const natsSinkSchema = z
   .object({
     type: z.literal('nats'),
+    /** The body of each message: our envelope as captured, or Debezium's PostgreSQL connector value (docs/envelope.md). */
+    envelope: envelopeFormatSchema,
     url: z
       .string()
       .regex(/^(nats|tls):\/\/[^\s]+$/, 'must be a nats:// or tls:// URL')

@@ -8,3 +8,4 @@ export {
 } from './debezium-envelope';
 export { UNAVAILABLE, type DecimalHandling } from './debezium-values';
 export type { ConnectSchema } from './connect-schema';
+export { EnvelopeRenderer } from './envelope-renderer';

@@ -1,4 +1,5 @@
 import { redactUrl, streamSubjectsFor, type NatsSinkConfig } from '@tributary/config';
+import type { EnvelopeRenderer } from '@tributary/debezium-envelope';
 import {
   envelopeId,
   type ConsumedMessage,
@@ -19,6 +20,8 @@ export interface NatsSinkOptions {
   config: NatsSinkConfig;
   report?: (event: SinkEvent) => Promise<void>;
   metrics?: SinkMetrics;
+  /** Renders the bodies in the sink's `envelope` format. */
+  envelopes?: EnvelopeRenderer;
 }
 
 /** Tries of one message when other writers keep moving its subject on (a fenced member finishing its batch). */
@@ -59,10 +62,12 @@ export class NatsSink implements Sink {
     const first = batch[0];
     try {
       const link = await this.link.ready();
-      for (const m of batch) {
+      const bodies = this.options.envelopes?.verbatim === false ? await this.options.envelopes.render(batch) : undefined;
+      for (const [i, m] of batch.entries()) {
         if (context?.signal.aborted) throw new Error('delivery called off');
-        if (m.route !== undefined) await this.publishRouted(link, m);
-        else await this.publishInOrder(link, m);
+        const body = bodies?.[i] ?? messageBody(m);
+        if (m.route !== undefined) await this.publishRouted(link, m, body);
+        else await this.publishInOrder(link, m, body);
       }
     } catch (error) {
       const failure = context?.signal.aborted ? (error as Error) : describeFailure(error, `publishing to NATS`);
@@ -99,14 +104,14 @@ export class NatsSink implements Sink {
   }
 
   /** One message on its partition's subject, right after the message before it; skipped if already there. */
-  private async publishInOrder(link: ReadyLink, m: ConsumedMessage): Promise<void> {
+  private async publishInOrder(link: ReadyLink, m: ConsumedMessage, body: string | Buffer): Promise<void> {
     const subject = this.subjects.render(m.topic, m.partition);
     for (let tries = 1; tries <= MAX_TRIES; tries++) {
       const at = this.positions.get(subject) ?? (await this.read(link, subject, m));
       if (alreadyThere(at, m)) return;
       const started = performance.now();
       try {
-        const ack = await link.js.publish(subject, messageBody(m), {
+        const ack = await link.js.publish(subject, body, {
           msgID: msgId(m),
           headers: messageHeaders(this.options.group, m),
           expect: { lastSubjectSequence: at.seq },
@@ -137,11 +142,11 @@ export class NatsSink implements Sink {
    * A message the group's route sends to a subject of its own: such a subject may take several
    * partitions, so no expectation can hold; the stream drops a repeat within its duplicate window.
    */
-  private async publishRouted(link: ReadyLink, m: ConsumedMessage): Promise<void> {
+  private async publishRouted(link: ReadyLink, m: ConsumedMessage, body: string | Buffer): Promise<void> {
     const subject = m.route as string;
     const started = performance.now();
     try {
-      const ack = await link.js.publish(subject, messageBody(m), {
+      const ack = await link.js.publish(subject, body, {
         msgID: msgId(m),
         headers: messageHeaders(this.options.group, m),
         timeout: this.options.config.publishTimeoutMs,

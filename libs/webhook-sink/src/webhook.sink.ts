@@ -2,7 +2,7 @@ import type { ConsumedMessage, DeliveryContext, Sink } from '@tributary/sink-con
 import type { Pool } from 'pg';
 import type { AttemptKind } from './attempt-log';
 import { DeliveryAbortedError, sleeperFor } from './delivery-wait';
-import { EnvelopeRenderer } from './envelope-renderer';
+import { EnvelopeRenderer } from '@tributary/debezium-envelope';
 import { MessageFilter } from './message.filter';
 import { parseRetryAfter } from './retry-after';
 import { acquireState, DISABLED_POLL_MS, releaseState, SubscriptionState } from './subscription-state';

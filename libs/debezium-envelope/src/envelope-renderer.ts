@@ -1,5 +1,5 @@
 import type { EnvelopeFormat } from '@tributary/config';
-import { envelopeTable, toDebezium } from '@tributary/debezium-envelope';
+import { envelopeTable, toDebezium } from './debezium-envelope';
 import type { TableSchema } from '@tributary/schema-registry';
 import { TableSchemaRepository } from '@tributary/schema-registry';
 import type { ConsumedMessage } from '@tributary/sink-contract';
