@@ -80,9 +80,14 @@ export class WebhookSink implements Sink {
     const selected = this.wanted(batch);
     if (selected.length === 0) return;
     if (!this.state.loaded) await this.state.ready();
-    if (selected.length <= this.maxBatchSize) return this.send(selected, context);
-    for (let i = 0; i < selected.length; i += this.maxBatchSize) {
-      await this.send(selected.slice(i, i + this.maxBatchSize), context);
+    const single = selected.length <= this.maxBatchSize && selected.every((m) => m.route === selected[0].route);
+    if (single) return this.send(selected, context);
+    // One request per run of messages with the same route (its URL path), at most maxBatchSize each, in order.
+    for (let i = 0; i < selected.length;) {
+      let end = i + 1;
+      while (end < selected.length && end - i < this.maxBatchSize && selected[end].route === selected[i].route) end++;
+      await this.send(selected.slice(i, end), context);
+      i = end;
     }
   }
 
@@ -119,7 +124,7 @@ export class WebhookSink implements Sink {
         'tributary-offset': first === last ? String(first.offset) : `${first.offset}-${last.offset}`,
         'tributary-attempt': String(context?.attempt ?? 1),
       };
-      outcome = await state.client.post(headers, body, this.options.config.timeoutMs);
+      outcome = await state.client.post(headers, body, this.options.config.timeoutMs, first.route);
     } catch (error) {
       state.breaker.released();
       throw error instanceof DeliveryAbortedError ? error : new WebhookDeliveryError((error as Error).message);

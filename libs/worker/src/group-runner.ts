@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { GroupConfig } from '@tributary/config';
 import type { GroupMember, GroupRepository, MessageNotifier, OwnedPartition } from '@tributary/consumer-groups';
 import { GroupDeletedError, partitionId } from '@tributary/consumer-groups';
+import { MessagePipeline } from '@tributary/message-pipeline';
 import { backoffDelay, sleepUnlessAborted } from '@tributary/timing';
 import { ConcurrencySlots } from './concurrency-slots';
 import { PartitionLoop } from './partition-loop';
@@ -51,6 +52,7 @@ export class GroupRunner {
       config,
       repo,
       sink,
+      pipeline: new MessagePipeline(config),
       notifier,
       slots: new ConcurrencySlots(sink.concurrency ?? 1),
       recovery,
@@ -79,6 +81,7 @@ export class GroupRunner {
     this.wakeMembership.abort();
     for (const loop of this.loops.values()) loop.abort();
     await this.membership;
+    await this.scope.pipeline.close();
     await this.member.leave().catch((e: Error) => this.logger.warn(`leaving the group failed: ${e.message}`));
   }
 

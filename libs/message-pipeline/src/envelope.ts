@@ -1,0 +1,34 @@
+import { isLosslessNumber } from 'lossless-json';
+
+/** An envelope (docs/envelope.md) as the pipeline works on it: parsed exactly (parseExact), numbers kept to the digit. */
+export type Envelope = Record<string, unknown> & {
+  op?: string;
+  before?: Row | null;
+  after?: Row | null;
+  source?: Record<string, unknown>;
+};
+export type Row = Record<string, unknown>;
+
+/** The value at a dot-separated path (`after.meta.country`), or undefined where the path leads nowhere. */
+export function valueAt(root: unknown, path: readonly string[]): unknown {
+  let at = root;
+  for (const part of path) {
+    if (typeof at !== 'object' || at === null || !Object.prototype.hasOwnProperty.call(at, part)) return undefined;
+    at = (at as Record<string, unknown>)[part];
+  }
+  return at;
+}
+
+/** A value's text for comparisons and hashing: 42, "42" and an exact 42 are the same; objects as JSON. */
+export function textOf(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (typeof value === 'string') return value;
+  if (isLosslessNumber(value)) return (value as { value: string }).value;
+  return JSON.stringify(value);
+}
+
+/** Sets an own property, `__proto__` included (a column may be called that): never the object's prototype. */
+export function put(row: Row, name: string, value: unknown): void {
+  if (name === '__proto__') Object.defineProperty(row, name, { value, enumerable: true, writable: true, configurable: true });
+  else row[name] = value;
+}
