@@ -103,7 +103,11 @@ export class MessagePipeline {
     return route;
   }
 
-  private sandboxReady(): Promise<Sandbox> {
+  private async sandboxReady(): Promise<Sandbox> {
+    const pending = this.sandbox;
+    const current = await pending?.catch(() => undefined);
+    // A time-out or the memory limit broke it (and no other call has replaced it meanwhile): a new one.
+    if (current && !current.usable && this.sandbox === pending) this.sandbox = undefined;
     this.sandbox ??= Sandbox.create(this.functions, this.config.transformLimits ?? DEFAULT_LIMITS);
     const ready = this.sandbox;
     // A sandbox that could not start is tried again on the next call (its failure goes through the retries).

@@ -1,14 +1,26 @@
 import type { TransformLimits } from '@tributary/config';
+import { createRequire } from 'node:module';
 import {
-  getQuickJS,
-  getQuickJSSync,
+  newQuickJSWASMModuleFromVariant,
+  RELEASE_SYNC,
   type QuickJSContext,
   type QuickJSHandle,
   type QuickJSRuntime,
+  type QuickJSSyncVariant,
   type QuickJSWASMModule,
 } from 'quickjs-emscripten';
 
-/** A call of a group's function that failed: its own error, a time-out or the memory limit; retried, then onFailure. */
+/**
+ * QuickJS's release build, its Emscripten module loaded with `require`: the package's own loader is a
+ * dynamic `import()`, which a CommonJS host without ES module support (jest) cannot run.
+ */
+const VARIANT: QuickJSSyncVariant = {
+  ...RELEASE_SYNC,
+  importModuleLoader: () =>
+    Promise.resolve(
+      (createRequire(__filename)('@jitl/quickjs-wasmfile-release-sync/emscripten-module') as { default: never }).default,
+    ),
+};
 export class TransformError extends Error {
   constructor(message: string) {
     super(message);
@@ -45,10 +57,10 @@ const PRELUDE = `(function () {
 })();`;
 
 /**
- * One QuickJS (WebAssembly) runtime and context per group member, kept and reused: a call costs a
- * JSON round trip, not a new interpreter. Every call runs under a CPU deadline (the interrupt handler)
- * and the runtime's memory limit; after a time-out or running out of memory the context is thrown
- * away and made again, so a call never sees the wreck of the one before. The sandbox has JavaScript's
+ * One QuickJS WebAssembly instance, runtime and context per group member, kept and reused: a call
+ * costs a JSON round trip, not a new interpreter. Every call runs under a CPU deadline (the interrupt
+ * handler) and the runtime's memory limit; after a time-out or running out of memory the instance is
+ * dropped (`usable` turns false) and the next call gets a new one, never the wreck of the one before. The sandbox has JavaScript's
  * own built-ins and nothing of the host: no process, require, import, timers, network or files.
  */
 export class Sandbox {
@@ -64,7 +76,7 @@ export class Sandbox {
 
   static async create(functions: SandboxFunctions, limits: TransformLimits): Promise<Sandbox> {
     const sandbox = new Sandbox(functions, limits);
-    sandbox.start(await getQuickJS());
+    sandbox.start(await newQuickJSWASMModuleFromVariant(VARIANT));
     return sandbox;
   }
 
@@ -83,7 +95,7 @@ export class Sandbox {
       const error = describeError(vm.dump(result.error));
       result.error.dispose();
       const fatal = /interrupted|out of memory|stack overflow/i.test(error);
-      if (fatal) this.restart();
+      if (fatal) this.abandon();
       throw new TransformError(
         `${name} ${fatal && /interrupted/i.test(error) ? `ran over its ${this.limits.timeoutMs} ms` : 'failed'}: ${error}`,
       );
@@ -94,9 +106,13 @@ export class Sandbox {
   }
 
   close(): void {
-    this.call?.dispose();
-    this.vm?.dispose();
-    this.runtime?.dispose();
+    try {
+      this.call?.dispose();
+      this.vm?.dispose();
+      this.runtime?.dispose();
+    } catch {
+      // QuickJS aborts its instance when a runtime still holds objects: it is this sandbox's alone, and dropped
+    }
     this.call = this.vm = this.runtime = undefined;
   }
 
@@ -141,14 +157,18 @@ export class Sandbox {
     result.value.dispose();
   }
 
-  /** Made again at once, from the module create() loaded (getQuickJSSync needs it loaded). */
-  private restart(): void {
-    this.close();
-    try {
-      this.start(getQuickJSSync());
-    } catch {
-      // a function that cannot load again fails its next call ("the sandbox is closed"), which is retried
-    }
+  /** False once a call ran out of time or memory: the pipeline makes a new sandbox for the next call. */
+  get usable(): boolean {
+    return this.vm !== undefined;
+  }
+
+  /**
+   * After a time-out or running out of memory QuickJS cannot always free its runtime (an assertion
+   * aborts the WebAssembly instance), so the whole instance, its memory with it, is dropped for the
+   * garbage collector, never disposed; the next call gets a new one, without the old one's state.
+   */
+  private abandon(): void {
+    this.call = this.vm = this.runtime = undefined;
   }
 }
 
