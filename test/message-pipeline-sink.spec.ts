@@ -42,10 +42,11 @@ describe('transforms and routes into a Postgres sink', () => {
     const first = await bed.groups.start(config, bed.postgresSink('fanout'));
     for (let round = 0; round < 20; round++) {
       await bed.source.query(
-        `INSERT INTO orders SELECT g, $1, 'r' || $1 FROM generate_series(1, 30) g ON CONFLICT (id) DO UPDATE SET qty = $1, note = 'r' || $1`,
+        `INSERT INTO orders SELECT g, $1::int, 'r' || $1::text FROM generate_series(1, 30) g
+           ON CONFLICT (id) DO UPDATE SET qty = excluded.qty, note = excluded.note`,
         [round],
       );
-      await bed.source.query('INSERT INTO events SELECT $1 * 100 + g, $1::text FROM generate_series(1, 10) g', [round]);
+      await bed.source.query('INSERT INTO events SELECT $1::int * 100 + g, $1::text FROM generate_series(1, 10) g', [round]);
       if (round === 8) await first.stop(); // mid-stream: what it had not committed is delivered again
       if (round === 8) await bed.groups.start(config, bed.postgresSink('fanout'));
     }
@@ -80,18 +81,19 @@ describe('transforms and routes into a Postgres sink', () => {
     expect(even).toEqual(source.filter((r) => r.id % 2 === 0));
   });
 
-  it('built-ins shape the target table: a renamed column under its new name, a masked one as text, a dropped one absent', async () => {
+  it('built-ins shape the target table: a renamed column under its new name, a masked one as text, the addSource column added', async () => {
     const transforms = [
       { type: 'mask', columns: ['qty'] },
       { type: 'rename', columns: { note: 'label' } },
-      { type: 'drop', columns: ['body'] },
-    ];
+      { type: 'addSource', fields: ['op'] },
+    ] as const;
     await bed.groups.start(
       sinkGroup('shaped', ['src.public.orders'], {
-        transforms: transforms as never,
+        transforms: [...transforms],
         route: 'shaped_{table}',
       }),
-      bed.postgresSink('shaped'),
+      // The worker's sink kind hands the sink the group's transforms; built here, the test does.
+      bed.postgresSink('shaped', { transforms: [...transforms] }),
     );
     await bed.caughtUp(['shaped']);
     const rows = await target<{ id: number; qty: string; label: string }>(
@@ -108,6 +110,7 @@ describe('transforms and routes into a Postgres sink', () => {
       { column_name: 'id', data_type: 'integer' },
       { column_name: 'qty', data_type: 'text' },
       { column_name: 'label', data_type: 'text' },
+      { column_name: '__op', data_type: 'text' },
     ]);
   });
 });
