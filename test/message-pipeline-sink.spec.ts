@@ -1,3 +1,4 @@
+import { builtinTransformSchema } from '@tributary/config';
 import { SinkBed } from './support/sink-bed';
 import { sinkGroup } from './support/sink-groups';
 import { waitFor } from './support/pg-cluster';
@@ -82,18 +83,18 @@ describe('transforms and routes into a Postgres sink', () => {
   });
 
   it('built-ins shape the target table: a renamed column under its new name, a masked one as text, the addSource column added', async () => {
-    const transforms = [
+    const transforms = builtinTransformSchema.array().parse([
       { type: 'mask', columns: ['qty'] },
       { type: 'rename', columns: { note: 'label' } },
       { type: 'addSource', fields: ['op'] },
-    ] as const;
+    ]);
     await bed.groups.start(
       sinkGroup('shaped', ['src.public.orders'], {
-        transforms: [...transforms],
+        transforms: transforms,
         route: 'shaped_{table}',
       }),
       // The worker's sink kind hands the sink the group's transforms; built here, the test does.
-      bed.postgresSink('shaped', { transforms: [...transforms] }),
+      bed.postgresSink('shaped', { transforms: transforms }),
     );
     await bed.caughtUp(['shaped']);
     const rows = await target<{ id: number; qty: string; label: string }>(
