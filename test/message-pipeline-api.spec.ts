@@ -99,6 +99,16 @@ describe('filter, transforms and route through the API', () => {
       },
     );
     expect(patched.status).toBe(200);
+    // The workers follow the catalog within a second or two: from then on, only members of the new version run.
+    const before = new Set((shown.body.members as { memberId: string }[]).map((m) => m.memberId));
+    await waitFor(
+      async () => {
+        const members = (await call('GET', `${G}/xf-hook`)).body.members as { memberId: string }[];
+        return members.length > 0 && members.every((m) => !before.has(m.memberId));
+      },
+      'the members to restart with the new filter',
+      60_000,
+    );
     await platform.produce(TOPIC, 1, 6, 3, 6); // k = 0 1 2 0 1 2 again, seq 6..11
     await waitFor(() => receiver.received.length >= 4, 'the two messages with k = 2', 60_000);
     await waitFor(async () => (await call('GET', `${G}/xf-hook`)).body.lag === '0', 'the group to commit them', 60_000);
