@@ -105,6 +105,11 @@ describe('built-in transforms', () => {
     expect(out.after.ssn).toBe(out.before.ssn); // equal values stay joinable
     expect(other.after.ssn).not.toBe(out.after.ssn); // and depend on the key
     expect((await p.apply([m]))[0].envelope).toContain('"big":12345678901234567890.50');
+    // A string holding the character that stands in for exact numbers while writing: still exact, the string intact.
+    const marked = { ...m, envelope: m.envelope.replace('"Ann"', '"A\\ue000nn"') };
+    const [written] = await p.apply([marked]);
+    expect(written.envelope).toContain('"big":12345678901234567890.50');
+    expect(JSON.parse(written.envelope).after.full_name).toBe('A\ue000nn');
   });
 
   it('flatten: the row, a delete as its old row with __deleted, truncates dropped', async () => {

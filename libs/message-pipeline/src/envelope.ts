@@ -1,3 +1,4 @@
+import { stringifyExact } from '@tributary/db-sink';
 import { isLosslessNumber } from 'lossless-json';
 
 /** An envelope (docs/envelope.md) as the pipeline works on it: parsed exactly (parseExact), numbers kept to the digit. */
@@ -31,4 +32,26 @@ export function textOf(value: unknown): string {
 export function put(row: Row, name: string, value: unknown): void {
   if (name === '__proto__') Object.defineProperty(row, name, { value, enumerable: true, writable: true, configurable: true });
   else row[name] = value;
+}
+
+/** Stands in for an exact number's digits while JSON.stringify writes the rest (a private-use character). */
+const MARK = '\ue000';
+const MARKED_NUMBER = /"\ue000([^"]*)"/g;
+
+/**
+ * JSON text of a parsed envelope, each exact number (LosslessNumber) written as its own digits, at
+ * JSON.stringify's speed: the numbers are written as marked strings, then unquoted. When a string of
+ * the envelope holds the mark itself (the count of marks tells), lossless-json's slower writer does it.
+ */
+export function writeExact(value: unknown): string {
+  let exact = 0;
+  const text = JSON.stringify(value, (_key, v: unknown) => {
+    if (!isLosslessNumber(v)) return v;
+    exact++;
+    return MARK + (v as { value: string }).value;
+  });
+  if (exact === 0) return text;
+  let marks = 0;
+  for (let at = text.indexOf(MARK); at >= 0; at = text.indexOf(MARK, at + 1)) marks++;
+  return marks === exact ? text.replace(MARKED_NUMBER, '$1') : stringifyExact(value);
 }

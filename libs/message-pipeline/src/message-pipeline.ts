@@ -1,9 +1,9 @@
 import { compileFunctionSource, type GroupConfig } from '@tributary/config';
-import { parseExact, stringifyExact } from '@tributary/db-sink';
+import { parseExact } from '@tributary/db-sink';
 import type { ConsumedMessage } from '@tributary/sink-contract';
 import { isLosslessNumber, isSafeNumber } from 'lossless-json';
 import { compileBuiltin, type EnvelopeStep } from './builtin-transforms';
-import type { Envelope } from './envelope';
+import { writeExact, type Envelope } from './envelope';
 import { compileFilter, type EnvelopeTest } from './message-filter';
 import { compileRouteTemplate, type RouteOf } from './route-template';
 import { Sandbox, TransformError } from './sandbox';
@@ -68,7 +68,7 @@ export class MessagePipeline {
         continue;
       }
       const { snapshotRow: _row, ...rest } = message; // the envelope changed: the stored row no longer stands for it
-      out.push({ ...rest, envelope: stringifyExact(value), ...(routed === undefined ? {} : { route: routed }) });
+      out.push({ ...rest, envelope: writeExact(value), ...(routed === undefined ? {} : { route: routed }) });
     }
   }
 
