@@ -45,7 +45,17 @@ export const messageFilterSchema = z
 /** Built-in transforms, applied in order before the group's `transform` function. */
 export const builtinTransformSchema = z.discriminatedUnion('type', [
   /** Replaces the columns' values (in before and after) with `with` (default "****"); null stays null. */
-  z.object({ type: z.literal('mask'), columns: z.array(COLUMN).min(1), with: z.string().max(200).default('****') }).strict(),
+  z
+    .object({
+      type: z.literal('mask'),
+      columns: z.array(COLUMN).min(1),
+      with: z
+        .string()
+        .max(200)
+        .regex(/^[^\ue000]*$/, 'must not hold U+E000')
+        .default('****'),
+    })
+    .strict(),
   /** Replaces the columns' values with the hex HMAC-SHA256 of their text under `key` (write-only), so equal values stay joinable. */
   z
     .object({

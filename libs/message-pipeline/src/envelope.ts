@@ -1,4 +1,4 @@
-import { stringifyExact } from '@tributary/db-sink';
+import { parseExact, parseMarked, stringifyExact } from '@tributary/db-sink';
 import { isLosslessNumber } from 'lossless-json';
 
 /** An envelope (docs/envelope.md) as the pipeline works on it: parsed exactly (parseExact), numbers kept to the digit. */
@@ -23,7 +23,8 @@ export function valueAt(root: unknown, path: readonly string[]): unknown {
 /** A value's text for comparisons and hashing: 42, "42" and an exact 42 are the same; objects as JSON. */
 export function textOf(value: unknown): string {
   if (value === null || value === undefined) return 'null';
-  if (typeof value === 'string') return value;
+  if (typeof value === 'string') return value.charCodeAt(0) === 0xe000 ? value.slice(1) : value; // a marked exact number
+
   if (isLosslessNumber(value)) return (value as { value: string }).value;
   return JSON.stringify(value);
 }
@@ -54,4 +55,18 @@ export function writeExact(value: unknown): string {
   let marks = 0;
   for (let at = text.indexOf(MARK); at >= 0; at = text.indexOf(MARK, at + 1)) marks++;
   return marks === exact ? text.replace(MARKED_NUMBER, '$1') : stringifyExact(value);
+}
+
+/**
+ * An envelope parsed for the pipeline: exact numbers as marked strings (parseMarked: fast, written back
+ * by `write` with JSON.stringify), or, when the text holds the mark itself, as LosslessNumbers.
+ */
+export function readEnvelope(text: string): { value: Envelope; marked: boolean } {
+  const marked = parseMarked(text) as Envelope | undefined;
+  return marked !== undefined ? { value: marked, marked: true } : { value: parseExact(text) as Envelope, marked: false };
+}
+
+/** The JSON text of an envelope readEnvelope gave (its `marked` with it), every exact number as its digits. */
+export function writeEnvelope(value: unknown, marked: boolean): string {
+  return marked ? JSON.stringify(value).replace(MARKED_NUMBER, '$1') : writeExact(value);
 }

@@ -1,9 +1,8 @@
 import { compileFunctionSource, type GroupConfig } from '@tributary/config';
-import { parseExact } from '@tributary/db-sink';
 import type { ConsumedMessage } from '@tributary/sink-contract';
 import { isLosslessNumber, isSafeNumber } from 'lossless-json';
 import { compileBuiltin, type EnvelopeStep } from './builtin-transforms';
-import { writeExact, type Envelope } from './envelope';
+import { readEnvelope, writeEnvelope, type Envelope } from './envelope';
 import { compileFilter, type EnvelopeTest } from './message-filter';
 import { compileRouteTemplate, type RouteOf } from './route-template';
 import { Sandbox, TransformError } from './sandbox';
@@ -51,46 +50,48 @@ export class MessagePipeline {
   }
 
   private applyOne(message: ConsumedMessage, sandbox: Sandbox | undefined, out: ConsumedMessage[]): void {
-    let envelope = parseExact(message.envelope) as Envelope | null;
-    if (this.filter && !this.filter(envelope as Envelope)) return;
+    const read = readEnvelope(message.envelope);
+    let envelope: Envelope | null = read.value;
+    if (this.filter && !this.filter(envelope)) return;
     // Read before the steps change the envelope: a renamed or dropped column still routes.
-    const templated = this.routeTemplate?.(message, envelope as Envelope);
+    const templated = this.routeTemplate?.(message, envelope);
     const reshaped = this.steps.length > 0 || this.functions.transform !== undefined;
     for (const step of this.steps) if (envelope) envelope = step(envelope);
     if (!envelope) return;
     const results = this.functions.transform
       ? this.runTransform(sandbox as Sandbox, message, envelope)
-      : [{ value: envelope, route: undefined as string | undefined }];
-    for (const { value, route } of results) {
+      : [{ value: envelope, route: undefined as string | undefined, marked: read.marked }];
+    for (const { value, route, marked } of results) {
       const routed = route ?? templated ?? this.routeOf(sandbox, message, value);
       if (!reshaped) {
         out.push(routed === undefined ? message : withRoute(message, routed));
         continue;
       }
       const { snapshotRow: _row, ...rest } = message; // the envelope changed: the stored row no longer stands for it
-      out.push({ ...rest, envelope: writeExact(value), ...(routed === undefined ? {} : { route: routed }) });
+      out.push({ ...rest, envelope: writeEnvelope(value, marked), ...(routed === undefined ? {} : { route: routed }) });
     }
   }
 
   /** The function gets `{ topic, partition, offset, key, value }` and returns such a message, an array of them, or null. */
-  private runTransform(sandbox: Sandbox, m: ConsumedMessage, value: Envelope): { value: Envelope; route?: string }[] {
+  private runTransform(
+    sandbox: Sandbox,
+    m: ConsumedMessage,
+    value: Envelope,
+  ): { value: Envelope; route?: string; marked: boolean }[] {
     const input = { topic: m.topic, partition: m.partition, offset: String(m.offset), key: m.key, value };
-    const result = parseExact(sandbox.run('transform', forSandbox(input)));
+    const read = readEnvelope(sandbox.run('transform', forSandbox(input)));
+    const result = read.value as unknown;
     if (result === null) return [];
     const list = Array.isArray(result) ? result : [result];
     return list.map((item, i) => {
       const where = Array.isArray(result) ? `result[${i}]` : 'result';
-      if (
-        typeof item !== 'object' ||
-        item === null ||
-        typeof (item as { value?: unknown }).value !== 'object' ||
-        (item as { value: unknown }).value === null
-      )
+      const v = (item as { value?: unknown } | null)?.value;
+      if (typeof item !== 'object' || item === null || typeof v !== 'object' || v === null)
         throw new TransformError(`transform: ${where} must be a message ({ value: {...}, route? }), an array of them, or null`);
-      const { value: v, route } = item as { value: Envelope; route?: unknown };
+      const route = (item as { route?: unknown }).route;
       if (route !== undefined && route !== null && typeof route !== 'string')
         throw new TransformError(`transform: ${where}.route must be a string`);
-      return { value: v, route: typeof route === 'string' ? route : undefined };
+      return { value: v as Envelope, route: typeof route === 'string' ? route : undefined, marked: read.marked };
     });
   }
 
@@ -135,8 +136,11 @@ function withRoute(message: ConsumedMessage, route: string): ConsumedMessage {
  */
 function forSandbox(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => {
-    if (!isLosslessNumber(v)) return v;
-    const text = (v as { value: string }).value;
+    let text: string;
+    if (typeof v === 'string' && v.charCodeAt(0) === 0xe000)
+      text = v.slice(1); // a marked exact number
+    else if (isLosslessNumber(v)) text = (v as { value: string }).value;
+    else return v;
     return isSafeNumber(text) ? Number(text) : text;
   });
 }
