@@ -202,7 +202,9 @@ const GROUP_SELECT = `SELECT name, topics, start_from, reset_policy, session_tim
 /** What the definition columns do not hold (kept for pull groups too, so their spec reads back as written). */
 function runtimeOf(spec: GroupConfig): string {
   const { batchSize, members, sink, retry, onFailure } = spec;
-  return JSON.stringify({ batchSize, members, sink, retry, onFailure });
+  // The message pipeline's keys only when given (JSON leaves undefined out): a spec reads back as written.
+  const { filter, transforms, transform, route, transformLimits } = spec;
+  return JSON.stringify({ batchSize, members, sink, retry, onFailure, filter, transforms, transform, route, transformLimits });
 }
 
 function toSource(r: Record<string, unknown>): SourceEntry {

@@ -10,6 +10,11 @@ export function redactSourceSpec(spec: SourceFileConfig): Record<string, unknown
 }
 
 export function redactGroupSpec(spec: GroupConfig): Record<string, unknown> {
+  if (spec.transforms?.some((t) => t.type === 'hash' && t.key !== SECRET_MASK)) {
+    // A hash step's HMAC key is a secret: shown masked, and a masked key sent back keeps the stored one.
+    const transforms = spec.transforms.map((t) => (t.type === 'hash' ? { ...t, key: SECRET_MASK } : t));
+    return redactGroupSpec({ ...spec, transforms: transforms });
+  }
   const sink = spec.sink;
   if (sink.type === 'postgres' || sink.type === 'mysql') return { ...spec, sink: { ...sink, url: redactUrl(sink.url) } };
   if (sink.type === 'webhook') {

@@ -3,6 +3,7 @@ import { DATABASE_SINK_DEFAULT_CONCURRENCY, databaseGroupDefaults } from './data
 import { natsSinkSchema } from './nats-sink.schema';
 import { webhookGroupDefaults, webhookSinkSchema } from './webhook-sink.schema';
 import { whereShapeProblem } from './where-shape';
+import { pipelineKeys } from './message-pipeline.schema';
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 const URL_PARSE_ERROR = 'is not a valid URL (percent-encode special characters in the password, e.g. # as %23)';
@@ -274,8 +275,28 @@ export const groupSchema = z
       .default({ maxAttempts: 5, initialBackoffMs: 200, maxBackoffMs: 30_000 }),
     /** After the last attempt: park the message in the dead letter table and go on, or block the partition. */
     onFailure: z.enum(['dead_letter', 'block']).default('dead_letter'),
+    /** What the worker does to each message between fetch and sink (libs/message-pipeline, docs/transforms.md). */
+    ...pipelineKeys,
   })
-  .strict();
+  .strict()
+  .superRefine((group, ctx) => {
+    const pipeline = (['filter', 'transforms', 'transform', 'route'] as const).filter((k) => group[k] !== undefined);
+    if (group.sink.type === 'pull' && pipeline.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [pipeline[0]],
+        message: 'applies to groups with a sink: the pull API hands out messages as they are',
+      });
+    }
+    const flatten = group.transforms?.findIndex((t) => t.type === 'flatten') ?? -1;
+    if (flatten >= 0 && (group.sink.type === 'postgres' || group.sink.type === 'mysql')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['transforms', flatten],
+        message: 'flatten makes a message the bare row: a database sink needs the envelope (op, key, source)',
+      });
+    }
+  });
 
 export const fileSchema = z
   .object({

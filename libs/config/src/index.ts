@@ -50,3 +50,15 @@ export {
   type WebhookSinkConfig,
 } from './webhook-sink.schema';
 export { restoreWriteOnlySecrets, SECRET_MASK, storedSecretsOf, WriteOnlySecretError } from './write-only-secrets';
+export {
+  builtinTransformSchema,
+  messageFilterSchema,
+  OPERATIONS,
+  routeSchema,
+  type BuiltinTransform,
+  type FilterCondition,
+  type MessageFilterConfig,
+  type RouteConfig,
+  type TransformLimits,
+} from './message-pipeline.schema';
+export { compileFunctionSource } from './transform-source';

@@ -52,7 +52,19 @@ export function restoreWriteOnlySecrets(
     }
     out.sink = sink;
   }
+  if (Array.isArray(out.transforms)) out.transforms = restoreHashKeys(out.transforms, stored?.group);
   return out;
+}
+
+/** A masked `hash` key keeps the stored key of the same step (same place in `transforms`, also a hash). */
+function restoreHashKeys(given: unknown[], stored: GroupConfig | undefined): unknown[] {
+  return given.map((step, i) => {
+    if (!isObject(step) || step.type !== 'hash' || step.key !== SECRET_MASK) return step;
+    const before = stored?.transforms?.[i];
+    if (before?.type !== 'hash')
+      throw new WriteOnlySecretError(`transforms.${i}.key`, `"${SECRET_MASK}" has no stored key to keep`);
+    return { ...step, key: before.key };
+  });
 }
 
 export function storedSecretsOf(entry: SourceFileConfig | GroupConfig | undefined): {

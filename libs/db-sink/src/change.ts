@@ -13,6 +13,8 @@ export interface RowChange {
   /** Column values to write (columns whose TOASTed value did not change are absent). */
   after: Record<string, unknown> | null;
   before: Record<string, unknown> | null;
+  /** The group's route for the message (ConsumedMessage.route): the target table, `schema.table` or `table`. */
+  route?: string;
 }
 
 interface Envelope {

@@ -27,6 +27,7 @@ function createDatabaseSink(group: GroupWithSink<'postgres' | 'mysql'>, deps: Si
     // Changes of keyless tables it cannot apply: skipped, and shown in the group's events with the fix.
     report: deps.report,
     concurrency: sink.concurrency,
+    transforms: group.transforms,
   };
   return new DatabaseSink(connect, new TableSchemaRepository(deps.pool), options, sink.type);
 }

@@ -1,7 +1,9 @@
 import { Logger } from '@nestjs/common';
 import type { ConsumedMessage, Sink, SinkEvent } from '@tributary/sink-contract';
 import type { ColumnSchema, TableSchema, TableSchemaRepository } from '@tributary/schema-registry';
+import type { BuiltinTransform } from '@tributary/config';
 import type { RowChange } from './change';
+import { routedTable, shapedColumns } from './shaped-columns';
 import { planChanges } from './change-plan';
 import { changeOf } from './snapshot-change';
 import { keylessEvents, type SkippedChange } from './keyless-events';
@@ -33,6 +35,8 @@ export interface DatabaseSinkOptions {
   report?: (event: SinkEvent) => Promise<void>;
   /** Deliver calls (each for another partition) applied at once, each on a target session of its own. Default 4. */
   concurrency?: number;
+  /** The group's built-in transforms: the target's columns are the source's as they leave them (shaped-columns.ts). */
+  transforms?: BuiltinTransform[];
 }
 
 /** Four sessions keep a 2-core target busy while each waits on its own commit, without crowding it. */
@@ -233,13 +237,20 @@ export class DatabaseSink implements Sink {
       this.resolved.set(id, null);
       return;
     }
-    const schema = await this.schemaOf(change);
-    const target = mapping.target ?? { table: change.table };
-    const wanted = schema.columns.filter(
+    const source = await this.schemaOf(change);
+    // A route (the group's) names the target table for this message; the mapping's columns still apply.
+    const target = change.route !== undefined ? routedTable(change.route) : (mapping.target ?? { table: change.table });
+    const picked = source.columns.filter(
       (c) =>
-        (!mapping.include || mapping.include.includes(c.name) || schema.primaryKey.includes(c.name)) &&
+        (!mapping.include || mapping.include.includes(c.name) || source.primaryKey.includes(c.name)) &&
         !mapping.exclude?.includes(c.name),
     );
+    const shaped = shapedColumns(picked, source.primaryKey, this.options.transforms ?? []);
+    if ('problem' in shaped) {
+      throw new IncompatibleTargetError(`source table ${name} cannot be written to a database sink: ${shaped.problem}`);
+    }
+    const schema = { columns: shaped.columns, primaryKey: shaped.primaryKey };
+    const wanted = shaped.columns;
     const problem = db.nameProblem(
       target,
       wanted.map((c) => c.name),
@@ -255,7 +266,7 @@ export class DatabaseSink implements Sink {
       source: { schema: change.schema, table: change.table },
       target,
       columns: new Map(wanted.map((c) => [c.name, c])),
-      excluded: new Set(schema.columns.filter((c) => !wanted.includes(c)).map((c) => c.name)),
+      excluded: new Set(source.columns.filter((c) => !picked.includes(c)).map((c) => c.name)),
       key: schema.primaryKey.map((k) => wanted.find((c) => c.name === k) as ColumnSchema),
       primaryKey: schema.primaryKey,
       keyless: schema.primaryKey.length === 0,
@@ -314,6 +325,7 @@ function resumeOffset(
   );
 }
 
+/** A source table, and the route its changes took: one routed to two target tables is resolved for each. */
 function tableId(c: RowChange): string {
-  return `${c.source}\u0000${c.schema}\u0000${c.table}`;
+  return `${c.source}\u0000${c.schema}\u0000${c.table}\u0000${c.route ?? ''}`;
 }

@@ -33,6 +33,24 @@ export function parseExact(text: string): unknown {
   return unmark(JSON.parse(marked + text.slice(at)));
 }
 
+/**
+ * parseExact's fast path without its last step: each inexact number stays a marked string
+ * (`"\ue00012.50"`), for code that writes the value back as JSON at once (JSON.stringify, then the
+ * marked strings unquoted). Undefined when the text holds the mark itself or is not JSON: use parseExact.
+ */
+export function parseMarked(text: string): unknown {
+  const inexact = inexactNumbers(text);
+  if (inexact === undefined || text.includes(MARK) || ESCAPED_MARK.test(text)) return undefined;
+  if (inexact.length === 0) return JSON.parse(text);
+  let marked = '';
+  let at = 0;
+  for (let k = 0; k < inexact.length; k += 2) {
+    marked += `${text.slice(at, inexact[k])}"${MARK}${text.slice(inexact[k], inexact[k + 1])}"`;
+    at = inexact[k + 1];
+  }
+  return JSON.parse(marked + text.slice(at));
+}
+
 /** JSON text of a value from parseExact, each LosslessNumber written as its own digits. */
 export function stringifyExact(value: unknown): string {
   return holdsLossless(value) ? (stringify(value) as string) : JSON.stringify(value);

@@ -13,7 +13,7 @@ export type { TargetTable } from './target-table';
 export { mysqlColumnType } from './mysql/mysql-types';
 export { mysqlSinkKind, postgresSinkKind } from './database-sink-kinds';
 // The pure pieces (statement building, change plans, names, exact JSON), exported for their unit tests.
-export { parseExact, stringifyExact } from './exact-json';
+export { parseExact, parseMarked, stringifyExact } from './exact-json';
 export { mysqlNameProblem } from './mysql/mysql-names';
 export { postgresNameProblem } from './postgres/postgres-names';
 export { valuesStatements } from './mysql/mysql-batch';

@@ -6,7 +6,9 @@ import { exactNumber, parseExact } from './exact-json';
 
 /** A message's row change: a snapshot row's straight from its stored fields, any other's from its envelope. */
 export function changeOf(message: ConsumedMessage): RowChange {
-  return message.snapshotRow ? snapshotChange(message.snapshotRow) : parseChange(message.envelope);
+  const change = message.snapshotRow ? snapshotChange(message.snapshotRow) : parseChange(message.envelope);
+  if (message.route !== undefined) change.route = message.route;
+  return change;
 }
 
 /**

@@ -70,8 +70,20 @@ export class WebhookHttpClient {
     }); // undici follows no redirects unless its redirect interceptor is composed in
   }
 
+  /**
+   * The request path for a message's route (ConsumedMessage.route), appended to the URL's path: each
+   * segment percent-encoded and `.`/`..` left out, so a route can only go below the configured path,
+   * never to another origin or above it; the URL's query stays.
+   */
+  pathFor(route: string | undefined): string {
+    if (route === undefined) return this.path;
+    const segments = route.split('/').filter((s) => s !== '' && s !== '.' && s !== '..');
+    const base = this.url.pathname.replace(/\/+$/, '');
+    return `${base}/${segments.map(encodeURIComponent).join('/')}${this.url.search}`;
+  }
+
   /** Posts `body` (a string goes out as UTF-8); never rejects: a failure is an outcome without a status. */
-  async post(headers: Record<string, string>, body: Buffer | string, timeoutMs: number): Promise<HttpOutcome> {
+  async post(headers: Record<string, string>, body: Buffer | string, timeoutMs: number, route?: string): Promise<HttpOutcome> {
     const started = performance.now();
     let sent: Record<string, string>;
     try {
@@ -81,9 +93,10 @@ export class WebhookHttpClient {
     } catch (error) {
       return { error: (error as Error).message, latencyMs: Math.round(performance.now() - started) };
     }
-    const first = await this.exchange(sent, body, started, timeoutMs);
+    const path = this.pathFor(route);
+    const first = await this.exchange(sent, body, started, timeoutMs, path);
     // A kept-alive connection the server had just closed: the request never reached it; once more, on a new one.
-    if (first.staleConnection) return this.exchange(sent, body, started, timeoutMs);
+    if (first.staleConnection) return this.exchange(sent, body, started, timeoutMs, path);
     return first;
   }
 
@@ -107,11 +120,12 @@ export class WebhookHttpClient {
     body: Buffer | string,
     started: number,
     timeoutMs: number,
+    path: string,
   ): Promise<Exchange> {
     const left = Math.max(1, Math.round(started + timeoutMs - performance.now()));
     return new Promise((resolve) => {
       const handler = new ResponseCollector(started, timeoutMs, left, resolve);
-      this.pool.dispatch({ method: 'POST', path: this.path, headers, body, headersTimeout: left, bodyTimeout: left }, handler);
+      this.pool.dispatch({ method: 'POST', path, headers, body, headersTimeout: left, bodyTimeout: left }, handler);
     });
   }
 }

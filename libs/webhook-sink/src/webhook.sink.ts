@@ -89,9 +89,14 @@ export class WebhookSink implements Sink {
     const selected = this.wanted(batch);
     if (selected.length === 0) return;
     if (!this.state.loaded) await this.state.ready();
-    if (selected.length <= this.maxBatchSize) return this.send(selected, context);
-    for (let i = 0; i < selected.length; i += this.maxBatchSize) {
-      await this.send(selected.slice(i, i + this.maxBatchSize), context);
+    const single = selected.length <= this.maxBatchSize && selected.every((m) => m.route === selected[0].route);
+    if (single) return this.send(selected, context);
+    // One request per run of messages with the same route (its URL path), at most maxBatchSize each, in order.
+    for (let i = 0; i < selected.length;) {
+      let end = i + 1;
+      while (end < selected.length && end - i < this.maxBatchSize && selected[end].route === selected[i].route) end++;
+      await this.send(selected.slice(i, end), context);
+      i = end;
     }
   }
 
@@ -140,7 +145,12 @@ export class WebhookSink implements Sink {
     const { id, body } = buildPayload(messages, this.batched, bodies);
     try {
       if (sleep && state.limiter) await state.limiter.take(sleep);
-      outcome = await state.client.post(this.headers(messages, id, body, context), body, this.options.config.timeoutMs);
+      outcome = await state.client.post(
+        this.headers(messages, id, body, context),
+        body,
+        this.options.config.timeoutMs,
+        messages[0].route,
+      );
     } catch (error) {
       state.breaker.released();
       throw error instanceof DeliveryAbortedError ? error : new WebhookDeliveryError((error as Error).message);

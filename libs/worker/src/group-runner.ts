@@ -3,6 +3,7 @@ import type { GroupConfig } from '@tributary/config';
 import type { GroupMember, GroupRepository, MessageNotifier, OwnedPartition } from '@tributary/consumer-groups';
 import { GroupDeletedError, partitionId } from '@tributary/consumer-groups';
 import type { PlatformWritability } from '@tributary/store';
+import { MessagePipeline } from '@tributary/message-pipeline';
 import { backoffDelay, sleepUnlessAborted } from '@tributary/timing';
 import { ConcurrencySlots } from './concurrency-slots';
 import { PartitionLoop } from './partition-loop';
@@ -57,6 +58,7 @@ export class GroupRunner {
       config,
       repo,
       sink,
+      pipeline: new MessagePipeline(config),
       notifier,
       slots: new ConcurrencySlots(sink.concurrency ?? 1),
       recovery,
@@ -85,6 +87,7 @@ export class GroupRunner {
     this.wakeMembership.abort();
     for (const loop of this.loops.values()) loop.abort();
     await this.membership;
+    await this.scope.pipeline.close();
     this.platformWritable(); // a stopped member reports nothing any more
     await this.member.leave().catch((e: Error) => this.logger.warn(`leaving the group failed: ${e.message}`));
   }

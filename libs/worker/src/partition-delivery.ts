@@ -167,7 +167,15 @@ export class PartitionDelivery {
       },
     };
     try {
-      await sink.deliver(batch, context);
+      // The group's filter, transforms and route, run again on every attempt: a failing function fails the
+      // attempt like the sink would (retries, then onFailure, its error in the dead letter).
+      const outputs = this.scope.pipeline.empty ? batch : await this.scope.pipeline.apply(batch);
+      // One message may have become several: the pieces a sink takes whole, in order (a message's
+      // outputs share its offset; a database sink's pieces are never cut, having no maxBatchSize).
+      const size = sink.maxBatchSize ?? outputs.length;
+      for (let i = 0; i < outputs.length; i += size) {
+        await sink.deliver(size >= outputs.length ? outputs : outputs.slice(i, i + size), context);
+      }
     } finally {
       if (held) slots.release();
       held = false;

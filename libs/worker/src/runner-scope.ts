@@ -2,6 +2,7 @@ import type { Logger } from '@nestjs/common';
 import type { GroupConfig } from '@tributary/config';
 import type { GroupMember, GroupRepository, MessageNotifier, OwnedPartition } from '@tributary/consumer-groups';
 import type { ConcurrencySlots } from './concurrency-slots';
+import type { MessagePipeline } from '@tributary/message-pipeline';
 import type { ConsumedMessage, Sink } from '@tributary/sink-contract';
 import type { TargetRecovery } from './target-recovery';
 
@@ -17,6 +18,8 @@ export interface RunnerScope {
   readonly config: GroupConfig;
   readonly repo: GroupRepository;
   readonly sink: Sink;
+  /** The group's filter, transforms and route, applied to each batch before the sink gets it. */
+  readonly pipeline: MessagePipeline;
   readonly notifier: MessageNotifier;
   /** Deliver calls in flight across this member's partitions (Sink.concurrency). */
   readonly slots: ConcurrencySlots;
