@@ -11,7 +11,8 @@ export function redactSourceSpec(spec: SourceFileConfig): Record<string, unknown
 
 export function redactGroupSpec(spec: GroupConfig): Record<string, unknown> {
   const sink = spec.sink;
-  if (sink.type === 'postgres' || sink.type === 'mysql') return { ...spec, sink: { ...sink, url: redactUrl(sink.url) } };
+  if (sink.type === 'postgres' || sink.type === 'mysql' || sink.type === 'redis')
+    return { ...spec, sink: { ...sink, url: redactUrl(sink.url) } };
   if (sink.type === 'webhook') {
     const { secrets, headers, ...rest } = sink;
     const masked = Object.fromEntries(Object.keys(headers).map((name) => [name, SECRET_MASK]));

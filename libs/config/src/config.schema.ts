@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DATABASE_SINK_DEFAULT_CONCURRENCY, databaseGroupDefaults } from './database-sink-defaults';
+import { redisSinkSchema } from './redis-sink.schema';
 import { webhookGroupDefaults, webhookSinkSchema } from './webhook-sink.schema';
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
@@ -196,6 +197,7 @@ export const groupSchema = z
         databaseSink('postgres'),
         databaseSink('mysql'),
         webhookSinkSchema,
+        redisSinkSchema,
       ])
       .default({ type: 'log' }),
     retry: z

@@ -40,3 +40,5 @@ export {
   type WebhookSinkConfig,
 } from './webhook-sink.schema';
 export { restoreWriteOnlySecrets, SECRET_MASK, storedSecretsOf, WriteOnlySecretError } from './write-only-secrets';
+export { BROKER_TEMPLATE_FIELDS, redisSinkSchema, templateFields, type RedisSinkConfig } from './redis-sink.schema';
+export { rabbitmqSinkSchema, type RabbitmqSinkConfig } from './rabbitmq-sink.schema';

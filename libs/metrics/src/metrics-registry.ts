@@ -37,6 +37,28 @@ export class TributaryMetrics {
     registers: [this.registry],
   });
 
+  readonly sinkPublished = new Counter({
+    name: 'tributary_sink_published_messages_total',
+    help: 'Messages a broker sink of this process published and the broker accepted',
+    labelNames: ['group', 'sink'],
+    registers: [this.registry],
+  });
+
+  readonly sinkPublishErrors = new Counter({
+    name: 'tributary_sink_publish_errors_total',
+    help: 'Failed publish attempts of a broker sink of this process',
+    labelNames: ['group', 'sink'],
+    registers: [this.registry],
+  });
+
+  readonly sinkPublishLatency = new Histogram({
+    name: 'tributary_sink_publish_seconds',
+    help: 'Time one publish round trip of a broker sink took, until the broker accepted it',
+    labelNames: ['group', 'sink'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [this.registry],
+  });
+
   readonly messagesAppended = new Counter({
     name: 'tributary_capture_messages_appended_total',
     help: 'Messages appended to topics by the capture in this process',

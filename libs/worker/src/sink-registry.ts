@@ -1,6 +1,7 @@
 import type { GroupConfig } from '@tributary/config';
 import { mysqlSinkKind, postgresSinkKind } from '@tributary/db-sink';
 import { logSinkKind } from '@tributary/log-sink';
+import { redisSinkKind } from '@tributary/redis-sink';
 import type { GroupWithSink, Sink, SinkDeps, SinkKind, SinkType } from '@tributary/sink-contract';
 import { webhookSinkKind } from '@tributary/webhook-sink';
 
@@ -13,6 +14,7 @@ export const SINK_KINDS: { readonly [T in SinkType]: SinkKind<T> } = {
   postgres: postgresSinkKind,
   mysql: mysqlSinkKind,
   webhook: webhookSinkKind,
+  redis: redisSinkKind,
 };
 
 /** Builds the sink a group's configuration names. */

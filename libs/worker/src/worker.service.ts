@@ -8,7 +8,7 @@ import { PlatformDatabase } from '@tributary/store';
 import { RetentionJanitor } from '@tributary/topic-log';
 import { TargetRecovery } from './target-recovery';
 import { GroupRunner } from './group-runner';
-import type { ConsumedMessage, Sink, SinkDeps } from '@tributary/sink-contract';
+import type { ConsumedMessage, Sink, SinkDeps, SinkMetrics } from '@tributary/sink-contract';
 import { createSink } from './sink-registry';
 
 /** A group as the catalog lists it: its settings resolved, and the version they belong to. */
@@ -104,6 +104,7 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     const deps: SinkDeps = {
       pool: this.pool,
       report: (e) => this.repo.recordEvent(group.name, e, e.kind, e.detail),
+      metrics: this.sinkMetrics(group.name, group.sink.type),
     };
     try {
       for (let i = 0; i < group.members; i++) {
@@ -142,6 +143,18 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     const now = Date.now();
     for (const m of batch) metrics.deliveryLatency.observe({ group }, (now - m.appendedAt.getTime()) / 1000);
     metrics.delivered.inc({ group }, batch.length);
+  }
+
+  /** A broker sink's counters in this process's registry, labelled with its group and type. */
+  private sinkMetrics(group: string, sink: string): SinkMetrics | undefined {
+    const metrics = this.metricsService?.metrics;
+    if (!metrics) return undefined;
+    const labels = { group, sink };
+    return {
+      published: (count) => metrics.sinkPublished.inc(labels, count),
+      failed: () => metrics.sinkPublishErrors.inc(labels),
+      publishLatency: (seconds) => metrics.sinkPublishLatency.observe(labels, seconds),
+    };
   }
 
   /** Runner stats count since start; the counters move by what is new since the last scrape. */
