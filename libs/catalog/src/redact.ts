@@ -11,7 +11,7 @@ export function redactSourceSpec(spec: SourceFileConfig): Record<string, unknown
 
 export function redactGroupSpec(spec: GroupConfig): Record<string, unknown> {
   const sink = spec.sink;
-  if (sink.type === 'postgres' || sink.type === 'mysql' || sink.type === 'redis')
+  if (sink.type === 'postgres' || sink.type === 'mysql' || sink.type === 'redis' || sink.type === 'rabbitmq')
     return { ...spec, sink: { ...sink, url: redactUrl(sink.url) } };
   if (sink.type === 'webhook') {
     const { secrets, headers, ...rest } = sink;

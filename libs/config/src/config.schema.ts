@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DATABASE_SINK_DEFAULT_CONCURRENCY, databaseGroupDefaults } from './database-sink-defaults';
+import { rabbitmqSinkSchema } from './rabbitmq-sink.schema';
 import { redisSinkSchema } from './redis-sink.schema';
 import { webhookGroupDefaults, webhookSinkSchema } from './webhook-sink.schema';
 
@@ -198,6 +199,7 @@ export const groupSchema = z
         databaseSink('mysql'),
         webhookSinkSchema,
         redisSinkSchema,
+        rabbitmqSinkSchema,
       ])
       .default({ type: 'log' }),
     retry: z

@@ -1,6 +1,7 @@
 import type { GroupConfig } from '@tributary/config';
 import { mysqlSinkKind, postgresSinkKind } from '@tributary/db-sink';
 import { logSinkKind } from '@tributary/log-sink';
+import { rabbitmqSinkKind } from '@tributary/rabbitmq-sink';
 import { redisSinkKind } from '@tributary/redis-sink';
 import type { GroupWithSink, Sink, SinkDeps, SinkKind, SinkType } from '@tributary/sink-contract';
 import { webhookSinkKind } from '@tributary/webhook-sink';
@@ -15,6 +16,7 @@ export const SINK_KINDS: { readonly [T in SinkType]: SinkKind<T> } = {
   mysql: mysqlSinkKind,
   webhook: webhookSinkKind,
   redis: redisSinkKind,
+  rabbitmq: rabbitmqSinkKind,
 };
 
 /** Builds the sink a group's configuration names. */
