@@ -61,7 +61,10 @@ export class AmqpConnection {
   }
 
   private async open(): Promise<ConfirmChannel> {
-    const model = await connect(this.url, { timeout: this.timeoutMs });
+    // Refused credentials end the handshake here, before any exchange is involved.
+    const model = await connect(this.url, { timeout: this.timeoutMs }).catch((error: Error) => {
+      throw this.unavailableNow(error.message);
+    });
     const dropped = () => {
       if (this.model === model) {
         this.model = undefined;
@@ -91,6 +94,7 @@ export class AmqpConnection {
   }
 
   private explain(error: Error): RabbitmqUnavailableError {
+    if (error instanceof RabbitmqUnavailableError) return error;
     const code = (error as { code?: unknown }).code;
     const { name, declare } = this.exchange;
     if (code === NOT_FOUND && !declare)
