@@ -13,7 +13,19 @@ const PREFIX = `tributary-test:${process.pid}-${Date.now().toString(36)}-kill`;
 const TOPIC = 'rk.orders';
 const PARTITIONS = 6;
 const TOTAL = 50_000;
-const GROUP = 'rk-g';
+/**
+ * Two groups on the same worker: the first's stream key names only topic and partition, so a new owner
+ * resumes after the stream's newest entry (storedPosition); the second's names {table} too, so it
+ * resumes from the committed offset and the append script must skip every message written before.
+ */
+const GROUPS = [
+  { name: 'rk-g', streamKey: `${PREFIX}:{topic}:{partition}`, stream: (p: number) => `${PREFIX}:${TOPIC}:${p}` },
+  {
+    name: 'rk-r',
+    streamKey: `${PREFIX}:replay:{table}{topic}:{partition}`,
+    stream: (p: number) => `${PREFIX}:replay:${TOPIC}:${p}`,
+  },
+];
 const itRedis = serviceExpected('127.0.0.1', 6379, 'Redis') ? it : it.skip;
 
 describe('redis sink: kill -9 of the worker mid-batch', () => {
@@ -34,16 +46,33 @@ describe('redis sink: kill -9 of the worker mid-batch', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const streams = () => Array.from({ length: PARTITIONS }, (_, p) => `${PREFIX}:${TOPIC}:${p}`);
-  const written = async () => (await Promise.all(streams().map((s) => redis.xlen(s)))).reduce((a, b) => a + b, 0);
+  const streams = (g: (typeof GROUPS)[number]) => Array.from({ length: PARTITIONS }, (_, p) => g.stream(p));
+  const written = async (g = GROUPS[0]) => (await Promise.all(streams(g).map((s) => redis.xlen(s)))).reduce((a, b) => a + b, 0);
 
-  const committed = async () => {
+  const committed = async (g = GROUPS[0]) => {
     const { rows } = await bed.platform.pool.query<{ n: string }>(
       `SELECT COALESCE(SUM(next_offset), 0) AS n FROM tributary.group_offsets WHERE group_name = $1`,
-      [GROUP],
+      [g.name],
     );
     return Number(rows[0].n);
   };
+
+  /** Ids 1-0 … n-0 in every partition stream (every offset once, none missing, none twice), each envelope once, keys in order. */
+  async function expectEveryOffsetOnce(g: (typeof GROUPS)[number]): Promise<void> {
+    const seen = new Set<string>();
+    const seqByKey = new Map<string, number[]>();
+    for (const stream of streams(g)) {
+      const raw = (await redis.xrange(stream, '-', '+')) as [string, string[]][];
+      expect(raw.map(([id]) => id)).toEqual(Array.from({ length: raw.length }, (_, i) => `${i + 1}-0`));
+      for (const [, flat] of raw) {
+        const body = JSON.parse(flat[flat.indexOf('body') + 1]) as { id: string; after: { k: number; seq: number } };
+        seen.add(body.id);
+        seqByKey.set(String(body.after.k), [...(seqByKey.get(String(body.after.k)) ?? []), body.after.seq]);
+      }
+    }
+    expect(seen.size).toBe(TOTAL);
+    for (const seqs of seqByKey.values()) expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+  }
 
   function startWorker(): AppProcess {
     const worker = new AppProcess(builtApp('worker'), {
@@ -64,13 +93,15 @@ describe('redis sink: kill -9 of the worker mid-batch', () => {
         [
           'retentionCheckIntervalMs: 3600000',
           'groups:',
-          `  - name: ${GROUP}`,
-          `    topics: [${TOPIC}]`,
-          '    startFrom: earliest',
-          '    sessionTimeoutMs: 3000',
-          '    batchSize: 500',
-          '    members: 3',
-          `    sink: { type: redis, url: "${REDIS_URL}", streamKey: "${PREFIX}:{topic}:{partition}" }`,
+          ...GROUPS.flatMap((g) => [
+            `  - name: ${g.name}`,
+            `    topics: [${TOPIC}]`,
+            '    startFrom: earliest',
+            '    sessionTimeoutMs: 3000',
+            '    batchSize: 500',
+            '    members: 3',
+            `    sink: { type: redis, url: "${REDIS_URL}", streamKey: "${g.streamKey}" }`,
+          ]),
         ].join('\n'),
       );
       startWorker();
@@ -83,40 +114,30 @@ describe('redis sink: kill -9 of the worker mid-batch', () => {
             await sleep(20);
           }
         })();
-        const atKills: { written: number; committed: number }[] = [];
+        const atKills: { group: string; written: number; committed: number }[] = [];
         for (const at of [0.25, 0.6]) {
           await waitFor(async () => (await written()) >= TOTAL * at, `${at * 100} % of the messages in Redis`, 300_000);
           await workers[workers.length - 1].kill('SIGKILL');
-          atKills.push({ written: await written(), committed: await committed() });
+          for (const g of GROUPS) atKills.push({ group: g.name, written: await written(g), committed: await committed(g) });
           startWorker();
         }
         await producing;
-        await waitFor(async () => (await written()) === TOTAL, 'all 50,000 messages in Redis', 300_000);
-        await waitFor(
-          async () => (await bed.repo.lag(GROUP)).every((l) => l.lag === '0' && l.status === 'ok'),
-          'the group to commit everything',
-          120_000,
-        );
-
-        const seen = new Set<string>();
-        const seqByKey = new Map<string, number[]>();
-        for (const stream of streams()) {
-          const raw = (await redis.xrange(stream, '-', '+')) as [string, string[]][];
-          // Ids 1-0 … n-0: every offset of the partition once, none missing, none twice.
-          expect(raw.map(([id]) => id)).toEqual(Array.from({ length: raw.length }, (_, i) => `${i + 1}-0`));
-          for (const [, flat] of raw) {
-            const body = JSON.parse(flat[flat.indexOf('body') + 1]) as { id: string; after: { k: number; seq: number } };
-            seen.add(body.id);
-            seqByKey.set(String(body.after.k), [...(seqByKey.get(String(body.after.k)) ?? []), body.after.seq]);
-          }
+        for (const g of GROUPS) {
+          await waitFor(async () => (await written(g)) === TOTAL, `all 50,000 messages in ${g.name}'s streams`, 300_000);
+          await waitFor(
+            async () => (await bed.repo.lag(g.name)).every((l) => l.lag === '0' && l.status === 'ok'),
+            `${g.name} to commit everything`,
+            120_000,
+          );
+          await expectEveryOffsetOnce(g);
+          // Killed mid-way: Redis held messages whose offsets were not committed, which the next worker must not write again.
+          expect(atKills.some((k) => k.group === g.name && k.written > k.committed)).toBe(true);
         }
-        expect(seen.size).toBe(TOTAL);
-        for (const seqs of seqByKey.values()) expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
-        // Killed mid-way: Redis held messages whose offsets were not committed, which the next worker must not write again.
-        expect(atKills.some((k) => k.written > k.committed)).toBe(true);
-        const skipped = (await bed.repo.events(GROUP)).filter((e) => e.kind === 'redis_replay_skipped');
+        // The second group resumed from its committed offsets: the script refused what was written before.
+        const skipped = (await bed.repo.events(GROUPS[1].name)).filter((e) => e.kind === 'redis_replay_skipped');
+        expect(skipped.length).toBeGreaterThan(0);
         process.stderr.write(
-          `redis kill -9: at the kills ${JSON.stringify(atKills)}; ${skipped.length} replayed run(s) refused as already written: ${skipped.map((e) => e.detail.split(' ')[0]).join(', ')}\n`,
+          `redis kill -9: at the kills ${JSON.stringify(atKills)}; ${GROUPS[1].name} skipped ${skipped.map((e) => e.detail.split(' ')[0]).join(', ')} message(s) as already written\n`,
         );
       } catch (error) {
         for (const w of workers) process.stderr.write(w.output.slice(-5_000));

@@ -150,17 +150,32 @@ describe('redis sink (Redis Streams)', () => {
     },
   );
 
-  itRedis('MAXLEN ~ trims each stream while ids keep following offsets', async () => {
+  itRedis('MAXLEN ~ trims each stream; maxBatchBytes splits a batch into round trips, in order; metrics count them', async () => {
     await bed.platform.createTopic('r.trim', 1);
     await bed.platform.produce('r.trim', 1, 3_000, 10);
-    const sink = new RedisSink({ group: 'r-trim', config: redisConfig(REDIS_URL, { maxLen: 200, batchSize: 500 }), report });
+    const seen = { published: 0, failed: 0, trips: 0 };
+    const metrics = {
+      published: (n: number) => void (seen.published += n),
+      failed: () => void seen.failed++,
+      publishLatency: (seconds: number) => void (seconds >= 0 && seen.trips++),
+    };
+    const config = redisConfig(REDIS_URL, { maxLen: 200, batchSize: 500, maxBatchBytes: 8_192 });
+    const sink = new RedisSink({ group: 'r-trim', config, report, metrics });
     try {
-      for (let from = 0n; from < 3_000n; from += 500n) await sink.deliver(await fetch('r.trim', 0, from, 500));
+      let bodyBytes = 0;
+      for (let from = 0n; from < 3_000n; from += 500n) {
+        const batch = await fetch('r.trim', 0, from, 500);
+        bodyBytes += batch.reduce((n, m) => n + Buffer.byteLength(m.envelope), 0);
+        await sink.deliver(batch);
+      }
       const len = await redis.xlen(stream('r.trim', 0));
       expect(len).toBeGreaterThanOrEqual(200);
       expect(len).toBeLessThan(1_000);
       const [[newest]] = (await redis.xrevrange(stream('r.trim', 0), '+', '-', 'COUNT', 1)) as [string, string[]][];
       expect(newest).toBe('3000-0');
+      expect(seen.published).toBe(3_000);
+      expect(seen.failed).toBe(0);
+      expect(seen.trips).toBeGreaterThanOrEqual(Math.ceil(bodyBytes / 8_192));
     } finally {
       await sink.close();
     }

@@ -125,7 +125,8 @@ export class RedisSink implements Sink {
     for (const m of batch) {
       const stream = this.template.render(m);
       const body = messageBody(m);
-      if (run && (run.stream !== stream || bytes + body.length > maxBatchBytes)) {
+      const size = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+      if (run && (run.stream !== stream || bytes + size > maxBatchBytes)) {
         yield run;
         run = undefined;
       }
@@ -135,7 +136,7 @@ export class RedisSink implements Sink {
       }
       run.messages.push(m);
       run.args.push(String(m.offset + 1n), m.key ?? '', body);
-      bytes += body.length;
+      bytes += size;
     }
     if (run) yield run;
   }
