@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Redis from 'ioredis';
 import { redactGroupSpec } from '@tributary/catalog';
 import {
@@ -13,7 +16,7 @@ import { RedisSink, RedisStreamError, RedisUnavailableError } from '@tributary/r
 import type { ConsumedMessage, SinkEvent } from '@tributary/sink-contract';
 import { GroupPlatform } from './support/group-platform';
 import { waitFor } from './support/pg-cluster';
-import { RedisServer, serviceExpected } from './support/redis-server';
+import { RedisServer, selfSignedCertificate, serviceExpected } from './support/redis-server';
 import { sinkGroup, SinkGroups } from './support/sink-groups';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -164,7 +167,7 @@ describe('redis sink (Redis Streams)', () => {
     try {
       let bodyBytes = 0;
       for (let from = 0n; from < 3_000n; from += 500n) {
-        const batch = await fetch('r.trim', 0, from, 500);
+        const batch = (await fetch('r.trim', 0, from, 500)).slice(0, 500); // fetch returns whole stored batches
         bodyBytes += batch.reduce((n, m) => n + Buffer.byteLength(m.envelope), 0);
         await sink.deliver(batch);
       }
@@ -217,6 +220,42 @@ describe('redis sink (Redis Streams)', () => {
       expect(() => restoreWriteOnlySecrets(elsewhere, { group }, () => undefined)).toThrow(WriteOnlySecretError);
     } finally {
       await server.stop();
+    }
+  });
+
+  itRedis('TLS: rediss:// with the CA given in tls.ca; an untrusted certificate is a clear error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tributary-redis-tls-'));
+    const cert = selfSignedCertificate(dir);
+    const server = new RedisServer(await freePort(), 'tls-pass', cert);
+    await server.start();
+    try {
+      await bed.platform.createTopic('r.tls', 1);
+      await bed.platform.produce('r.tls', 1, 10, 5);
+      const batch = await fetch('r.tls', 0, 0n, 10);
+      const untrusted = new RedisSink({ group: 'r-tls', config: redisConfig(server.url, { timeoutMs: 3_000 }), report });
+      const error = (await untrusted.deliver(batch).catch((e: Error) => e)) as RedisUnavailableError;
+      await untrusted.close();
+      expect(error).toBeInstanceOf(RedisUnavailableError);
+      expect(error.message).toMatch(/self.signed certificate/i);
+      expect(error.message).not.toContain('tls-pass');
+
+      const trusted = new RedisSink({ group: 'r-tls', config: redisConfig(server.url, { tls: { ca: cert.ca } }), report });
+      await trusted.deliver(batch);
+      await trusted.close();
+      const direct = new Redis(server.url, { tls: { ca: cert.ca } });
+      expect(await direct.xlen(stream('r.tls', 0))).toBe(10);
+      await direct.quit();
+      const plain = groupSchema.safeParse({
+        name: 'g',
+        topics: ['t'],
+        sink: { type: 'redis', url: REDIS_URL, tls: { ca: cert.ca } },
+      });
+      expect(plain.success ? [] : plain.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`)).toEqual([
+        'sink.tls: needs a rediss:// URL',
+      ]);
+    } finally {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

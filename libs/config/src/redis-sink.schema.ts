@@ -64,9 +64,20 @@ export const redisSinkSchema = z
       .min(1_024)
       .max(64 * 1_048_576)
       .default(1_048_576),
+    /** With `rediss://`: the PEM certificate(s) of the CA that signed the server's certificate, when not a public one. */
+    tls: z
+      .object({
+        ca: z
+          .string()
+          .regex(/-----BEGIN CERTIFICATE-----/, 'must be PEM certificate text')
+          .optional(),
+      })
+      .strict()
+      .optional(),
     /** Connecting and each command: longer fails the attempt (and it is retried). */
     timeoutMs: z.number().int().min(100).max(300_000).default(10_000),
   })
-  .strict();
+  .strict()
+  .refine((s) => !s.tls || /^rediss:/i.test(s.url), { path: ['tls'], message: 'needs a rediss:// URL' });
 
 export type RedisSinkConfig = z.infer<typeof redisSinkSchema>;

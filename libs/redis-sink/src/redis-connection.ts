@@ -28,8 +28,10 @@ export class RedisConnection {
   constructor(
     private readonly url: string,
     private readonly timeoutMs: number,
+    tls?: { ca?: string },
   ) {
     this.client = new Redis(url, {
+      ...(tls?.ca ? { tls: { ca: tls.ca } } : {}),
       lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,

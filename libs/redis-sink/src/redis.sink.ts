@@ -57,7 +57,7 @@ export class RedisSink implements Sink {
 
   constructor(private readonly options: RedisSinkOptions) {
     this.maxBatchSize = options.config.batchSize;
-    this.connection = new RedisConnection(options.config.url, options.config.timeoutMs);
+    this.connection = new RedisConnection(options.config.url, options.config.timeoutMs, options.config.tls);
     this.template = new DestinationTemplate(options.config.streamKey);
   }
 
