@@ -39,6 +39,8 @@ export class RabbitmqSink implements Sink {
   readonly maxBatchSize: number;
   /** A failure is the broker's (down, refused, missing exchange), not one message's. */
   readonly isolateFailures = false;
+  /** Partitions publish side by side on the one confirm channel, each awaiting only its own confirms. */
+  readonly concurrency = 4;
   private readonly connection: AmqpConnection;
   private readonly routingKey: DestinationTemplate;
   private readonly down = new Set<string>();
