@@ -159,8 +159,8 @@ describe('redis sink (Redis Streams)', () => {
     const seen = { published: 0, failed: 0, trips: 0 };
     const metrics = {
       published: (n: number) => void (seen.published += n),
-      failed: () => void seen.failed++,
-      publishLatency: (seconds: number) => void (seconds >= 0 && seen.trips++),
+      failed: (n: number) => void (seen.failed += n),
+      latency: (seconds: number) => void (seconds >= 0 && seen.trips++),
     };
     const config = redisConfig(REDIS_URL, { maxLen: 200, batchSize: 500, maxBatchBytes: 8_192 });
     const sink = new RedisSink({ group: 'r-trim', config, report, metrics });

@@ -52,7 +52,7 @@ export class TributaryMetrics {
   });
 
   readonly sinkPublishLatency = new Histogram({
-    name: 'tributary_sink_publish_seconds',
+    name: 'tributary_sink_publish_latency_seconds',
     help: 'Time one publish round trip of a broker sink took, until the broker accepted it',
     labelNames: ['group', 'sink'],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],

@@ -1,6 +1,7 @@
 import type { RabbitmqSinkConfig } from '@tributary/config';
 import {
   DestinationTemplate,
+  envelopeId,
   messageBody,
   type ConsumedMessage,
   type DeliveryContext,
@@ -11,7 +12,6 @@ import {
 } from '@tributary/sink-contract';
 import type { ConfirmChannel } from 'amqplib';
 import { AmqpConnection, RabbitmqUnavailableError } from './amqp-connection';
-import { envelopeId } from './envelope-id';
 
 export interface RabbitmqSinkOptions {
   group: string;
@@ -63,10 +63,10 @@ export class RabbitmqSink implements Sink {
     try {
       const channel = await this.connection.channel();
       await this.withTimeout(this.publishAll(channel, batch), context?.signal);
-      this.options.metrics?.publishLatency((performance.now() - started) / 1000);
+      this.options.metrics?.latency((performance.now() - started) / 1000);
       this.options.metrics?.published(batch.length);
     } catch (error) {
-      this.options.metrics?.failed();
+      this.options.metrics?.failed(1);
       const failure = this.failure(error as Error);
       if (failure instanceof RabbitmqUnavailableError) await this.markDown(topic, partition, failure.message);
       throw failure;
@@ -87,7 +87,7 @@ export class RabbitmqSink implements Sink {
       const options = {
         persistent: true,
         contentType: 'application/json',
-        messageId: envelopeId(m.envelope),
+        messageId: envelopeId(m),
         headers: { 'tributary-topic': m.topic, 'tributary-partition': m.partition, 'tributary-offset': String(m.offset) },
       };
       let writable = true;

@@ -69,12 +69,12 @@ export class RedisSink implements Sink {
       for (const run of this.runs(batch)) {
         const started = performance.now();
         const [, skipped] = await client.tributaryAppend(run.stream, ...run.args);
-        this.options.metrics?.publishLatency((performance.now() - started) / 1000);
+        this.options.metrics?.latency((performance.now() - started) / 1000);
         this.options.metrics?.published(run.messages.length);
         if (skipped > 0) await this.reportSkipped(run, skipped);
       }
     } catch (error) {
-      this.options.metrics?.failed();
+      this.options.metrics?.failed(1);
       const failure = this.failure(error as Error);
       const kind = failure instanceof RedisStreamError ? 'redis_stream_refused' : 'sink_unavailable';
       if (failure.blockPartition) await this.markDown(topic, partition, kind, failure.message);

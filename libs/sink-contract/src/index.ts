@@ -1,5 +1,7 @@
 export type { ConsumedMessage } from './consumed-message';
+export { envelopeId } from './envelope-id';
 export type { DeliveryContext, Sink, SinkFailure } from './sink';
-export type { GroupWithSink, SinkConfig, SinkDeps, SinkEvent, SinkKind, SinkMetrics, SinkType } from './sink-kind';
+export type { SinkMetrics } from './sink-metrics';
+export type { GroupWithSink, SinkConfig, SinkDeps, SinkEvent, SinkKind, SinkType } from './sink-kind';
 export { DestinationTemplate } from './destination-template';
 export { messageBody } from './message-body';

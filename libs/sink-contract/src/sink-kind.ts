@@ -1,6 +1,7 @@
 import type { GroupConfig } from '@tributary/config';
 import type { Pool } from 'pg';
 import type { Sink } from './sink';
+import type { SinkMetrics } from './sink-metrics';
 
 /** A group's `sink:` as the configuration schema validated it. */
 export type SinkConfig = GroupConfig['sink'];
@@ -19,23 +20,13 @@ export interface SinkEvent {
   detail: string;
 }
 
-/** A broker sink's own numbers, labelled with its group and sink type by whoever provides them (the worker's /metrics). */
-export interface SinkMetrics {
-  /** Messages the destination accepted (confirmed, or refused as already written). */
-  published(count: number): void;
-  /** One failed publish attempt. */
-  failed(): void;
-  /** Seconds one publish round trip took, from sending until the destination accepted it. */
-  publishLatency(seconds: number): void;
-}
-
 /** What the worker hands every sink it builds. */
 export interface SinkDeps {
   /** The platform database: the schema registry, a webhook subscription's state and attempt log. */
   pool: Pool;
   /** Records an event in the group's events. */
   report: (event: SinkEvent) => Promise<void>;
-  /** Absent where nothing serves metrics (tests, a worker without a metrics port). */
+  /** The group's publish metrics in this process's registry; absent where nothing serves /metrics. */
   metrics?: SinkMetrics;
 }
 

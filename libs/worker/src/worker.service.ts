@@ -152,8 +152,8 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     const labels = { group, sink };
     return {
       published: (count) => metrics.sinkPublished.inc(labels, count),
-      failed: () => metrics.sinkPublishErrors.inc(labels),
-      publishLatency: (seconds) => metrics.sinkPublishLatency.observe(labels, seconds),
+      failed: (count) => metrics.sinkPublishErrors.inc(labels, count),
+      latency: (seconds) => metrics.sinkPublishLatency.observe(labels, seconds),
     };
   }
 
