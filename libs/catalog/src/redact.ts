@@ -16,7 +16,8 @@ export function redactGroupSpec(spec: GroupConfig): Record<string, unknown> {
     return redactGroupSpec({ ...spec, transforms: transforms });
   }
   const sink = spec.sink;
-  if (sink.type === 'postgres' || sink.type === 'mysql') return { ...spec, sink: { ...sink, url: redactUrl(sink.url) } };
+  if (sink.type === 'postgres' || sink.type === 'mysql' || sink.type === 'redis' || sink.type === 'rabbitmq')
+    return { ...spec, sink: { ...sink, url: redactUrl(sink.url) } };
   if (sink.type === 'webhook') {
     const { secrets, headers, ...rest } = sink;
     const masked = Object.fromEntries(Object.keys(headers).map((name) => [name, SECRET_MASK]));

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { DATABASE_SINK_DEFAULT_CONCURRENCY, databaseGroupDefaults } from './database-sink-defaults';
 import { natsSinkSchema } from './nats-sink.schema';
+import { rabbitmqSinkSchema } from './rabbitmq-sink.schema';
+import { redisSinkSchema } from './redis-sink.schema';
 import { webhookGroupDefaults, webhookSinkSchema } from './webhook-sink.schema';
 import { whereShapeProblem } from './where-shape';
 import { pipelineKeys } from './message-pipeline.schema';
@@ -263,6 +265,8 @@ export const groupSchema = z
         databaseSink('mysql'),
         webhookSinkSchema,
         natsSinkSchema,
+        redisSinkSchema,
+        rabbitmqSinkSchema,
       ])
       .default({ type: 'log' }),
     retry: z

@@ -62,3 +62,5 @@ export {
   type TransformLimits,
 } from './message-pipeline.schema';
 export { compileFunctionSource } from './transform-source';
+export { BROKER_TEMPLATE_FIELDS, redisSinkSchema, templateFields, type RedisSinkConfig } from './redis-sink.schema';
+export { rabbitmqSinkSchema, type RabbitmqSinkConfig } from './rabbitmq-sink.schema';

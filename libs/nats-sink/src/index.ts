@@ -1,6 +1,5 @@
 export { natsSinkKind } from './nats-sink-kind';
 export { msgId, NatsSink, type NatsSinkOptions } from './nats.sink';
-export { messageBody } from './message-body';
 export { NatsSinkError } from './nats-errors';
 export { HEADERS as NATS_HEADERS } from './subject-position';
 export { SubjectTemplate } from './subject-template';

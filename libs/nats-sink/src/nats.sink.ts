@@ -8,7 +8,6 @@ import {
   type SinkEvent,
   type SinkMetrics,
 } from '@tributary/sink-contract';
-import { messageBody } from './message-body';
 import { JS_CODES, jetStreamCode, NatsSinkError } from './nats-errors';
 import { describeFailure } from './nats-failures';
 import { NatsLink, type ReadyLink } from './nats-link';
@@ -62,10 +61,10 @@ export class NatsSink implements Sink {
     const first = batch[0];
     try {
       const link = await this.link.ready();
-      const bodies = this.options.envelopes?.verbatim === false ? await this.options.envelopes.render(batch) : undefined;
+      const bodies = this.options.envelopes ? await this.options.envelopes.render(batch) : batch.map((m) => m.envelope);
       for (const [i, m] of batch.entries()) {
         if (context?.signal.aborted) throw new Error('delivery called off');
-        const body = bodies?.[i] ?? messageBody(m);
+        const body = bodies[i];
         if (m.route !== undefined) await this.publishRouted(link, m, body);
         else await this.publishInOrder(link, m, body);
       }
@@ -104,7 +103,7 @@ export class NatsSink implements Sink {
   }
 
   /** One message on its partition's subject, right after the message before it; skipped if already there. */
-  private async publishInOrder(link: ReadyLink, m: ConsumedMessage, body: string | Buffer): Promise<void> {
+  private async publishInOrder(link: ReadyLink, m: ConsumedMessage, body: string): Promise<void> {
     const subject = this.subjects.render(m.topic, m.partition);
     for (let tries = 1; tries <= MAX_TRIES; tries++) {
       const at = this.positions.get(subject) ?? (await this.read(link, subject, m));
@@ -142,7 +141,7 @@ export class NatsSink implements Sink {
    * A message the group's route sends to a subject of its own: such a subject may take several
    * partitions, so no expectation can hold; the stream drops a repeat within its duplicate window.
    */
-  private async publishRouted(link: ReadyLink, m: ConsumedMessage, body: string | Buffer): Promise<void> {
+  private async publishRouted(link: ReadyLink, m: ConsumedMessage, body: string): Promise<void> {
     const subject = m.route as string;
     const started = performance.now();
     try {

@@ -3,3 +3,4 @@ export { envelopeId } from './envelope-id';
 export type { DeliveryContext, Sink, SinkFailure } from './sink';
 export type { SinkMetrics } from './sink-metrics';
 export type { GroupWithSink, SinkConfig, SinkDeps, SinkEvent, SinkKind, SinkType } from './sink-kind';
+export { DestinationTemplate } from './destination-template';

@@ -2,6 +2,8 @@ import type { GroupConfig } from '@tributary/config';
 import { mysqlSinkKind, postgresSinkKind } from '@tributary/db-sink';
 import { logSinkKind } from '@tributary/log-sink';
 import { natsSinkKind } from '@tributary/nats-sink';
+import { rabbitmqSinkKind } from '@tributary/rabbitmq-sink';
+import { redisSinkKind } from '@tributary/redis-sink';
 import type { GroupWithSink, Sink, SinkDeps, SinkKind, SinkType } from '@tributary/sink-contract';
 import { webhookSinkKind } from '@tributary/webhook-sink';
 
@@ -15,6 +17,8 @@ export const SINK_KINDS: { readonly [T in SinkType]: SinkKind<T> } = {
   mysql: mysqlSinkKind,
   webhook: webhookSinkKind,
   nats: natsSinkKind,
+  redis: redisSinkKind,
+  rabbitmq: rabbitmqSinkKind,
 };
 
 /** Builds the sink a group's configuration names. */
