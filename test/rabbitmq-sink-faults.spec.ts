@@ -55,68 +55,71 @@ describe('rabbitmq sink: kill -9 of the worker mid-batch', () => {
     return worker;
   }
 
-  itRabbit('50,000 changes, the worker killed twice: every message at least once, duplicates only under the same message-id', async () => {
-    await bed.platform.createTopic(TOPIC, PARTITIONS);
-    const q = (queue = await RabbitQueue.bind(AMQP_URL, EXCHANGE));
-    writeFileSync(
-      join(dir, 'tributary.yaml'),
-      [
-        'retentionCheckIntervalMs: 3600000',
-        'groups:',
-        `  - name: ${GROUP}`,
-        `    topics: [${TOPIC}]`,
-        '    startFrom: earliest',
-        '    sessionTimeoutMs: 3000',
-        '    batchSize: 500',
-        '    members: 3',
-        `    sink: { type: rabbitmq, url: "${AMQP_URL}", exchange: "${EXCHANGE}", routingKey: "{topic}.{partition}" }`,
-      ].join('\n'),
-    );
-    startWorker();
-    const distinct = () => new Set(q.received.map((r) => r.messageId)).size;
-    try {
-      let produced = 0;
-      const producing = (async () => {
-        while (produced < TOTAL) {
-          await bed.platform.produce(TOPIC, PARTITIONS, 1_000, 300, produced);
-          produced += 1_000;
-          await sleep(20);
+  itRabbit(
+    '50,000 changes, the worker killed twice: every message at least once, duplicates only under the same message-id',
+    async () => {
+      await bed.platform.createTopic(TOPIC, PARTITIONS);
+      const q = (queue = await RabbitQueue.bind(AMQP_URL, EXCHANGE));
+      writeFileSync(
+        join(dir, 'tributary.yaml'),
+        [
+          'retentionCheckIntervalMs: 3600000',
+          'groups:',
+          `  - name: ${GROUP}`,
+          `    topics: [${TOPIC}]`,
+          '    startFrom: earliest',
+          '    sessionTimeoutMs: 3000',
+          '    batchSize: 500',
+          '    members: 3',
+          `    sink: { type: rabbitmq, url: "${AMQP_URL}", exchange: "${EXCHANGE}", routingKey: "{topic}.{partition}" }`,
+        ].join('\n'),
+      );
+      startWorker();
+      const distinct = () => new Set(q.received.map((r) => r.messageId)).size;
+      try {
+        let produced = 0;
+        const producing = (async () => {
+          while (produced < TOTAL) {
+            await bed.platform.produce(TOPIC, PARTITIONS, 1_000, 300, produced);
+            produced += 1_000;
+            await sleep(20);
+          }
+        })();
+        const atKills: { received: number; committed: number }[] = [];
+        for (const at of [0.25, 0.6]) {
+          await waitFor(() => distinct() >= TOTAL * at, `${at * 100} % of the messages`, 300_000);
+          await workers[workers.length - 1].kill('SIGKILL');
+          atKills.push({ received: q.received.length, committed: await committed() });
+          startWorker();
         }
-      })();
-      const atKills: { received: number; committed: number }[] = [];
-      for (const at of [0.25, 0.6]) {
-        await waitFor(() => distinct() >= TOTAL * at, `${at * 100} % of the messages`, 300_000);
-        await workers[workers.length - 1].kill('SIGKILL');
-        atKills.push({ received: q.received.length, committed: await committed() });
-        startWorker();
-      }
-      await producing;
-      await waitFor(() => distinct() === TOTAL, 'every message at least once', 300_000);
-      await waitFor(
-        async () => (await bed.repo.lag(GROUP)).every((l) => l.lag === '0' && l.status === 'ok'),
-        'the group to commit everything',
-        120_000,
-      );
+        await producing;
+        await waitFor(() => distinct() === TOTAL, 'every message at least once', 300_000);
+        await waitFor(
+          async () => (await bed.repo.lag(GROUP)).every((l) => l.lag === '0' && l.status === 'ok'),
+          'the group to commit everything',
+          120_000,
+        );
 
-      // A duplicate is the same message again: same message-id, same body, same offset.
-      const byId = new Map<string, Set<string>>();
-      const firstSeqByKey = new Map<number, number[]>();
-      for (const r of q.received) {
-        const body = JSON.parse(r.body) as { id: string; after: { k: number; seq: number } };
-        expect(r.messageId).toBe(body.id);
-        const copies = byId.get(body.id) ?? new Set<string>();
-        if (copies.size === 0) firstSeqByKey.set(body.after.k, [...(firstSeqByKey.get(body.after.k) ?? []), body.after.seq]);
-        byId.set(body.id, copies.add(`${String(r.headers['tributary-offset'])}:${r.body}`));
+        // A duplicate is the same message again: same message-id, same body, same offset.
+        const byId = new Map<string, Set<string>>();
+        const firstSeqByKey = new Map<number, number[]>();
+        for (const r of q.received) {
+          const body = JSON.parse(r.body) as { id: string; after: { k: number; seq: number } };
+          expect(r.messageId).toBe(body.id);
+          const copies = byId.get(body.id) ?? new Set<string>();
+          if (copies.size === 0) firstSeqByKey.set(body.after.k, [...(firstSeqByKey.get(body.after.k) ?? []), body.after.seq]);
+          byId.set(body.id, copies.add(`${String(r.headers['tributary-offset'])}:${r.body}`));
+        }
+        expect(byId.size).toBe(TOTAL);
+        for (const [id, copies] of byId) expect([id, copies.size]).toEqual([id, 1]);
+        for (const seqs of firstSeqByKey.values()) expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+        process.stderr.write(
+          `rabbitmq kill -9: at the kills ${JSON.stringify(atKills)}; ${q.received.length - TOTAL} duplicate(s), each under its message-id\n`,
+        );
+      } catch (error) {
+        for (const w of workers) process.stderr.write(w.output.slice(-5_000));
+        throw error;
       }
-      expect(byId.size).toBe(TOTAL);
-      for (const [id, copies] of byId) expect([id, copies.size]).toEqual([id, 1]);
-      for (const seqs of firstSeqByKey.values()) expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
-      process.stderr.write(
-        `rabbitmq kill -9: at the kills ${JSON.stringify(atKills)}; ${q.received.length - TOTAL} duplicate(s), each under its message-id\n`,
-      );
-    } catch (error) {
-      for (const w of workers) process.stderr.write(w.output.slice(-5_000));
-      throw error;
-    }
-  });
+    },
+  );
 });
