@@ -4,21 +4,12 @@ import { natsSinkSchema } from './nats-sink.schema';
 import { rabbitmqSinkSchema } from './rabbitmq-sink.schema';
 import { redisSinkSchema } from './redis-sink.schema';
 import { webhookGroupDefaults, webhookSinkSchema } from './webhook-sink.schema';
+import { parsesAsUrl, URL_PARSE_ERROR } from './url-shape';
 import { whereShapeProblem } from './where-shape';
 import { pipelineKeys } from './message-pipeline.schema';
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
-const URL_PARSE_ERROR = 'is not a valid URL (percent-encode special characters in the password, e.g. # as %23)';
 
-/** The drivers parse connection strings as WHATWG URLs: what fails here would fail at connect time. */
-function parsesAsUrl(value: string): boolean {
-  try {
-    new URL(value);
-    return true;
-  } catch {
-    return false;
-  }
-}
 const TOPIC_NAME = /^[A-Za-z0-9._-]{1,200}$/;
 /** `schema.table`, or `schema.*` for every table of a schema (present and future). */
 const TABLE_PATTERN = /^[A-Za-z_][A-Za-z0-9_$]*\.(\*|[A-Za-z_][A-Za-z0-9_$]*)$/;

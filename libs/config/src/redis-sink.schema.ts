@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { envelopeFormatSchema } from './envelope-format';
+import { parsesAsUrl, URL_PARSE_ERROR } from './url-shape';
 
 /** What a stream key or routing key template may name; every one comes from the message or its envelope. */
 export const BROKER_TEMPLATE_FIELDS = ['topic', 'partition', 'source', 'schema', 'table', 'op'] as const;
@@ -20,15 +21,6 @@ export function knownTemplateFields(template: string, ctx: z.RefinementCtx): voi
   }
 }
 
-function parsesAsUrl(value: string): boolean {
-  try {
-    new URL(value);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * `sink.type: redis`: every message an entry of a Redis stream whose id is derived from its offset, so
  * Redis itself refuses a replay. The template must keep partitions (and topics) apart: entry ids of two
@@ -43,7 +35,7 @@ export const redisSinkSchema = z
     url: z
       .string()
       .regex(/^rediss?:\/\//i, 'must be a redis:// or rediss:// URL')
-      .refine(parsesAsUrl, 'is not a valid URL (percent-encode special characters in the password, e.g. # as %23)'),
+      .refine(parsesAsUrl, URL_PARSE_ERROR),
     streamKey: z
       .string()
       .min(1)

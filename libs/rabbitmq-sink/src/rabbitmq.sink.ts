@@ -6,6 +6,7 @@ import {
   type ConsumedMessage,
   type DeliveryContext,
   type Sink,
+  DestinationHealth,
   type SinkEvent,
   type SinkFailure,
   type SinkMetrics,
@@ -45,11 +46,12 @@ export class RabbitmqSink implements Sink {
   readonly concurrency = 4;
   private readonly connection: AmqpConnection;
   private readonly routingKey: DestinationTemplate;
-  private readonly down = new Set<string>();
+  private readonly health: DestinationHealth;
 
   constructor(private readonly options: RabbitmqSinkOptions) {
     const { config } = options;
     this.maxBatchSize = config.batchSize;
+    this.health = new DestinationHealth(options.report);
     this.connection = new AmqpConnection(
       config.url,
       { name: config.exchange, type: config.exchangeType, declare: config.declare },
@@ -71,10 +73,10 @@ export class RabbitmqSink implements Sink {
     } catch (error) {
       this.options.metrics?.failed(1);
       const failure = this.failure(error as Error);
-      if (failure instanceof RabbitmqUnavailableError) await this.markDown(topic, partition, failure.message);
+      if (failure instanceof RabbitmqUnavailableError) await this.health.failing(topic, partition, failure.message);
       throw failure;
     }
-    await this.markUp(topic, partition);
+    await this.health.working(topic, partition, `rabbitmq at ${this.connection.address} confirms publishes again`);
   }
 
   async close(): Promise<void> {
@@ -138,23 +140,5 @@ export class RabbitmqSink implements Sink {
     if (error instanceof RabbitmqUnavailableError || error instanceof RabbitmqNackError) return error;
     // A channel or connection closed under the publishes: the broker went away or closed the channel.
     return this.connection.unavailableNow(error.message);
-  }
-
-  private async markDown(topic: string, partition: number, detail: string): Promise<void> {
-    const id = `${topic}[${partition}]`;
-    if (this.down.has(id)) return;
-    this.down.add(id);
-    await this.report({ topic, partition, kind: 'sink_unavailable', detail });
-  }
-
-  private async markUp(topic: string, partition: number): Promise<void> {
-    if (!this.down.delete(`${topic}[${partition}]`)) return;
-    const detail = `rabbitmq at ${this.connection.address} confirms publishes again`;
-    await this.report({ topic, partition, kind: 'sink_recovered', detail });
-  }
-
-  /** An event that cannot be recorded must not fail a delivery that succeeded. */
-  private async report(event: SinkEvent): Promise<void> {
-    await this.options.report?.(event).catch(() => undefined);
   }
 }

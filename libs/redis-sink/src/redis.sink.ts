@@ -5,6 +5,7 @@ import {
   type ConsumedMessage,
   type DeliveryContext,
   type Sink,
+  DestinationHealth,
   type SinkEvent,
   type SinkFailure,
   type SinkMetrics,
@@ -55,10 +56,11 @@ export class RedisSink implements Sink {
   readonly concurrency = 4;
   private readonly connection: RedisConnection;
   private readonly template: DestinationTemplate;
-  private readonly down = new Set<string>();
+  private readonly health: DestinationHealth;
 
   constructor(private readonly options: RedisSinkOptions) {
     this.maxBatchSize = options.config.batchSize;
+    this.health = new DestinationHealth(options.report);
     this.connection = new RedisConnection(options.config.url, options.config.timeoutMs, options.config.tls);
     this.template = new DestinationTemplate(options.config.streamKey);
   }
@@ -80,10 +82,10 @@ export class RedisSink implements Sink {
       this.options.metrics?.failed(1);
       const failure = this.failure(error as Error);
       const kind = failure instanceof RedisStreamError ? 'redis_stream_refused' : 'sink_unavailable';
-      if (failure.blockPartition) await this.markDown(topic, partition, kind, failure.message);
+      if (failure.blockPartition) await this.health.failing(topic, partition, failure.message, kind);
       throw failure;
     }
-    await this.markUp(topic, partition);
+    await this.health.working(topic, partition, `redis at ${this.connection.address} accepts writes again`);
   }
 
   /**
@@ -158,33 +160,11 @@ export class RedisSink implements Sink {
   private async reportSkipped(run: Run, skipped: number): Promise<void> {
     const first = run.messages[0];
     const last = run.messages[skipped - 1];
-    await this.report({
+    await this.health.record({
       topic: first.topic,
       partition: first.partition,
       kind: 'redis_replay_skipped',
       detail: `${skipped} message(s) at offsets ${first.offset}..${last.offset} were already in stream ${run.stream} (written before a restart); not written again`,
     });
-  }
-
-  private async markDown(topic: string, partition: number, kind: string, detail: string): Promise<void> {
-    const id = `${topic}[${partition}]`;
-    if (this.down.has(id)) return;
-    this.down.add(id);
-    await this.report({ topic, partition, kind, detail });
-  }
-
-  private async markUp(topic: string, partition: number): Promise<void> {
-    if (!this.down.delete(`${topic}[${partition}]`)) return;
-    await this.report({
-      topic,
-      partition,
-      kind: 'sink_recovered',
-      detail: `redis at ${this.connection.address} accepts writes again`,
-    });
-  }
-
-  /** An event that cannot be recorded must not fail a delivery that succeeded. */
-  private async report(event: SinkEvent): Promise<void> {
-    await this.options.report?.(event).catch(() => undefined);
   }
 }
