@@ -170,11 +170,11 @@ export class DatabaseSink implements Sink {
     changes: { offset: bigint; change: RowChange }[],
     where: { partition: number; partitions: number },
   ): Promise<SkippedChange[]> {
-    // Looked up several times per change, and a batch's changes are mostly of one table: the last one is kept.
+    // Looked up several times per change, and a batch's changes are mostly of one table (and route): the last one is kept.
     let last: RowChange | undefined;
     let lastTable: ResolvedTable | undefined;
     const table = (c: RowChange) => {
-      if (!last || c.table !== last.table || c.schema !== last.schema || c.source !== last.source) {
+      if (!last || c.table !== last.table || c.schema !== last.schema || c.source !== last.source || c.route !== last.route) {
         lastTable = this.resolved.get(tableId(c)) ?? undefined;
         last = c;
       }
