@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
 import { GroupRepository } from '@tributary/consumer-groups';
 import { createApp } from '@tributary/runtime';
+import { createAuditedItems, versionsAppliedTwice } from './support/applied-versions';
 import { callApi } from './support/api';
 import { platformConfig } from './support/capture-harness';
 import { TestCluster, testedVersions, waitFor } from './support/pg-cluster';
@@ -53,17 +54,7 @@ describe('failover slots', () => {
     await primary.query('postgres', 'SELECT pg_reload_conf()');
     platform = await TestPlatform.create(cluster, 'platform');
     await cluster.createDatabase('target');
-    await cluster.query('target', 'CREATE TABLE items (id int PRIMARY KEY, version bigint NOT NULL, note text)');
-    await cluster.query('target', 'CREATE TABLE applied (id int, version bigint)');
-    await cluster.query(
-      'target',
-      `CREATE FUNCTION record_applied() RETURNS trigger LANGUAGE plpgsql AS $$
-         BEGIN INSERT INTO applied VALUES (NEW.id, NEW.version); RETURN NEW; END $$`,
-    );
-    await cluster.query(
-      'target',
-      'CREATE TRIGGER audit AFTER INSERT OR UPDATE ON items FOR EACH ROW EXECUTE FUNCTION record_applied()',
-    );
+    await createAuditedItems(cluster, 'target');
     const config = { ...platformConfig(platform.url, []), logLevel: 'error' as const };
     app = (await createApp(config, ['api', 'capture', 'worker'])) as INestApplication;
     await app.listen(0, '127.0.0.1');
@@ -156,7 +147,7 @@ describe('failover slots', () => {
     const ids = (await rows(standby, 'src')).map((r) => Number(r.id));
     expect(ids.some((id) => id >= 1_000 && id < 2_000)).toBe(true); // written just before the failover
     expect(ids.some((id) => id >= 2_000)).toBe(true);
-    const twice = await cluster.query('target', 'SELECT id, version FROM applied GROUP BY 1, 2 HAVING count(*) > 1');
+    const twice = await versionsAppliedTwice(cluster, 'target');
     expect(twice).toEqual([]);
     expect((await call('GET', '/api/v1/sources/src')).body.failover.slotFailover).toBe(true);
   }, 400_000);

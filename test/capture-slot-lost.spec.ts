@@ -3,6 +3,7 @@ import { Client } from 'pg';
 import { ApiClient, runCli } from '@tributary/cli';
 import { GroupRepository } from '@tributary/consumer-groups';
 import { createApp } from '@tributary/runtime';
+import { createAuditedItems, versionsAppliedTwice } from './support/applied-versions';
 import { callApi } from './support/api';
 import { platformConfig } from './support/capture-harness';
 import { TestCluster, testedVersions, waitFor } from './support/pg-cluster';
@@ -54,17 +55,7 @@ describe('a lost slot and its resync', () => {
     await sourceCluster.query('src', 'CREATE SEQUENCE change_version');
     await sourceCluster.query('src', 'CREATE TABLE items (id int PRIMARY KEY, version bigint NOT NULL, note text)');
     await sourceCluster.query('src', 'CREATE TABLE filler (id bigserial PRIMARY KEY, pad text)');
-    await cluster.query('target', 'CREATE TABLE items (id int PRIMARY KEY, version bigint NOT NULL, note text)');
-    await cluster.query('target', 'CREATE TABLE applied (id int, version bigint)');
-    await cluster.query(
-      'target',
-      `CREATE FUNCTION record_applied() RETURNS trigger LANGUAGE plpgsql AS $$
-         BEGIN INSERT INTO applied VALUES (NEW.id, NEW.version); RETURN NEW; END $$`,
-    );
-    await cluster.query(
-      'target',
-      'CREATE TRIGGER audit AFTER INSERT OR UPDATE ON items FOR EACH ROW EXECUTE FUNCTION record_applied()',
-    );
+    await createAuditedItems(cluster, 'target');
     source = new Client({ connectionString: sourceCluster.url('src') });
     await source.connect();
     await startApp();
@@ -166,11 +157,7 @@ describe('a lost slot and its resync', () => {
     const expected = await rows(sourceCluster, 'src');
     expect(expected.some((r) => Number(r.id) <= 50)).toBe(false);
     expect(await rows(cluster, 'target')).toEqual(expected);
-    const twice = await cluster.query(
-      'target',
-      'SELECT id, version FROM applied WHERE version > $1 GROUP BY 1, 2 HAVING count(*) > 1',
-      [settled],
-    );
+    const twice = await versionsAppliedTwice(cluster, 'target', settled);
     expect(twice).toEqual([]);
   }, 300_000);
 });

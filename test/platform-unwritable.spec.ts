@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Client, Pool } from 'pg';
 import { GroupRepository } from '@tributary/consumer-groups';
 import { createApp } from '@tributary/runtime';
+import { createAuditedItems, versionsAppliedTwice } from './support/applied-versions';
 import { callApi } from './support/api';
 import { platformConfig } from './support/capture-harness';
 import { loggedMessages } from './support/logged-messages';
@@ -54,17 +55,7 @@ describe('a platform database that refuses writes', () => {
     await cluster.createDatabase('target');
     await cluster.query('src', 'CREATE SEQUENCE change_version');
     await cluster.query('src', 'CREATE TABLE items (id int PRIMARY KEY, version bigint NOT NULL, note text)');
-    await cluster.query('target', 'CREATE TABLE items (id int PRIMARY KEY, version bigint NOT NULL, note text)');
-    await cluster.query('target', 'CREATE TABLE applied (id int, version bigint)');
-    await cluster.query(
-      'target',
-      `CREATE FUNCTION record_applied() RETURNS trigger LANGUAGE plpgsql AS $$
-         BEGIN INSERT INTO applied VALUES (NEW.id, NEW.version); RETURN NEW; END $$`,
-    );
-    await cluster.query(
-      'target',
-      'CREATE TRIGGER audit AFTER INSERT OR UPDATE ON items FOR EACH ROW EXECUTE FUNCTION record_applied()',
-    );
+    await createAuditedItems(cluster, 'target');
     source = new Client({ connectionString: cluster.url('src') });
     await source.connect();
     const config = { ...platformConfig(cluster.url('platform'), []), logLevel: 'error' as const };
@@ -153,7 +144,7 @@ describe('a platform database that refuses writes', () => {
   async function caughtUpAndEqual(): Promise<void> {
     await sinksCaughtUp(cluster, 'src', 'tributary_src', new GroupRepository(platformPool), ['to-pg']);
     expect(await rows('target')).toEqual(await rows('src'));
-    const twice = await cluster.query('target', 'SELECT id, version FROM applied GROUP BY 1, 2 HAVING count(*) > 1');
+    const twice = await versionsAppliedTwice(cluster, 'target');
     expect(twice).toEqual([]);
     const ready = await call('GET', '/ready');
     expect(ready.status).toBe(200);
